@@ -1,0 +1,419 @@
+/*
+ * nexttok.h - the public API of libnexttok, an embeddable library for
+ * next-token prediction with GGUF language models.
+ *
+ * This is the only header users include. Conventions:
+ *  - Every symbol starts with `nexttok_` (types) or `NEXTTOK_` (macros,
+ *    enumerators); names read noun first, verb last
+ *    (nexttok_model_load, nexttok_session_feed).
+ *  - Handles are opaque. Each one has an explicit create/load and free call;
+ *    free accepts NULL.
+ *  - Every fallible call returns an nexttok_status. On failure the calling
+ *    thread's error message (nexttok_error_message) names the problem, and
+ *    output handles are set to NULL: nothing is half-made.
+ *  - Params structs carry their own size in `struct_size`. Fill them with the
+ *    matching *_params_init call, then change what you need; a library built
+ *    later accepts the struct of an older caller.
+ *  - Token ids are int32_t; sizes and counts are size_t or int32_t.
+ *
+ * Thread safety: a model is immutable after load and may be shared by any
+ * number of threads and sessions. A session or tokenizer decoder is used by
+ * one thread at a time. Error messages are per thread.
+ */
+#ifndef NEXTTOK_H
+#define NEXTTOK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#  define NEXTTOK_API
+#elif defined(__GNUC__)
+#  define NEXTTOK_API __attribute__((visibility("default")))
+#else
+#  define NEXTTOK_API
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Version                                                                  */
+/* ------------------------------------------------------------------------ */
+
+#define NEXTTOK_VERSION_MAJOR 0
+#define NEXTTOK_VERSION_MINOR 1
+#define NEXTTOK_VERSION_PATCH 0
+/** The header's version as one number: major*10000 + minor*100 + patch. */
+#define NEXTTOK_VERSION_NUMBER \
+    (NEXTTOK_VERSION_MAJOR * 10000 + NEXTTOK_VERSION_MINOR * 100 + NEXTTOK_VERSION_PATCH)
+
+/** The linked library's version as "major.minor.patch". */
+NEXTTOK_API const char *nexttok_version_string(void);
+/** The linked library's version number (see NEXTTOK_VERSION_NUMBER). */
+NEXTTOK_API unsigned nexttok_version_number(void);
+
+/* ------------------------------------------------------------------------ */
+/* Status codes and errors                                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef enum nexttok_status {
+    NEXTTOK_OK = 0,
+    NEXTTOK_ERR_INVALID_ARGUMENT = 1, /* NULL handle, bad size, bad value */
+    NEXTTOK_ERR_IO = 2,               /* open/stat/mmap/read/write failed */
+    NEXTTOK_ERR_NO_MEMORY = 3,        /* allocation failed */
+    NEXTTOK_ERR_FORMAT = 4,           /* malformed file or metadata */
+    NEXTTOK_ERR_UNSUPPORTED = 5,      /* architecture, weight type, version */
+    NEXTTOK_ERR_CONTEXT_FULL = 6,     /* feeding past the session's context */
+    NEXTTOK_ERR_TOKEN_RANGE = 7,      /* a token id outside the vocabulary */
+    NEXTTOK_ERR_CHECKSUM = 8,         /* digest mismatch */
+    NEXTTOK_ERR_CANCELLED = 9,        /* a callback asked to stop */
+    NEXTTOK_ERR_BUFFER_TOO_SMALL = 10,/* caller buffer too small; see call */
+    NEXTTOK_ERR_STATE = 11,           /* call not valid in this state */
+    NEXTTOK_ERR_NOT_FOUND = 12,       /* named item does not exist */
+} nexttok_status;
+
+/** A short fixed description of a status code ("context full", ...). */
+NEXTTOK_API const char *nexttok_status_describe(nexttok_status status);
+
+/**
+ * The message of the last failed call on this thread, naming the problem
+ * (e.g. "tensor blk.3.attn_q.weight: expected 4096x4096, got 4096x1024").
+ * Empty string when the last call succeeded. Valid until the next call into
+ * the library on this thread.
+ */
+NEXTTOK_API const char *nexttok_error_message(void);
+
+/* ------------------------------------------------------------------------ */
+/* Models                                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef struct nexttok_model nexttok_model;
+
+/**
+ * Load-progress callback: `fraction` goes from 0 to 1. Return 0 to continue,
+ * non-zero to cancel the load (nexttok_model_load then returns
+ * NEXTTOK_ERR_CANCELLED).
+ */
+typedef int (*nexttok_progress_fn)(float fraction, void *user_data);
+
+typedef struct nexttok_model_params {
+    size_t struct_size;            /* sizeof(nexttok_model_params) */
+    nexttok_progress_fn progress;  /* may be NULL */
+    void *progress_user_data;
+} nexttok_model_params;
+
+/** Fill `params` with defaults and set struct_size. */
+NEXTTOK_API void nexttok_model_params_init(nexttok_model_params *params);
+
+/**
+ * Load a GGUF model from `path` (memory-mapped; weights are used in place).
+ * `params` may be NULL for defaults. On success *model_out is a new model to
+ * release with nexttok_model_free; on failure it is NULL.
+ */
+NEXTTOK_API nexttok_status nexttok_model_load(const char *path,
+                                              const nexttok_model_params *params,
+                                              nexttok_model **model_out);
+
+/** Release a model. Every session of it must be freed first. NULL is fine. */
+NEXTTOK_API void nexttok_model_free(nexttok_model *model);
+
+typedef struct nexttok_model_info {
+    size_t struct_size;        /* sizeof(nexttok_model_info), set by caller */
+    const char *architecture;  /* "gpt2", "llama"; owned by the model */
+    const char *name;          /* general.name or "" ; owned by the model */
+    int32_t n_vocab;
+    int32_t n_ctx_train;       /* trained context length */
+    int32_t n_embd;
+    int32_t n_layer;
+    int32_t n_head;
+    int32_t n_head_kv;
+    int32_t n_ff;
+    uint32_t gguf_version;
+    uint64_t n_params;         /* number of weights over all tensors */
+    uint64_t file_size;        /* bytes */
+} nexttok_model_info;
+
+/** Fill `info` (whose struct_size the caller sets) with the model's facts. */
+NEXTTOK_API nexttok_status nexttok_model_info_get(const nexttok_model *model,
+                                                  nexttok_model_info *info);
+
+/** Shorthands for the most used facts; 0 / "" for a NULL model. */
+NEXTTOK_API const char *nexttok_model_architecture_get(const nexttok_model *model);
+NEXTTOK_API int32_t nexttok_model_n_vocab_get(const nexttok_model *model);
+NEXTTOK_API int32_t nexttok_model_n_ctx_train_get(const nexttok_model *model);
+NEXTTOK_API int32_t nexttok_model_n_embd_get(const nexttok_model *model);
+
+/* --- tensors and metadata, for inspection -------------------------------- */
+
+typedef struct nexttok_tensor_info {
+    size_t struct_size;        /* sizeof(nexttok_tensor_info), set by caller */
+    const char *name;          /* owned by the model */
+    const char *type_name;     /* "F32", "F16", "BF16", "Q8_0", ... */
+    uint32_t n_dims;
+    int64_t dims[4];           /* dims[0] is the contiguous one (GGUF order) */
+    uint64_t offset;           /* byte offset of the data in the file */
+    uint64_t n_bytes;
+} nexttok_tensor_info;
+
+/** Number of tensors in the model file. */
+NEXTTOK_API size_t nexttok_model_tensor_count_get(const nexttok_model *model);
+/** Facts of tensor `index` (0-based, in file order). */
+NEXTTOK_API nexttok_status nexttok_model_tensor_info_get(const nexttok_model *model,
+                                                         size_t index,
+                                                         nexttok_tensor_info *info);
+
+/** Number of metadata key/value pairs in the model file. */
+NEXTTOK_API size_t nexttok_model_meta_count_get(const nexttok_model *model);
+/**
+ * Key and a printable rendering of metadata entry `index`. Arrays render as
+ * "[type; n]" with their first elements. Writes NUL-terminated text into
+ * the caller's buffers (truncated to fit).
+ */
+NEXTTOK_API nexttok_status nexttok_model_meta_get(const nexttok_model *model, size_t index,
+                                                  char *key, size_t key_size,
+                                                  char *value, size_t value_size);
+
+/* --- checksums (BLAKE2b-256, libsodium) ----------------------------------- */
+
+#define NEXTTOK_DIGEST_BYTES 32
+
+/** BLAKE2b-256 of the whole model file, as mapped now. */
+NEXTTOK_API nexttok_status nexttok_model_digest_get(const nexttok_model *model,
+                                                    uint8_t digest[NEXTTOK_DIGEST_BYTES]);
+/** BLAKE2b-256 of tensor `index`'s data bytes. */
+NEXTTOK_API nexttok_status nexttok_model_tensor_digest_get(const nexttok_model *model,
+                                                           size_t index,
+                                                           uint8_t digest[NEXTTOK_DIGEST_BYTES]);
+/**
+ * Hash the whole file and compare with `expected`. Returns NEXTTOK_OK on a
+ * match, NEXTTOK_ERR_CHECKSUM (message gives both digests in hex) otherwise.
+ * Any flipped bit anywhere in the file is detected.
+ */
+NEXTTOK_API nexttok_status nexttok_model_verify(const nexttok_model *model,
+                                                const uint8_t expected[NEXTTOK_DIGEST_BYTES]);
+
+/* ------------------------------------------------------------------------ */
+/* Sessions: one conversation, its KV cache and position                    */
+/* ------------------------------------------------------------------------ */
+
+typedef struct nexttok_session nexttok_session;
+
+typedef struct nexttok_session_params {
+    size_t struct_size;   /* sizeof(nexttok_session_params) */
+    int32_t n_ctx;        /* positions in the KV cache; 0 = model's trained context */
+    int32_t n_threads;    /* threads for this session's forward pass; 0 = all cores */
+} nexttok_session_params;
+
+/** Fill `params` with defaults and set struct_size. */
+NEXTTOK_API void nexttok_session_params_init(nexttok_session_params *params);
+
+/**
+ * Create a session over `model` (which must outlive it). n_ctx larger than
+ * the model's trained context is an error. `params` may be NULL.
+ */
+NEXTTOK_API nexttok_status nexttok_session_create(const nexttok_model *model,
+                                                  const nexttok_session_params *params,
+                                                  nexttok_session **session_out);
+
+/** Release a session. NULL is fine. */
+NEXTTOK_API void nexttok_session_free(nexttok_session *session);
+
+/**
+ * Feed `n_tokens` tokens (a batched prefill, or one token) after the current
+ * position. If `logits_out` is not NULL it receives n_tokens rows of n_vocab
+ * logits, row i after feeding tokens[0..i]. All or nothing: when the tokens
+ * would overflow the context (NEXTTOK_ERR_CONTEXT_FULL) or one is outside
+ * the vocabulary (NEXTTOK_ERR_TOKEN_RANGE), nothing is fed and the session
+ * stays as it was.
+ */
+NEXTTOK_API nexttok_status nexttok_session_feed(nexttok_session *session,
+                                                const int32_t *tokens, size_t n_tokens,
+                                                float *logits_out);
+
+/**
+ * The logits after the last fed token: *logits_out points at n_vocab floats
+ * owned by the session, valid until the next feed, rewind or reset.
+ * NEXTTOK_ERR_STATE when nothing has been fed.
+ */
+NEXTTOK_API nexttok_status nexttok_session_logits_get(const nexttok_session *session,
+                                                      const float **logits_out);
+
+/**
+ * Probabilities of the next token: softmax(logits / temperature) into
+ * `probs_out` (n_vocab floats). temperature 0 gives a one-hot arg-max
+ * (lowest id on ties); negative or non-finite temperature is invalid.
+ */
+NEXTTOK_API nexttok_status nexttok_session_probs_get(const nexttok_session *session,
+                                                     float temperature,
+                                                     float *probs_out, size_t n_probs);
+
+typedef struct nexttok_token_prob {
+    int32_t id;
+    float prob;
+} nexttok_token_prob;
+
+/**
+ * The k most probable next tokens at `temperature` (as in
+ * nexttok_session_probs_get), most probable first, ties by lower id.
+ * Writes min(k, n_vocab) entries and their count to *n_out.
+ */
+NEXTTOK_API nexttok_status nexttok_session_topk_get(const nexttok_session *session,
+                                                    float temperature, size_t k,
+                                                    nexttok_token_prob *out, size_t *n_out);
+
+/** Number of tokens fed so far (the next token's position). */
+NEXTTOK_API int32_t nexttok_session_position_get(const nexttok_session *session);
+/** The session's context length (KV cache positions). */
+NEXTTOK_API int32_t nexttok_session_n_ctx_get(const nexttok_session *session);
+
+/**
+ * Go back to position `n_pos` (0 <= n_pos <= position): tokens after it are
+ * forgotten. Logits are those after token n_pos-1 again (none when 0).
+ */
+NEXTTOK_API nexttok_status nexttok_session_rewind(nexttok_session *session, int32_t n_pos);
+
+/** Forget everything: same as rewinding to 0. */
+NEXTTOK_API nexttok_status nexttok_session_reset(nexttok_session *session);
+
+/* ------------------------------------------------------------------------ */
+/* Sampling                                                                 */
+/* ------------------------------------------------------------------------ */
+
+typedef struct nexttok_sampler nexttok_sampler;
+
+typedef struct nexttok_sampler_params {
+    size_t struct_size;   /* sizeof(nexttok_sampler_params) */
+    float temperature;    /* 0 = greedy arg-max */
+    int32_t top_k;        /* 0 = off */
+    float top_p;          /* 1 = off */
+    float min_p;          /* 0 = off */
+    uint64_t seed;
+} nexttok_sampler_params;
+
+/** Fill `params` with defaults (temperature 1, filters off, seed 0). */
+NEXTTOK_API void nexttok_sampler_params_init(nexttok_sampler_params *params);
+/** Create a sampler (its own random state). */
+NEXTTOK_API nexttok_status nexttok_sampler_create(const nexttok_sampler_params *params,
+                                                  nexttok_sampler **sampler_out);
+/** Release a sampler. NULL is fine. */
+NEXTTOK_API void nexttok_sampler_free(nexttok_sampler *sampler);
+/** Draw the next token from the session's current logits. */
+NEXTTOK_API nexttok_status nexttok_sampler_sample(nexttok_sampler *sampler,
+                                                  const nexttok_session *session,
+                                                  int32_t *token_out);
+
+/* ------------------------------------------------------------------------ */
+/* Tokenizers                                                               */
+/* ------------------------------------------------------------------------ */
+
+typedef struct nexttok_tokenizer nexttok_tokenizer;
+
+/** Token types, as GGUF's tokenizer.ggml.token_type defines them. */
+typedef enum nexttok_token_type {
+    NEXTTOK_TOKEN_UNDEFINED = 0,
+    NEXTTOK_TOKEN_NORMAL = 1,
+    NEXTTOK_TOKEN_UNKNOWN = 2,
+    NEXTTOK_TOKEN_CONTROL = 3,
+    NEXTTOK_TOKEN_USER_DEFINED = 4,
+    NEXTTOK_TOKEN_UNUSED = 5,
+    NEXTTOK_TOKEN_BYTE = 6,
+} nexttok_token_type;
+
+/** Create the tokenizer described by a loaded model's metadata. */
+NEXTTOK_API nexttok_status nexttok_tokenizer_create(const nexttok_model *model,
+                                                    nexttok_tokenizer **tokenizer_out);
+/** Load a tokenizer from a GGUF file (a vocabulary-only file works). */
+NEXTTOK_API nexttok_status nexttok_tokenizer_load(const char *path,
+                                                  nexttok_tokenizer **tokenizer_out);
+/** Release a tokenizer. NULL is fine. */
+NEXTTOK_API void nexttok_tokenizer_free(nexttok_tokenizer *tokenizer);
+
+/** Flags for nexttok_tokenizer_encode. */
+#define NEXTTOK_ENCODE_ADD_SPECIAL   1u /* add BOS/EOS as the vocabulary says */
+#define NEXTTOK_ENCODE_PARSE_SPECIAL 2u /* turn special-token text into its id */
+
+/**
+ * Turn `len` bytes of UTF-8 `text` into token ids. Writes at most
+ * `capacity` ids into `tokens` and the number needed into *n_tokens_out;
+ * if that exceeds capacity the call returns NEXTTOK_ERR_BUFFER_TOO_SMALL
+ * (call again with a larger buffer). Invalid UTF-8 is handled as the
+ * reference tokenizers do, never an error.
+ */
+NEXTTOK_API nexttok_status nexttok_tokenizer_encode(const nexttok_tokenizer *tokenizer,
+                                                    const char *text, size_t len,
+                                                    uint32_t flags,
+                                                    int32_t *tokens, size_t capacity,
+                                                    size_t *n_tokens_out);
+
+/** Flags for nexttok_tokenizer_decode. */
+#define NEXTTOK_DECODE_SKIP_SPECIAL 1u /* control tokens give no text */
+
+/**
+ * Turn ids into UTF-8 text. Writes at most `capacity` bytes (no NUL added)
+ * and the size needed into *len_out; NEXTTOK_ERR_BUFFER_TOO_SMALL when it
+ * does not fit.
+ */
+NEXTTOK_API nexttok_status nexttok_tokenizer_decode(const nexttok_tokenizer *tokenizer,
+                                                    const int32_t *tokens, size_t n_tokens,
+                                                    uint32_t flags,
+                                                    char *text, size_t capacity,
+                                                    size_t *len_out);
+
+/** The raw bytes one token stands for (byte tokens give their byte). */
+NEXTTOK_API nexttok_status nexttok_tokenizer_piece_get(const nexttok_tokenizer *tokenizer,
+                                                       int32_t token,
+                                                       char *text, size_t capacity,
+                                                       size_t *len_out);
+
+/** Vocabulary size. */
+NEXTTOK_API int32_t nexttok_tokenizer_n_vocab_get(const nexttok_tokenizer *tokenizer);
+/** Special ids; -1 where the vocabulary has none. */
+NEXTTOK_API int32_t nexttok_tokenizer_bos_get(const nexttok_tokenizer *tokenizer);
+NEXTTOK_API int32_t nexttok_tokenizer_eos_get(const nexttok_tokenizer *tokenizer);
+NEXTTOK_API int32_t nexttok_tokenizer_unk_get(const nexttok_tokenizer *tokenizer);
+NEXTTOK_API int32_t nexttok_tokenizer_pad_get(const nexttok_tokenizer *tokenizer);
+/** Type of token `token`; NEXTTOK_TOKEN_UNDEFINED when out of range. */
+NEXTTOK_API nexttok_token_type nexttok_tokenizer_token_type_get(const nexttok_tokenizer *tokenizer,
+                                                               int32_t token);
+/** 1 if `token` is a control token (BOS, EOS, ...), else 0. */
+NEXTTOK_API int nexttok_tokenizer_is_control(const nexttok_tokenizer *tokenizer, int32_t token);
+
+/* --- streaming decoding --------------------------------------------------- */
+
+typedef struct nexttok_decoder nexttok_decoder;
+
+/** A streaming decoder over `tokenizer` (which must outlive it). */
+NEXTTOK_API nexttok_status nexttok_decoder_create(const nexttok_tokenizer *tokenizer,
+                                                  uint32_t flags,
+                                                  nexttok_decoder **decoder_out);
+/** Release a decoder. NULL is fine. */
+NEXTTOK_API void nexttok_decoder_free(nexttok_decoder *decoder);
+/**
+ * Add one token; writes the text that is now complete (whole UTF-8
+ * characters only; a token may end mid-character and its bytes wait for
+ * the next token). Same buffer rules as nexttok_tokenizer_decode.
+ */
+NEXTTOK_API nexttok_status nexttok_decoder_push(nexttok_decoder *decoder, int32_t token,
+                                                char *text, size_t capacity, size_t *len_out);
+/** Emit what is still held back (incomplete bytes become U+FFFD) and reset. */
+NEXTTOK_API nexttok_status nexttok_decoder_flush(nexttok_decoder *decoder,
+                                                 char *text, size_t capacity, size_t *len_out);
+
+/* --- text into sessions --------------------------------------------------- */
+
+/**
+ * Tokenize `text` (flags as for nexttok_tokenizer_encode) and feed it to
+ * `session`. Same all-or-nothing rule as nexttok_session_feed.
+ */
+NEXTTOK_API nexttok_status nexttok_session_text_feed(nexttok_session *session,
+                                                     const nexttok_tokenizer *tokenizer,
+                                                     const char *text, size_t len,
+                                                     uint32_t flags);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NEXTTOK_H */

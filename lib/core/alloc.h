@@ -1,0 +1,20 @@
+/* Every internal heap allocation goes through mimalloc, via these wrappers,
+ * so the allocator can change in one place and sizes are overflow-checked. */
+#ifndef NT_CORE_ALLOC_H
+#define NT_CORE_ALLOC_H
+
+#include <stddef.h>
+
+void *nt_malloc(size_t size);
+void *nt_calloc(size_t count, size_t size);
+/* count*size with overflow check; NULL on overflow or failure. */
+void *nt_malloc_array(size_t count, size_t size);
+void *nt_realloc(void *ptr, size_t size);
+/* Reallocate to count*size with overflow check. */
+void *nt_realloc_array(void *ptr, size_t count, size_t size);
+void *nt_aligned_alloc(size_t alignment, size_t size);
+char *nt_strdup(const char *s);
+char *nt_strndup(const char *s, size_t n);
+void nt_free(void *ptr);
+
+#endif

@@ -1,0 +1,48 @@
+/*
+ * The numeric kernels the forward passes are written in. Hot loops
+ * (matrix-vector products, attention dots) dispatch through the type-traits
+ * table and the active ISA; the rest are plain F32 loops.
+ */
+#ifndef NT_KERNELS_H
+#define NT_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/pool.h"
+
+/* A 2-D weight bound in place: n_out rows of n_in values of `type`. */
+typedef struct nt_weight {
+    const void *data;
+    uint32_t type;
+    int64_t n_in;      /* values per row (GGUF ne[0]) */
+    int64_t n_out;     /* rows (GGUF ne[1]) */
+    size_t row_bytes;
+} nt_weight;
+
+/* Y[t][o] = sum_i W[o][i] * X[t][i] for t < n_tok; X is n_tok x n_in,
+ * Y is n_tok x n_out, both row-major F32. Spread over `pool` (may be NULL). */
+void nt_matmul(nt_pool *pool, const nt_weight *w, const float *x, int64_t n_tok, float *y);
+
+/* Row `row` of w, dequantized to F32 (embedding look-up). */
+void nt_weight_row_get(const nt_weight *w, int64_t row, float *out);
+
+/* F32 vector kernels (dispatched by ISA). */
+float nt_dot_f32(const float *a, const float *b, int64_t n);
+void nt_axpy_f32(float *y, float a, const float *x, int64_t n); /* y += a*x */
+
+/* Plain F32 operations. out may alias x. */
+void nt_rmsnorm(float *out, const float *x, const float *weight, int64_t n, float eps);
+void nt_layernorm(float *out, const float *x, const float *weight, const float *bias,
+                  int64_t n, float eps);
+void nt_softmax(float *x, int64_t n);               /* in place, max-subtracted */
+void nt_gelu_tanh(float *x, int64_t n);             /* in place, GPT-2's tanh form */
+void nt_silu_mul(float *gate, const float *up, int64_t n); /* gate = silu(gate)*up */
+void nt_add(float *y, const float *x, int64_t n);   /* y += x */
+
+/* Rotate pairs of one head vector of size head_dim at position pos.
+ * Normal (interleaved) mode: pairs (2i, 2i+1), as Llama's GGUF layout has it.
+ * NeoX mode: pairs (i, i + head_dim/2). theta_i = pos * base^(-2i/n_rot). */
+void nt_rope(float *head, int64_t head_dim, int64_t n_rot, int64_t pos, float freq_base, int neox);
+
+#endif
