@@ -1,0 +1,50 @@
+/* Declarations of every per-type kernel the traits table names. Each ISA's
+ * kernels live in lib/kernels/kernels_<isa>.c; on a build target without an
+ * ISA its entries are NULL, so the table stays one row per type. */
+#ifndef NT_TYPE_KERNELS_H
+#define NT_TYPE_KERNELS_H
+
+#include <stdint.h>
+
+#include "types/types.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#  define NT_HAVE_X86 1
+#else
+#  define NT_HAVE_X86 0
+#endif
+#if defined(__aarch64__)
+#  define NT_HAVE_NEON 1
+#else
+#  define NT_HAVE_NEON 0
+#endif
+
+#define NT_DECLARE_DOTS(t)                                                   \
+    float nt_dot_##t##_scalar(int64_t n, const void *w, const float *x);     \
+    float nt_dot_##t##_avx2(int64_t n, const void *w, const float *x);       \
+    float nt_dot_##t##_avx512(int64_t n, const void *w, const float *x);     \
+    float nt_dot_##t##_neon(int64_t n, const void *w, const float *x);
+
+NT_DECLARE_DOTS(f32)
+NT_DECLARE_DOTS(f16)
+NT_DECLARE_DOTS(bf16)
+
+#if NT_HAVE_X86
+#  define NT_DOT_X86(t) nt_dot_##t##_avx2, nt_dot_##t##_avx512
+#else
+#  define NT_DOT_X86(t) NULL, NULL
+#endif
+#if NT_HAVE_NEON
+#  define NT_DOT_NEON(t) nt_dot_##t##_neon
+#else
+#  define NT_DOT_NEON(t) NULL
+#endif
+
+/* The vec_dot array of a row: scalar, AVX2, AVX-512, NEON (enum order). */
+#define NT_DOTS(t) { nt_dot_##t##_scalar, NT_DOT_X86(t), NT_DOT_NEON(t) }
+
+void nt_f32_to_float(const void *src, float *dst, int64_t n);
+void nt_f16_to_float(const void *src, float *dst, int64_t n);
+void nt_bf16_to_float(const void *src, float *dst, int64_t n);
+
+#endif
