@@ -6,6 +6,7 @@
  * alignment as n varies.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,10 +281,10 @@ static void free_weight(test_weight *tw)
     free(tw->ref);
 }
 
-Test(kernels, matmul_matches_reference_and_is_thread_count_independent)
+Test(kernels, matmul_matches_reference_independent_of_threads_and_batching)
 {
     static const int64_t shapes[][3] = {{257, 67, 1}, {257, 67, 3}, {513, 301, 1}, {513, 301, 4},
-                                        {64, 2000, 2}, {1, 5, 7}};
+                                        {64, 2000, 2}, {1, 5, 7}, {100, 50, 9}, {300, 400, 13}};
     nt_pool *pools[3];
     for (int p = 0; p < 3; p++) cr_assert(nt_pool_create(p + 1, &pools[p]) == NEXTTOK_OK);
     for (int isa = 0; isa < NT_ISA_COUNT; isa++) {
@@ -310,6 +311,13 @@ Test(kernels, matmul_matches_reference_and_is_thread_count_independent)
                                   "%s %s shape %zu tok %lld row %lld", nt_isa_name((nt_isa)isa),
                                   nt_type_traits_get(dot_types[t])->name, s, (long long)k, (long long)o);
                     }
+                /* Batching must not change any token's result. */
+                for (int64_t k = 0; k < n_tok; k++) {
+                    nt_matmul(NULL, &tw.w, x + k * n_in, 1, par);
+                    cr_assert(memcmp(par, serial + k * n_out, sizeof(float) * (size_t)n_out) == 0,
+                              "token %lld alone differs from its batch (%s %s shape %zu)", (long long)k,
+                              nt_isa_name((nt_isa)isa), nt_type_traits_get(dot_types[t])->name, s);
+                }
                 for (int p = 0; p < 3; p++) {
                     memset(par, 0xff, sizeof(float) * (size_t)(n_out * n_tok));
                     nt_matmul(pools[p], &tw.w, x, n_tok, par);

@@ -3,6 +3,11 @@
  * run only when isa.c found them). The dots are memory-bound on weight rows,
  * so each iteration consumes 32 values into four independent accumulators to
  * hide the FMA latency, and converts F16/BF16 weights to F32 in registers.
+ * Tails use masked loads (and a zero-padded copy for 16-bit weights), so no
+ * row is read past its end.
+ *
+ * The two-token dots repeat the single dot's accumulator layout lane for
+ * lane, so a token's result is bitwise the same however it was batched.
  */
 #include <immintrin.h>
 
@@ -24,17 +29,6 @@ static inline __m256i nt_tail_mask(int64_t r)
     return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)r), idx);
 }
 
-static inline __m256 nt_load_f16x8(const uint16_t *p)
-{
-    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
-}
-
-static inline __m256 nt_load_bf16x8(const uint16_t *p)
-{
-    __m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
-    return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
-}
-
 /* The last r < 8 16-bit values, copied so we never read past the row. */
 static inline __m128i nt_load_u16_tail(const uint16_t *p, int64_t r)
 {
@@ -43,71 +37,83 @@ static inline __m128i nt_load_u16_tail(const uint16_t *p, int64_t r)
     return _mm_loadu_si128((const __m128i *)buf);
 }
 
-float nt_dot_f32_avx2(int64_t n, const void *wv, const float *x)
+static inline __m256 nt_load_f32x8(const void *w, int64_t i) { return _mm256_loadu_ps((const float *)w + i); }
+static inline __m256 nt_tail_f32x8(const void *w, int64_t i, int64_t r)
 {
-    const float *w = wv;
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-    __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x + i), a0);
-        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 8), _mm256_loadu_ps(x + i + 8), a1);
-        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 16), _mm256_loadu_ps(x + i + 16), a2);
-        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 24), _mm256_loadu_ps(x + i + 24), a3);
-    }
-    for (; i + 8 <= n; i += 8)
-        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x + i), a0);
-    if (i < n) {
-        __m256i m = nt_tail_mask(n - i);
-        a1 = _mm256_fmadd_ps(_mm256_maskload_ps(w + i, m), _mm256_maskload_ps(x + i, m), a1);
-    }
-    return nt_hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    return _mm256_maskload_ps((const float *)w + i, nt_tail_mask(r));
 }
 
-float nt_dot_f16_avx2(int64_t n, const void *wv, const float *x)
+static inline __m256 nt_load_f16x8(const void *w, int64_t i)
 {
-    const uint16_t *w = wv;
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-    __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        a0 = _mm256_fmadd_ps(nt_load_f16x8(w + i), _mm256_loadu_ps(x + i), a0);
-        a1 = _mm256_fmadd_ps(nt_load_f16x8(w + i + 8), _mm256_loadu_ps(x + i + 8), a1);
-        a2 = _mm256_fmadd_ps(nt_load_f16x8(w + i + 16), _mm256_loadu_ps(x + i + 16), a2);
-        a3 = _mm256_fmadd_ps(nt_load_f16x8(w + i + 24), _mm256_loadu_ps(x + i + 24), a3);
-    }
-    for (; i + 8 <= n; i += 8)
-        a0 = _mm256_fmadd_ps(nt_load_f16x8(w + i), _mm256_loadu_ps(x + i), a0);
-    if (i < n) {
-        __m256i m = nt_tail_mask(n - i);
-        __m256 wt = _mm256_cvtph_ps(nt_load_u16_tail(w + i, n - i));
-        a1 = _mm256_fmadd_ps(wt, _mm256_maskload_ps(x + i, m), a1);
-    }
-    return nt_hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)w + i)));
+}
+static inline __m256 nt_tail_f16x8(const void *w, int64_t i, int64_t r)
+{
+    return _mm256_cvtph_ps(nt_load_u16_tail((const uint16_t *)w + i, r));
 }
 
-float nt_dot_bf16_avx2(int64_t n, const void *wv, const float *x)
+static inline __m256 nt_widen_bf16(__m128i v)
 {
-    const uint16_t *w = wv;
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-    __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        a0 = _mm256_fmadd_ps(nt_load_bf16x8(w + i), _mm256_loadu_ps(x + i), a0);
-        a1 = _mm256_fmadd_ps(nt_load_bf16x8(w + i + 8), _mm256_loadu_ps(x + i + 8), a1);
-        a2 = _mm256_fmadd_ps(nt_load_bf16x8(w + i + 16), _mm256_loadu_ps(x + i + 16), a2);
-        a3 = _mm256_fmadd_ps(nt_load_bf16x8(w + i + 24), _mm256_loadu_ps(x + i + 24), a3);
-    }
-    for (; i + 8 <= n; i += 8)
-        a0 = _mm256_fmadd_ps(nt_load_bf16x8(w + i), _mm256_loadu_ps(x + i), a0);
-    if (i < n) {
-        __m256i m = nt_tail_mask(n - i);
-        __m256i v = _mm256_cvtepu16_epi32(nt_load_u16_tail(w + i, n - i));
-        __m256 wt = _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
-        a1 = _mm256_fmadd_ps(wt, _mm256_maskload_ps(x + i, m), a1);
-    }
-    return nt_hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(v), 16));
 }
+static inline __m256 nt_load_bf16x8(const void *w, int64_t i)
+{
+    return nt_widen_bf16(_mm_loadu_si128((const __m128i *)((const uint16_t *)w + i)));
+}
+static inline __m256 nt_tail_bf16x8(const void *w, int64_t i, int64_t r)
+{
+    return nt_widen_bf16(nt_load_u16_tail((const uint16_t *)w + i, r));
+}
+
+/* One row with k tokens (x rows `stride` apart); k = 1 is the plain dot. */
+#define NT_DEFINE_DOTS_AVX2(T)                                                            \
+    static inline __attribute__((always_inline)) void nt_dotk_##T(                        \
+        int64_t n, const void *w, const float *x, int64_t stride, float *out, const int k) \
+    {                                                                                     \
+        __m256 acc[NT_DOTK_AVX2][4];                                                      \
+        for (int t = 0; t < k; t++)                                                       \
+            for (int j = 0; j < 4; j++) acc[t][j] = _mm256_setzero_ps();                  \
+        int64_t i = 0;                                                                    \
+        for (; i + 32 <= n; i += 32) {                                                    \
+            __m256 w0 = nt_load_##T##x8(w, i), w1 = nt_load_##T##x8(w, i + 8);            \
+            __m256 w2 = nt_load_##T##x8(w, i + 16), w3 = nt_load_##T##x8(w, i + 24);      \
+            for (int t = 0; t < k; t++) {                                                 \
+                const float *xt = x + t * stride + i;                                     \
+                acc[t][0] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(xt), acc[t][0]);          \
+                acc[t][1] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(xt + 8), acc[t][1]);      \
+                acc[t][2] = _mm256_fmadd_ps(w2, _mm256_loadu_ps(xt + 16), acc[t][2]);     \
+                acc[t][3] = _mm256_fmadd_ps(w3, _mm256_loadu_ps(xt + 24), acc[t][3]);     \
+            }                                                                             \
+        }                                                                                 \
+        for (; i + 8 <= n; i += 8) {                                                      \
+            __m256 w0 = nt_load_##T##x8(w, i);                                            \
+            for (int t = 0; t < k; t++)                                                   \
+                acc[t][0] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + t * stride + i), acc[t][0]); \
+        }                                                                                 \
+        if (i < n) {                                                                      \
+            __m256i m = nt_tail_mask(n - i);                                              \
+            __m256 wt = nt_tail_##T##x8(w, i, n - i);                                     \
+            for (int t = 0; t < k; t++)                                                   \
+                acc[t][1] = _mm256_fmadd_ps(wt, _mm256_maskload_ps(x + t * stride + i, m), acc[t][1]); \
+        }                                                                                 \
+        for (int t = 0; t < k; t++)                                                       \
+            out[t] = nt_hsum256(_mm256_add_ps(_mm256_add_ps(acc[t][0], acc[t][1]),        \
+                                              _mm256_add_ps(acc[t][2], acc[t][3])));      \
+    }                                                                                     \
+    float nt_dot_##T##_avx2(int64_t n, const void *w, const float *x)                     \
+    {                                                                                     \
+        float r;                                                                          \
+        nt_dotk_##T(n, w, x, 0, &r, 1);                                                   \
+        return r;                                                                         \
+    }                                                                                     \
+    void nt_dotk_##T##_avx2(int64_t n, const void *w, const float *x, int64_t stride, float *out) \
+    {                                                                                     \
+        nt_dotk_##T(n, w, x, stride, out, NT_DOTK_AVX2);                                  \
+    }
+
+NT_DEFINE_DOTS_AVX2(f32)
+NT_DEFINE_DOTS_AVX2(f16)
+NT_DEFINE_DOTS_AVX2(bf16)
 
 void nt_axpy_f32_avx2(float *y, float a, const float *x, int64_t n)
 {

@@ -3,6 +3,10 @@
  * iteration), masked loads for the tail so no row is read past its end.
  * BF16 weights are widened to F32 with a shift rather than using
  * vdpbf16ps, which would also round the F32 activations to BF16.
+ *
+ * The multi-token dots (four tokens per pass over a row, for prompt
+ * processing) repeat the single dot's accumulator layout lane for lane, so
+ * a token's result is bitwise the same whichever way it was batched.
  */
 #include <immintrin.h>
 
@@ -11,82 +15,86 @@
 
 static inline __mmask16 nt_tail_mask16(int64_t r) { return (__mmask16)((1u << r) - 1u); }
 
-static inline __m512 nt_load_f16x16(const uint16_t *p)
+static inline __m512 nt_load_f32x16(const void *w, int64_t i) { return _mm512_loadu_ps((const float *)w + i); }
+static inline __m512 nt_tail_f32x16(const void *w, int64_t i, __mmask16 m)
 {
-    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
+    return _mm512_maskz_loadu_ps(m, (const float *)w + i);
 }
 
-static inline __m512 nt_load_bf16x16(const uint16_t *p)
+static inline __m512 nt_load_f16x16(const void *w, int64_t i)
 {
-    __m512i v = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p));
-    return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)w + i)));
+}
+static inline __m512 nt_tail_f16x16(const void *w, int64_t i, __mmask16 m)
+{
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, (const uint16_t *)w + i));
 }
 
-float nt_dot_f32_avx512(int64_t n, const void *wv, const float *x)
+static inline __m512 nt_widen_bf16(__m256i v)
 {
-    const float *w = wv;
-    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
-    __m512 a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
-    int64_t i = 0;
-    for (; i + 64 <= n; i += 64) {
-        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(w + i), _mm512_loadu_ps(x + i), a0);
-        a1 = _mm512_fmadd_ps(_mm512_loadu_ps(w + i + 16), _mm512_loadu_ps(x + i + 16), a1);
-        a2 = _mm512_fmadd_ps(_mm512_loadu_ps(w + i + 32), _mm512_loadu_ps(x + i + 32), a2);
-        a3 = _mm512_fmadd_ps(_mm512_loadu_ps(w + i + 48), _mm512_loadu_ps(x + i + 48), a3);
-    }
-    for (; i + 16 <= n; i += 16)
-        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(w + i), _mm512_loadu_ps(x + i), a0);
-    if (i < n) {
-        __mmask16 m = nt_tail_mask16(n - i);
-        a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, w + i), _mm512_maskz_loadu_ps(m, x + i), a1);
-    }
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(v), 16));
+}
+static inline __m512 nt_load_bf16x16(const void *w, int64_t i)
+{
+    return nt_widen_bf16(_mm256_loadu_si256((const __m256i *)((const uint16_t *)w + i)));
+}
+static inline __m512 nt_tail_bf16x16(const void *w, int64_t i, __mmask16 m)
+{
+    return nt_widen_bf16(_mm256_maskz_loadu_epi16(m, (const uint16_t *)w + i));
+}
+
+static inline float nt_reduce4(__m512 a0, __m512 a1, __m512 a2, __m512 a3)
+{
     return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
 }
 
-float nt_dot_f16_avx512(int64_t n, const void *wv, const float *x)
-{
-    const uint16_t *w = wv;
-    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
-    __m512 a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
-    int64_t i = 0;
-    for (; i + 64 <= n; i += 64) {
-        a0 = _mm512_fmadd_ps(nt_load_f16x16(w + i), _mm512_loadu_ps(x + i), a0);
-        a1 = _mm512_fmadd_ps(nt_load_f16x16(w + i + 16), _mm512_loadu_ps(x + i + 16), a1);
-        a2 = _mm512_fmadd_ps(nt_load_f16x16(w + i + 32), _mm512_loadu_ps(x + i + 32), a2);
-        a3 = _mm512_fmadd_ps(nt_load_f16x16(w + i + 48), _mm512_loadu_ps(x + i + 48), a3);
+/* One row with k tokens (x rows `stride` apart); k = 1 is the plain dot. */
+#define NT_DEFINE_DOTS_AVX512(T)                                                          \
+    static inline __attribute__((always_inline)) void nt_dotk_##T(                        \
+        int64_t n, const void *w, const float *x, int64_t stride, float *out, const int k) \
+    {                                                                                     \
+        __m512 acc[NT_DOTK_AVX512][4];                                                    \
+        for (int t = 0; t < k; t++)                                                       \
+            for (int j = 0; j < 4; j++) acc[t][j] = _mm512_setzero_ps();                  \
+        int64_t i = 0;                                                                    \
+        for (; i + 64 <= n; i += 64) {                                                    \
+            __m512 w0 = nt_load_##T##x16(w, i), w1 = nt_load_##T##x16(w, i + 16);         \
+            __m512 w2 = nt_load_##T##x16(w, i + 32), w3 = nt_load_##T##x16(w, i + 48);    \
+            for (int t = 0; t < k; t++) {                                                 \
+                const float *xt = x + t * stride + i;                                     \
+                acc[t][0] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(xt), acc[t][0]);          \
+                acc[t][1] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(xt + 16), acc[t][1]);     \
+                acc[t][2] = _mm512_fmadd_ps(w2, _mm512_loadu_ps(xt + 32), acc[t][2]);     \
+                acc[t][3] = _mm512_fmadd_ps(w3, _mm512_loadu_ps(xt + 48), acc[t][3]);     \
+            }                                                                             \
+        }                                                                                 \
+        for (; i + 16 <= n; i += 16) {                                                    \
+            __m512 w0 = nt_load_##T##x16(w, i);                                           \
+            for (int t = 0; t < k; t++)                                                   \
+                acc[t][0] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + t * stride + i), acc[t][0]); \
+        }                                                                                 \
+        if (i < n) {                                                                      \
+            __mmask16 m = nt_tail_mask16(n - i);                                          \
+            __m512 wt = nt_tail_##T##x16(w, i, m);                                        \
+            for (int t = 0; t < k; t++)                                                   \
+                acc[t][1] = _mm512_fmadd_ps(wt, _mm512_maskz_loadu_ps(m, x + t * stride + i), acc[t][1]); \
+        }                                                                                 \
+        for (int t = 0; t < k; t++) out[t] = nt_reduce4(acc[t][0], acc[t][1], acc[t][2], acc[t][3]); \
+    }                                                                                     \
+    float nt_dot_##T##_avx512(int64_t n, const void *w, const float *x)                   \
+    {                                                                                     \
+        float r;                                                                          \
+        nt_dotk_##T(n, w, x, 0, &r, 1);                                                   \
+        return r;                                                                         \
+    }                                                                                     \
+    void nt_dotk_##T##_avx512(int64_t n, const void *w, const float *x, int64_t stride, float *out) \
+    {                                                                                     \
+        nt_dotk_##T(n, w, x, stride, out, NT_DOTK_AVX512);                                \
     }
-    for (; i + 16 <= n; i += 16)
-        a0 = _mm512_fmadd_ps(nt_load_f16x16(w + i), _mm512_loadu_ps(x + i), a0);
-    if (i < n) {
-        __mmask16 m = nt_tail_mask16(n - i);
-        __m512 wt = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, w + i));
-        a1 = _mm512_fmadd_ps(wt, _mm512_maskz_loadu_ps(m, x + i), a1);
-    }
-    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
-}
 
-float nt_dot_bf16_avx512(int64_t n, const void *wv, const float *x)
-{
-    const uint16_t *w = wv;
-    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
-    __m512 a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
-    int64_t i = 0;
-    for (; i + 64 <= n; i += 64) {
-        a0 = _mm512_fmadd_ps(nt_load_bf16x16(w + i), _mm512_loadu_ps(x + i), a0);
-        a1 = _mm512_fmadd_ps(nt_load_bf16x16(w + i + 16), _mm512_loadu_ps(x + i + 16), a1);
-        a2 = _mm512_fmadd_ps(nt_load_bf16x16(w + i + 32), _mm512_loadu_ps(x + i + 32), a2);
-        a3 = _mm512_fmadd_ps(nt_load_bf16x16(w + i + 48), _mm512_loadu_ps(x + i + 48), a3);
-    }
-    for (; i + 16 <= n; i += 16)
-        a0 = _mm512_fmadd_ps(nt_load_bf16x16(w + i), _mm512_loadu_ps(x + i), a0);
-    if (i < n) {
-        __mmask16 m = nt_tail_mask16(n - i);
-        __m512i v = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, w + i));
-        __m512 wt = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
-        a1 = _mm512_fmadd_ps(wt, _mm512_maskz_loadu_ps(m, x + i), a1);
-    }
-    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
-}
+NT_DEFINE_DOTS_AVX512(f32)
+NT_DEFINE_DOTS_AVX512(f16)
+NT_DEFINE_DOTS_AVX512(bf16)
 
 void nt_axpy_f32_avx512(float *y, float a, const float *x, int64_t n)
 {

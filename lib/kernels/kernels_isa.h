@@ -1,6 +1,8 @@
-/* Per-ISA F32 vector kernels that are not tied to a weight type (the weight
- * dot products are declared in types/type_kernels.h). Only the entries of
- * the ISAs built for this target exist. */
+/* Per-ISA kernels beyond the weight-row dots of types/type_kernels.h: the
+ * F32 axpy, and multi-token dots that pass over a weight row once for
+ * several tokens (prompt processing). A multi-token dot of ISA `isa` gives,
+ * for each token, bitwise the result of that ISA's single dot. Only the
+ * entries of the ISAs built for this target exist. */
 #ifndef NT_KERNELS_ISA_KERNELS_H
 #define NT_KERNELS_ISA_KERNELS_H
 
@@ -10,5 +12,21 @@ void nt_axpy_f32_scalar(float *y, float a, const float *x, int64_t n);
 void nt_axpy_f32_avx2(float *y, float a, const float *x, int64_t n);
 void nt_axpy_f32_avx512(float *y, float a, const float *x, int64_t n);
 void nt_axpy_f32_neon(float *y, float a, const float *x, int64_t n);
+
+/* out[t] = dot(row w, x + t*stride) for t < NT_DOTK_<ISA> tokens. */
+typedef void (*nt_dotk_fn)(int64_t n, const void *w, const float *x, int64_t stride, float *out);
+
+#define NT_DOTK_AVX2 2   /* 16 ymm registers: 2 tokens x 4 accumulators */
+#define NT_DOTK_AVX512 4 /* 32 zmm registers: 4 tokens x 4 accumulators */
+#define NT_DOTK_NEON 4   /* 32 q registers */
+
+#define NT_DECLARE_DOTK(t)                                                                    \
+    void nt_dotk_##t##_avx2(int64_t n, const void *w, const float *x, int64_t stride, float *out);   \
+    void nt_dotk_##t##_avx512(int64_t n, const void *w, const float *x, int64_t stride, float *out); \
+    void nt_dotk_##t##_neon(int64_t n, const void *w, const float *x, int64_t stride, float *out);
+
+NT_DECLARE_DOTK(f32)
+NT_DECLARE_DOTK(f16)
+NT_DECLARE_DOTK(bf16)
 
 #endif

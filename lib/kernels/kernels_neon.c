@@ -3,6 +3,9 @@
  * per iteration). F16 weights widen with fcvtl (base AArch64, no extension
  * needed), BF16 weights with a 16-bit left shift. Tails go through a small
  * zero-padded copy so no row is read past its end.
+ *
+ * The four-token dots repeat the single dot's accumulator layout lane for
+ * lane, so a token's result is bitwise the same however it was batched.
  */
 #include <arm_neon.h>
 #include <math.h>
@@ -11,85 +14,86 @@
 #include "kernels/kernels_isa.h"
 #include "types/type_kernels.h"
 
-static inline float32x4_t nt_load_f16x4(const uint16_t *p)
+static inline float32x4_t nt_load_f32x4(const void *w, int64_t i) { return vld1q_f32((const float *)w + i); }
+static inline float32x4_t nt_tail_f32x4(const void *w, int64_t i, int64_t r)
 {
-    return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p)));
+    float t[4] = {0};
+    memcpy(t, (const float *)w + i, (size_t)r * sizeof *t);
+    return vld1q_f32(t);
 }
 
-static inline float32x4_t nt_load_bf16x4(const uint16_t *p)
+static inline float32x4_t nt_widen_f16(uint16x4_t v) { return vcvt_f32_f16(vreinterpret_f16_u16(v)); }
+static inline float32x4_t nt_load_f16x4(const void *w, int64_t i)
 {
-    return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(p), 16));
+    return nt_widen_f16(vld1_u16((const uint16_t *)w + i));
+}
+static inline float32x4_t nt_tail_f16x4(const void *w, int64_t i, int64_t r)
+{
+    uint16_t t[4] = {0};
+    memcpy(t, (const uint16_t *)w + i, (size_t)r * sizeof *t);
+    return nt_widen_f16(vld1_u16(t));
 }
 
-static inline float nt_sum4(float32x4_t a0, float32x4_t a1, float32x4_t a2, float32x4_t a3)
+static inline float32x4_t nt_widen_bf16(uint16x4_t v) { return vreinterpretq_f32_u32(vshll_n_u16(v, 16)); }
+static inline float32x4_t nt_load_bf16x4(const void *w, int64_t i)
 {
-    return vaddvq_f32(vaddq_f32(vaddq_f32(a0, a1), vaddq_f32(a2, a3)));
+    return nt_widen_bf16(vld1_u16((const uint16_t *)w + i));
+}
+static inline float32x4_t nt_tail_bf16x4(const void *w, int64_t i, int64_t r)
+{
+    uint16_t t[4] = {0};
+    memcpy(t, (const uint16_t *)w + i, (size_t)r * sizeof *t);
+    return nt_widen_bf16(vld1_u16(t));
 }
 
-float nt_dot_f32_neon(int64_t n, const void *wv, const float *x)
-{
-    const float *w = wv;
-    float32x4_t a0 = vdupq_n_f32(0), a1 = vdupq_n_f32(0), a2 = vdupq_n_f32(0), a3 = vdupq_n_f32(0);
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        a0 = vfmaq_f32(a0, vld1q_f32(w + i), vld1q_f32(x + i));
-        a1 = vfmaq_f32(a1, vld1q_f32(w + i + 4), vld1q_f32(x + i + 4));
-        a2 = vfmaq_f32(a2, vld1q_f32(w + i + 8), vld1q_f32(x + i + 8));
-        a3 = vfmaq_f32(a3, vld1q_f32(w + i + 12), vld1q_f32(x + i + 12));
+/* One row with k tokens (x rows `stride` apart); k = 1 is the plain dot. */
+#define NT_DEFINE_DOTS_NEON(T)                                                            \
+    static inline __attribute__((always_inline)) void nt_dotk_##T(                        \
+        int64_t n, const void *w, const float *x, int64_t stride, float *out, const int k) \
+    {                                                                                     \
+        float32x4_t acc[NT_DOTK_NEON][4];                                                 \
+        for (int t = 0; t < k; t++)                                                       \
+            for (int j = 0; j < 4; j++) acc[t][j] = vdupq_n_f32(0.0f);                    \
+        int64_t i = 0;                                                                    \
+        for (; i + 16 <= n; i += 16) {                                                    \
+            float32x4_t w0 = nt_load_##T##x4(w, i), w1 = nt_load_##T##x4(w, i + 4);      \
+            float32x4_t w2 = nt_load_##T##x4(w, i + 8), w3 = nt_load_##T##x4(w, i + 12);  \
+            for (int t = 0; t < k; t++) {                                                 \
+                const float *xt = x + t * stride + i;                                     \
+                acc[t][0] = vfmaq_f32(acc[t][0], w0, vld1q_f32(xt));                      \
+                acc[t][1] = vfmaq_f32(acc[t][1], w1, vld1q_f32(xt + 4));                  \
+                acc[t][2] = vfmaq_f32(acc[t][2], w2, vld1q_f32(xt + 8));                  \
+                acc[t][3] = vfmaq_f32(acc[t][3], w3, vld1q_f32(xt + 12));                 \
+            }                                                                             \
+        }                                                                                 \
+        for (; i + 4 <= n; i += 4) {                                                      \
+            float32x4_t w0 = nt_load_##T##x4(w, i);                                       \
+            for (int t = 0; t < k; t++)                                                   \
+                acc[t][0] = vfmaq_f32(acc[t][0], w0, vld1q_f32(x + t * stride + i));      \
+        }                                                                                 \
+        if (i < n) {                                                                      \
+            float32x4_t wt = nt_tail_##T##x4(w, i, n - i);                                \
+            for (int t = 0; t < k; t++)                                                   \
+                acc[t][1] = vfmaq_f32(acc[t][1], wt, nt_tail_f32x4(x + t * stride, i, n - i)); \
+        }                                                                                 \
+        for (int t = 0; t < k; t++)                                                       \
+            out[t] = vaddvq_f32(vaddq_f32(vaddq_f32(acc[t][0], acc[t][1]),                \
+                                          vaddq_f32(acc[t][2], acc[t][3])));              \
+    }                                                                                     \
+    float nt_dot_##T##_neon(int64_t n, const void *w, const float *x)                     \
+    {                                                                                     \
+        float r;                                                                          \
+        nt_dotk_##T(n, w, x, 0, &r, 1);                                                   \
+        return r;                                                                         \
+    }                                                                                     \
+    void nt_dotk_##T##_neon(int64_t n, const void *w, const float *x, int64_t stride, float *out) \
+    {                                                                                     \
+        nt_dotk_##T(n, w, x, stride, out, NT_DOTK_NEON);                                  \
     }
-    for (; i + 4 <= n; i += 4) a0 = vfmaq_f32(a0, vld1q_f32(w + i), vld1q_f32(x + i));
-    if (i < n) {
-        float wt[4] = {0}, xt[4] = {0};
-        memcpy(wt, w + i, (size_t)(n - i) * sizeof *wt);
-        memcpy(xt, x + i, (size_t)(n - i) * sizeof *xt);
-        a1 = vfmaq_f32(a1, vld1q_f32(wt), vld1q_f32(xt));
-    }
-    return nt_sum4(a0, a1, a2, a3);
-}
 
-float nt_dot_f16_neon(int64_t n, const void *wv, const float *x)
-{
-    const uint16_t *w = wv;
-    float32x4_t a0 = vdupq_n_f32(0), a1 = vdupq_n_f32(0), a2 = vdupq_n_f32(0), a3 = vdupq_n_f32(0);
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        a0 = vfmaq_f32(a0, nt_load_f16x4(w + i), vld1q_f32(x + i));
-        a1 = vfmaq_f32(a1, nt_load_f16x4(w + i + 4), vld1q_f32(x + i + 4));
-        a2 = vfmaq_f32(a2, nt_load_f16x4(w + i + 8), vld1q_f32(x + i + 8));
-        a3 = vfmaq_f32(a3, nt_load_f16x4(w + i + 12), vld1q_f32(x + i + 12));
-    }
-    for (; i + 4 <= n; i += 4) a0 = vfmaq_f32(a0, nt_load_f16x4(w + i), vld1q_f32(x + i));
-    if (i < n) {
-        uint16_t wt[4] = {0};
-        float xt[4] = {0};
-        memcpy(wt, w + i, (size_t)(n - i) * sizeof *wt);
-        memcpy(xt, x + i, (size_t)(n - i) * sizeof *xt);
-        a1 = vfmaq_f32(a1, nt_load_f16x4(wt), vld1q_f32(xt));
-    }
-    return nt_sum4(a0, a1, a2, a3);
-}
-
-float nt_dot_bf16_neon(int64_t n, const void *wv, const float *x)
-{
-    const uint16_t *w = wv;
-    float32x4_t a0 = vdupq_n_f32(0), a1 = vdupq_n_f32(0), a2 = vdupq_n_f32(0), a3 = vdupq_n_f32(0);
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        a0 = vfmaq_f32(a0, nt_load_bf16x4(w + i), vld1q_f32(x + i));
-        a1 = vfmaq_f32(a1, nt_load_bf16x4(w + i + 4), vld1q_f32(x + i + 4));
-        a2 = vfmaq_f32(a2, nt_load_bf16x4(w + i + 8), vld1q_f32(x + i + 8));
-        a3 = vfmaq_f32(a3, nt_load_bf16x4(w + i + 12), vld1q_f32(x + i + 12));
-    }
-    for (; i + 4 <= n; i += 4) a0 = vfmaq_f32(a0, nt_load_bf16x4(w + i), vld1q_f32(x + i));
-    if (i < n) {
-        uint16_t wt[4] = {0};
-        float xt[4] = {0};
-        memcpy(wt, w + i, (size_t)(n - i) * sizeof *wt);
-        memcpy(xt, x + i, (size_t)(n - i) * sizeof *xt);
-        a1 = vfmaq_f32(a1, nt_load_bf16x4(wt), vld1q_f32(xt));
-    }
-    return nt_sum4(a0, a1, a2, a3);
-}
+NT_DEFINE_DOTS_NEON(f32)
+NT_DEFINE_DOTS_NEON(f16)
+NT_DEFINE_DOTS_NEON(bf16)
 
 void nt_axpy_f32_neon(float *y, float a, const float *x, int64_t n)
 {

@@ -9,7 +9,10 @@
 #include <math.h>
 #include <string.h>
 
+#include "kernels/isa.h"
 #include "kernels/kernels.h"
+#include "kernels/kernels_isa.h"
+#include "types/type_kernels.h"
 #include "types/types.h"
 
 /* Below this many multiply-adds a product runs on the caller's thread: the
@@ -28,17 +31,57 @@ typedef struct nt_matmul_job {
     int64_t n_tok;
     int64_t rows_per_chunk;
     nt_vec_dot_fn dot;
+    nt_dotk_fn dotk; /* NULL: one token at a time */
+    int dotk_tokens;
 } nt_matmul_job;
+
+/* The multi-token dots per weight type for each ISA, with their token
+ * counts; each agrees bitwise with the same ISA's single dot. */
+typedef struct nt_dotk_entry {
+    nt_dotk_fn fn[NT_ISA_COUNT];
+} nt_dotk_entry;
+
+#if NT_HAVE_X86
+#  define NT_DOTK_ROW(t) {{NULL, nt_dotk_##t##_avx2, nt_dotk_##t##_avx512, NULL}}
+#elif NT_HAVE_NEON
+#  define NT_DOTK_ROW(t) {{NULL, NULL, NULL, nt_dotk_##t##_neon}}
+#else
+#  define NT_DOTK_ROW(t) {{NULL}}
+#endif
+
+static const int nt_dotk_tokens[NT_ISA_COUNT] = {
+    [NT_ISA_AVX2] = NT_DOTK_AVX2, [NT_ISA_AVX512] = NT_DOTK_AVX512, [NT_ISA_NEON] = NT_DOTK_NEON};
+
+static nt_dotk_fn nt_dotk_get(uint32_t type, nt_isa isa)
+{
+    static const nt_dotk_entry f32 = NT_DOTK_ROW(f32), f16 = NT_DOTK_ROW(f16), bf16 = NT_DOTK_ROW(bf16);
+    switch (type) {
+    case NT_TYPE_F32: return f32.fn[isa];
+    case NT_TYPE_F16: return f16.fn[isa];
+    case NT_TYPE_BF16: return bf16.fn[isa];
+    default: return NULL;
+    }
+}
 
 static void nt_matmul_rows(const nt_matmul_job *job, int64_t r0, int64_t r1)
 {
     const nt_weight *w = job->w;
     const unsigned char *base = w->data;
-    for (int64_t t = 0; t < job->n_tok; t++) {
-        const float *xt = job->x + t * w->n_in;
-        float *yt = job->y + t * w->n_out;
-        for (int64_t r = r0; r < r1; r++)
-            yt[r] = job->dot(w->n_in, base + (size_t)r * w->row_bytes, xt);
+    const int64_t n_in = w->n_in, n_out = w->n_out;
+    int64_t t = 0;
+    if (job->dotk) {
+        const int k = job->dotk_tokens;
+        float out[8];
+        for (; t + k <= job->n_tok; t += k)
+            for (int64_t r = r0; r < r1; r++) {
+                job->dotk(n_in, base + (size_t)r * w->row_bytes, job->x + t * n_in, n_in, out);
+                for (int j = 0; j < k; j++) job->y[(t + j) * n_out + r] = out[j];
+            }
+    }
+    for (; t < job->n_tok; t++) {
+        const float *xt = job->x + t * n_in;
+        float *yt = job->y + t * n_out;
+        for (int64_t r = r0; r < r1; r++) yt[r] = job->dot(n_in, base + (size_t)r * w->row_bytes, xt);
     }
 }
 
@@ -54,30 +97,37 @@ static void nt_matmul_task(void *ctx, int64_t chunk)
 void nt_matmul(nt_pool *pool, const nt_weight *w, const float *x, int64_t n_tok, float *y)
 {
     if (n_tok <= 0 || w->n_out <= 0) return;
-    nt_vec_dot_fn dot = nt_type_vec_dot(w->type);
+    const nt_type_traits *tr = nt_type_traits_get(w->type);
+    const nt_isa isa = nt_isa_active(); /* read once: dot and dotk must agree */
+    nt_vec_dot_fn dot = tr ? tr->vec_dot[isa] : NULL;
+    nt_dotk_fn dotk = dot ? nt_dotk_get(w->type, isa) : NULL;
+    if (!dot && tr) dot = tr->vec_dot[NT_ISA_SCALAR];
     if (!dot) { /* callers check nt_type_is_computable; make a slip visible */
         for (int64_t i = 0; i < n_tok * w->n_out; i++) y[i] = NAN;
         return;
     }
-    nt_matmul_job job = {w, x, y, n_tok, w->n_out, dot};
+    nt_matmul_job job = {w, x, y, n_tok, w->n_out, dot, dotk, dotk ? nt_dotk_tokens[isa] : 1};
+    if (job.dotk && n_tok < job.dotk_tokens) job.dotk = NULL;
 
     const int64_t threads = nt_pool_n_threads(pool);
     const double macs = (double)w->n_in * (double)w->n_out * (double)n_tok;
-    if (threads <= 1 || macs < NT_MATMUL_SERIAL_MACS) {
-        nt_matmul_rows(&job, 0, w->n_out);
-        return;
-    }
-
-    int64_t rows = (w->n_out + threads * NT_MATMUL_CHUNKS_PER_THREAD - 1) /
-                   (threads * NT_MATMUL_CHUNKS_PER_THREAD);
-    if (n_tok > 1 && w->row_bytes > 0) {
+    int64_t rows = w->n_out;
+    if (threads > 1 && macs >= NT_MATMUL_SERIAL_MACS)
+        rows = (w->n_out + threads * NT_MATMUL_CHUNKS_PER_THREAD - 1) /
+               (threads * NT_MATMUL_CHUNKS_PER_THREAD);
+    if (n_tok > job.dotk_tokens && w->row_bytes > 0) {
         int64_t cache_rows = (int64_t)(NT_MATMUL_CHUNK_BYTES / w->row_bytes);
         if (cache_rows < 1) cache_rows = 1;
         if (cache_rows < rows) rows = cache_rows;
     }
     if (rows < 1) rows = 1;
     job.rows_per_chunk = rows;
-    nt_pool_run(pool, nt_matmul_task, &job, (w->n_out + rows - 1) / rows);
+    const int64_t n_chunks = (w->n_out + rows - 1) / rows;
+    if (threads <= 1 || macs < NT_MATMUL_SERIAL_MACS) {
+        for (int64_t c = 0; c < n_chunks; c++) nt_matmul_task(&job, c);
+        return;
+    }
+    nt_pool_run(pool, nt_matmul_task, &job, n_chunks);
 }
 
 void nt_weight_row_get(const nt_weight *w, int64_t row, float *out)
