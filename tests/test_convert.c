@@ -6,6 +6,7 @@
  * array converters the traits table uses.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -4,6 +4,7 @@
  * and round once, so results must be within an ulp or two of the reference.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -21,6 +21,7 @@ void nt_mini_register(const char *suite, const char *name, void (*fn)(void))
 
 int main(void)
 {
+    setvbuf(stdout, NULL, _IOLBF, 0);
     int failed = 0;
     for (int i = 0; i < nt_mini_n_tests; i++) {
         fflush(NULL);

@@ -8,6 +8,7 @@
 #ifndef NT_TEST_MINI_TEST_H
 #define NT_TEST_MINI_TEST_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,0 +1,47 @@
+#!/bin/sh
+# Cross-build the library for aarch64 and run the kernel and pool tests
+# under qemu-user, so the NEON kernels are tested on an x86 machine.
+#
+# Criterion's arm64 package cannot be installed beside the amd64 one (it is
+# not Multi-Arch: same; installing it removes the native package), so the
+# tests are built standalone with tests/support/mini_test.c in its place.
+#
+# Usage: tests/run-neon.sh [--install]   (--install: apt-get what is missing)
+set -eu
+cd "$(dirname "$0")/.."
+
+need_pkgs=""
+command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 || need_pkgs="$need_pkgs gcc-aarch64-linux-gnu"
+command -v qemu-aarch64 >/dev/null 2>&1 || need_pkgs="$need_pkgs qemu-user"
+for p in libmimalloc-dev libsodium-dev libpcre2-dev; do
+    dpkg -s "$p:arm64" >/dev/null 2>&1 || need_pkgs="$need_pkgs $p:arm64"
+done
+if [ -n "$need_pkgs" ]; then
+    if [ "${1:-}" != "--install" ]; then
+        echo "missing:$need_pkgs (rerun with --install to apt-get them)" >&2
+        exit 77
+    fi
+    dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $need_pkgs
+fi
+
+build=build-aarch64
+[ -f "$build/build.ninja" ] || meson setup "$build" --cross-file cross/aarch64-linux-gnu.txt
+meson compile -C "$build"
+
+cc=aarch64-linux-gnu-gcc
+out="$build/standalone"
+mkdir -p "$out"
+cflags="-std=c11 -O2 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DNT_STANDALONE_TEST -Iinclude -Ilib -Itests"
+libs="$build/lib/libnexttok_internal.a -lmimalloc -lsodium -lpcre2-8 -lm -lpthread"
+$cc $cflags -o "$out/test_kernels" tests/test_kernels.c tests/test_convert.c tests/test_ops.c \
+    tests/support/guarded.c tests/support/mini_test.c $libs
+$cc $cflags -o "$out/test_pool" tests/test_pool.c tests/support/mini_test.c $libs
+
+status=0
+for t in test_kernels test_pool; do
+    echo "== $t (aarch64 under qemu)"
+    qemu-aarch64 -L /usr/aarch64-linux-gnu "$out/$t" || status=1
+done
+exit $status
