@@ -1,6 +1,6 @@
 #!/bin/sh
-# Cross-build the library for aarch64 and run the kernel and pool tests
-# under qemu-user, so the NEON kernels are tested on an x86 machine.
+# Cross-build the library for aarch64 and run the kernel tests under
+# qemu-user, so the NEON kernels are tested on an x86 machine.
 #
 # Criterion's arm64 package cannot be installed beside the amd64 one (it is
 # not Multi-Arch: same; installing it removes the native package), so the
@@ -37,11 +37,15 @@ cflags="-std=c11 -O2 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DNT_STANDALONE
 libs="$build/lib/libnexttok_internal.a -lmimalloc -lsodium -lpcre2-8 -lm -lpthread"
 $cc $cflags -o "$out/test_kernels" tests/test_kernels.c tests/test_convert.c tests/test_ops.c \
     tests/support/guarded.c tests/support/mini_test.c $libs
-$cc $cflags -o "$out/test_pool" tests/test_pool.c tests/support/mini_test.c $libs
 
+# qemu-user 7.2 (Debian 12) hangs in a forked child and in a new thread, so
+# each test gets its own process, the pool tests (threads) are not run, and
+# the matmul test checks the one-thread pool only.
 status=0
-for t in test_kernels test_pool; do
-    echo "== $t (aarch64 under qemu)"
-    qemu-aarch64 -L /usr/aarch64-linux-gnu "$out/$t" || status=1
+export NT_TEST_NO_THREADS=1
+t=test_kernels
+echo "== $t (aarch64 under qemu)"
+for name in $(qemu-aarch64 -L /usr/aarch64-linux-gnu "$out/$t" --list); do
+    qemu-aarch64 -L /usr/aarch64-linux-gnu "$out/$t" "$name" || { echo "[FAIL] $name"; status=1; }
 done
 exit $status

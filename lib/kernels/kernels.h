@@ -42,7 +42,9 @@ void nt_add(float *y, const float *x, int64_t n);   /* y += x */
 
 /* Rotate pairs of one head vector of size head_dim at position pos.
  * Normal (interleaved) mode: pairs (2i, 2i+1), as Llama's GGUF layout has it.
- * NeoX mode: pairs (i, i + head_dim/2). theta_i = pos * base^(-2i/n_rot). */
+ * NeoX mode: pairs (i, i + n_rot/2), i.e. (i, i + head_dim/2) when all
+ * dimensions rotate, as ggml does. theta_i = pos * base^(-2i/n_rot) for
+ * i < n_rot/2; dimensions from n_rot on are left as they are. */
 void nt_rope(float *head, int64_t head_dim, int64_t n_rot, int64_t pos, float freq_base, int neox);
 
 #endif

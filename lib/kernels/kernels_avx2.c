@@ -68,13 +68,15 @@ static inline __m256 nt_tail_bf16x8(const void *w, int64_t i, int64_t r)
 /* One row with k tokens (x rows `stride` apart); k = 1 is the plain dot. */
 #define NT_DEFINE_DOTS_AVX2(T)                                                            \
     static inline __attribute__((always_inline)) void nt_dotk_##T(                        \
-        int64_t n, const void *w, const float *x, int64_t stride, float *out, const int k) \
+        int64_t n, const void *w, const float *x, int64_t stride, int64_t i0, int64_t i1, \
+        float *state, float *out, const int k)                                            \
     {                                                                                     \
         __m256 acc[NT_DOTK_AVX2][4];                                                      \
         for (int t = 0; t < k; t++)                                                       \
-            for (int j = 0; j < 4; j++) acc[t][j] = _mm256_setzero_ps();                  \
-        int64_t i = 0;                                                                    \
-        for (; i + 32 <= n; i += 32) {                                                    \
+            for (int j = 0; j < 4; j++)                                                   \
+                acc[t][j] = i0 == 0 ? _mm256_setzero_ps() : _mm256_loadu_ps(state + (t * 4 + j) * 8);    \
+        int64_t i = i0;                                                                   \
+        for (; i + 32 <= i1; i += 32) {                                                    \
             __m256 w0 = nt_load_##T##x8(w, i), w1 = nt_load_##T##x8(w, i + 8);            \
             __m256 w2 = nt_load_##T##x8(w, i + 16), w3 = nt_load_##T##x8(w, i + 24);      \
             for (int t = 0; t < k; t++) {                                                 \
@@ -84,6 +86,11 @@ static inline __m256 nt_tail_bf16x8(const void *w, int64_t i, int64_t r)
                 acc[t][2] = _mm256_fmadd_ps(w2, _mm256_loadu_ps(xt + 16), acc[t][2]);     \
                 acc[t][3] = _mm256_fmadd_ps(w3, _mm256_loadu_ps(xt + 24), acc[t][3]);     \
             }                                                                             \
+        }                                                                                 \
+        if (i1 < n) {                                                                    \
+            for (int t = 0; t < k; t++)                                                   \
+                for (int j = 0; j < 4; j++) _mm256_storeu_ps(state + (t * 4 + j) * 8, acc[t][j]); \
+            return;                                                                       \
         }                                                                                 \
         for (; i + 8 <= n; i += 8) {                                                      \
             __m256 w0 = nt_load_##T##x8(w, i);                                            \
@@ -103,12 +110,13 @@ static inline __m256 nt_tail_bf16x8(const void *w, int64_t i, int64_t r)
     float nt_dot_##T##_avx2(int64_t n, const void *w, const float *x)                     \
     {                                                                                     \
         float r;                                                                          \
-        nt_dotk_##T(n, w, x, 0, &r, 1);                                                   \
+        nt_dotk_##T(n, w, x, 0, 0, n, NULL, &r, 1);                                                   \
         return r;                                                                         \
     }                                                                                     \
-    void nt_dotk_##T##_avx2(int64_t n, const void *w, const float *x, int64_t stride, float *out) \
+    void nt_dotk_##T##_avx2(int64_t n, const void *w, const float *x, int64_t stride,  \
+                                int64_t i0, int64_t i1, float *state, float *out)       \
     {                                                                                     \
-        nt_dotk_##T(n, w, x, stride, out, NT_DOTK_AVX2);                                  \
+        nt_dotk_##T(n, w, x, stride, i0, i1, state, out, NT_DOTK_AVX2);                   \
     }
 
 NT_DEFINE_DOTS_AVX2(f32)

@@ -51,13 +51,15 @@ static inline float nt_reduce4(__m512 a0, __m512 a1, __m512 a2, __m512 a3)
 /* One row with k tokens (x rows `stride` apart); k = 1 is the plain dot. */
 #define NT_DEFINE_DOTS_AVX512(T)                                                          \
     static inline __attribute__((always_inline)) void nt_dotk_##T(                        \
-        int64_t n, const void *w, const float *x, int64_t stride, float *out, const int k) \
+        int64_t n, const void *w, const float *x, int64_t stride, int64_t i0, int64_t i1, \
+        float *state, float *out, const int k)                                            \
     {                                                                                     \
         __m512 acc[NT_DOTK_AVX512][4];                                                    \
         for (int t = 0; t < k; t++)                                                       \
-            for (int j = 0; j < 4; j++) acc[t][j] = _mm512_setzero_ps();                  \
-        int64_t i = 0;                                                                    \
-        for (; i + 64 <= n; i += 64) {                                                    \
+            for (int j = 0; j < 4; j++)                                                   \
+                acc[t][j] = i0 == 0 ? _mm512_setzero_ps() : _mm512_loadu_ps(state + (t * 4 + j) * 16);    \
+        int64_t i = i0;                                                                   \
+        for (; i + 64 <= i1; i += 64) {                                                    \
             __m512 w0 = nt_load_##T##x16(w, i), w1 = nt_load_##T##x16(w, i + 16);         \
             __m512 w2 = nt_load_##T##x16(w, i + 32), w3 = nt_load_##T##x16(w, i + 48);    \
             for (int t = 0; t < k; t++) {                                                 \
@@ -67,6 +69,11 @@ static inline float nt_reduce4(__m512 a0, __m512 a1, __m512 a2, __m512 a3)
                 acc[t][2] = _mm512_fmadd_ps(w2, _mm512_loadu_ps(xt + 32), acc[t][2]);     \
                 acc[t][3] = _mm512_fmadd_ps(w3, _mm512_loadu_ps(xt + 48), acc[t][3]);     \
             }                                                                             \
+        }                                                                                 \
+        if (i1 < n) {                                                                    \
+            for (int t = 0; t < k; t++)                                                   \
+                for (int j = 0; j < 4; j++) _mm512_storeu_ps(state + (t * 4 + j) * 16, acc[t][j]); \
+            return;                                                                       \
         }                                                                                 \
         for (; i + 16 <= n; i += 16) {                                                    \
             __m512 w0 = nt_load_##T##x16(w, i);                                           \
@@ -84,12 +91,13 @@ static inline float nt_reduce4(__m512 a0, __m512 a1, __m512 a2, __m512 a3)
     float nt_dot_##T##_avx512(int64_t n, const void *w, const float *x)                   \
     {                                                                                     \
         float r;                                                                          \
-        nt_dotk_##T(n, w, x, 0, &r, 1);                                                   \
+        nt_dotk_##T(n, w, x, 0, 0, n, NULL, &r, 1);                                                   \
         return r;                                                                         \
     }                                                                                     \
-    void nt_dotk_##T##_avx512(int64_t n, const void *w, const float *x, int64_t stride, float *out) \
+    void nt_dotk_##T##_avx512(int64_t n, const void *w, const float *x, int64_t stride,  \
+                                int64_t i0, int64_t i1, float *state, float *out)       \
     {                                                                                     \
-        nt_dotk_##T(n, w, x, stride, out, NT_DOTK_AVX512);                                \
+        nt_dotk_##T(n, w, x, stride, i0, i1, state, out, NT_DOTK_AVX512);                   \
     }
 
 NT_DEFINE_DOTS_AVX512(f32)

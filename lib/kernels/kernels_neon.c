@@ -49,13 +49,15 @@ static inline float32x4_t nt_tail_bf16x4(const void *w, int64_t i, int64_t r)
 /* One row with k tokens (x rows `stride` apart); k = 1 is the plain dot. */
 #define NT_DEFINE_DOTS_NEON(T)                                                            \
     static inline __attribute__((always_inline)) void nt_dotk_##T(                        \
-        int64_t n, const void *w, const float *x, int64_t stride, float *out, const int k) \
+        int64_t n, const void *w, const float *x, int64_t stride, int64_t i0, int64_t i1, \
+        float *state, float *out, const int k)                                            \
     {                                                                                     \
         float32x4_t acc[NT_DOTK_NEON][4];                                                 \
         for (int t = 0; t < k; t++)                                                       \
-            for (int j = 0; j < 4; j++) acc[t][j] = vdupq_n_f32(0.0f);                    \
-        int64_t i = 0;                                                                    \
-        for (; i + 16 <= n; i += 16) {                                                    \
+            for (int j = 0; j < 4; j++)                                                   \
+                acc[t][j] = i0 == 0 ? vdupq_n_f32(0.0f) : vld1q_f32(state + (t * 4 + j) * 4);    \
+        int64_t i = i0;                                                                   \
+        for (; i + 16 <= i1; i += 16) {                                                    \
             float32x4_t w0 = nt_load_##T##x4(w, i), w1 = nt_load_##T##x4(w, i + 4);      \
             float32x4_t w2 = nt_load_##T##x4(w, i + 8), w3 = nt_load_##T##x4(w, i + 12);  \
             for (int t = 0; t < k; t++) {                                                 \
@@ -65,6 +67,11 @@ static inline float32x4_t nt_tail_bf16x4(const void *w, int64_t i, int64_t r)
                 acc[t][2] = vfmaq_f32(acc[t][2], w2, vld1q_f32(xt + 8));                  \
                 acc[t][3] = vfmaq_f32(acc[t][3], w3, vld1q_f32(xt + 12));                 \
             }                                                                             \
+        }                                                                                 \
+        if (i1 < n) {                                                                    \
+            for (int t = 0; t < k; t++)                                                   \
+                for (int j = 0; j < 4; j++) vst1q_f32(state + (t * 4 + j) * 4, acc[t][j]); \
+            return;                                                                       \
         }                                                                                 \
         for (; i + 4 <= n; i += 4) {                                                      \
             float32x4_t w0 = nt_load_##T##x4(w, i);                                       \
@@ -83,12 +90,13 @@ static inline float32x4_t nt_tail_bf16x4(const void *w, int64_t i, int64_t r)
     float nt_dot_##T##_neon(int64_t n, const void *w, const float *x)                     \
     {                                                                                     \
         float r;                                                                          \
-        nt_dotk_##T(n, w, x, 0, &r, 1);                                                   \
+        nt_dotk_##T(n, w, x, 0, 0, n, NULL, &r, 1);                                                   \
         return r;                                                                         \
     }                                                                                     \
-    void nt_dotk_##T##_neon(int64_t n, const void *w, const float *x, int64_t stride, float *out) \
+    void nt_dotk_##T##_neon(int64_t n, const void *w, const float *x, int64_t stride,  \
+                                int64_t i0, int64_t i1, float *state, float *out)       \
     {                                                                                     \
-        nt_dotk_##T(n, w, x, stride, out, NT_DOTK_NEON);                                  \
+        nt_dotk_##T(n, w, x, stride, i0, i1, state, out, NT_DOTK_NEON);                   \
     }
 
 NT_DEFINE_DOTS_NEON(f32)

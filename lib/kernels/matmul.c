@@ -21,6 +21,11 @@
 /* Bytes of weights per chunk when several tokens share it: a fraction of a
  * core's L2 so the rows stay resident while every token passes over them. */
 #define NT_MATMUL_CHUNK_BYTES (192 * 1024)
+/* Values per block of a long row in multi-token products (a multiple of
+ * NT_DOTK_ALIGN): four tokens' slices take 8 KiB of L1. */
+#define NT_MATMUL_BLOCK 512
+/* Rows that pass over one block together; their dot states take 32 KiB. */
+#define NT_MATMUL_GROUP_ROWS 32
 /* Chunks per thread for a single token, so uneven threads even out. */
 #define NT_MATMUL_CHUNKS_PER_THREAD 8
 
@@ -63,21 +68,47 @@ static nt_dotk_fn nt_dotk_get(uint32_t type, nt_isa isa)
     }
 }
 
+/* Rows [r0, r1) for tokens [t, t + k) with the multi-token dot. Long rows
+ * go in blocks of NT_MATMUL_BLOCK values so the k activation slices stay in
+ * L1 while a group of rows passes over them; the dots' running sums wait in
+ * `state` between blocks. */
+static void nt_matmul_rows_dotk(const nt_matmul_job *job, int64_t r0, int64_t r1, int64_t t)
+{
+    const nt_weight *w = job->w;
+    const unsigned char *base = w->data;
+    const int64_t n_in = w->n_in, n_out = w->n_out;
+    const int k = job->dotk_tokens;
+    const float *xg = job->x + t * n_in;
+    float out[NT_DOTK_MAX];
+    if (n_in <= NT_MATMUL_BLOCK) {
+        for (int64_t r = r0; r < r1; r++) {
+            job->dotk(n_in, base + (size_t)r * w->row_bytes, xg, n_in, 0, n_in, NULL, out);
+            for (int j = 0; j < k; j++) job->y[(t + j) * n_out + r] = out[j];
+        }
+        return;
+    }
+    _Alignas(64) float state[NT_MATMUL_GROUP_ROWS][NT_DOTK_STATE_FLOATS];
+    for (int64_t g0 = r0; g0 < r1; g0 += NT_MATMUL_GROUP_ROWS) {
+        const int64_t g1 = g0 + NT_MATMUL_GROUP_ROWS < r1 ? g0 + NT_MATMUL_GROUP_ROWS : r1;
+        for (int64_t b0 = 0; b0 < n_in; b0 += NT_MATMUL_BLOCK) {
+            const int64_t b1 = b0 + NT_MATMUL_BLOCK < n_in ? b0 + NT_MATMUL_BLOCK : n_in;
+            for (int64_t r = g0; r < g1; r++) {
+                job->dotk(n_in, base + (size_t)r * w->row_bytes, xg, n_in, b0, b1, state[r - g0], out);
+                if (b1 == n_in)
+                    for (int j = 0; j < k; j++) job->y[(t + j) * n_out + r] = out[j];
+            }
+        }
+    }
+}
+
 static void nt_matmul_rows(const nt_matmul_job *job, int64_t r0, int64_t r1)
 {
     const nt_weight *w = job->w;
     const unsigned char *base = w->data;
     const int64_t n_in = w->n_in, n_out = w->n_out;
     int64_t t = 0;
-    if (job->dotk) {
-        const int k = job->dotk_tokens;
-        float out[8];
-        for (; t + k <= job->n_tok; t += k)
-            for (int64_t r = r0; r < r1; r++) {
-                job->dotk(n_in, base + (size_t)r * w->row_bytes, job->x + t * n_in, n_in, out);
-                for (int j = 0; j < k; j++) job->y[(t + j) * n_out + r] = out[j];
-            }
-    }
+    if (job->dotk)
+        for (; t + job->dotk_tokens <= job->n_tok; t += job->dotk_tokens) nt_matmul_rows_dotk(job, r0, r1, t);
     for (; t < job->n_tok; t++) {
         const float *xt = job->x + t * n_in;
         float *yt = job->y + t * n_out;
