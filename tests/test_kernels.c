@@ -284,7 +284,8 @@ static void free_weight(test_weight *tw)
 Test(kernels, matmul_matches_reference_independent_of_threads_and_batching)
 {
     static const int64_t shapes[][3] = {{257, 67, 1}, {257, 67, 3}, {513, 301, 1}, {513, 301, 4},
-                                        {64, 2000, 2}, {1, 5, 7}, {100, 50, 9}, {300, 400, 13}};
+                                        {64, 2000, 2}, {1, 5, 7}, {100, 50, 9}, {300, 400, 13},
+                                        {4100, 40, 5}, {2048, 9, 4}};
     /* qemu-user 7.2 hangs in a new thread's first instructions, so the
      * cross run (tests/run-neon.sh) sets NT_TEST_NO_THREADS: one thread only. */
     const int n_pools = getenv("NT_TEST_NO_THREADS") ? 1 : 3;
