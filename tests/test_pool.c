@@ -69,9 +69,9 @@ Test(pool, work_spreads_over_threads_and_caller)
     nt_pool *pool;
     cr_assert(nt_pool_create(3, &pool) == NEXTTOK_OK);
     who_job job;
-    nt_pool_run(pool, who_task, &job, 12);
+    nt_pool_run(pool, who_task, &job, 48);
     int distinct = 0, caller = 0;
-    for (int i = 0; i < 12; i++) {
+    for (int i = 0; i < 48; i++) {
         int seen = 0;
         for (int j = 0; j < i; j++) seen |= pthread_equal(job.ids[i], job.ids[j]);
         distinct += !seen;
