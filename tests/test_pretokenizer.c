@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -553,4 +554,212 @@ Test(pretok, concurrent_splits_on_one_handle_agree)
     }
     free(buf);
     nt_pretok_free(p);
+}
+
+/* ---------------------------------------------------------- conformance */
+/* The vocab fixtures hold Hugging Face's token ids for test strings. BPE
+ * never merges across a pre-token, so every boundary between our pieces must
+ * also be a boundary between the expected tokens. A minimal GGUF reader
+ * pulls the token strings; GPT-2's byte-to-unicode table turns them back
+ * into bytes. */
+
+#include "support/fixtures.h"
+
+typedef struct reader {
+    const unsigned char *p, *end;
+    int bad;
+} reader;
+
+static uint64_t rd_u(reader *r, size_t n)
+{
+    uint64_t v = 0;
+    if ((size_t)(r->end - r->p) < n) {
+        r->bad = 1;
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        v |= (uint64_t)r->p[i] << (8 * i);
+    r->p += n;
+    return v;
+}
+
+static const unsigned char *rd_str(reader *r, uint64_t *len)
+{
+    *len = rd_u(r, 8);
+    if (r->bad || (uint64_t)(r->end - r->p) < *len) {
+        r->bad = 1;
+        return NULL;
+    }
+    const unsigned char *s = r->p;
+    r->p += *len;
+    return s;
+}
+
+static void skip_value(reader *r, uint32_t type)
+{
+    static const size_t sizes[] = {1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8};
+    uint64_t len;
+    if (type == 8) {
+        rd_str(r, &len);
+    } else if (type == 9) {
+        uint32_t et = (uint32_t)rd_u(r, 4);
+        uint64_t n = rd_u(r, 8);
+        for (uint64_t i = 0; i < n && !r->bad; i++)
+            skip_value(r, et);
+    } else if (type < 13) {
+        rd_u(r, sizes[type]);
+    } else {
+        r->bad = 1;
+    }
+}
+
+/* GPT-2's bytes_to_unicode, inverted: code point -> byte. */
+static int byte_of_cp(uint32_t cp)
+{
+    static int table[512];
+    static int ready;
+    if (!ready) {
+        for (int i = 0; i < 512; i++)
+            table[i] = -1;
+        int n = 0;
+        for (int b = 0; b < 256; b++) {
+            int keep = (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE);
+            table[keep ? b : 256 + n++] = b;
+        }
+        ready = 1;
+    }
+    return cp < 512 ? table[cp] : -1;
+}
+
+/* Decode a byte-level token string into raw bytes; returns length or -1. */
+static long token_bytes(const unsigned char *s, uint64_t len)
+{
+    long n = 0;
+    for (uint64_t i = 0; i < len;) {
+        uint32_t cp;
+        if (s[i] < 0x80) {
+            cp = s[i];
+            i += 1;
+        } else if ((s[i] & 0xE0) == 0xC0 && i + 1 < len) {
+            cp = ((uint32_t)(s[i] & 0x1F) << 6) | (s[i + 1] & 0x3F);
+            i += 2;
+        } else {
+            return -1;
+        }
+        if (byte_of_cp(cp) < 0)
+            return -1;
+        n++;
+    }
+    return n;
+}
+
+static void check_vocab_fixture(const char *name)
+{
+    char path[4096];
+    char rel[256];
+    snprintf(rel, sizeof rel, "vocab/ggml-vocab-%s.gguf", name);
+    if (!nt_test_fixture_path(rel, path, sizeof path))
+        cr_skip(NT_SKIP_MSG);
+    size_t gsize = 0, isize = 0, osize = 0;
+    unsigned char *g = (unsigned char *)nt_test_read_file(path, &gsize);
+    cr_assert_not_null(g);
+    snprintf(rel, sizeof rel, "vocab/ggml-vocab-%s.gguf.inp", name);
+    cr_assert(nt_test_fixture_path(rel, path, sizeof path));
+    char *inp = nt_test_read_file(path, &isize);
+    snprintf(rel, sizeof rel, "vocab/ggml-vocab-%s.gguf.out", name);
+    cr_assert(nt_test_fixture_path(rel, path, sizeof path));
+    char *out = nt_test_read_file(path, &osize);
+    cr_assert(inp && out);
+
+    reader r = {g, g + gsize, 0};
+    cr_assert_eq(rd_u(&r, 4), 0x46554747u, "GGUF magic");
+    rd_u(&r, 4);
+    rd_u(&r, 8);
+    uint64_t n_kv = rd_u(&r, 8);
+    long *tok_len = NULL;
+    uint64_t n_tokens = 0;
+    char pre[64] = "";
+    for (uint64_t k = 0; k < n_kv && !r.bad; k++) {
+        uint64_t kl;
+        const unsigned char *key = rd_str(&r, &kl);
+        uint32_t type = (uint32_t)rd_u(&r, 4);
+        if (key && kl == 21 && memcmp(key, "tokenizer.ggml.tokens", 21) == 0 && type == 9) {
+            cr_assert_eq(rd_u(&r, 4), 8, "token list of strings");
+            n_tokens = rd_u(&r, 8);
+            tok_len = calloc(n_tokens ? n_tokens : 1, sizeof *tok_len);
+            cr_assert_not_null(tok_len);
+            for (uint64_t i = 0; i < n_tokens && !r.bad; i++) {
+                uint64_t sl;
+                const unsigned char *s = rd_str(&r, &sl);
+                tok_len[i] = s ? token_bytes(s, sl) : -1;
+            }
+        } else if (key && kl == 18 && memcmp(key, "tokenizer.ggml.pre", 18) == 0 && type == 8) {
+            uint64_t sl;
+            const unsigned char *s = rd_str(&r, &sl);
+            cr_assert(s && sl < sizeof pre);
+            memcpy(pre, s, sl);
+            pre[sl] = 0;
+        } else {
+            skip_value(&r, type);
+        }
+    }
+    cr_assert(!r.bad && tok_len && pre[0], "%s: GGUF not readable", name);
+
+    nt_pretok *p = make(pre);
+    static const char sep[] = "\n__ggml_vocab_test__\n";
+    const size_t seplen = sizeof sep - 1;
+    char *text = inp, *line = out;
+    size_t n_checked = 0;
+    static pieces got;
+    static unsigned char tok_boundary[1 << 16];
+    while (text < inp + isize) {
+        char *end = strstr(text, sep);
+        if (!end)
+            break;
+        size_t len = (size_t)(end - text);
+        char *eol = strchr(line, '\n');
+        cr_assert_not_null(eol);
+        *eol = 0;
+        cr_assert_lt(len, sizeof tok_boundary);
+        memset(tok_boundary, 0, len + 1);
+        size_t at = 0;
+        tok_boundary[0] = 1;
+        for (char *q = line; *q;) {
+            char *next;
+            long id = strtol(q, &next, 10);
+            if (next == q)
+                break;
+            q = next;
+            cr_assert(id >= 0 && (uint64_t)id < n_tokens && tok_len[id] > 0);
+            at += (size_t)tok_len[id];
+            cr_assert_leq(at, len, "%s: tokens longer than test %zu", name, n_checked);
+            tok_boundary[at] = 1;
+        }
+        cr_assert_eq(at, len, "%s: tokens do not cover test %zu", name, n_checked);
+        memset(&got, 0, sizeof got);
+        cr_assert_eq(nt_pretok_split(p, text, len, collect, &got), NEXTTOK_OK);
+        for (size_t i = 0; i < got.n; i++)
+            cr_assert(tok_boundary[got.start[i]],
+                      "%s test %zu \"%.*s\": piece %zu \"%.*s\" starts inside a Hugging Face token", name,
+                      n_checked, (int)len, text, i, (int)got.len[i], text + got.start[i]);
+        n_checked++;
+        text = end + seplen;
+        line = eol + 1;
+    }
+    cr_assert_gt(n_checked, 10, "%s: too few test strings", name);
+    nt_pretok_free(p);
+    free(tok_len);
+    free(g);
+    free(inp);
+    free(out);
+}
+
+Test(conformance, gpt2_pieces_never_split_a_token)
+{
+    check_vocab_fixture("gpt-2");
+}
+
+Test(conformance, starcoder_pieces_never_split_a_token)
+{
+    check_vocab_fixture("starcoder");
 }
