@@ -116,6 +116,20 @@ Test(pretok, aliases_resolve_like_llama_cpp)
     }
 }
 
+Test(pretok, ignore_merges_follows_llama_cpp)
+{
+    static const char *const on[] = {"llama3", "llama-bpe", "falcon3", "pixtral", "tekken", "minicpm5"};
+    static const char *const off[] = {"gpt-2", "dbrx", "smaug-bpe", "chatglm-bpe", "qwen2", "gpt-4o"};
+    for (size_t i = 0; i < sizeof on / sizeof on[0]; i++) {
+        nt_pretok *p = make(on[i]);
+        cr_assert(nt_pretok_ignore_merges(p), "%s", on[i]);
+        nt_pretok_free(p);
+        p = make(off[i]);
+        cr_assert(!nt_pretok_ignore_merges(p), "%s", off[i]);
+        nt_pretok_free(p);
+    }
+}
+
 Test(pretok, every_alias_compiles)
 {
     const char *a;

@@ -3,6 +3,7 @@
 #ifndef NT_TOKENIZER_PRETOK_TYPES_H
 #define NT_TOKENIZER_PRETOK_TYPES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define NT_PRETOK_MAX_REGEXES 8
@@ -13,8 +14,9 @@ typedef struct nt_pretok_type {
 } nt_pretok_type;
 
 /* The type a tokenizer.ggml.pre value names (aliases resolved; NULL and
- * "default" give GPT-2's), or NULL when the name is unknown. */
-const nt_pretok_type *nt_pretok_type_find(const char *pre);
+ * "default" give GPT-2's), or NULL when the name is unknown. Sets
+ * *ignore_merges (when not NULL) to llama.cpp's setting for that value. */
+const nt_pretok_type *nt_pretok_type_find(const char *pre, bool *ignore_merges);
 
 /* Every type, and every accepted tokenizer.ggml.pre value, by index
  * (NULL past the end): for tests that must cover them all. */

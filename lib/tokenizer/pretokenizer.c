@@ -13,6 +13,7 @@
 
 struct nt_pretok {
     const nt_pretok_type *type;
+    bool ignore_merges;
     size_t n_regexes;
     pcre2_general_context *gctx;
     pcre2_code *code[NT_PRETOK_MAX_REGEXES];
@@ -75,7 +76,8 @@ nexttok_status nt_pretok_create(const char *pre, nt_pretok **out)
     if (!out)
         return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "pre-tokenizer: NULL output pointer");
     *out = NULL;
-    const nt_pretok_type *type = nt_pretok_type_find(pre);
+    bool ignore_merges = false;
+    const nt_pretok_type *type = nt_pretok_type_find(pre, &ignore_merges);
     if (!type)
         return nt_fail(NEXTTOK_ERR_UNSUPPORTED, "unsupported pre-tokenizer type '%s' (tokenizer.ggml.pre)", pre);
 
@@ -83,6 +85,7 @@ nexttok_status nt_pretok_create(const char *pre, nt_pretok **out)
     if (!p)
         return nt_fail(NEXTTOK_ERR_NO_MEMORY, "pre-tokenizer: no memory");
     p->type = type;
+    p->ignore_merges = ignore_merges;
     p->gctx = pcre2_general_context_create(pcre_alloc, pcre_free, NULL);
     if (!p->gctx) {
         nt_pretok_free(p);
@@ -140,6 +143,11 @@ void nt_pretok_free(nt_pretok *p)
 const char *nt_pretok_type_name(const nt_pretok *p)
 {
     return p ? p->type->name : NULL;
+}
+
+bool nt_pretok_ignore_merges(const nt_pretok *p)
+{
+    return p && p->ignore_merges;
 }
 
 /* Everything one split call owns, so that calls can run concurrently. */

@@ -15,6 +15,7 @@
 #ifndef NT_TOKENIZER_PRETOKENIZER_H
 #define NT_TOKENIZER_PRETOKENIZER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "nexttok.h"
@@ -41,5 +42,11 @@ nexttok_status nt_pretok_split(const nt_pretok *p, const char *text, size_t len,
 /* The canonical name of the type `p` was created for ("gpt-2", "llama3", ...),
  * after aliases were resolved. */
 const char *nt_pretok_type_name(const nt_pretok *p);
+
+/* Whether llama.cpp (following the model's tokenizer.json) skips BPE merges
+ * for a word that is itself in the vocabulary: true for llama3/llama-bpe and
+ * its aliases, tekken, youtu, minicpm5, granite-embed-multi-97m; false for
+ * others, including dbrx and chatglm-bpe which share llama3's regex. */
+bool nt_pretok_ignore_merges(const nt_pretok *p);
 
 #endif
