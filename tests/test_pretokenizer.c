@@ -387,6 +387,10 @@ Test(others, jais2_cascading_spaces)
 Test(others, exaone_moe_letter_phrases)
 {
     CHECK("exaone-moe", "New York 12", "New York", " ", "1", "2");
+    /* a space continues the run only before a letter; marks stay attached */
+    CHECK("exaone-moe", "a b  c", "a b", " ", " c");
+    CHECK("exaone-moe", "e\xCC\x81 f\xCC\x81!", "e\xCC\x81 f\xCC\x81", "!");
+    CHECK("exaone-moe", "\xCC\x81" "ab", "\xCC\x81" "ab");
 }
 
 Test(others, minicpm5_and_laguna)

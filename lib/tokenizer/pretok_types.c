@@ -156,8 +156,13 @@ static const nt_pretok_type types[] = {
                       "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
       NULL}},
     {"laguna", {"[^\\n]+|[\\n]+", RE_QWEN2, NULL}},
+    /* Hugging Face: (?:\p{L}\p{M}*(?: \p{L}\p{M}*)*)+ for the letter run.
+     * Written without nested repeats, which match the same text (a letter,
+     * then letters, marks, or a space before a letter, as long as any
+     * follows) but need no backtracking memory per letter: the nested form
+     * runs out of JIT stack on a word of a few MB. */
     {"exaone-moe",
-     {CONTRACTIONS_CI "|[^\\r\\n\\p{L}\\p{N}]?(?:\\p{L}\\p{M}*(?: \\p{L}\\p{M}*)*)+|\\p{N}|"
+     {CONTRACTIONS_CI "|[^\\r\\n\\p{L}\\p{N}]?\\p{L}[\\p{L}\\p{M}]*+(?: \\p{L}[\\p{L}\\p{M}]*+)*+|\\p{N}|"
                       " ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]?|\\s*[\\r\\n]|\\s+(?!\\S)|\\s+",
       NULL}},
 };
