@@ -1,0 +1,142 @@
+/*
+ * The element-wise and normalisation operations of the forward passes.
+ * They are a small share of the run time next to the matrix products, so
+ * they favour accuracy: reductions and transcendental functions run in
+ * double and each result is rounded to F32 once.
+ */
+#include <math.h>
+#include <stdbool.h>
+
+#include "kernels/kernels.h"
+
+void nt_rmsnorm(float *out, const float *x, const float *weight, int64_t n, float eps)
+{
+    if (n <= 0) return;
+    double ss = 0.0;
+    for (int64_t i = 0; i < n; i++) ss += (double)x[i] * (double)x[i];
+    const double inv = 1.0 / sqrt(ss / (double)n + (double)eps);
+    for (int64_t i = 0; i < n; i++) {
+        double v = (double)x[i] * inv;
+        if (weight) v *= (double)weight[i];
+        out[i] = (float)v;
+    }
+}
+
+void nt_layernorm(float *out, const float *x, const float *weight, const float *bias,
+                  int64_t n, float eps)
+{
+    if (n <= 0) return;
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++) sum += (double)x[i];
+    const double mean = sum / (double)n;
+    double var = 0.0; /* two passes: no cancellation from E[x^2] - E[x]^2 */
+    for (int64_t i = 0; i < n; i++) {
+        double d = (double)x[i] - mean;
+        var += d * d;
+    }
+    const double inv = 1.0 / sqrt(var / (double)n + (double)eps);
+    for (int64_t i = 0; i < n; i++) {
+        double v = ((double)x[i] - mean) * inv;
+        if (weight) v *= (double)weight[i];
+        if (bias) v += (double)bias[i];
+        out[i] = (float)v;
+    }
+}
+
+void nt_softmax(float *x, int64_t n)
+{
+    if (n <= 0) return;
+    float max = x[0];
+    for (int64_t i = 1; i < n; i++)
+        if (x[i] > max) max = x[i];
+    if (max == -INFINITY) { /* everything masked: no preference */
+        for (int64_t i = 0; i < n; i++) x[i] = (float)(1.0 / (double)n);
+        return;
+    }
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        double e = exp((double)x[i] - (double)max);
+        sum += e;
+        x[i] = (float)e;
+    }
+    const double inv = 1.0 / sum;
+    for (int64_t i = 0; i < n; i++) x[i] = (float)((double)x[i] * inv);
+}
+
+void nt_gelu_tanh(float *x, int64_t n)
+{
+    const double k = 0.79788456080286535588; /* sqrt(2/pi) */
+    for (int64_t i = 0; i < n; i++) {
+        double v = x[i];
+        x[i] = (float)(0.5 * v * (1.0 + tanh(k * (v + 0.044715 * v * v * v))));
+    }
+}
+
+void nt_silu_mul(float *gate, const float *up, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) {
+        double g = gate[i];
+        gate[i] = (float)(g / (1.0 + exp(-g)) * (double)up[i]);
+    }
+}
+
+void nt_add(float *y, const float *x, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) y[i] += x[i];
+}
+
+/* Every head of a token shares one position, so the cos/sin table of the
+ * last (pos, n_rot, base) is kept per thread and reused across heads. */
+#define NT_ROPE_CACHE_PAIRS 1024
+
+typedef struct nt_rope_cache {
+    bool valid;
+    int64_t pos, n_rot;
+    float base;
+    double cos_t[NT_ROPE_CACHE_PAIRS];
+    double sin_t[NT_ROPE_CACHE_PAIRS];
+} nt_rope_cache;
+
+static _Thread_local nt_rope_cache nt_rope_tls;
+
+static void nt_rope_angle(int64_t pos, int64_t i, int64_t n_rot, float base, double *c, double *s)
+{
+    /* theta = pos * base^(-2i/n_rot), in double: ggml's running product in
+     * F32 drifts by many ulps at long positions. */
+    double theta = (double)pos * pow((double)base, -2.0 * (double)i / (double)n_rot);
+    *c = cos(theta);
+    *s = sin(theta);
+}
+
+void nt_rope(float *head, int64_t head_dim, int64_t n_rot, int64_t pos, float freq_base, int neox)
+{
+    if (n_rot > head_dim) n_rot = head_dim;
+    const int64_t half = n_rot / 2;
+    if (half <= 0) return;
+    nt_rope_cache *cache = half <= NT_ROPE_CACHE_PAIRS ? &nt_rope_tls : NULL;
+    if (cache && !(cache->valid && cache->pos == pos && cache->n_rot == n_rot &&
+                   cache->base == freq_base)) {
+        for (int64_t i = 0; i < half; i++)
+            nt_rope_angle(pos, i, n_rot, freq_base, &cache->cos_t[i], &cache->sin_t[i]);
+        cache->valid = true;
+        cache->pos = pos;
+        cache->n_rot = n_rot;
+        cache->base = freq_base;
+    }
+    for (int64_t i = 0; i < half; i++) {
+        double c, s;
+        if (cache) {
+            c = cache->cos_t[i];
+            s = cache->sin_t[i];
+        } else {
+            nt_rope_angle(pos, i, n_rot, freq_base, &c, &s);
+        }
+        /* Normal mode rotates adjacent pairs; NeoX pairs the two halves of
+         * the rotated dimensions (as ggml does, also when n_rot < head_dim). */
+        const int64_t i0 = neox ? i : 2 * i;
+        const int64_t i1 = neox ? i + half : 2 * i + 1;
+        const double x0 = head[i0], x1 = head[i1];
+        head[i0] = (float)(x0 * c - x1 * s);
+        head[i1] = (float)(x0 * s + x1 * c);
+    }
+}
