@@ -61,8 +61,14 @@ int nt_cli_api_fail(nexttok_status status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    if (lib_msg && lib_msg[0])
-        snprintf(full, sizeof full, "%s: %s: %s", what, nexttok_status_describe(status), lib_msg);
+    const char *describe = nexttok_status_describe(status);
+    size_t describe_len = strlen(describe);
+    /* Messages that already start with the status text do not repeat it. */
+    if (lib_msg && strncmp(lib_msg, describe, describe_len) == 0 &&
+        (lib_msg[describe_len] == ':' || lib_msg[describe_len] == '\0'))
+        snprintf(full, sizeof full, "%s: %s", what, lib_msg);
+    else if (lib_msg && lib_msg[0])
+        snprintf(full, sizeof full, "%s: %s: %s", what, describe, lib_msg);
     else
         snprintf(full, sizeof full, "%s: %s", what, nexttok_status_describe(status));
     print_error_line(full);
@@ -298,14 +304,21 @@ int nt_cli_input_tokens(nt_cli_input *input, const nexttok_tokenizer *tokenizer,
         return tokenize(tokenizer, input->text_data, input->text_len, "--text", tokens_out, n_out);
     }
     if (input->text_file) {
-        nt_cli_input_release(input);
-        int rc = nt_cli_read_file(input->text_file, &input->owned, &input->text_len);
+        int rc = nt_cli_input_load(input);
         if (rc) return rc;
-        input->text_data = input->owned;
         return tokenize(tokenizer, input->text_data, input->text_len, input->text_file,
                         tokens_out, n_out);
     }
     return nt_cli_usage_fail(NULL, "no input: give --tokens, --text or --text-file");
+}
+
+int nt_cli_input_load(nt_cli_input *input)
+{
+    if (!input->text_file || input->owned) return 0;
+    int rc = nt_cli_read_file(input->text_file, &input->owned, &input->text_len);
+    if (rc) return rc;
+    input->text_data = input->owned;
+    return 0;
 }
 
 void nt_cli_input_release(nt_cli_input *input)

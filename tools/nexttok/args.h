@@ -65,6 +65,10 @@ typedef struct nt_cli_input {
     char *owned;
 } nt_cli_input;
 
+/* Read --text-file now, so a missing file is reported before the model
+ * loads (nt_cli_input_tokens would read it otherwise). 0 or exit status. */
+int nt_cli_input_load(nt_cli_input *input);
+
 /* Free what nt_cli_input_tokens kept in `input`. */
 void nt_cli_input_release(nt_cli_input *input);
 

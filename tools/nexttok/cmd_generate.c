@@ -217,7 +217,9 @@ int nt_cli_generate(int argc, char **argv)
     int32_t *tokens = NULL;
     size_t n = 0;
     int rc = 0;
+    /* Bad input is reported before the (slow) model load. */
     if (input.tokens && (rc = nt_cli_input_tokens(&input, NULL, &tokens, &n)) != 0) return rc;
+    if ((rc = nt_cli_input_load(&input)) != 0) return rc;
 
     nexttok_model *model = NULL;
     nexttok_tokenizer *tokenizer = NULL;

@@ -102,11 +102,12 @@ int nt_cli_logits(int argc, char **argv)
     if (!input.tokens && !input.text && !input.text_file)
         return nt_cli_usage_fail("logits", "no input: give --tokens, --text or --text-file");
     if (!out || !*out) return nt_cli_usage_fail("logits", "no output file: give --out FILE");
-    /* Junk in --tokens is reported before the (slow) model load. */
     int32_t *tokens = NULL;
     size_t n = 0;
     int rc = 0;
+    /* Bad input is reported before the (slow) model load. */
     if (input.tokens && (rc = nt_cli_input_tokens(&input, NULL, &tokens, &n)) != 0) return rc;
+    if ((rc = nt_cli_input_load(&input)) != 0) return rc;
 
     nexttok_model *model = NULL;
     nexttok_tokenizer *tokenizer = NULL;
@@ -140,7 +141,7 @@ int nt_cli_logits(int argc, char **argv)
     }
     nexttok_status st = nexttok_session_feed(session, tokens, n, logits);
     if (st != NEXTTOK_OK) {
-        rc = nt_cli_api_fail(st, "feeding %zu tokens", n);
+        rc = nt_cli_api_fail(st, "feeding the input (%zu tokens)", n);
         goto done;
     }
     rc = write_logits_file(out, tokens, n, n_vocab, logits);

@@ -85,7 +85,9 @@ int nt_cli_next(int argc, char **argv)
     int32_t *tokens = NULL;
     size_t n = 0;
     int rc = 0;
+    /* Bad input is reported before the (slow) model load. */
     if (input.tokens && (rc = nt_cli_input_tokens(&input, NULL, &tokens, &n)) != 0) return rc;
+    if ((rc = nt_cli_input_load(&input)) != 0) return rc;
 
     nexttok_model *model = NULL;
     nexttok_tokenizer *tokenizer = NULL;
@@ -99,7 +101,7 @@ int nt_cli_next(int argc, char **argv)
     if ((rc = nt_cli_session_create(model, n_ctx, n_threads, &session)) != 0) goto done;
     nexttok_status st = nexttok_session_feed(session, tokens, n, NULL);
     if (st != NEXTTOK_OK) {
-        rc = nt_cli_api_fail(st, "feeding %zu tokens", n);
+        rc = nt_cli_api_fail(st, "feeding the input (%zu tokens)", n);
         goto done;
     }
     best = malloc((size_t)top * sizeof *best);
