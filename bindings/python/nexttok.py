@@ -203,6 +203,20 @@ def _candidate_paths():
         yield found
 
 
+class _Api:
+    """The library's functions by name, with their C signatures."""
+
+
+class _Missing:
+    """Stands for a function this build of the library does not export."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __call__(self, *args):
+        raise NexttokError(Status.UNSUPPORTED, "%s is not in this libnexttok" % self.name)
+
+
 _lib = None
 
 
@@ -221,12 +235,19 @@ def _library():
         except OSError as e:
             tried.append("%s (%s)" % (path, e))
             continue
+        api = _Api()
         for name, (restype, argtypes) in _SIGNATURES.items():
-            fn = getattr(lib, name)
-            fn.restype = restype
-            fn.argtypes = argtypes
-        _lib = lib
-        return lib
+            try:
+                fn = getattr(lib, name)
+            except AttributeError:
+                fn = _Missing(name)  # an older library: fail on use only
+            else:
+                fn.restype = restype
+                fn.argtypes = argtypes
+            setattr(api, name, fn)
+        api.path = path
+        _lib = api
+        return api
     raise OSError("libnexttok not found; set NEXTTOK_LIB to the path of libnexttok.so "
                   "(tried: %s)" % ", ".join(tried))
 
