@@ -30,7 +30,7 @@ from ctypes import (CFUNCTYPE, POINTER, Structure, byref, c_char, c_char_p,
 
 __all__ = [
     "Status", "NexttokError", "Model", "Session", "Tokenizer", "Decoder",
-    "Sampler", "TensorInfo", "ModelInfo", "TokenType", "version",
+    "Sampler", "TensorInfo", "ModelInfo", "TokenType", "version", "isa",
     "DIGEST_BYTES",
 ]
 
@@ -126,6 +126,7 @@ _P = c_void_p  # opaque handles
 _SIGNATURES = {
     "nexttok_version_string": (c_char_p, []),
     "nexttok_version_number": (c_uint, []),
+    "nexttok_isa_name_get": (c_char_p, []),
     "nexttok_status_describe": (c_char_p, [c_int]),
     "nexttok_error_message": (c_char_p, []),
     "nexttok_model_params_init": (None, [POINTER(_ModelParams)]),
@@ -269,6 +270,11 @@ def _path_bytes(path):
 def version():
     """The linked library's version string, e.g. '0.1.0'."""
     return _library().nexttok_version_string().decode()
+
+
+def isa():
+    """The instruction set the kernels run with: 'avx512', 'avx2', 'neon', 'scalar'."""
+    return _library().nexttok_isa_name_get().decode()
 
 
 def _int32_array(tokens):

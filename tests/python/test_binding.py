@@ -53,6 +53,10 @@ def test_version_is_semver():
     assert len(parts) == 3 and all(p.isdigit() for p in parts)
 
 
+def test_isa_is_a_known_name():
+    assert nexttok.isa() in ("avx512", "avx2", "neon", "scalar")
+
+
 def test_missing_file_raises_io_error_naming_it(tmp_path):
     path = tmp_path / "absent.gguf"
     with pytest.raises(nexttok.NexttokError) as info:

@@ -42,29 +42,6 @@ static double median(double *v, size_t n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-/*
- * The instruction set the kernels will pick. The public API does not say
- * which one the library chose, so this mirrors its documented rule: the
- * NEXTTOK_ISA override, else the best the CPU supports.
- */
-static const char *isa_guess(void)
-{
-    const char *forced = getenv("NEXTTOK_ISA");
-    if (forced && *forced) return forced;
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vl"))
-        return "avx512";
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "avx2";
-    return "scalar";
-#elif defined(__aarch64__)
-    return "neon";
-#else
-    return "scalar";
-#endif
-}
-
 /* One run: reset, prefill, then generation token by token. */
 static int run_once(nexttok_session *session, const int32_t *tokens, size_t n_prompt,
                     size_t n_gen, double *prefill_s, double *gen_s)
@@ -185,7 +162,7 @@ int nt_cli_bench(int argc, char **argv)
     printf("model     %s (%s, %d layers, n_embd %d, %.2fM params)\n", path,
            info.architecture ? info.architecture : "?", (int)info.n_layer, (int)info.n_embd,
            (double)info.n_params / 1e6);
-    printf("isa       %s\n", isa_guess());
+    printf("isa       %s\n", nexttok_isa_name_get());
     if (n_threads > 0) printf("threads   %d\n", (int)n_threads);
     else printf("threads   all cores (%ld)\n", cores);
     if (n_prompt > 0)
