@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "gguf/gguf.h"
+#include "support/fixtures.h"
 #include "support/gguf_writer.h"
 #include "types/types.h"
 
@@ -450,5 +451,25 @@ Test(gguf_malformed, random_mutations_never_crash, .timeout = 300)
     }
     cr_assert_gt(failures, 0);
     free(m);
+    free(buf);
+}
+
+/* A real vocabulary (tens of thousands of strings) cut short anywhere must
+ * fail too: every prefix of the first 4 KiB, then 400 spread cuts. */
+Test(gguf_malformed, truncated_real_vocabulary, .timeout = 300)
+{
+    char path[4096];
+    if (!nt_test_fixture_path("vocab/ggml-vocab-llama-spm.gguf", path, sizeof path)) cr_skip(NT_SKIP_MSG);
+    size_t size;
+    uint8_t *buf = (uint8_t *)nt_test_read_file(path, &size);
+    cr_assert_not_null(buf);
+    cr_assert_gt(size, 8192);
+    /* vocab-only: the file ends with the last kv, so every shorter prefix
+     * leaves some value unfinished */
+    for (size_t n = 0; n < size; n += (n < 4096 ? 1 : size / 400)) {
+        nexttok_status st = parse_exact(buf, n);
+        cr_assert_eq(st, NEXTTOK_ERR_FORMAT, "prefix of %zu bytes: %s", n, nexttok_error_message());
+    }
+    cr_assert_eq(parse_exact(buf, size), NEXTTOK_OK, "%s", nexttok_error_message());
     free(buf);
 }

@@ -333,3 +333,36 @@ Test(model, digests_detect_a_flipped_bit)
     unlink(path);
     free(path);
 }
+
+/* A model file cut short anywhere fails to load with a message, never a
+ * crash: every length through the header and tensor table, then every
+ * 61st byte through the data. */
+Test(model, truncated_files_fail_cleanly)
+{
+    nt_tiny_spec sp = nt_tiny_spec_default("gpt2");
+    sp.n_layer = 1;
+    nt_gw *w = nt_tiny_model_writer(&sp);
+    nt_gw_layout layout;
+    size_t size;
+    uint8_t *bytes = nt_gw_write(w, &size, &layout);
+    nt_gw_free(w);
+    char path[] = "/tmp/nexttok-trunc-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    int tried = 0;
+    for (size_t len = 0; len < size; len += len < layout.data_start ? 1 : 61) {
+        FILE *f = fopen(path, "wb");
+        cr_assert_eq(fwrite(bytes, 1, len, f), len);
+        fclose(f);
+        nexttok_model *m = (nexttok_model *)1;
+        nexttok_status st = nexttok_model_load(path, NULL, &m);
+        cr_assert_neq(st, NEXTTOK_OK, "a file cut at %zu of %zu bytes loaded", len, size);
+        cr_assert_null(m);
+        cr_assert_str_not_empty(nexttok_error_message());
+        tried++;
+    }
+    cr_assert_gt(tried, 100);
+    unlink(path);
+    free(bytes);
+}
