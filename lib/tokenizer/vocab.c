@@ -307,6 +307,12 @@ static nexttok_status special_id_get(const nexttok_tokenizer *t, const nt_gguf *
         return NEXTTOK_OK;
     }
     if (st != NEXTTOK_OK) return st;
+    /* llama.cpp's converters write -1 (often as uint32 0xFFFFFFFF) for
+     * "no such token"; that is a valid way of saying none. */
+    if (v == -1 || v == (int64_t)UINT32_MAX) {
+        *id = -1;
+        return NEXTTOK_OK;
+    }
     if (v < 0 || v >= t->n_vocab)
         return nt_fail(NEXTTOK_ERR_FORMAT, "%s: id %lld is outside the vocabulary (%d tokens)",
                        key, (long long)v, t->n_vocab);
@@ -314,16 +320,19 @@ static nexttok_status special_id_get(const nexttok_tokenizer *t, const nt_gguf *
     return NEXTTOK_OK;
 }
 
-static nexttok_status flag_get(const nt_gguf *g, const char *key, bool *flag)
+/* *flag keeps its default when the key is absent; *given says which. */
+static nexttok_status flag_get(const nt_gguf *g, const char *key, bool *flag, bool *given)
 {
     bool v;
     nexttok_status st = nt_gguf_get_bool(g, key, &v);
+    if (given) *given = false;
     if (st == NEXTTOK_ERR_NOT_FOUND) {
         nt_error_clear();
         return NEXTTOK_OK;
     }
     if (st != NEXTTOK_OK) return st;
     *flag = v;
+    if (given) *given = true;
     return NEXTTOK_OK;
 }
 
@@ -440,14 +449,19 @@ static nexttok_status settings_load(nexttok_tokenizer *t, const nt_gguf *g, nt_s
         if (pre_adds_bos(pre)) t->add_bos = true;
     }
     nexttok_status st;
+    bool bos_given, eos_given;
     if ((st = special_id_get(t, g, "tokenizer.ggml.bos_token_id", &t->bos)) ||
         (st = special_id_get(t, g, "tokenizer.ggml.eos_token_id", &t->eos)) ||
         (st = special_id_get(t, g, "tokenizer.ggml.unknown_token_id", &t->unk)) ||
         (st = special_id_get(t, g, "tokenizer.ggml.padding_token_id", &t->pad)) ||
-        (st = flag_get(g, "tokenizer.ggml.add_bos_token", &t->add_bos)) ||
-        (st = flag_get(g, "tokenizer.ggml.add_eos_token", &t->add_eos)) ||
-        (st = flag_get(g, "tokenizer.ggml.add_space_prefix", &t->add_space_prefix)))
+        (st = flag_get(g, "tokenizer.ggml.add_bos_token", &t->add_bos, &bos_given)) ||
+        (st = flag_get(g, "tokenizer.ggml.add_eos_token", &t->add_eos, &eos_given)) ||
+        (st = flag_get(g, "tokenizer.ggml.add_space_prefix", &t->add_space_prefix, NULL)))
         return st;
+    /* A default "add BOS" does not hold for a vocabulary without one; an
+     * explicit one naming no token is inconsistent. */
+    if (!bos_given && t->bos < 0) t->add_bos = false;
+    if (!eos_given && t->eos < 0) t->add_eos = false;
     if (t->add_bos && t->bos < 0)
         return nt_fail(NEXTTOK_ERR_FORMAT, "tokenizer.ggml.add_bos_token: BOS is to be added but "
                        "tokenizer.ggml.bos_token_id names none");
