@@ -87,6 +87,8 @@ static nexttok_status merges_load(nexttok_tokenizer *t, const nt_gguf *g)
 {
     const nt_gguf_kv *kv = NULL;
     nexttok_status st = nt_gguf_get_arr(g, KEY_MERGES, NT_GGUF_STRING, &kv);
+    if (st == NEXTTOK_ERR_NOT_FOUND)
+        return nt_fail(NEXTTOK_ERR_FORMAT, "%s: missing, and a gpt2 tokenizer needs it", KEY_MERGES);
     if (st != NEXTTOK_OK) return st;
     if (kv->arr_len > INT32_MAX)
         return nt_fail(NEXTTOK_ERR_FORMAT, "%s: %llu merges is too many", KEY_MERGES,
@@ -373,6 +375,8 @@ static nexttok_status tokens_load(nexttok_tokenizer *t, const nt_gguf *g)
 {
     const nt_gguf_kv *kv = NULL;
     nexttok_status st = nt_gguf_get_arr(g, KEY_TOKENS, NT_GGUF_STRING, &kv);
+    if (st == NEXTTOK_ERR_NOT_FOUND)
+        return nt_fail(NEXTTOK_ERR_FORMAT, "%s: missing, though %s names a tokenizer", KEY_TOKENS, KEY_MODEL);
     if (st != NEXTTOK_OK) return st;
     if (kv->arr_len == 0) return nt_fail(NEXTTOK_ERR_FORMAT, "%s: the vocabulary is empty", KEY_TOKENS);
     if (kv->arr_len > INT32_MAX)
