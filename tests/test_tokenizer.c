@@ -590,9 +590,9 @@ static nexttok_status load_bad(bad_vocab b)
 {
     const char *toks[] = {"a", "b", "ab", "<0x41>"};
     int n = 4;
-    float scores[4] = {0};
+    float scores[8] = {0};
     int32_t iscores[4] = {0};
-    int32_t types[4] = {b.type_value, 1, 1, b.bad_byte_token ? 6 : 1};
+    int32_t types[8] = {b.type_value, 1, 1, b.bad_byte_token ? 6 : 1};
     if (b.duplicate) toks[1] = "a";
     if (b.bad_byte_token) toks[3] = "<0xZZ>";
     nt_gw *w = nt_gw_new();

@@ -44,8 +44,16 @@ static bool pair_before(const bpe_pair *a, const bpe_pair *b)
     return a->rank < b->rank || (a->rank == b->rank && a->left < b->left);
 }
 
+static bool grow(void **buf, size_t *cap, size_t need, size_t elem);
+
 static void heap_push(bpe_ctx *c, bpe_pair p)
 {
+    /* Grown on demand: stale pairs leave as merges happen, so the heap
+     * usually stays far below its bound of three entries per symbol. */
+    if (c->heap_n == c->heap_cap && !grow((void **)&c->heap, &c->heap_cap, c->heap_n + 1, sizeof p)) {
+        c->st = NEXTTOK_ERR_NO_MEMORY;
+        return;
+    }
     size_t i = c->heap_n++;
     while (i > 0) {
         size_t parent = (i - 1) / 2;
@@ -143,13 +151,15 @@ static void bpe_word(void *user, size_t start, size_t len)
     bpe_ctx *c = user;
     const nexttok_tokenizer *t = c->t;
     if (c->st != NEXTTOK_OK || len == 0) return;
-    if (!grow((void **)&c->word, &c->word_cap, len * 3, 1) ||
-        !grow((void **)&c->syms, &c->syms_cap, len * 3, sizeof(bpe_sym)) ||
-        !grow((void **)&c->heap, &c->heap_cap, len * 3 * 2 + 2, sizeof(bpe_pair))) {
-        c->st = nt_fail(NEXTTOK_ERR_NO_MEMORY, "tokenizer: out of memory");
+    if (!grow((void **)&c->word, &c->word_cap, len * 3, 1)) {
+        c->st = NEXTTOK_ERR_NO_MEMORY;
         return;
     }
     size_t n = word_canonical(c, c->text + start, len);
+    if (n > INT32_MAX || !grow((void **)&c->syms, &c->syms_cap, n, sizeof(bpe_sym))) {
+        c->st = NEXTTOK_ERR_NO_MEMORY;
+        return;
+    }
     if (t->ignore_merges) {
         int32_t id = word_as_token(c, n);
         if (id >= 0) {
@@ -164,9 +174,7 @@ static void bpe_word(void *user, size_t start, size_t len)
     }
     c->heap_n = 0;
     for (size_t i = 1; i < n; i++) pair_try(c, (int32_t)i - 1, (int32_t)i);
-    /* Each merge queues at most two pairs and removes one symbol, so the
-     * heap never holds more than 3n entries: the capacity above suffices. */
-    while (c->heap_n > 0) {
+    while (c->heap_n > 0 && c->st == NEXTTOK_OK) {
         bpe_pair p = heap_pop(c);
         bpe_sym *l = &c->syms[p.left], *r = &c->syms[p.right];
         if (l->n == 0 || r->n == 0 || l->n + r->n != p.size) continue; /* stale */
@@ -178,6 +186,7 @@ static void bpe_word(void *user, size_t start, size_t len)
         pair_try(c, l->prev, p.left);
         pair_try(c, p.left, l->next);
     }
+    if (c->st != NEXTTOK_OK) return;
     for (int32_t i = 0; i >= 0; i = c->syms[i].next) {
         const bpe_sym *s = &c->syms[i];
         if (s->id >= 0) {

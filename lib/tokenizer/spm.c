@@ -27,7 +27,8 @@ typedef struct spm_ctx {
     const char *s;
     spm_sym *syms;
     spm_pair *heap;
-    size_t heap_n;
+    size_t heap_n, heap_cap;
+    bool oom;
 } spm_ctx;
 
 static bool pair_before(const spm_pair *a, const spm_pair *b)
@@ -37,6 +38,18 @@ static bool pair_before(const spm_pair *a, const spm_pair *b)
 
 static void heap_push(spm_ctx *c, spm_pair p)
 {
+    if (c->heap_n == c->heap_cap) {
+        /* Grown on demand: stale pairs leave as merges happen, so the heap
+         * usually stays far below its bound of three entries per symbol. */
+        size_t cap = c->heap_cap ? c->heap_cap * 2 : 256;
+        spm_pair *h = nt_realloc_array(c->heap, cap, sizeof *h);
+        if (!h) {
+            c->oom = true;
+            return;
+        }
+        c->heap = h;
+        c->heap_cap = cap;
+    }
     size_t i = c->heap_n++;
     while (i > 0) {
         size_t parent = (i - 1) / 2;
@@ -81,15 +94,17 @@ nexttok_status nt_spm_encode(const nexttok_tokenizer *t, const char *text, size_
 {
     static const char ws[3] = {'\xE2', '\x96', '\x81'}; /* U+2581 */
     if (len == 0) return NEXTTOK_OK;
-    size_t cap = (len + 1) * 3;
+    size_t n_spaces = 0;
+    for (size_t i = 0; i < len; i++) n_spaces += text[i] == ' ';
+    if (len > (size_t)INT32_MAX / 4)
+        return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "tokenizer: text of %zu bytes is too long", len);
+    /* Each space becomes three bytes; the prefix adds three. */
+    size_t cap = len + 2 * n_spaces + (prefix_space ? 3 : 0);
     char *s = nt_malloc(cap);
     spm_sym *syms = nt_malloc_array(cap, sizeof(spm_sym));
-    spm_pair *heap = nt_malloc_array(cap * 3 + 2, sizeof(spm_pair));
+    spm_ctx c = {t, s, syms, NULL, 0, 0, false};
     nexttok_status st = NEXTTOK_OK;
-    if (!s || !syms || !heap) {
-        st = nt_fail(NEXTTOK_ERR_NO_MEMORY, "tokenizer: out of memory");
-        goto done;
-    }
+    if (!s || !syms) goto oom;
     size_t n = 0;
     if (prefix_space) memcpy(s, ws, 3), n = 3;
     for (size_t i = 0; i < len; i++) {
@@ -97,39 +112,50 @@ nexttok_status nt_spm_encode(const nexttok_tokenizer *t, const char *text, size_
         else s[n++] = text[i];
     }
 
-    spm_ctx c = {t, s, syms, heap, 0};
+    /* Symbols, linked only within segments: a boundary whose two bytes
+     * appear next to each other in no token can never be merged across, so
+     * the merging of each segment is independent and a small heap per
+     * segment gives the same result as one over the whole text. */
     int32_t n_syms = 0;
     for (size_t off = 0; off < n;) {
         size_t k = nt_utf8_len_from_lead((uint8_t)s[off]);
         if (k > n - off) k = n - off;
-        syms[n_syms] = (spm_sym){n_syms - 1, off + k < n ? n_syms + 1 : -1, (uint32_t)off,
-                                 (uint32_t)k, nt_vocab_find(t, s + off, k)};
+        bool joined = n_syms > 0 && nt_byte_pair_in_tokens(t, (uint8_t)s[off - 1], (uint8_t)s[off]);
+        if (joined) syms[n_syms - 1].next = n_syms;
+        syms[n_syms] = (spm_sym){joined ? n_syms - 1 : -1, -1, (uint32_t)off, (uint32_t)k,
+                                 nt_vocab_find(t, s + off, k)};
         n_syms++;
         off += k;
     }
-    for (int32_t i = 1; i < n_syms; i++) pair_try(&c, i - 1, i);
-    while (c.heap_n > 0) {
-        spm_pair p = heap_pop(&c);
-        spm_sym *l = &syms[p.left], *r = &syms[p.right];
-        if (l->n == 0 || r->n == 0 || l->n + r->n != p.size) continue; /* stale */
-        l->n += r->n;
-        l->id = p.id;
-        r->n = 0;
-        l->next = r->next;
-        if (r->next >= 0) syms[r->next].prev = p.left;
-        pair_try(&c, l->prev, p.left);
-        pair_try(&c, p.left, l->next);
-    }
-    for (int32_t i = 0; i >= 0 && n_syms > 0; i = syms[i].next) {
-        const spm_sym *sym = &syms[i];
-        if (sym->id >= 0) {
-            if (nt_ids_push(out, sym->id)) goto oom;
-            continue;
+    for (int32_t seg = 0; seg < n_syms;) {
+        c.heap_n = 0;
+        int32_t last = seg;
+        for (; syms[last].next >= 0; last++) pair_try(&c, last, last + 1);
+        while (c.heap_n > 0 && !c.oom) {
+            spm_pair p = heap_pop(&c);
+            spm_sym *l = &syms[p.left], *r = &syms[p.right];
+            if (l->n == 0 || r->n == 0 || l->n + r->n != p.size) continue; /* stale */
+            l->n += r->n;
+            l->id = p.id;
+            r->n = 0;
+            l->next = r->next;
+            if (r->next >= 0) syms[r->next].prev = p.left;
+            pair_try(&c, l->prev, p.left);
+            pair_try(&c, p.left, l->next);
         }
-        for (uint32_t k = 0; k < sym->n; k++) {
-            int32_t id = t->byte_token[(uint8_t)s[sym->start + k]];
-            if (id >= 0 && nt_ids_push(out, id)) goto oom;
+        if (c.oom) goto oom;
+        for (int32_t i = seg; i >= 0; i = syms[i].next) {
+            const spm_sym *sym = &syms[i];
+            if (sym->id >= 0) {
+                if (nt_ids_push(out, sym->id)) goto oom;
+                continue;
+            }
+            for (uint32_t k = 0; k < sym->n; k++) {
+                int32_t id = t->byte_token[(uint8_t)s[sym->start + k]];
+                if (id >= 0 && nt_ids_push(out, id)) goto oom;
+            }
         }
+        seg = last + 1;
     }
     goto done;
 oom:
@@ -137,6 +163,6 @@ oom:
 done:
     nt_free(s);
     nt_free(syms);
-    nt_free(heap);
+    nt_free(c.heap);
     return st;
 }

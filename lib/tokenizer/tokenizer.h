@@ -87,7 +87,16 @@ struct nexttok_tokenizer {
 
     /* SPM: the token for a raw byte (<0xNN>, else the 1-byte text, else unk). */
     int32_t byte_token[256];
+    /* SPM: bit (a << 8 | b) is set when bytes a, b are adjacent in some
+     * token's text; where they are not, no merge can join them. */
+    uint64_t pair_bits[65536 / 64];
 };
+
+static inline bool nt_byte_pair_in_tokens(const nexttok_tokenizer *t, uint8_t a, uint8_t b)
+{
+    unsigned k = (unsigned)a << 8 | b;
+    return (t->pair_bits[k >> 6] >> (k & 63)) & 1;
+}
 
 /* Build a tokenizer from a parsed GGUF file's tokenizer.ggml.* metadata.
  * Everything needed is copied: the nt_gguf may be closed afterwards. */

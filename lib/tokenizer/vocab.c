@@ -274,6 +274,13 @@ static nexttok_status specials_build(nexttok_tokenizer *t)
 
 static void byte_maps_build(nexttok_tokenizer *t)
 {
+    for (int32_t id = 0; id < t->n_vocab; id++) {
+        const uint8_t *s = (const uint8_t *)nt_vocab_text(t, id);
+        for (uint32_t i = 1; i < t->text_len[id]; i++) {
+            unsigned k = (unsigned)s[i - 1] << 8 | s[i];
+            t->pair_bits[k >> 6] |= 1ull << (k & 63);
+        }
+    }
     static const char hex[] = "0123456789ABCDEF";
     for (int b = 0; b < 256; b++) {
         if (t->kind == NT_VOCAB_SPM) {
