@@ -16,6 +16,7 @@
 #include "support/gguf_writer.h"
 #include "support/logits_file.h"
 #include "support/tiny_model.h"
+#include "tokenizer/pretokenizer.h"
 #include "tokenizer/tokenizer.h"
 
 #define WS "\xE2\x96\x81" /* U+2581, SentencePiece's space */
@@ -811,4 +812,227 @@ Test(tokenizer_model, text_feed_is_encode_then_feed)
     nexttok_model_free(m);
     unlink(path);
     free(path);
+}
+
+/* --- the encoders against naive versions of their definitions -------------- */
+
+typedef struct nsym {
+    size_t start, len;
+} nsym;
+
+/* SentencePiece from its definition: while some adjacent pair concatenates
+ * to a token, merge the pair whose token scores highest (leftmost on ties);
+ * then spell what is no token with byte tokens. Quadratic and obvious. */
+static size_t naive_spm(const nexttok_tokenizer *t, const char *text, size_t len, int32_t *out)
+{
+    char *e = malloc(len * 3 + 3);
+    size_t n = 0;
+    if (t->add_space_prefix) memcpy(e, WS, 3), n = 3;
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] == ' ') memcpy(e + n, WS, 3), n += 3;
+        else e[n++] = text[i];
+    }
+    nsym *sy = malloc((n + 1) * sizeof *sy);
+    size_t ns = 0;
+    for (size_t off = 0; off < n;) {
+        size_t k = nt_utf8_len_from_lead((uint8_t)e[off]);
+        if (k > n - off) k = n - off;
+        sy[ns++] = (nsym){off, k};
+        off += k;
+    }
+    for (;;) {
+        size_t best = SIZE_MAX;
+        float best_score = 0;
+        for (size_t i = 0; i + 1 < ns; i++) {
+            int32_t id = nt_vocab_find(t, e + sy[i].start, sy[i].len + sy[i + 1].len);
+            if (id >= 0 && (best == SIZE_MAX || t->scores[id] > best_score)) best = i, best_score = t->scores[id];
+        }
+        if (best == SIZE_MAX) break;
+        sy[best].len += sy[best + 1].len;
+        memmove(sy + best + 1, sy + best + 2, (ns - best - 2) * sizeof *sy);
+        ns--;
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < ns; i++) {
+        int32_t id = nt_vocab_find(t, e + sy[i].start, sy[i].len);
+        if (id >= 0) {
+            out[m++] = id;
+            continue;
+        }
+        for (size_t k = 0; k < sy[i].len; k++)
+            if (t->byte_token[(uint8_t)e[sy[i].start + k]] >= 0) out[m++] = t->byte_token[(uint8_t)e[sy[i].start + k]];
+    }
+    free(sy);
+    free(e);
+    return m;
+}
+
+/* The tokenizer's merges as a sorted (left, right) -> rank table, searched
+ * independently of its hash map. */
+typedef struct nmerge {
+    uint64_t key;
+    int32_t rank;
+} nmerge;
+
+static int nmerge_cmp(const void *a, const void *b)
+{
+    uint64_t x = ((const nmerge *)a)->key, y = ((const nmerge *)b)->key;
+    return x < y ? -1 : x > y;
+}
+
+static nmerge *g_merges;
+static size_t g_n_merges;
+
+static int32_t naive_rank(int32_t l, int32_t r)
+{
+    nmerge k = {((uint64_t)(uint32_t)l << 32 | (uint32_t)r) + 1, 0};
+    nmerge *m = bsearch(&k, g_merges, g_n_merges, sizeof k, nmerge_cmp);
+    return m ? m->rank : -1;
+}
+
+typedef struct naive_bpe_ctx {
+    const nexttok_tokenizer *t;
+    const char *text;
+    int32_t *out;
+    size_t n;
+} naive_bpe_ctx;
+
+/* Byte-level BPE of one pre-token from its definition: byte-level text,
+ * then merge the adjacent pair of lowest rank (leftmost on ties) while any
+ * pair has a merge. */
+static void naive_bpe_word(void *user, size_t start, size_t len)
+{
+    naive_bpe_ctx *c = user;
+    char *w = malloc(len * 3 * 2 + 1);
+    size_t n = 0;
+    const char *p = c->text + start;
+    char *canon = malloc(len * 3 + 1);
+    size_t nc = 0;
+    for (size_t i = 0; i < len;) nc += nt_utf8_encode(nt_utf8_decode_lenient(p, len, &i), canon + nc);
+    nsym *sy = malloc((nc + 1) * sizeof *sy);
+    for (size_t i = 0; i < nc; i++) {
+        size_t k = nt_utf8_encode(nt_byte_to_cpt((uint8_t)canon[i]), w + n);
+        sy[i] = (nsym){n, k};
+        n += k;
+    }
+    size_t ns = nc;
+    if (c->t->ignore_merges && nt_vocab_find(c->t, w, n) >= 0) {
+        c->out[c->n++] = nt_vocab_find(c->t, w, n);
+        goto done;
+    }
+    for (;;) {
+        size_t best = SIZE_MAX;
+        int32_t best_rank = 0;
+        for (size_t i = 0; i + 1 < ns; i++) {
+            int32_t l = nt_vocab_find(c->t, w + sy[i].start, sy[i].len);
+            int32_t r = nt_vocab_find(c->t, w + sy[i + 1].start, sy[i + 1].len);
+            int32_t rank = l >= 0 && r >= 0 ? naive_rank(l, r) : -1;
+            if (rank >= 0 && (best == SIZE_MAX || rank < best_rank)) best = i, best_rank = rank;
+        }
+        if (best == SIZE_MAX) break;
+        sy[best].len += sy[best + 1].len;
+        memmove(sy + best + 1, sy + best + 2, (ns - best - 2) * sizeof *sy);
+        ns--;
+    }
+    for (size_t i = 0; i < ns; i++) {
+        int32_t id = nt_vocab_find(c->t, w + sy[i].start, sy[i].len);
+        if (id >= 0) {
+            c->out[c->n++] = id;
+            continue;
+        }
+        for (size_t k = 0; k < sy[i].len; k++) {
+            int32_t b = nt_vocab_find(c->t, w + sy[i].start + k, 1);
+            if (b >= 0) c->out[c->n++] = b;
+        }
+    }
+done:
+    free(sy);
+    free(canon);
+    free(w);
+}
+
+static void merges_table(const nexttok_tokenizer *t)
+{
+    g_n_merges = 0;
+    g_merges = malloc((t->merges.mask + 1) * sizeof *g_merges);
+    for (size_t i = 0; i <= t->merges.mask; i++)
+        if (t->merges.slots[i].key)
+            g_merges[g_n_merges++] = (nmerge){t->merges.slots[i].key, t->merges.slots[i].rank};
+    qsort(g_merges, g_n_merges, sizeof *g_merges, nmerge_cmp);
+}
+
+/* Texts of words, spaces, newlines, digits, multi-byte characters and the
+ * odd raw byte. */
+static size_t random_text(uint64_t *s, char *buf, size_t max)
+{
+    static const char *const pieces[] = {"the", " the", "ing", " quick", "brown", " fox", "s", "a", "e",
+                                         " ", "  ", "\n", "\n\n", "\t", "'s", "'ll", "1", "23", "456",
+                                         ".", ",", "!", "?", "(", "\xC3\xA9", "\xE2\x82\xAC",
+                                         "\xF0\x9F\x99\x82", "\xE4\xBD\xA0\xE5\xA5\xBD", "\xD0\xBF",
+                                         "Hello", "World", "x", "zz", "q"};
+    size_t n = 0, target = rng(s) % max;
+    while (n + 16 < target) {
+        uint64_t x = rng(s);
+        if (x % 40 == 0) {
+            buf[n++] = (char)(x >> 8);
+            continue;
+        }
+        const char *p = pieces[(x >> 8) % (sizeof pieces / sizeof pieces[0])];
+        memcpy(buf + n, p, strlen(p));
+        n += strlen(p);
+    }
+    return n;
+}
+
+static void compare_with_naive(nexttok_tokenizer *t, int rounds)
+{
+    nt_pretok *pre = NULL;
+    if (t->kind == NT_VOCAB_BPE) {
+        merges_table(t);
+        pre = t->pretok;
+    }
+    uint64_t s = 0x13198A2E03707344ull;
+    char text[512];
+    int32_t got[2048], want[2048];
+    for (int r = 0; r < rounds; r++) {
+        size_t len = random_text(&s, text, sizeof text);
+        size_t n = 0, m = 0;
+        cr_assert_eq(nexttok_tokenizer_encode(t, text, len, 0, got, 2048, &n), NEXTTOK_OK);
+        if (t->kind == NT_VOCAB_SPM) {
+            m = len ? naive_spm(t, text, len, want) : 0;
+        } else {
+            naive_bpe_ctx c = {t, text, want, 0};
+            cr_assert_eq(nt_pretok_split(pre, text, len, naive_bpe_word, &c), NEXTTOK_OK);
+            m = c.n;
+        }
+        cr_assert_eq(n, m, "round %d (\"%.*s\"): %zu ids, naive %zu", r, (int)len, text, n, m);
+        for (size_t i = 0; i < n; i++)
+            cr_assert_eq(got[i], want[i], "round %d (\"%.*s\"): id %zu: %d, naive %d", r, (int)len, text, i,
+                         got[i], want[i]);
+    }
+    free(g_merges);
+    g_merges = NULL;
+}
+
+Test(tokenizer_naive, spm_fixture)
+{
+    char path[1024];
+    if (!nt_test_fixture_path("vocab/ggml-vocab-llama-spm.gguf", path, sizeof path)) cr_skip(NT_SKIP_MSG);
+    nexttok_tokenizer *t;
+    cr_assert_eq(nexttok_tokenizer_load(path, &t), NEXTTOK_OK, "%s", nexttok_error_message());
+    compare_with_naive(t, 400);
+    nexttok_tokenizer_free(t);
+}
+
+Test(tokenizer_naive, bpe_fixtures)
+{
+    const char *names[] = {"vocab/ggml-vocab-gpt-2.gguf", "vocab/ggml-vocab-starcoder.gguf"};
+    for (int i = 0; i < 2; i++) {
+        char path[1024];
+        if (!nt_test_fixture_path(names[i], path, sizeof path)) cr_skip(NT_SKIP_MSG);
+        nexttok_tokenizer *t;
+        cr_assert_eq(nexttok_tokenizer_load(path, &t), NEXTTOK_OK, "%s", nexttok_error_message());
+        compare_with_naive(t, 300);
+        nexttok_tokenizer_free(t);
+    }
 }
