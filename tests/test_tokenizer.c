@@ -649,6 +649,9 @@ Test(tokenizer_malformed, good_baselines_load)
 {
     cr_assert_eq(load_bad(good("gpt2")), NEXTTOK_OK, "%s", nexttok_error_message());
     cr_assert_eq(load_bad(good("llama")), NEXTTOK_OK, "%s", nexttok_error_message());
+    bad_vocab b = good("gpt2");
+    b.pre = ""; /* an empty pre-tokenizer name means the default, as in llama.cpp */
+    cr_assert_eq(load_bad(b), NEXTTOK_OK, "%s", nexttok_error_message());
 }
 
 Test(tokenizer_malformed, each_inconsistency_names_its_key)
