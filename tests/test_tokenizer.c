@@ -68,10 +68,11 @@ static nt_gw *spm_writer(void)
 
 /* --- a small byte-level BPE vocabulary ---------------------------------------
  * Ids 0..255 are the byte-level characters of bytes 0..255, 256 "bc",
- * 257 "ab", 258 "<|end|>" (control), 259 "<u>" (user-defined). */
-enum { BPE_BC = 256, BPE_AB, BPE_END, BPE_USER, BPE_N };
+ * 257 "ab", 258 "<|end|>" (control), 259 "<u>" (user-defined), 260 "xyz"
+ * (no merge makes it). */
+enum { BPE_BC = 256, BPE_AB, BPE_END, BPE_USER, BPE_XYZ, BPE_N };
 
-static void bpe_tokens(nt_gw *w)
+static void bpe_tokens(nt_gw *w, const char *pre)
 {
     static char chars[256][5];
     const char *toks[BPE_N];
@@ -86,8 +87,9 @@ static void bpe_tokens(nt_gw *w)
     toks[BPE_AB] = "ab", types[BPE_AB] = NEXTTOK_TOKEN_NORMAL;
     toks[BPE_END] = "<|end|>", types[BPE_END] = NEXTTOK_TOKEN_CONTROL;
     toks[BPE_USER] = "<u>", types[BPE_USER] = NEXTTOK_TOKEN_USER_DEFINED;
+    toks[BPE_XYZ] = "xyz", types[BPE_XYZ] = NEXTTOK_TOKEN_NORMAL;
     nt_gw_add_str(w, "tokenizer.ggml.model", "gpt2");
-    nt_gw_add_str(w, "tokenizer.ggml.pre", "gpt-2");
+    nt_gw_add_str(w, "tokenizer.ggml.pre", pre);
     nt_gw_add_arr_str(w, "tokenizer.ggml.tokens", toks, BPE_N);
     nt_gw_add_arr(w, "tokenizer.ggml.token_type", NT_GGUF_INT32, types, BPE_N);
 }
@@ -95,7 +97,7 @@ static void bpe_tokens(nt_gw *w)
 static nt_gw *bpe_writer(bool bc_first)
 {
     nt_gw *w = nt_gw_new();
-    bpe_tokens(w);
+    bpe_tokens(w, "gpt-2");
     const char *m1[] = {"b c", "a b"}, *m2[] = {"a b", "b c"};
     nt_gw_add_arr_str(w, "tokenizer.ggml.merges", bc_first ? m1 : m2, 2);
     nt_gw_add_u32(w, "tokenizer.ggml.eos_token_id", BPE_END);
@@ -268,6 +270,24 @@ Test(tokenizer_bpe, merge_rank_decides)
     EXPECT_IDS(t, "abc", 0, BPE_AB, 'c');
     /* Pre-tokens never merge across: "ab" and " bc" are separate words. */
     EXPECT_IDS(t, "ab bc", 0, BPE_AB, ' ', BPE_BC);
+    nexttok_tokenizer_free(t);
+}
+
+Test(tokenizer_bpe, llama3_pre_tokens_skip_merges_and_add_bos)
+{
+    /* llama.cpp (after Hugging Face's ignore_merges) takes a pre-token that
+     * is itself a token as is, for the llama3 family, which adds BOS. */
+    nt_gw *w = nt_gw_new();
+    bpe_tokens(w, "llama-bpe");
+    const char *merges[] = {"b c"};
+    nt_gw_add_arr_str(w, "tokenizer.ggml.merges", merges, 1);
+    nt_gw_add_u32(w, "tokenizer.ggml.bos_token_id", BPE_END);
+    nexttok_tokenizer *t = make(w);
+    EXPECT_IDS(t, "xyz", NEXTTOK_ENCODE_ADD_SPECIAL, BPE_END, BPE_XYZ);
+    EXPECT_IDS(t, "xyzbc", 0, 'x', 'y', 'z', BPE_BC);
+    nexttok_tokenizer_free(t);
+    t = make(bpe_writer(true));
+    EXPECT_IDS(t, "xyz", NEXTTOK_ENCODE_ADD_SPECIAL, 'x', 'y', 'z');
     nexttok_tokenizer_free(t);
 }
 
@@ -629,6 +649,9 @@ Test(tokenizer_malformed, good_baselines_load)
 {
     cr_assert_eq(load_bad(good("gpt2")), NEXTTOK_OK, "%s", nexttok_error_message());
     cr_assert_eq(load_bad(good("llama")), NEXTTOK_OK, "%s", nexttok_error_message());
+    bad_vocab b = good("gpt2");
+    b.pre = ""; /* an empty pre-tokenizer name means the default, as in llama.cpp */
+    cr_assert_eq(load_bad(b), NEXTTOK_OK, "%s", nexttok_error_message());
 }
 
 Test(tokenizer_malformed, each_inconsistency_names_its_key)

@@ -505,6 +505,7 @@ static void tokenizer_release(nexttok_tokenizer *t)
 nexttok_status nt_tokenizer_from_gguf(const nt_gguf *g, nexttok_tokenizer **out)
 {
     *out = NULL;
+    if (!g) return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "tokenizer: no GGUF file");
     nexttok_tokenizer *t = nt_calloc(1, sizeof *t);
     if (!t) return nt_fail(NEXTTOK_ERR_NO_MEMORY, "tokenizer: out of memory");
     nexttok_status st = kind_get(g, &t->kind);
@@ -522,7 +523,7 @@ nexttok_status nt_tokenizer_from_gguf(const nt_gguf *g, nexttok_tokenizer **out)
         if ((st = merges_load(t, g))) goto fail;
         char name[128];
         const char *pre_name = NULL;
-        if (pre.ptr) {
+        if (pre.ptr && pre.len > 0) { /* llama.cpp reads an empty name as the default */
             if (pre.len >= sizeof name) {
                 st = nt_fail(NEXTTOK_ERR_UNSUPPORTED, "%s: unknown pre-tokenizer \"%.32s...\"", KEY_PRE, pre.ptr);
                 goto fail;
