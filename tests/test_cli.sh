@@ -156,10 +156,20 @@ for t in doc["tensors"]:
     assert t["blake2b_256"] == hashlib.blake2b(chunk, digest_size=32).hexdigest(), t["name"]
 keys = [m["key"] for m in doc["metadata"]]
 assert "general.architecture" in keys, keys
+assert doc["runnable"] is True
 print("ok: inspect --json parses; file and tensor digests match hashlib")
 EOF
         else
             fail "inspect --json: $(cat "$tmp/err")"
+        fi
+
+        # Files the library cannot run still inspect, saying why.
+        vocab="$fixtures/vocab/ggml-vocab-gpt-2.gguf"
+        if [[ -f $vocab ]]; then
+            "$cli" inspect "$vocab" >"$tmp/out" 2>"$tmp/err" || fail "inspect of a vocabulary-only file: $(cat "$tmp/err")"
+            grep -q '^runnable      no: tensor token_embd.weight: missing' "$tmp/out" ||
+                fail "inspect of a vocabulary-only file does not say why it cannot run: $(grep runnable "$tmp/out")"
+            grep -q '^n_vocab       50257' "$tmp/out" || fail "inspect of a vocabulary-only file lacks n_vocab"
         fi
     fi
     return 0

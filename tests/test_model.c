@@ -366,3 +366,54 @@ Test(model, truncated_files_fail_cleanly)
     unlink(path);
     free(bytes);
 }
+
+/* Metadata-only opens any well-formed GGUF, even one the library cannot
+ * run, and refuses sessions on it. */
+Test(model, metadata_only_opens_what_cannot_run)
+{
+    nt_gw *w = nt_gw_new();
+    nt_gw_add_str(w, "general.architecture", "mamba");
+    nt_gw_add_u32(w, "mamba.context_length", 4096);
+    nt_gw_add_u32(w, "mamba.block_count", 64);
+    int64_t ne[2] = {256, 4};
+    nt_gw_add_tensor(w, "token_embd.weight", NT_TYPE_Q4_K, 2, ne, NULL, 4 * 144);
+    char *path = nt_tiny_write_temp(w);
+    nt_gw_free(w);
+
+    nexttok_model_params p;
+    nexttok_model_params_init(&p);
+    nexttok_model *m;
+    cr_assert_eq(nexttok_model_load(path, &p, &m), NEXTTOK_ERR_UNSUPPORTED);
+    p.metadata_only = 1;
+    cr_assert_eq(nexttok_model_load(path, &p, &m), NEXTTOK_OK, "%s", nexttok_error_message());
+    nexttok_model_info info = {.struct_size = sizeof info};
+    cr_assert_eq(nexttok_model_info_get(m, &info), NEXTTOK_OK);
+    cr_assert_str_eq(info.architecture, "mamba");
+    cr_assert_eq(info.runnable, 0);
+    cr_assert_eq(info.n_ctx_train, 4096);
+    cr_assert_eq(info.n_layer, 64);
+    cr_assert_eq(info.n_vocab, 4);
+    cr_assert_eq(info.n_embd, 0);
+    cr_assert_eq(nexttok_model_tensor_count_get(m), 1);
+    nexttok_tensor_info ti = {.struct_size = sizeof ti};
+    cr_assert_eq(nexttok_model_tensor_info_get(m, 0, &ti), NEXTTOK_OK);
+    cr_assert_str_eq(ti.type_name, "Q4_K");
+    nexttok_session *s = (nexttok_session *)1;
+    cr_assert_eq(nexttok_session_create(m, NULL, &s), NEXTTOK_ERR_STATE);
+    cr_assert_null(s);
+    cr_assert(strstr(nexttok_error_message(), "metadata-only") != NULL, "%s", nexttok_error_message());
+    nexttok_model_free(m);
+
+    /* A runnable model says so. */
+    nt_tiny_spec sp = nt_tiny_spec_default("llama");
+    char *ok = nt_tiny_model_file(&sp);
+    p.metadata_only = 0;
+    cr_assert_eq(nexttok_model_load(ok, &p, &m), NEXTTOK_OK);
+    cr_assert_eq(nexttok_model_info_get(m, &info), NEXTTOK_OK);
+    cr_assert_eq(info.runnable, 1);
+    nexttok_model_free(m);
+    unlink(ok);
+    free(ok);
+    unlink(path);
+    free(path);
+}

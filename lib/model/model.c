@@ -1,5 +1,6 @@
 /* Model lifecycle and the facts the API reports about it. */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -39,40 +40,80 @@ static const struct {
     {"llama", NT_ARCH_LLAMA, nt_model_bind_llama},
 };
 
-static nexttok_status load(nexttok_model *m, const char *path)
+static size_t find_arch(nt_str arch)
+{
+    size_t a = 0;
+    while (a < sizeof nt_archs / sizeof nt_archs[0] && !nt_str_eq(arch, nt_archs[a].name)) a++;
+    return a;
+}
+
+/* For a metadata-only load: whatever hyper-parameters the file gives under
+ * "{arch}.", without judging them. */
+static void read_hparams_loosely(nexttok_model *m)
+{
+    static const struct {
+        const char *suffix;
+        size_t offset;
+    } keys[] = {
+        {"context_length", offsetof(nt_hparams, n_ctx_train)},
+        {"embedding_length", offsetof(nt_hparams, n_embd)},
+        {"block_count", offsetof(nt_hparams, n_layer)},
+        {"feed_forward_length", offsetof(nt_hparams, n_ff)},
+        {"attention.head_count", offsetof(nt_hparams, n_head)},
+        {"attention.head_count_kv", offsetof(nt_hparams, n_head_kv)},
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        char key[160];
+        int64_t v;
+        snprintf(key, sizeof key, "%s.%s", m->arch_name, keys[i].suffix);
+        if (nt_gguf_get_int(m->gguf, key, &v) == NEXTTOK_OK && v >= 0 && v <= INT32_MAX)
+            *(int32_t *)((char *)&m->hp + keys[i].offset) = (int32_t)v;
+    }
+    const nt_gguf_tensor *te = nt_gguf_tensor_find(m->gguf, "token_embd.weight");
+    const nt_gguf_kv *toks = nt_gguf_kv_find(m->gguf, "tokenizer.ggml.tokens");
+    if (te && te->n_dims == 2 && te->ne[1] <= INT32_MAX) m->hp.n_vocab = (int32_t)te->ne[1];
+    else if (toks && toks->type == NT_GGUF_ARRAY && toks->arr_len <= INT32_MAX) m->hp.n_vocab = (int32_t)toks->arr_len;
+    nt_error_clear();
+}
+
+static nexttok_status load(nexttok_model *m, const char *path, bool metadata_only)
 {
     nexttok_status st = nt_gguf_open(path, &m->gguf);
     if (st != NEXTTOK_OK) return st;
 
-    nt_str arch;
+    nt_str arch = {"", 0}, name = {"", 0};
     st = nt_gguf_get_str(m->gguf, "general.architecture", &arch);
-    if (st == NEXTTOK_ERR_NOT_FOUND)
-        return nt_fail(NEXTTOK_ERR_FORMAT, "key 'general.architecture': missing");
-    if (st != NEXTTOK_OK) return st;
-    size_t a = 0;
-    while (a < sizeof nt_archs / sizeof nt_archs[0] && !nt_str_eq(arch, nt_archs[a].name)) a++;
+    if (st != NEXTTOK_OK && !metadata_only) {
+        if (st == NEXTTOK_ERR_NOT_FOUND)
+            return nt_fail(NEXTTOK_ERR_FORMAT, "key 'general.architecture': missing");
+        return st;
+    }
+    if (nt_gguf_get_str(m->gguf, "general.name", &name) != NEXTTOK_OK) name = (nt_str){"", 0};
+    m->arch_name = nt_strndup(arch.ptr, (size_t)arch.len);
+    m->name = nt_strndup(name.ptr, (size_t)name.len);
+    if (!m->arch_name || !m->name) return nt_fail(NEXTTOK_ERR_NO_MEMORY, "out of memory");
+    nt_error_clear();
+
+    for (uint64_t i = 0; i < m->gguf->n_tensors; i++) {
+        const nt_gguf_tensor *t = &m->gguf->tensors[i];
+        m->n_params += (uint64_t)(t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3]);
+    }
+    if ((st = nt_model_progress(m, 0.0f))) return st;
+    if (metadata_only) {
+        read_hparams_loosely(m);
+        return nt_model_progress(m, 1.0f);
+    }
+
+    size_t a = find_arch(arch);
     if (a == sizeof nt_archs / sizeof nt_archs[0]) {
         int len = arch.len > 64 ? 64 : (int)arch.len;
         return nt_fail(NEXTTOK_ERR_UNSUPPORTED, "architecture '%.*s' is not supported (supported: gpt2, llama)",
                        len, arch.ptr);
     }
     m->arch = nt_archs[a].arch;
-    m->arch_name = nt_strdup(nt_archs[a].name);
-
-    nt_str name = {"", 0};
-    if (nt_gguf_get_str(m->gguf, "general.name", &name) != NEXTTOK_OK) name = (nt_str){"", 0};
-    m->name = nt_strndup(name.ptr, (size_t)name.len);
-    if (!m->arch_name || !m->name) return nt_fail(NEXTTOK_ERR_NO_MEMORY, "out of memory");
-    nt_error_clear();
-
-    if ((st = nt_model_progress(m, 0.0f))) return st;
     if ((st = nt_model_read_hparams(m))) return st;
     if ((st = nt_archs[a].bind(m))) return st;
-
-    for (uint64_t i = 0; i < m->gguf->n_tensors; i++) {
-        const nt_gguf_tensor *t = &m->gguf->tensors[i];
-        m->n_params += (uint64_t)(t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3]);
-    }
+    m->runnable = true;
     return nt_model_progress(m, 1.0f);
 }
 
@@ -95,7 +136,7 @@ NEXTTOK_API nexttok_status nexttok_model_load(const char *path, const nexttok_mo
     if (!m) return nt_fail(NEXTTOK_ERR_NO_MEMORY, "out of memory");
     m->progress = p.progress;
     m->progress_user_data = p.progress_user_data;
-    nexttok_status st = load(m, path);
+    nexttok_status st = load(m, path, p.metadata_only != 0);
     m->progress = NULL;
     m->progress_user_data = NULL;
     if (st != NEXTTOK_OK) {
@@ -127,6 +168,7 @@ NEXTTOK_API nexttok_status nexttok_model_info_get(const nexttok_model *m, nextto
         .gguf_version = m->gguf->version,
         .n_params = m->n_params,
         .file_size = m->gguf->size,
+        .runnable = m->runnable,
     };
     memcpy(info, &full, size);
     return NEXTTOK_OK;

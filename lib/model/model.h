@@ -57,6 +57,7 @@ struct nexttok_model {
     char *name;
     nt_hparams hp;
     uint64_t n_params;
+    bool runnable;        /* weights bound: sessions may run it */
 
     nt_weight tok_embd;   /* n_vocab rows of n_embd */
     nt_weight pos_embd;   /* gpt2: n_ctx_train rows of n_embd */

@@ -54,6 +54,8 @@ NEXTTOK_API nexttok_status nexttok_session_create(const nexttok_model *m, const 
                            params->struct_size, sizeof p);
         memcpy(&p, params, params->struct_size);
     }
+    if (!m->runnable)
+        return nt_fail(NEXTTOK_ERR_STATE, "nexttok_session_create: the model was opened metadata-only and cannot run");
     const nt_hparams *hp = &m->hp;
     if (p.n_ctx < 0 || p.n_ctx > hp->n_ctx_train)
         return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_session_create: n_ctx %d outside [1, %d] (the model's trained context)",

@@ -329,9 +329,12 @@ void nt_cli_input_release(nt_cli_input *input)
     input->text_len = 0;
 }
 
-int nt_cli_model_load(const char *path, nexttok_model **model_out)
+int nt_cli_model_load(const char *path, bool metadata_only, nexttok_model **model_out)
 {
-    nexttok_status st = nexttok_model_load(path, NULL, model_out);
+    nexttok_model_params params;
+    nexttok_model_params_init(&params);
+    params.metadata_only = metadata_only;
+    nexttok_status st = nexttok_model_load(path, &params, model_out);
     if (st != NEXTTOK_OK) return nt_cli_api_fail(st, "loading %s", path);
     return 0;
 }

@@ -92,7 +92,7 @@ bool nt_cli_input_needs_tokenizer(const nt_cli_input *input);
 int nt_cli_read_file(const char *path, char **data_out, size_t *size_out);
 
 /* Load a model, reporting failure with the path. Returns an exit status. */
-int nt_cli_model_load(const char *path, nexttok_model **model_out);
+int nt_cli_model_load(const char *path, bool metadata_only, nexttok_model **model_out);
 
 /* Create a session (n_ctx / n_threads 0 = defaults), reporting failure. */
 int nt_cli_session_create(const nexttok_model *model, int32_t n_ctx, int32_t n_threads,

@@ -116,7 +116,7 @@ int nt_cli_bench(int argc, char **argv)
     int32_t *tokens = NULL;
     double *samples = NULL;
     int rc = 0;
-    if ((rc = nt_cli_model_load(path, &model)) != 0) goto done;
+    if ((rc = nt_cli_model_load(path, false, &model)) != 0) goto done;
     if ((rc = nt_cli_session_create(model, n_ctx, n_threads, &session)) != 0) goto done;
     int32_t ctx = nexttok_session_n_ctx_get(session);
     if (n_prompt + n_gen > ctx) {

@@ -224,7 +224,7 @@ int nt_cli_generate(int argc, char **argv)
     nexttok_model *model = NULL;
     nexttok_tokenizer *tokenizer = NULL;
     nexttok_session *session = NULL;
-    if ((rc = nt_cli_model_load(path, &model)) != 0) goto done;
+    if ((rc = nt_cli_model_load(path, false, &model)) != 0) goto done;
     /* Printing text always needs the tokenizer, whatever the input. */
     if ((rc = nt_cli_tokenizer_create(model, true, &tokenizer)) != 0) goto done;
     if (!input.tokens && (rc = nt_cli_input_tokens(&input, tokenizer, &tokens, &n)) != 0) goto done;

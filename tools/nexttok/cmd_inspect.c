@@ -81,7 +81,7 @@ static void format_shape(const nexttok_tensor_info *t, char *buf, size_t size)
 }
 
 static int print_text(const char *path, const nexttok_model *model, const nexttok_model_info *info,
-                      const char *file_hex)
+                      const char *file_hex, const char *why_not_runnable)
 {
     printf("file          %s\n", path);
     printf("file size     %" PRIu64 " bytes\n", info->file_size);
@@ -97,6 +97,8 @@ static int print_text(const char *path, const nexttok_model *model, const nextto
     printf("n_head_kv     %" PRId32 "\n", info->n_head_kv);
     printf("n_ff          %" PRId32 "\n", info->n_ff);
     printf("n_params      %" PRIu64 "\n", info->n_params);
+    if (info->runnable) printf("runnable      yes\n");
+    else printf("runnable      no: %s\n", why_not_runnable);
 
     size_t n_meta = nexttok_model_meta_count_get(model);
     printf("\nmetadata (%zu entries)\n", n_meta);
@@ -137,7 +139,7 @@ static int print_text(const char *path, const nexttok_model *model, const nextto
 }
 
 static int print_json(const char *path, const nexttok_model *model, const nexttok_model_info *info,
-                      const char *file_hex)
+                      const char *file_hex, const char *why_not_runnable)
 {
     printf("{\n  \"file\": ");
     json_string(path);
@@ -153,6 +155,12 @@ static int print_json(const char *path, const nexttok_model *model, const nextto
            info->n_vocab, info->n_ctx_train, info->n_embd, info->n_layer, info->n_head,
            info->n_head_kv, info->n_ff);
     printf("  \"n_params\": %" PRIu64 ",\n", info->n_params);
+    printf("  \"runnable\": %s,\n", info->runnable ? "true" : "false");
+    if (!info->runnable) {
+        printf("  \"not_runnable_because\": ");
+        json_string(why_not_runnable);
+        printf(",\n");
+    }
 
     /* Metadata as a list of pairs: keys are unique in a valid file, but a
      * list keeps every entry even when they are not. */
@@ -227,14 +235,25 @@ int nt_cli_inspect(int argc, char **argv)
     }
     if (!path) return nt_cli_usage_fail("inspect", "no model file given");
 
+    /* Open the file to run it if the library can; otherwise read its
+     * metadata and tensor table alone, and say why it cannot run. */
     nexttok_model *model = NULL;
-    int rc = nt_cli_model_load(path, &model);
-    if (rc) return rc;
+    char why[1024] = "";
+    int rc;
+    nexttok_model_params params;
+    nexttok_model_params_init(&params);
+    nexttok_status st = nexttok_model_load(path, &params, &model);
+    if (st == NEXTTOK_ERR_FORMAT || st == NEXTTOK_ERR_UNSUPPORTED) {
+        snprintf(why, sizeof why, "%s", nexttok_error_message());
+        if ((rc = nt_cli_model_load(path, true, &model)) != 0) return rc;
+    } else if (st != NEXTTOK_OK) {
+        return nt_cli_api_fail(st, "loading %s", path);
+    }
 
     nexttok_model_info info;
     memset(&info, 0, sizeof info);
     info.struct_size = sizeof info;
-    nexttok_status st = nexttok_model_info_get(model, &info);
+    st = nexttok_model_info_get(model, &info);
     if (st != NEXTTOK_OK) {
         rc = nt_cli_api_fail(st, "model facts of %s", path);
         goto done;
@@ -247,7 +266,7 @@ int nt_cli_inspect(int argc, char **argv)
     }
     char file_hex[2 * NEXTTOK_DIGEST_BYTES + 1];
     hex_digest(digest, file_hex);
-    rc = json ? print_json(path, model, &info, file_hex) : print_text(path, model, &info, file_hex);
+    rc = json ? print_json(path, model, &info, file_hex, why) : print_text(path, model, &info, file_hex, why);
     if (rc == 0 && (fflush(stdout) != 0 || ferror(stdout)))
         rc = nt_cli_fail("cannot write the output");
 done:

@@ -113,7 +113,7 @@ int nt_cli_logits(int argc, char **argv)
     nexttok_tokenizer *tokenizer = NULL;
     nexttok_session *session = NULL;
     float *logits = NULL;
-    if ((rc = nt_cli_model_load(path, &model)) != 0) goto done;
+    if ((rc = nt_cli_model_load(path, false, &model)) != 0) goto done;
     if (nt_cli_input_needs_tokenizer(&input)) {
         if ((rc = nt_cli_tokenizer_create(model, true, &tokenizer)) != 0) goto done;
         if ((rc = nt_cli_input_tokens(&input, tokenizer, &tokens, &n)) != 0) goto done;

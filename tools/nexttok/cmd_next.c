@@ -93,7 +93,7 @@ int nt_cli_next(int argc, char **argv)
     nexttok_tokenizer *tokenizer = NULL;
     nexttok_session *session = NULL;
     nexttok_token_prob *best = NULL;
-    if ((rc = nt_cli_model_load(path, &model)) != 0) goto done;
+    if ((rc = nt_cli_model_load(path, false, &model)) != 0) goto done;
     /* Pieces are a courtesy with --tokens, a requirement with text. */
     if ((rc = nt_cli_tokenizer_create(model, nt_cli_input_needs_tokenizer(&input), &tokenizer)) != 0)
         goto done;
