@@ -14,7 +14,12 @@
 #include "tokenizer/pretok_types.h"
 #include "tokenizer/pretokenizer.h"
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #define MAX_PIECES 4096
+
+static uint32_t rnd(void);
 
 typedef struct pieces {
     size_t n;
@@ -416,6 +421,89 @@ Test(others, spark_and_youtu)
 {
     CHECK("spark2_5", "ab,cd 12345", "ab", ",cd", " ", "1", "2", "3", "4", "5");
     CHECK("youtu", "\xE4\xBD\xA0\xE5\xA5\xBD" "abc don't", "\xE4\xBD\xA0\xE5\xA5\xBD", "abc", " don't");
+}
+
+/* -------------------------------------------------------------- tiny_aya */
+/* \d{1,3}(?=(?:\d{3})*\b), then gpt-4o's regex */
+
+Test(tiny_aya, digit_groups_from_the_right)
+{
+    CHECK("tiny_aya", "1234567", "1", "234", "567");
+    CHECK("tiny_aya", "1234567 x", "1", "234", "567", " x");
+    CHECK("tiny_aya", "1,234", "1", ",", "234");
+    /* a word character after the run: no boundary, no group; gpt-4o's
+     * \p{N}{1,3} then cuts from the left */
+    CHECK("tiny_aya", "12345abc", "123", "45", "abc");
+    CHECK("tiny_aya", "12_3", "12", "_", "3");
+    /* Devanagari digits are \d too, three bytes each */
+    CHECK("tiny_aya", "\xE0\xA5\xA7\xE0\xA5\xA8\xE0\xA5\xA9\xE0\xA5\xAA", "\xE0\xA5\xA7",
+          "\xE0\xA5\xA8\xE0\xA5\xA9\xE0\xA5\xAA");
+}
+
+/* The hand-written digit matcher against PCRE2 running the regex itself. */
+typedef struct ref_ctx {
+    const nt_pretok *gpt4o;
+    const char *text;
+    size_t base;
+    pieces *out;
+} ref_ctx;
+
+static void ref_collect(void *user, size_t start, size_t len)
+{
+    ref_ctx *r = user;
+    collect(r->out, r->base + start, len);
+}
+
+Test(tiny_aya, matches_pcre2_running_the_regex)
+{
+    int err;
+    PCRE2_SIZE at;
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR) "\\d{1,3}(?=(?:\\d{3})*\\b)", PCRE2_ZERO_TERMINATED,
+                                   PCRE2_UTF | PCRE2_UCP, &err, &at, NULL);
+    cr_assert_not_null(re);
+    pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+    nt_pretok *aya = make("tiny_aya"), *g4 = make("gpt-4o");
+    static const char *const parts[] = {"1", "2", "a", "_", " ", ",", "\xE0\xA5\xA7", "\xC2\xB2", "\n"};
+    static pieces want, got;
+    char buf[128];
+    for (int iter = 0; iter < 20000; iter++) {
+        size_t n = 0, k = rnd() % 24;
+        for (size_t i = 0; i < k; i++) {
+            const char *s = parts[rnd() % (sizeof parts / sizeof parts[0])];
+            memcpy(buf + n, s, strlen(s));
+            n += strlen(s);
+        }
+        memset(&want, 0, sizeof want);
+        ref_ctx r = {g4, buf, 0, &want};
+        size_t pos = 0;
+        while (pos < n) {
+            int rc = pcre2_match(re, (PCRE2_SPTR)buf, n, pos, PCRE2_NOTEMPTY, md, NULL);
+            size_t ms = n, me = n;
+            if (rc >= 0) {
+                ms = pcre2_get_ovector_pointer(md)[0];
+                me = pcre2_get_ovector_pointer(md)[1];
+            }
+            if (ms > pos) {
+                r.base = pos;
+                nt_pretok_split(g4, buf + pos, ms - pos, ref_collect, &r);
+            }
+            if (me > ms) {
+                r.base = ms;
+                nt_pretok_split(g4, buf + ms, me - ms, ref_collect, &r);
+            }
+            pos = me;
+        }
+        memset(&got, 0, sizeof got);
+        cr_assert_eq(nt_pretok_split(aya, buf, n, collect, &got), NEXTTOK_OK);
+        cr_assert_eq(got.n, want.n, "\"%.*s\": %zu pieces, PCRE2 gives %zu", (int)n, buf, got.n, want.n);
+        for (size_t i = 0; i < got.n; i++)
+            cr_assert(got.start[i] == want.start[i] && got.len[i] == want.len[i],
+                      "\"%.*s\": piece %zu differs from PCRE2's", (int)n, buf, i);
+    }
+    nt_pretok_free(aya);
+    nt_pretok_free(g4);
+    pcre2_match_data_free(md);
+    pcre2_code_free(re);
 }
 
 /* -------------------------------------------------------------- coverage */
