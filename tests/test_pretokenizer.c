@@ -97,11 +97,13 @@ Test(pretok, unknown_type_is_unsupported_and_named)
 
 Test(pretok, null_and_default_mean_gpt2)
 {
-    nt_pretok *a = make(NULL), *b = make("default");
+    nt_pretok *a = make(NULL), *b = make("default"), *c = make("");
     cr_assert_str_eq(nt_pretok_type_name(a), "gpt-2");
     cr_assert_str_eq(nt_pretok_type_name(b), "gpt-2");
+    cr_assert_str_eq(nt_pretok_type_name(c), "gpt-2");
     nt_pretok_free(a);
     nt_pretok_free(b);
+    nt_pretok_free(c);
 }
 
 Test(pretok, aliases_resolve_like_llama_cpp)
@@ -409,6 +411,15 @@ Test(others, seed_coder_newlines_apart)
     CHECK("seed-coder", ",,,\n", ",,,", "\n");
     CHECK("llama3", ",,,\n", ",,,\n");
     CHECK("seed-coder", "12", "1", "2");
+}
+
+Test(others, bailingmoe_newline_runs_and_contractions)
+{
+    /* \s*[\r\n] takes white space up to the last newline: GPT-2 leaves
+     * the final \n apart */
+    CHECK("bailingmoe", "a\r\n\r\nb", "a", "\r\n\r\n", "b");
+    CHECK("gpt-2", "a\r\n\r\nb", "a", "\r\n\r", "\n", "b");
+    CHECK("bailingmoe", "I'LL 12", "I", "'LL", " ", "1", "2");
 }
 
 Test(others, ufakzeka_keeps_apostrophe_suffixes)

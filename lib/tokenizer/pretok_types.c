@@ -270,7 +270,7 @@ const nt_pretok_type *nt_pretok_type_find(const char *pre, bool *ignore_merges)
 {
     if (ignore_merges)
         *ignore_merges = false;
-    if (pre == NULL)
+    if (pre == NULL || pre[0] == 0) /* key absent or empty: llama.cpp's "default" */
         pre = "default";
     for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++) {
         if (strcmp(aliases[i].alias, pre) != 0)
