@@ -54,6 +54,13 @@ NEXTTOK_API const char *nexttok_version_string(void);
 /** The linked library's version number (see NEXTTOK_VERSION_NUMBER). */
 NEXTTOK_API unsigned nexttok_version_number(void);
 
+/**
+ * The instruction set the kernels run with on this machine: "avx512",
+ * "avx2", "neon" or "scalar" (chosen at run time from the CPU's features;
+ * the environment variable NEXTTOK_ISA may pick a lower one).
+ */
+NEXTTOK_API const char *nexttok_isa_name_get(void);
+
 /* ------------------------------------------------------------------------ */
 /* Status codes and errors                                                  */
 /* ------------------------------------------------------------------------ */

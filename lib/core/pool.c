@@ -35,6 +35,7 @@ struct nt_pool {
     int32_t n_threads; /* including the caller */
     pthread_t *workers; /* n_threads - 1 of them */
     int32_t n_started;
+    int32_t spin; /* iterations to spin before sleeping */
 
     pthread_mutex_t mu;
     pthread_cond_t wake; /* workers wait here for a new generation */
@@ -63,7 +64,7 @@ static void nt_pool_drain(nt_pool *pool)
 
 static uint64_t nt_pool_await_generation(nt_pool *pool, uint64_t seen)
 {
-    for (int spin = 0; spin < NT_POOL_SPIN; spin++) {
+    for (int32_t spin = 0; spin < pool->spin; spin++) {
         uint64_t g = atomic_load_explicit(&pool->generation, memory_order_acquire);
         if (g != seen) return g;
         nt_cpu_relax();
@@ -124,6 +125,10 @@ nexttok_status nt_pool_create(int32_t n_threads, nt_pool **out)
     nt_pool *pool = nt_calloc(1, sizeof *pool);
     if (!pool) return nt_fail(NEXTTOK_ERR_NO_MEMORY, "thread pool: out of memory");
     pool->n_threads = n_threads;
+    /* With more threads than cores a spinning thread only delays the one
+     * it waits for: sleep at once instead. */
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    pool->spin = cores > 0 && n_threads > cores ? 0 : NT_POOL_SPIN;
     atomic_init(&pool->generation, 0);
     atomic_init(&pool->next_task, 0);
     atomic_init(&pool->pending, 0);
@@ -191,7 +196,7 @@ void nt_pool_run(nt_pool *pool, nt_pool_task_fn task, void *ctx, int64_t n_tasks
 
     nt_pool_drain(pool);
 
-    for (int spin = 0; spin < NT_POOL_SPIN; spin++) {
+    for (int32_t spin = 0; spin < pool->spin; spin++) {
         if (atomic_load_explicit(&pool->pending, memory_order_acquire) == 0) return;
         nt_cpu_relax();
     }

@@ -67,8 +67,11 @@ void nt_gelu_tanh(float *x, int64_t n)
 {
     const double k = 0.79788456080286535588; /* sqrt(2/pi) */
     for (int64_t i = 0; i < n; i++) {
+        /* 0.5*v*(1 + tanh(z)) == v / (1 + exp(-2z)): the same function
+         * without the cancellation of 1 + tanh(z) for negative v. */
         double v = x[i];
-        x[i] = (float)(0.5 * v * (1.0 + tanh(k * (v + 0.044715 * v * v * v))));
+        double z = k * (v + 0.044715 * v * v * v);
+        x[i] = (float)(v / (1.0 + exp(-2.0 * z)));
     }
 }
 
