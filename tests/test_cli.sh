@@ -167,10 +167,12 @@ EOF
 
 # The logits file of the fixtures' tokens must have the fixtures' format and
 # agree with the .exact file within the README's bound.
-part_logits() {
-    have_fixtures || { echo "$skip_msg"; exit 77; }
-    local model=$fixtures/models/gpt2-tiny-f32.gguf
-    local exact=$fixtures/logits/gpt2-tiny-f32.t1.exact.logits
+# Feed the tokens of a fixture's .exact file; the written file must have
+# the fixtures' format and agree with .exact within the README's bound.
+check_logits_against_exact() {
+    local name=$1 text=$2
+    local model=$fixtures/models/$name.gguf
+    local exact=$fixtures/logits/$name.$text.exact.logits
     local tokens
     tokens=$("$python" - "$exact" <<'EOF'
 import struct, sys
@@ -179,11 +181,11 @@ n, = struct.unpack_from("<i", d, 0)
 print(",".join(str(t) for t in struct.unpack_from("<%di" % n, d, 8)))
 EOF
 ) || { fail "cannot read $exact"; return; }
-    if ! "$cli" logits "$model" --tokens "$tokens" --out "$tmp/t1.logits" 2>"$tmp/err"; then
-        fail "logits: $(cat "$tmp/err")"
+    if ! "$cli" logits "$model" --tokens "$tokens" --out "$tmp/$name.$text.logits" 2>"$tmp/err"; then
+        fail "$name logits: $(cat "$tmp/err")"
         return
     fi
-    "$python" - "$tmp/t1.logits" "$exact" <<'EOF' || fail "logits file differs from the fixture"
+    "$python" - "$tmp/$name.$text.logits" "$exact" "$name" <<'EOF' || fail "$name: logits file differs from the fixture"
 import array, struct, sys
 def load(path):
     d = open(path, "rb").read()
@@ -212,19 +214,39 @@ for i in range(n):
     if w[top[0]] - w[top[1]] > bound:
         am = max(range(v), key=lambda k: g[k])
         assert am == top[0], "row %d: arg-max %d, expected %d" % (i, am, top[0])
-print("ok: %d rows x %d logits within the bound (worst %.2e of it)" % (n, v, worst))
+print("ok: %s: %d rows x %d logits within the bound (worst %.2e of it)"
+      % (sys.argv[3], n, v, worst))
 EOF
+}
+
+part_logits() {
+    have_fixtures || { echo "$skip_msg"; exit 77; }
+    # F32 models: the README's bound applies to every logit.
+    local name
+    for name in gpt2-tiny-f32 llama-tiny-f32 aidreams260K; do
+        check_logits_against_exact "$name" t1
+    done
     # Text input: the same tokens must come out of the tokenizer (BOS added
-    # as the vocabulary says), when there is one.
-    if "$cli" logits "$model" --text-file "$fixtures/texts/t1.txt" --out "$tmp/t1b.logits" \
-        2>"$tmp/err"; then
-        cmp -s <(head -c $((8 + 4 * 13)) "$tmp/t1b.logits") <(head -c $((8 + 4 * 13)) "$exact") ||
-            fail "--text-file t1.txt gives other tokens than the fixture"
-    elif grep -qi unsupported "$tmp/err"; then
-        echo "note: tokenizer unsupported yet; --text-file check skipped"
-    else
-        fail "logits --text-file: $(cat "$tmp/err")"
-    fi
+    # as the vocabulary says: none for GPT-2, <s> for aidreams260K).
+    local name
+    for name in gpt2-tiny-f32 aidreams260K; do
+        local ref=$fixtures/logits/$name.t1.exact.logits
+        if "$cli" logits "$fixtures/models/$name.gguf" --text-file "$fixtures/texts/t1.txt" \
+            --out "$tmp/$name.logits" 2>"$tmp/err"; then
+            local n_ref head_bytes
+            n_ref=$(od -An -t d4 -N 4 "$ref" | tr -d ' ')
+            head_bytes=$((8 + 4 * n_ref))
+            if cmp -s <(head -c $head_bytes "$tmp/$name.logits") <(head -c $head_bytes "$ref"); then
+                echo "ok: $name: --text-file t1.txt gives the fixture's $n_ref tokens"
+            else
+                fail "$name: --text-file t1.txt gives other tokens than the fixture"
+            fi
+        elif grep -qi unsupported "$tmp/err"; then
+            echo "note: tokenizer unsupported yet; $name --text-file check skipped"
+        else
+            fail "$name: logits --text-file: $(cat "$tmp/err")"
+        fi
+    done
     return 0
 }
 
@@ -258,6 +280,22 @@ part_generate() {
         fi
     done <"$tsv"
     [[ $line -gt 0 ]] || fail "no cases in $tsv"
+    # Sampling options reach the sampler: top-k 1 is greedy whatever the
+    # temperature, and one seed gives one output.
+    local prompt0
+    prompt0=$(head -n 1 "$tsv" | cut -f 1)
+    "$cli" generate "$model" --text "$prompt0" -n 30 --temp 0 >"$tmp/g0" 2>"$tmp/err" ||
+        fail "greedy: $(cat "$tmp/err")"
+    "$cli" generate "$model" --text "$prompt0" -n 30 --temp 1.5 --top-k 1 --seed 3 >"$tmp/g1" \
+        2>"$tmp/err" || fail "top-k 1: $(cat "$tmp/err")"
+    cmp -s "$tmp/g0" "$tmp/g1" && echo "ok: --top-k 1 equals greedy" ||
+        fail "--top-k 1 differs from greedy: $(cat "$tmp/g1")"
+    "$cli" generate "$model" --text "$prompt0" -n 30 --temp 1 --seed 42 >"$tmp/s1" 2>&1 ||
+        fail "sampling: $(cat "$tmp/s1")"
+    "$cli" generate "$model" --text "$prompt0" -n 30 --temp 1 --seed 42 >"$tmp/s2" 2>&1
+    cmp -s "$tmp/s1" "$tmp/s2" && echo "ok: one seed, one output" ||
+        fail "same seed, different outputs"
+    grep -q "^$prompt0" "$tmp/s1" || fail "sampled output does not start with the prompt"
     # aidreams260K has 128 positions: 200 new tokens cannot fit.
     expect_error "context overflow (generate)" "context" -- \
         generate "$model" --text "Once upon a time" -n 200 --temp 0

@@ -204,6 +204,19 @@ def test_tokenizer_matches_fixture_tokens():
         assert tok.decode(tokens, skip_special=True).strip() == text.strip()
 
 
+def test_feed_text_equals_feeding_the_encoded_ids():
+    with nexttok.Model(fixture("models/aidreams260K.gguf")) as model:
+        tok = tokenizer_or_skip(model)
+        ids = tok.encode("Once upon a time")
+        with model.session() as a, model.session() as b:
+            a.feed_text(tok, "Once upon a time")
+            b.feed(ids)
+            assert a.position == b.position == len(ids)
+            assert a.logits() == b.logits()
+        pieces = b"".join(tok.piece(t) for t in ids if not tok.is_control(t))
+        assert pieces.decode("utf-8").strip() == "Once upon a time"
+
+
 def test_greedy_generation_matches_fixture():
     tsv = fixture("generation/aidreams260K.greedy.tsv")
     with nexttok.Model(fixture("models/aidreams260K.gguf")) as model:
