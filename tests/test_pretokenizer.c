@@ -14,7 +14,12 @@
 #include "tokenizer/pretok_types.h"
 #include "tokenizer/pretokenizer.h"
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #define MAX_PIECES 4096
+
+static uint32_t rnd(void);
 
 typedef struct pieces {
     size_t n;
@@ -92,11 +97,13 @@ Test(pretok, unknown_type_is_unsupported_and_named)
 
 Test(pretok, null_and_default_mean_gpt2)
 {
-    nt_pretok *a = make(NULL), *b = make("default");
+    nt_pretok *a = make(NULL), *b = make("default"), *c = make("");
     cr_assert_str_eq(nt_pretok_type_name(a), "gpt-2");
     cr_assert_str_eq(nt_pretok_type_name(b), "gpt-2");
+    cr_assert_str_eq(nt_pretok_type_name(c), "gpt-2");
     nt_pretok_free(a);
     nt_pretok_free(b);
+    nt_pretok_free(c);
 }
 
 Test(pretok, aliases_resolve_like_llama_cpp)
@@ -406,6 +413,15 @@ Test(others, seed_coder_newlines_apart)
     CHECK("seed-coder", "12", "1", "2");
 }
 
+Test(others, bailingmoe_newline_runs_and_contractions)
+{
+    /* \s*[\r\n] takes white space up to the last newline: GPT-2 leaves
+     * the final \n apart */
+    CHECK("bailingmoe", "a\r\n\r\nb", "a", "\r\n\r\n", "b");
+    CHECK("gpt-2", "a\r\n\r\nb", "a", "\r\n\r", "\n", "b");
+    CHECK("bailingmoe", "I'LL 12", "I", "'LL", " ", "1", "2");
+}
+
 Test(others, ufakzeka_keeps_apostrophe_suffixes)
 {
     CHECK("ufakzeka", "it'sa", "it", "'sa");
@@ -416,6 +432,331 @@ Test(others, spark_and_youtu)
 {
     CHECK("spark2_5", "ab,cd 12345", "ab", ",cd", " ", "1", "2", "3", "4", "5");
     CHECK("youtu", "\xE4\xBD\xA0\xE5\xA5\xBD" "abc don't", "\xE4\xBD\xA0\xE5\xA5\xBD", "abc", " don't");
+}
+
+/* -------------------------------------------------------------- tiny_aya */
+/* \d{1,3}(?=(?:\d{3})*\b), then gpt-4o's regex */
+
+Test(tiny_aya, digit_groups_from_the_right)
+{
+    CHECK("tiny_aya", "1234567", "1", "234", "567");
+    CHECK("tiny_aya", "1234567 x", "1", "234", "567", " x");
+    CHECK("tiny_aya", "1,234", "1", ",", "234");
+    /* a word character after the run: no boundary, no group; gpt-4o's
+     * \p{N}{1,3} then cuts from the left */
+    CHECK("tiny_aya", "12345abc", "123", "45", "abc");
+    CHECK("tiny_aya", "12_3", "12", "_", "3");
+    /* Devanagari digits are \d too, three bytes each */
+    CHECK("tiny_aya", "\xE0\xA5\xA7\xE0\xA5\xA8\xE0\xA5\xA9\xE0\xA5\xAA", "\xE0\xA5\xA7",
+          "\xE0\xA5\xA8\xE0\xA5\xA9\xE0\xA5\xAA");
+}
+
+/* The hand-written digit matcher against PCRE2 running the regex itself. */
+typedef struct ref_ctx {
+    const nt_pretok *gpt4o;
+    const char *text;
+    size_t base;
+    pieces *out;
+} ref_ctx;
+
+static void ref_collect(void *user, size_t start, size_t len)
+{
+    ref_ctx *r = user;
+    collect(r->out, r->base + start, len);
+}
+
+Test(tiny_aya, matches_pcre2_running_the_regex)
+{
+    int err;
+    PCRE2_SIZE at;
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR) "\\d{1,3}(?=(?:\\d{3})*\\b)", PCRE2_ZERO_TERMINATED,
+                                   PCRE2_UTF | PCRE2_UCP, &err, &at, NULL);
+    cr_assert_not_null(re);
+    pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+    nt_pretok *aya = make("tiny_aya"), *g4 = make("gpt-4o");
+    static const char *const parts[] = {"1", "2", "a", "_", " ", ",", "\xE0\xA5\xA7", "\xC2\xB2", "\n"};
+    static pieces want, got;
+    char buf[128];
+    for (int iter = 0; iter < 20000; iter++) {
+        size_t n = 0, k = rnd() % 24;
+        for (size_t i = 0; i < k; i++) {
+            const char *s = parts[rnd() % (sizeof parts / sizeof parts[0])];
+            memcpy(buf + n, s, strlen(s));
+            n += strlen(s);
+        }
+        memset(&want, 0, sizeof want);
+        ref_ctx r = {g4, buf, 0, &want};
+        size_t pos = 0;
+        while (pos < n) {
+            int rc = pcre2_match(re, (PCRE2_SPTR)buf, n, pos, PCRE2_NOTEMPTY, md, NULL);
+            size_t ms = n, me = n;
+            if (rc >= 0) {
+                ms = pcre2_get_ovector_pointer(md)[0];
+                me = pcre2_get_ovector_pointer(md)[1];
+            }
+            if (ms > pos) {
+                r.base = pos;
+                nt_pretok_split(g4, buf + pos, ms - pos, ref_collect, &r);
+            }
+            if (me > ms) {
+                r.base = ms;
+                nt_pretok_split(g4, buf + ms, me - ms, ref_collect, &r);
+            }
+            pos = me;
+        }
+        memset(&got, 0, sizeof got);
+        cr_assert_eq(nt_pretok_split(aya, buf, n, collect, &got), NEXTTOK_OK);
+        cr_assert_eq(got.n, want.n, "\"%.*s\": %zu pieces, PCRE2 gives %zu", (int)n, buf, got.n, want.n);
+        for (size_t i = 0; i < got.n; i++)
+            cr_assert(got.start[i] == want.start[i] && got.len[i] == want.len[i],
+                      "\"%.*s\": piece %zu differs from PCRE2's", (int)n, buf, i);
+    }
+    nt_pretok_free(aya);
+    nt_pretok_free(g4);
+    pcre2_match_data_free(md);
+    pcre2_code_free(re);
+}
+
+/* ------------------------------------------------- llama.cpp's splitters */
+/* llama.cpp does not run the GPT-2 and llama3 regexes through a regex
+ * engine: it walks the code points by hand (unicode.cpp). These are
+ * independent walks written the same way, over PCRE2's classification of
+ * each code point, compared with our regex-driven splits on random text. */
+
+typedef struct cls {
+    pcre2_code *letter, *number, *space;
+    pcre2_match_data *md;
+} cls;
+
+enum { F_L = 1, F_N = 2, F_WS = 4, F_IN = 8 };
+
+static int flags_of(const cls *c, const char *s, size_t at, size_t end)
+{
+    if (at >= end)
+        return 0; /* out of range */
+    int f = F_IN;
+    if (pcre2_match(c->letter, (PCRE2_SPTR)s, end, at, 0, c->md, NULL) >= 0)
+        f |= F_L;
+    if (pcre2_match(c->number, (PCRE2_SPTR)s, end, at, 0, c->md, NULL) >= 0)
+        f |= F_N;
+    if (pcre2_match(c->space, (PCRE2_SPTR)s, end, at, 0, c->md, NULL) >= 0)
+        f |= F_WS;
+    return f;
+}
+
+/* Code points of valid UTF-8: cp[i] starts at off[i]; off[n] = len. */
+static size_t decode_valid(const char *s, size_t len, uint32_t *cp, size_t *off)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len;) {
+        unsigned char b = (unsigned char)s[i];
+        size_t k = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+        uint32_t v = k == 1 ? b : (uint32_t)(b & (0x7F >> k));
+        for (size_t j = 1; j < k; j++)
+            v = (v << 6) | ((unsigned char)s[i + j] & 0x3F);
+        cp[n] = v;
+        off[n++] = i;
+        i += k;
+    }
+    off[n] = len;
+    return n;
+}
+
+static uint32_t lower_ascii(uint32_t c)
+{
+    return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+/* Piece ends (in code points) per llama.cpp's walk; llama3 selects its
+ * variant of the walk. Returns the number of pieces. */
+static size_t walk_split(const cls *c, const char *s, const uint32_t *cp, const size_t *off, size_t n,
+                         int llama3, size_t *ends)
+{
+    size_t np = 0, pos = 0, prev = 0;
+#define FL(i) ((i) < n ? flags_of(c, s, off[i], off[n]) : 0)
+#define CP(i) ((i) < n ? cp[i] : 0xFFFFFFFFu)
+#define ADD(e)                 \
+    do {                       \
+        if ((e) > prev)        \
+            ends[np++] = (e);  \
+        prev = (e);            \
+    } while (0)
+    while (pos < n) {
+        uint32_t ch = cp[pos];
+        int f = FL(pos);
+        if (ch == '\'' && pos + 1 < n) {
+            uint32_t a = llama3 ? lower_ascii(cp[pos + 1]) : cp[pos + 1];
+            if (a == 's' || a == 't' || a == 'm' || a == 'd') {
+                pos += 2;
+                ADD(pos);
+                continue;
+            }
+            if (pos + 2 < n) {
+                uint32_t b = llama3 ? lower_ascii(cp[pos + 2]) : cp[pos + 2];
+                if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l')) {
+                    pos += 3;
+                    ADD(pos);
+                    continue;
+                }
+            }
+        }
+        if (llama3) {
+            /* [^\r\n\p{L}\p{N}]?\p{L}+ */
+            if (!(ch == '\r' || ch == '\n' || (f & F_N)) && ((f & F_L) || (FL(pos + 1) & F_L))) {
+                pos++;
+                while (FL(pos) & F_L)
+                    pos++;
+                ADD(pos);
+                continue;
+            }
+            /* \p{N}{1,3} */
+            if (f & F_N) {
+                size_t ini = pos;
+                while (FL(pos) & F_N) {
+                    if (++pos - ini >= 3) {
+                        ADD(pos);
+                        ini = pos;
+                    }
+                }
+                ADD(pos);
+                continue;
+            }
+            /*  ?[^\s\p{L}\p{N}]+[\r\n]* */
+            int f2 = ch == ' ' ? FL(pos + 1) : f;
+            if (!(f2 & (F_WS | F_L | F_N)) && (f2 & F_IN)) {
+                pos += ch == ' ';
+                while (!(FL(pos) & (F_WS | F_L | F_N)) && (FL(pos) & F_IN))
+                    pos++;
+                while (CP(pos) == '\r' || CP(pos) == '\n')
+                    pos++;
+                ADD(pos);
+                continue;
+            }
+            /* \s*[\r\n]+ */
+            size_t nws = 0, last_nl = 0;
+            while (FL(pos + nws) & F_WS) {
+                if (CP(pos + nws) == '\r' || CP(pos + nws) == '\n')
+                    last_nl = pos + nws + 1;
+                nws++;
+            }
+            if (last_nl > 0) {
+                pos = last_nl;
+                ADD(pos);
+                continue;
+            }
+            if (nws > 1 && pos + nws < n) {
+                pos += nws - 1;
+                ADD(pos);
+                continue;
+            }
+            if (nws > 0) {
+                pos += nws;
+                ADD(pos);
+                continue;
+            }
+        } else {
+            int f2 = ch == ' ' ? FL(pos + 1) : f;
+            if (f2 & F_L) {
+                pos += ch == ' ';
+                while (FL(pos) & F_L)
+                    pos++;
+                ADD(pos);
+                continue;
+            }
+            if (f2 & F_N) {
+                pos += ch == ' ';
+                while (FL(pos) & F_N)
+                    pos++;
+                ADD(pos);
+                continue;
+            }
+            if (!(f2 & (F_WS | F_L | F_N)) && (f2 & F_IN)) {
+                pos += ch == ' ';
+                while (!(FL(pos) & (F_WS | F_L | F_N)) && (FL(pos) & F_IN))
+                    pos++;
+                ADD(pos);
+                continue;
+            }
+            size_t nws = 0;
+            while (FL(pos + nws) & F_WS)
+                nws++;
+            if (nws > 1 && pos + nws < n) {
+                pos += nws - 1;
+                ADD(pos);
+                continue;
+            }
+            if (nws > 0) {
+                pos += nws;
+                ADD(pos);
+                continue;
+            }
+        }
+        pos++;
+        ADD(pos);
+    }
+#undef FL
+#undef CP
+#undef ADD
+    return np;
+}
+
+static pcre2_code *one_char(const char *re)
+{
+    int err;
+    PCRE2_SIZE at;
+    pcre2_code *c = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP | PCRE2_ANCHORED,
+                                  &err, &at, NULL);
+    cr_assert_not_null(c, "%s", re);
+    return c;
+}
+
+static void compare_with_walk(const char *type, int llama3)
+{
+    cls c = {one_char("\\p{L}"), one_char("\\p{N}"), one_char("\\p{White_Space}"), NULL};
+    c.md = pcre2_match_data_create(1, NULL);
+    static const char *const parts[] = {
+        "a", "Z", "s", "t", "re", "ll", "D", "VE", "'", "1", "\xC2\xB2", " ", " ", " ", "\t", "\n", "\r",
+        "\xC2\xA0", "\xE3\x80\x80", "\xC3\xA9", "\xE4\xBD\xA0", "!", ",", "\xF0\x9F\x98\x80", "\xCC\x81",
+        "\xE1\xA0\x8E", "\xEF\xBF\xBD", "\x01",
+    };
+    nt_pretok *p = make(type);
+    static pieces got;
+    static uint32_t cp[256];
+    static size_t off[257], ends[256];
+    char buf[256];
+    for (int iter = 0; iter < 20000; iter++) {
+        size_t len = 0, k = 1 + rnd() % 40;
+        for (size_t i = 0; i < k; i++) {
+            const char *s = parts[rnd() % (sizeof parts / sizeof parts[0])];
+            memcpy(buf + len, s, strlen(s));
+            len += strlen(s);
+        }
+        size_t n = decode_valid(buf, len, cp, off);
+        size_t np = walk_split(&c, buf, cp, off, n, llama3, ends);
+        memset(&got, 0, sizeof got);
+        cr_assert_eq(nt_pretok_split(p, buf, len, collect, &got), NEXTTOK_OK);
+        cr_assert_eq(got.n, np, "%s on \"%.*s\": %zu pieces, llama.cpp's walk gives %zu", type, (int)len, buf,
+                     got.n, np);
+        for (size_t i = 0; i < np; i++)
+            cr_assert_eq(got.start[i] + got.len[i], off[ends[i]],
+                         "%s on \"%.*s\": piece %zu ends at byte %zu, the walk at %zu", type, (int)len, buf,
+                         i, got.start[i] + got.len[i], off[ends[i]]);
+    }
+    nt_pretok_free(p);
+    pcre2_match_data_free(c.md);
+    pcre2_code_free(c.letter);
+    pcre2_code_free(c.number);
+    pcre2_code_free(c.space);
+}
+
+Test(llama_cpp_walk, gpt2_regex_splits_like_the_walk)
+{
+    compare_with_walk("gpt-2", 0);
+}
+
+Test(llama_cpp_walk, llama3_regex_splits_like_the_walk)
+{
+    compare_with_walk("llama3", 1);
 }
 
 /* -------------------------------------------------------------- coverage */

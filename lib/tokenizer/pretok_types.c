@@ -12,14 +12,17 @@
  *
  * Left out: types whose llama.cpp splitter is hand-written code rather than
  * a regex (kimi-k2, afmoe), that split on empty matches (superbpe), that
- * are not byte-level (whitespace, gemma4, sarvam-moe), and tiny_aya, whose
- * \d{1,3}(?=(?:\d{3})*\b) takes quadratic time on long digit runs.
+ * are not byte-level (whitespace, gemma4, sarvam-moe). tiny_aya's
+ * \d{1,3}(?=(?:\d{3})*\b) is run by a hand-written matcher (pretok_digits.c):
+ * PCRE2 takes quadratic time on it.
  *
  * Non-ASCII characters are written as \x{...} escapes so that look-alike
  * code points (U+2126 OHM SIGN vs U+03A9) cannot be confused. \s and \S are
  * rewritten to the Unicode White_Space property when compiled (see
  * pretokenizer.c). */
 #include "tokenizer/pretok_types.h"
+
+#include "tokenizer/pretok_digits.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -136,6 +139,7 @@ static const nt_pretok_type types[] = {
      {"<sentinel:[0-9]+>", "(IMGIMG)((A|B|C|D|E|F|G|H|I){1,4})Z", "([\\t\\n]|    |  )", "\\p{N}",
       "[\\p{P}!-/:-@\\[-`{-~]", RE_GPT2, NULL}},
     {"gpt-4o", {RE_GPT4O, NULL}},
+    {"tiny_aya", {NT_PRETOK_RE_DIGIT_GROUPS, RE_GPT4O, NULL}},
     {"seed-coder",
      {CONTRACTIONS_CI "|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1}| ?[^\\s\\p{L}\\p{N}\\r\\n]+|"
                       "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
@@ -250,6 +254,8 @@ static const struct {
     /* llama.cpp's variant only adds \p{M} to its lookahead emulation, which
      * brings it to the Hugging Face regex: gpt-4o's. */
     {"granite-embed-multi-97m", "gpt-4o", 1},
+    {"tiny_aya", "tiny_aya", 0},
+    {"cohere2moe", "tiny_aya", 0},
     {"seed-coder", "seed-coder", 0},
     {"bailingmoe", "bailingmoe", 0},
     {"bailingmoe2", "bailingmoe", 0},
@@ -264,7 +270,7 @@ const nt_pretok_type *nt_pretok_type_find(const char *pre, bool *ignore_merges)
 {
     if (ignore_merges)
         *ignore_merges = false;
-    if (pre == NULL)
+    if (pre == NULL || pre[0] == 0) /* key absent or empty: llama.cpp's "default" */
         pre = "default";
     for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++) {
         if (strcmp(aliases[i].alias, pre) != 0)

@@ -13,7 +13,7 @@ typedef struct nt_pretok_type {
     const char *regexes[NT_PRETOK_MAX_REGEXES + 1]; /* applied in order; NULL-terminated */
 } nt_pretok_type;
 
-/* The type a tokenizer.ggml.pre value names (aliases resolved; NULL and
+/* The type a tokenizer.ggml.pre value names (aliases resolved; NULL, "" and
  * "default" give GPT-2's), or NULL when the name is unknown. Sets
  * *ignore_merges (when not NULL) to llama.cpp's setting for that value. */
 const nt_pretok_type *nt_pretok_type_find(const char *pre, bool *ignore_merges);

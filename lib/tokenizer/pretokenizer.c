@@ -8,6 +8,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "tokenizer/pretok_digits.h"
 #include "tokenizer/pretok_types.h"
 #include "tokenizer/pretok_utf8.h"
 
@@ -17,6 +18,8 @@ struct nt_pretok {
     size_t n_regexes;
     pcre2_general_context *gctx;
     pcre2_code *code[NT_PRETOK_MAX_REGEXES];
+    /* set instead of code[i] where a hand-written matcher stands in */
+    nt_pretok_digits *digits[NT_PRETOK_MAX_REGEXES];
 };
 
 static void *pcre_alloc(PCRE2_SIZE size, void *data)
@@ -98,6 +101,13 @@ nexttok_status nt_pretok_create(const char *pre, nt_pretok **out)
     }
     nexttok_status st = NEXTTOK_OK;
     for (size_t i = 0; type->regexes[i]; i++) {
+        if (strcmp(type->regexes[i], NT_PRETOK_RE_DIGIT_GROUPS) == 0) {
+            st = nt_pretok_digits_create(p->gctx, &p->digits[i]);
+            if (st != NEXTTOK_OK)
+                break;
+            p->n_regexes = i + 1;
+            continue;
+        }
         char *re = rewrite_whitespace(type->regexes[i]);
         if (!re) {
             st = nt_fail(NEXTTOK_ERR_NO_MEMORY, "pre-tokenizer: no memory");
@@ -134,8 +144,10 @@ void nt_pretok_free(nt_pretok *p)
 {
     if (!p)
         return;
-    for (size_t i = 0; i < NT_PRETOK_MAX_REGEXES; i++)
+    for (size_t i = 0; i < NT_PRETOK_MAX_REGEXES; i++) {
         pcre2_code_free(p->code[i]);
+        nt_pretok_digits_free(p->digits[i]);
+    }
     pcre2_general_context_free(p->gctx);
     nt_free(p);
 }
@@ -210,11 +222,23 @@ static nexttok_status split_level(split_call *c, size_t level, size_t start, siz
     const PCRE2_SPTR piece = (PCRE2_SPTR)(c->subject + start);
     const size_t len = end - start;
     pcre2_match_data *md = c->md[level];
-    size_t pos = 0;
+    const nt_pretok_digits *digits = c->p->digits[level];
+    nt_pretok_digits_state dstate = {NULL, 0};
+    size_t pos = 0, ms = 0, me = 0;
     nexttok_status st;
     while (pos < len) {
-        int rc = pcre2_match(c->p->code[level], piece, len, pos, PCRE2_NO_UTF_CHECK | PCRE2_NOTEMPTY,
-                             md, c->mctx);
+        int rc;
+        if (digits) {
+            rc = nt_pretok_digits_find(digits, &dstate, piece, len, pos, md, c->mctx, &ms, &me);
+        } else {
+            rc = pcre2_match(c->p->code[level], piece, len, pos, PCRE2_NO_UTF_CHECK | PCRE2_NOTEMPTY, md,
+                             c->mctx);
+            if (rc >= 0) {
+                const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+                ms = ov[0];
+                me = ov[1];
+            }
+        }
         if (rc == PCRE2_ERROR_NOMATCH)
             break;
         if (rc == PCRE2_ERROR_JIT_STACKLIMIT && grow_jit_stack(c))
@@ -228,8 +252,6 @@ static nexttok_status split_level(split_call *c, size_t level, size_t start, siz
                            "pre-tokenizer '%s': regex %zu failed at byte %zu: %s", c->p->type->name,
                            level, start + pos, (const char *)msg);
         }
-        const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
-        size_t ms = ov[0], me = ov[1];
         if (ms > pos && (st = split_level(c, level + 1, start + pos, start + ms)) != NEXTTOK_OK)
             return st;
         if ((st = split_level(c, level + 1, start + ms, start + me)) != NEXTTOK_OK)

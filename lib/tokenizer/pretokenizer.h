@@ -22,8 +22,10 @@
 
 typedef struct nt_pretok nt_pretok;
 
-/* `pre` is the value of GGUF key tokenizer.ggml.pre (NULL or "default" =>
- * GPT-2's regex). Unknown names: NEXTTOK_ERR_UNSUPPORTED with a message
+/* `pre` is the value of GGUF key tokenizer.ggml.pre (NULL, "" or "default"
+ * => GPT-2's regex, Hugging Face's ByteLevel default. Note llama.cpp splits
+ * "default" differently: [\p{P}\$\+<=>\^~\|]+, then GPT-2's, \p{N}+ and
+ * [0-9][0-9][0-9] in sequence). Unknown names: NEXTTOK_ERR_UNSUPPORTED with a message
  * naming it. */
 nexttok_status nt_pretok_create(const char *pre, nt_pretok **out);
 void nt_pretok_free(nt_pretok *p);
