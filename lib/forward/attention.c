@@ -25,9 +25,15 @@ static void attention_head(void *ctx, int64_t h)
     }
 }
 
+/* Below this many multiply-adds the heads run on the caller's thread:
+ * waking the pool would cost more than it saves. */
+#define NT_ATTENTION_SERIAL_MACS (64 * 1024)
+
 void nt_attention(nt_pool *pool, const nt_attention_args *a)
 {
-    nt_pool_run(pool, attention_head, (void *)a, a->n_head);
+    const double keys = (double)a->n_tok * ((double)a->pos0 + 0.5 * (a->n_tok + 1));
+    const double macs = 2.0 * keys * a->head_dim * a->n_head;
+    nt_pool_run(macs < NT_ATTENTION_SERIAL_MACS ? NULL : pool, attention_head, (void *)a, a->n_head);
 }
 
 void nt_add_bias_rows(float *y, const float *b, int32_t n_tok, int64_t n)
