@@ -50,7 +50,9 @@
 typedef struct nt_pool_job {
     nt_pool_task_fn fn;
     void *ctx;
-    int64_t n_tasks;
+    /* Atomic because a late thread may read it while the slot is being
+     * refilled; such a read is then discarded by the failing claim. */
+    _Atomic int64_t n_tasks;
     _Atomic int64_t finished;
 } nt_pool_job;
 
@@ -86,12 +88,13 @@ static uint32_t nt_pool_drain(nt_pool *pool)
         const uint32_t g = NT_CLAIM_GEN(c);
         nt_pool_job *job = &pool->jobs[g & 1];
         const int64_t i = NT_CLAIM_IDX(c);
-        if (i >= job->n_tasks) return g;
+        const int64_t n = atomic_load_explicit(&job->n_tasks, memory_order_relaxed);
+        if (i >= n) return g;
         if (!atomic_compare_exchange_weak_explicit(&pool->claim, &c, c + 1, memory_order_acq_rel,
                                                    memory_order_acquire))
             continue; /* c now holds the current claim word */
         job->fn(job->ctx, i);
-        if (atomic_fetch_add_explicit(&job->finished, 1, memory_order_acq_rel) + 1 == job->n_tasks) {
+        if (atomic_fetch_add_explicit(&job->finished, 1, memory_order_acq_rel) + 1 == n) {
             pthread_mutex_lock(&pool->mu);
             if (pool->caller_sleeping) pthread_cond_signal(&pool->done);
             pthread_mutex_unlock(&pool->mu);
@@ -143,7 +146,10 @@ nexttok_status nt_pool_create(int32_t n_threads, nt_pool **out)
     pool->spin = cores > 0 && n_threads > cores ? 0 : NT_POOL_SPIN;
     atomic_init(&pool->claim, NT_CLAIM(0, 0));
     atomic_init(&pool->stop, false);
-    for (int j = 0; j < 2; j++) atomic_init(&pool->jobs[j].finished, 0);
+    for (int j = 0; j < 2; j++) {
+        atomic_init(&pool->jobs[j].n_tasks, 0);
+        atomic_init(&pool->jobs[j].finished, 0);
+    }
     if (pthread_mutex_init(&pool->mu, NULL) != 0) {
         nt_free(pool);
         return nt_fail(NEXTTOK_ERR_NO_MEMORY, "thread pool: cannot create a mutex");
@@ -211,7 +217,7 @@ void nt_pool_run(nt_pool *pool, nt_pool_task_fn task, void *ctx, int64_t n_tasks
     nt_pool_job *job = &pool->jobs[g & 1];
     job->fn = task;
     job->ctx = ctx;
-    job->n_tasks = n_tasks;
+    atomic_store_explicit(&job->n_tasks, n_tasks, memory_order_relaxed);
     atomic_store_explicit(&job->finished, 0, memory_order_relaxed);
     pthread_mutex_lock(&pool->mu);
     atomic_store_explicit(&pool->claim, NT_CLAIM(g, 0), memory_order_release);
