@@ -54,6 +54,13 @@ NEXTTOK_API const char *nexttok_version_string(void);
 /** The linked library's version number (see NEXTTOK_VERSION_NUMBER). */
 NEXTTOK_API unsigned nexttok_version_number(void);
 
+/**
+ * The instruction set the kernels run with on this machine: "avx512",
+ * "avx2", "neon" or "scalar" (chosen at run time from the CPU's features;
+ * the environment variable NEXTTOK_ISA may pick a lower one).
+ */
+NEXTTOK_API const char *nexttok_isa_name_get(void);
+
 /* ------------------------------------------------------------------------ */
 /* Status codes and errors                                                  */
 /* ------------------------------------------------------------------------ */
@@ -102,6 +109,12 @@ typedef struct nexttok_model_params {
     size_t struct_size;            /* sizeof(nexttok_model_params) */
     nexttok_progress_fn progress;  /* may be NULL */
     void *progress_user_data;
+    /* Non-zero: read the file's metadata and tensor table only, without
+     * binding weights to an architecture. Any well-formed GGUF opens this
+     * way (vocabulary-only files, architectures or weight types the library
+     * cannot run): inspection, digests and tokenizers work, sessions do
+     * not (nexttok_session_create returns NEXTTOK_ERR_STATE). */
+    int32_t metadata_only;
 } nexttok_model_params;
 
 /** Fill `params` with defaults and set struct_size. */
@@ -121,7 +134,9 @@ NEXTTOK_API void nexttok_model_free(nexttok_model *model);
 
 typedef struct nexttok_model_info {
     size_t struct_size;        /* sizeof(nexttok_model_info), set by caller */
-    const char *architecture;  /* "gpt2", "llama"; owned by the model */
+    const char *architecture;  /* "gpt2", "llama" (general.architecture as
+                                  written, for a metadata-only load); owned
+                                  by the model */
     const char *name;          /* general.name or "" ; owned by the model */
     int32_t n_vocab;
     int32_t n_ctx_train;       /* trained context length */
@@ -133,6 +148,9 @@ typedef struct nexttok_model_info {
     uint32_t gguf_version;
     uint64_t n_params;         /* number of weights over all tensors */
     uint64_t file_size;        /* bytes */
+    int32_t runnable;          /* 1 when sessions can run the model; 0 after
+                                  a metadata-only load. Hyper-parameters are
+                                  0 where the file does not give them. */
 } nexttok_model_info;
 
 /** Fill `info` (whose struct_size the caller sets) with the model's facts. */
@@ -393,7 +411,9 @@ NEXTTOK_API void nexttok_decoder_free(nexttok_decoder *decoder);
 /**
  * Add one token; writes the text that is now complete (whole UTF-8
  * characters only; a token may end mid-character and its bytes wait for
- * the next token). Same buffer rules as nexttok_tokenizer_decode.
+ * the next token). Same buffer rules as nexttok_tokenizer_decode; on
+ * NEXTTOK_ERR_BUFFER_TOO_SMALL the token is not taken and the decoder is
+ * unchanged, so the call can be repeated with a larger buffer.
  */
 NEXTTOK_API nexttok_status nexttok_decoder_push(nexttok_decoder *decoder, int32_t token,
                                                 char *text, size_t capacity, size_t *len_out);

@@ -1,6 +1,7 @@
 /* Version, status strings and per-thread error messages. */
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/error.h"
@@ -42,4 +43,11 @@ Test(core, error_messages_are_per_thread)
     cr_assert_str_eq(nexttok_error_message(), "file a.gguf: tensor x: bad");
     nt_error_clear();
     cr_assert_str_empty(nexttok_error_message());
+}
+
+Test(core, isa_name_names_a_supported_set)
+{
+    const char *name = nexttok_isa_name_get();
+    cr_assert(strcmp(name, "avx512") == 0 || strcmp(name, "avx2") == 0 || strcmp(name, "neon") == 0 ||
+              strcmp(name, "scalar") == 0, "%s", name);
 }

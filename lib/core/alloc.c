@@ -1,10 +1,30 @@
 #include "core/alloc.h"
 
-#include <mimalloc.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
-void *nt_malloc(size_t size) { return mi_malloc(size ? size : 1); }
-void *nt_calloc(size_t count, size_t size) { return mi_calloc(count ? count : 1, size ? size : 1); }
+#include <mimalloc.h>
+
+/* Sanitizer builds route allocations to the system allocator: ASan and
+ * valgrind watch malloc, not mimalloc's own arenas, so only then do they
+ * see an overrun of one of our buffers. */
+#ifdef NT_ALLOC_SYSTEM
+#  define NT_MALLOC(n) malloc(n)
+#  define NT_CALLOC(c, n) calloc(c, n)
+#  define NT_REALLOC(p, n) realloc(p, n)
+#  define NT_ALIGNED(a, n) aligned_alloc(a, ((n) + (a) - 1) / (a) * (a))
+#  define NT_FREE(p) free(p)
+#else
+#  define NT_MALLOC(n) mi_malloc(n)
+#  define NT_CALLOC(c, n) mi_calloc(c, n)
+#  define NT_REALLOC(p, n) mi_realloc(p, n)
+#  define NT_ALIGNED(a, n) mi_malloc_aligned(n, a)
+#  define NT_FREE(p) mi_free(p)
+#endif
+
+void *nt_malloc(size_t size) { return NT_MALLOC(size ? size : 1); }
+void *nt_calloc(size_t count, size_t size) { return NT_CALLOC(count ? count : 1, size ? size : 1); }
 
 void *nt_malloc_array(size_t count, size_t size)
 {
@@ -12,7 +32,7 @@ void *nt_malloc_array(size_t count, size_t size)
     return nt_malloc(count * size);
 }
 
-void *nt_realloc(void *ptr, size_t size) { return mi_realloc(ptr, size ? size : 1); }
+void *nt_realloc(void *ptr, size_t size) { return NT_REALLOC(ptr, size ? size : 1); }
 
 void *nt_realloc_array(void *ptr, size_t count, size_t size)
 {
@@ -22,9 +42,20 @@ void *nt_realloc_array(void *ptr, size_t count, size_t size)
 
 void *nt_aligned_alloc(size_t alignment, size_t size)
 {
-    return mi_malloc_aligned(size ? size : 1, alignment);
+    if (size > SIZE_MAX - alignment) return NULL;
+    return NT_ALIGNED(alignment, size ? size : 1);
 }
 
-char *nt_strdup(const char *s) { return mi_strdup(s); }
-char *nt_strndup(const char *s, size_t n) { return mi_strndup(s, n); }
-void nt_free(void *ptr) { mi_free(ptr); }
+char *nt_strdup(const char *s) { return nt_strndup(s, strlen(s)); }
+
+char *nt_strndup(const char *s, size_t n)
+{
+    size_t len = strnlen(s, n);
+    char *d = nt_malloc(len + 1);
+    if (!d) return NULL;
+    memcpy(d, s, len);
+    d[len] = '\0';
+    return d;
+}
+
+void nt_free(void *ptr) { NT_FREE(ptr); }

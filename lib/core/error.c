@@ -29,7 +29,15 @@ void nt_error_prefix(const char *fmt, ...)
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, nt_error_buf, sizeof old);
-    snprintf(nt_error_buf, sizeof nt_error_buf, "%s: %s", prefix, old);
+    /* Both halves may be long; the message is cut at the buffer's end. */
+    size_t n = strlen(prefix);
+    if (n > NT_ERROR_CAP - 3) n = NT_ERROR_CAP - 3;
+    memcpy(nt_error_buf, prefix, n);
+    memcpy(nt_error_buf + n, ": ", 2);
+    n += 2;
+    size_t rest = strnlen(old, NT_ERROR_CAP - 1 - n);
+    memcpy(nt_error_buf + n, old, rest);
+    nt_error_buf[n + rest] = '\0';
 }
 
 NEXTTOK_API const char *nexttok_error_message(void) { return nt_error_buf; }

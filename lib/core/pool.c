@@ -1,21 +1,27 @@
 /*
- * A fixed pthread pool. nt_pool_run writes a job (function, context, task
- * count) into one of two slots and bumps a generation counter; workers that
- * notice it claim task indices from the slot's atomic counter (so fast
- * threads take more tasks), and the caller claims tasks too. The caller
- * waits only for tasks that were claimed, never for a worker that has not
- * woken yet: on a loaded machine a descheduled worker would otherwise stall
- * every product. A late worker finds no task left and goes back to wait.
+ * A fixed pthread pool.
  *
- * A worker registers on a slot (refs) before reading its job and checks the
- * generation again, and the caller reuses a slot only once no worker is
- * registered on it, so a late worker never reads a half-written job.
- * Workers spin briefly before sleeping on a condition variable because a
- * forward pass issues products back to back, microseconds apart.
+ * One nt_pool_run writes a job (function, context, task count) into one of
+ * two slots and publishes it by storing a claim word (generation << 32 |
+ * next task index). Any thread, the caller included, takes task i by a
+ * compare-and-swap of (g, i) to (g, i + 1); the caller returns once the
+ * job's count of finished tasks reaches its task count.
+ *
+ * The caller never waits for a worker that has nothing to do. That matters
+ * on a busy machine: a worker descheduled by another process would otherwise
+ * hold up every product of the forward pass until the scheduler ran it. A
+ * late worker cannot run a task of a newer job with an older job's view:
+ * its claim names the generation it read the job under, the claim word
+ * never repeats a value, and a job's slot is rewritten only after the claim
+ * word has moved two generations on.
+ *
+ * Waiting threads spin briefly (products come microseconds apart), yielding
+ * the core while they spin, then sleep on a condition variable.
  */
 #include "core/pool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <unistd.h>
@@ -32,126 +38,102 @@
 #  define nt_cpu_relax() ((void)0)
 #endif
 
-/* Spin iterations before a worker (or the waiting caller) sleeps: some tens
- * of microseconds, long enough to bridge the gap between two products. */
-#define NT_POOL_SPIN 20000
+/* Spin rounds before sleeping; every 64th round yields the core, so a
+ * spinning thread gives way to a worker that still has a task. */
+#define NT_POOL_SPIN 4096
 #define NT_POOL_MAX_THREADS 1024
 
-typedef struct nt_pool_slot {
-    /* The job: written by the caller while no worker is registered. */
+#define NT_CLAIM(gen, idx) (((uint64_t)(gen) << 32) | (uint64_t)(idx))
+#define NT_CLAIM_GEN(c) ((uint32_t)((c) >> 32))
+#define NT_CLAIM_IDX(c) ((int64_t)((c) & 0xffffffffu))
+
+typedef struct nt_pool_job {
     nt_pool_task_fn fn;
     void *ctx;
-    int64_t n_tasks;
-    _Atomic int64_t next; /* next task index to claim */
-    _Atomic int64_t done; /* tasks finished */
-    _Atomic int32_t refs; /* workers registered on this slot */
-} nt_pool_slot;
+    /* Atomic because a late thread may read it while the slot is being
+     * refilled; such a read is then discarded by the failing claim. */
+    _Atomic int64_t n_tasks;
+    _Atomic int64_t finished;
+} nt_pool_job;
 
 struct nt_pool {
-    int32_t n_threads; /* including the caller */
+    int32_t n_threads;  /* including the caller */
+    int32_t spin;       /* spin rounds before sleeping */
     pthread_t *workers; /* n_threads - 1 of them */
     int32_t n_started;
-    int32_t spin; /* iterations to spin before sleeping */
+
+    nt_pool_job jobs[2];     /* generation g uses jobs[g % 2] */
+    _Atomic uint64_t claim;  /* NT_CLAIM(generation, next task) */
+    uint32_t generation;     /* the caller's current generation */
 
     pthread_mutex_t mu;
-    pthread_cond_t wake; /* workers sleep here awaiting a new generation */
-    pthread_cond_t done; /* the caller sleeps here awaiting its tasks */
-
-    nt_pool_slot slots[2]; /* generation g uses slots[g & 1] */
-    _Atomic uint64_t generation;
-    _Atomic int32_t sleepers;      /* workers in (or entering) cond_wait */
-    _Atomic bool caller_sleeping;
+    pthread_cond_t wake; /* workers sleep here for a new generation */
+    pthread_cond_t done; /* the caller sleeps here for the job's end */
+    int32_t caller_sleeping; /* under mu */
     _Atomic bool stop;
 };
 
-/* Claim and run tasks of `s` until none is left; true if this thread
- * finished the last one. */
-static bool nt_pool_drain(nt_pool_slot *s)
+static void spin_pause(int32_t round)
 {
-    const int64_t n = s->n_tasks;
-    bool last = false;
+    if ((round & 63) == 63) sched_yield();
+    else nt_cpu_relax();
+}
+
+/* Run tasks of the generation the claim word shows until none is left.
+ * Returns the generation it worked on. */
+static uint32_t nt_pool_drain(nt_pool *pool)
+{
+    uint64_t c = atomic_load_explicit(&pool->claim, memory_order_acquire);
     for (;;) {
-        int64_t i = atomic_fetch_add(&s->next, 1);
-        if (i >= n) break;
-        s->fn(s->ctx, i);
-        last = atomic_fetch_add(&s->done, 1) + 1 == n;
+        const uint32_t g = NT_CLAIM_GEN(c);
+        nt_pool_job *job = &pool->jobs[g & 1];
+        const int64_t i = NT_CLAIM_IDX(c);
+        const int64_t n = atomic_load_explicit(&job->n_tasks, memory_order_relaxed);
+        if (i >= n) return g;
+        if (!atomic_compare_exchange_weak_explicit(&pool->claim, &c, c + 1, memory_order_acq_rel,
+                                                   memory_order_acquire))
+            continue; /* c now holds the current claim word */
+        job->fn(job->ctx, i);
+        if (atomic_fetch_add_explicit(&job->finished, 1, memory_order_acq_rel) + 1 == n) {
+            pthread_mutex_lock(&pool->mu);
+            if (pool->caller_sleeping) pthread_cond_signal(&pool->done);
+            pthread_mutex_unlock(&pool->mu);
+        }
+        c = atomic_load_explicit(&pool->claim, memory_order_acquire);
     }
-    return last;
-}
-
-static uint64_t nt_pool_await_generation(nt_pool *pool, uint64_t seen)
-{
-    uint64_t g;
-    for (int32_t spin = 0; spin < pool->spin; spin++) {
-        if ((g = atomic_load(&pool->generation)) != seen) return g;
-        nt_cpu_relax();
-    }
-    pthread_mutex_lock(&pool->mu);
-    /* Announce the sleep before the last check: the caller bumps the
-     * generation before reading `sleepers`, so one of us sees the other. */
-    atomic_fetch_add(&pool->sleepers, 1);
-    while ((g = atomic_load(&pool->generation)) == seen) pthread_cond_wait(&pool->wake, &pool->mu);
-    atomic_fetch_sub(&pool->sleepers, 1);
-    pthread_mutex_unlock(&pool->mu);
-    return g;
-}
-
-static void nt_pool_signal_caller(nt_pool *pool)
-{
-    pthread_mutex_lock(&pool->mu);
-    pthread_cond_signal(&pool->done);
-    pthread_mutex_unlock(&pool->mu);
 }
 
 static void *nt_pool_worker(void *arg)
 {
     nt_pool *pool = arg;
-    uint64_t seen = 0;
+    uint32_t seen = 0;
     for (;;) {
-        const uint64_t g = nt_pool_await_generation(pool, seen);
-        seen = g;
-        if (atomic_load(&pool->stop)) break;
-        nt_pool_slot *s = &pool->slots[g & 1];
-        atomic_fetch_add(&s->refs, 1);
-        /* Still generation g: the slot holds g's job and cannot be rewritten
-         * (that needs generation g+1 and then no refs). */
-        if (atomic_load(&pool->generation) == g && nt_pool_drain(s) && atomic_load(&pool->caller_sleeping))
-            nt_pool_signal_caller(pool);
-        atomic_fetch_sub(&s->refs, 1);
+        /* Wait for a generation newer than the last one worked on. */
+        int32_t round = 0;
+        while (NT_CLAIM_GEN(atomic_load_explicit(&pool->claim, memory_order_acquire)) == seen &&
+               !atomic_load_explicit(&pool->stop, memory_order_acquire)) {
+            if (round < pool->spin) {
+                spin_pause(round++);
+                continue;
+            }
+            pthread_mutex_lock(&pool->mu);
+            while (NT_CLAIM_GEN(atomic_load_explicit(&pool->claim, memory_order_acquire)) == seen &&
+                   !atomic_load_explicit(&pool->stop, memory_order_acquire))
+                pthread_cond_wait(&pool->wake, &pool->mu);
+            pthread_mutex_unlock(&pool->mu);
+        }
+        if (atomic_load_explicit(&pool->stop, memory_order_acquire)) break;
+        seen = nt_pool_drain(pool);
     }
     return NULL;
-}
-
-/* Bump the generation and wake sleeping workers. */
-static void nt_pool_publish(nt_pool *pool, uint64_t g)
-{
-    atomic_store(&pool->generation, g);
-    if (atomic_load(&pool->sleepers) > 0) {
-        pthread_mutex_lock(&pool->mu);
-        pthread_cond_broadcast(&pool->wake);
-        pthread_mutex_unlock(&pool->mu);
-    }
-}
-
-static void nt_pool_shutdown(nt_pool *pool)
-{
-    atomic_store(&pool->stop, true);
-    nt_pool_publish(pool, atomic_load(&pool->generation) + 1);
-    /* Waking is not conditional here: a worker may be between its spin and
-     * its sleep, so broadcast under the lock once more. */
-    pthread_mutex_lock(&pool->mu);
-    pthread_cond_broadcast(&pool->wake);
-    pthread_mutex_unlock(&pool->mu);
-    for (int32_t i = 0; i < pool->n_started; i++) pthread_join(pool->workers[i], NULL);
 }
 
 nexttok_status nt_pool_create(int32_t n_threads, nt_pool **out)
 {
     *out = NULL;
-    if (n_threads <= 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        n_threads = n > 0 ? (int32_t)(n < NT_POOL_MAX_THREADS ? n : NT_POOL_MAX_THREADS) : 1;
-    }
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n_threads <= 0)
+        n_threads = cores > 0 ? (int32_t)(cores < NT_POOL_MAX_THREADS ? cores : NT_POOL_MAX_THREADS) : 1;
     if (n_threads > NT_POOL_MAX_THREADS)
         return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "thread pool: %d threads requested, at most %d",
                        (int)n_threads, NT_POOL_MAX_THREADS);
@@ -161,17 +143,13 @@ nexttok_status nt_pool_create(int32_t n_threads, nt_pool **out)
     pool->n_threads = n_threads;
     /* With more threads than cores a spinning thread only delays the one
      * it waits for: sleep at once instead. */
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
     pool->spin = cores > 0 && n_threads > cores ? 0 : NT_POOL_SPIN;
-    for (int k = 0; k < 2; k++) {
-        atomic_init(&pool->slots[k].next, 0);
-        atomic_init(&pool->slots[k].done, 0);
-        atomic_init(&pool->slots[k].refs, 0);
-    }
-    atomic_init(&pool->generation, 0);
-    atomic_init(&pool->sleepers, 0);
-    atomic_init(&pool->caller_sleeping, false);
+    atomic_init(&pool->claim, NT_CLAIM(0, 0));
     atomic_init(&pool->stop, false);
+    for (int j = 0; j < 2; j++) {
+        atomic_init(&pool->jobs[j].n_tasks, 0);
+        atomic_init(&pool->jobs[j].finished, 0);
+    }
     if (pthread_mutex_init(&pool->mu, NULL) != 0) {
         nt_free(pool);
         return nt_fail(NEXTTOK_ERR_NO_MEMORY, "thread pool: cannot create a mutex");
@@ -209,7 +187,11 @@ nexttok_status nt_pool_create(int32_t n_threads, nt_pool **out)
 void nt_pool_free(nt_pool *pool)
 {
     if (!pool) return;
-    nt_pool_shutdown(pool);
+    pthread_mutex_lock(&pool->mu);
+    atomic_store_explicit(&pool->stop, true, memory_order_release);
+    pthread_cond_broadcast(&pool->wake);
+    pthread_mutex_unlock(&pool->mu);
+    for (int32_t i = 0; i < pool->n_started; i++) pthread_join(pool->workers[i], NULL);
     nt_free(pool->workers);
     pthread_cond_destroy(&pool->done);
     pthread_cond_destroy(&pool->wake);
@@ -222,34 +204,36 @@ int32_t nt_pool_n_threads(const nt_pool *pool) { return pool ? pool->n_threads :
 void nt_pool_run(nt_pool *pool, nt_pool_task_fn task, void *ctx, int64_t n_tasks)
 {
     if (n_tasks <= 0) return;
-    if (!pool || pool->n_started == 0 || n_tasks == 1) {
+    if (!pool || pool->n_started == 0 || n_tasks == 1 || n_tasks > 0xffffffffLL) {
         for (int64_t i = 0; i < n_tasks; i++) task(ctx, i);
         return;
     }
-    const uint64_t g = atomic_load(&pool->generation) + 1;
-    nt_pool_slot *s = &pool->slots[g & 1];
-    /* A worker late from generation g-2 may still be registered here; it
-     * only needs to find no task left and leave. */
-    while (atomic_load(&s->refs) != 0) nt_cpu_relax();
-    s->fn = task;
-    s->ctx = ctx;
-    s->n_tasks = n_tasks;
-    atomic_store(&s->next, 0);
-    atomic_store(&s->done, 0);
-    nt_pool_publish(pool, g);
-
-    nt_pool_drain(s);
-
-    for (int32_t spin = 0; spin < pool->spin; spin++) {
-        if (atomic_load(&s->done) == n_tasks) return;
-        nt_cpu_relax();
-    }
-    if (atomic_load(&s->done) == n_tasks) return;
+    /* Fill the slot of the next generation, then publish it. Generation 0
+     * is the idle state workers start in: on wrap-around skip to 2, which
+     * keeps consecutive generations in alternate slots. */
+    uint32_t g = pool->generation + 1;
+    if (g == 0) g = 2;
+    pool->generation = g;
+    nt_pool_job *job = &pool->jobs[g & 1];
+    job->fn = task;
+    job->ctx = ctx;
+    atomic_store_explicit(&job->n_tasks, n_tasks, memory_order_relaxed);
+    atomic_store_explicit(&job->finished, 0, memory_order_relaxed);
     pthread_mutex_lock(&pool->mu);
-    /* Set before the check, under the lock the finishing worker takes to
-     * signal, so its signal cannot fall before our wait. */
-    atomic_store(&pool->caller_sleeping, true);
-    while (atomic_load(&s->done) != n_tasks) pthread_cond_wait(&pool->done, &pool->mu);
-    atomic_store(&pool->caller_sleeping, false);
+    atomic_store_explicit(&pool->claim, NT_CLAIM(g, 0), memory_order_release);
+    pthread_cond_broadcast(&pool->wake);
+    pthread_mutex_unlock(&pool->mu);
+
+    nt_pool_drain(pool);
+
+    for (int32_t round = 0; round < pool->spin; round++) {
+        if (atomic_load_explicit(&job->finished, memory_order_acquire) == n_tasks) return;
+        spin_pause(round);
+    }
+    pthread_mutex_lock(&pool->mu);
+    pool->caller_sleeping = 1;
+    while (atomic_load_explicit(&job->finished, memory_order_acquire) != n_tasks)
+        pthread_cond_wait(&pool->done, &pool->mu);
+    pool->caller_sleeping = 0;
     pthread_mutex_unlock(&pool->mu);
 }

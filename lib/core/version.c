@@ -1,3 +1,4 @@
+#include "kernels/isa.h"
 #include "nexttok.h"
 
 #define NT_STR2(x) #x
@@ -9,3 +10,5 @@ NEXTTOK_API const char *nexttok_version_string(void)
 }
 
 NEXTTOK_API unsigned nexttok_version_number(void) { return NEXTTOK_VERSION_NUMBER; }
+
+NEXTTOK_API const char *nexttok_isa_name_get(void) { return nt_isa_name(nt_isa_active()); }

@@ -1,0 +1,692 @@
+"""Python binding of libnexttok (ctypes; no compiled extension).
+
+    import nexttok
+    with nexttok.Model("model.gguf") as model, model.session() as s:
+        tok = model.tokenizer()
+        s.feed(tok.encode("Once upon a time"))
+        for token_id, prob in s.topk(5):
+            print(token_id, prob, tok.piece(token_id))
+
+The shared library is found through, in order: the NEXTTOK_LIB environment
+variable (a path to libnexttok.so), a libnexttok.so beside this module, the
+build folders of a source checkout (build/lib), then the system's library
+search path. Every failing call raises NexttokError, which carries the
+status (a Status) and the library's message.
+
+Logits and probabilities come back as array.array('f'); with numpy
+installed, Session.logits_numpy() gives an ndarray instead.
+"""
+
+import array
+import ctypes
+import ctypes.util
+import enum
+import os
+import weakref
+from collections import namedtuple
+from ctypes import (CFUNCTYPE, POINTER, Structure, byref, c_char, c_char_p,
+                    c_float, c_int, c_int32, c_int64, c_size_t, c_uint,
+                    c_uint8, c_uint32, c_uint64, c_void_p)
+
+__all__ = [
+    "Status", "NexttokError", "Model", "Session", "Tokenizer", "Decoder",
+    "Sampler", "TensorInfo", "ModelInfo", "TokenType", "version", "isa",
+    "DIGEST_BYTES",
+]
+
+DIGEST_BYTES = 32
+
+
+class Status(enum.IntEnum):
+    OK = 0
+    INVALID_ARGUMENT = 1
+    IO = 2
+    NO_MEMORY = 3
+    FORMAT = 4
+    UNSUPPORTED = 5
+    CONTEXT_FULL = 6
+    TOKEN_RANGE = 7
+    CHECKSUM = 8
+    CANCELLED = 9
+    BUFFER_TOO_SMALL = 10
+    STATE = 11
+    NOT_FOUND = 12
+
+
+class TokenType(enum.IntEnum):
+    UNDEFINED = 0
+    NORMAL = 1
+    UNKNOWN = 2
+    CONTROL = 3
+    USER_DEFINED = 4
+    UNUSED = 5
+    BYTE = 6
+
+
+class NexttokError(Exception):
+    """A failed library call: .status (Status or int) and .message."""
+
+    def __init__(self, status, message, what=""):
+        try:
+            status = Status(status)
+        except ValueError:
+            pass
+        self.status = status
+        self.message = message
+        name = status.name if isinstance(status, Status) else str(status)
+        text = "%s: %s" % (name, message) if message else name
+        super().__init__("%s: %s" % (what, text) if what else text)
+
+
+# --------------------------------------------------------------------------
+# C declarations
+# --------------------------------------------------------------------------
+
+_PROGRESS_FN = CFUNCTYPE(c_int, c_float, c_void_p)
+
+
+class _ModelParams(Structure):
+    _fields_ = [("struct_size", c_size_t), ("progress", _PROGRESS_FN),
+                ("progress_user_data", c_void_p)]
+
+
+class _ModelInfo(Structure):
+    _fields_ = [("struct_size", c_size_t), ("architecture", c_char_p),
+                ("name", c_char_p), ("n_vocab", c_int32),
+                ("n_ctx_train", c_int32), ("n_embd", c_int32),
+                ("n_layer", c_int32), ("n_head", c_int32),
+                ("n_head_kv", c_int32), ("n_ff", c_int32),
+                ("gguf_version", c_uint32), ("n_params", c_uint64),
+                ("file_size", c_uint64)]
+
+
+class _TensorInfo(Structure):
+    _fields_ = [("struct_size", c_size_t), ("name", c_char_p),
+                ("type_name", c_char_p), ("n_dims", c_uint32),
+                ("dims", c_int64 * 4), ("offset", c_uint64),
+                ("n_bytes", c_uint64)]
+
+
+class _SessionParams(Structure):
+    _fields_ = [("struct_size", c_size_t), ("n_ctx", c_int32),
+                ("n_threads", c_int32)]
+
+
+class _TokenProb(Structure):
+    _fields_ = [("id", c_int32), ("prob", c_float)]
+
+
+class _SamplerParams(Structure):
+    _fields_ = [("struct_size", c_size_t), ("temperature", c_float),
+                ("top_k", c_int32), ("top_p", c_float), ("min_p", c_float),
+                ("seed", c_uint64)]
+
+
+_P = c_void_p  # opaque handles
+_SIGNATURES = {
+    "nexttok_version_string": (c_char_p, []),
+    "nexttok_version_number": (c_uint, []),
+    "nexttok_isa_name_get": (c_char_p, []),
+    "nexttok_status_describe": (c_char_p, [c_int]),
+    "nexttok_error_message": (c_char_p, []),
+    "nexttok_model_params_init": (None, [POINTER(_ModelParams)]),
+    "nexttok_model_load": (c_int, [c_char_p, POINTER(_ModelParams), POINTER(_P)]),
+    "nexttok_model_free": (None, [_P]),
+    "nexttok_model_info_get": (c_int, [_P, POINTER(_ModelInfo)]),
+    "nexttok_model_architecture_get": (c_char_p, [_P]),
+    "nexttok_model_n_vocab_get": (c_int32, [_P]),
+    "nexttok_model_n_ctx_train_get": (c_int32, [_P]),
+    "nexttok_model_n_embd_get": (c_int32, [_P]),
+    "nexttok_model_tensor_count_get": (c_size_t, [_P]),
+    "nexttok_model_tensor_info_get": (c_int, [_P, c_size_t, POINTER(_TensorInfo)]),
+    "nexttok_model_meta_count_get": (c_size_t, [_P]),
+    "nexttok_model_meta_get": (c_int, [_P, c_size_t, c_char_p, c_size_t, c_char_p, c_size_t]),
+    "nexttok_model_digest_get": (c_int, [_P, POINTER(c_uint8)]),
+    "nexttok_model_tensor_digest_get": (c_int, [_P, c_size_t, POINTER(c_uint8)]),
+    "nexttok_model_verify": (c_int, [_P, POINTER(c_uint8)]),
+    "nexttok_session_params_init": (None, [POINTER(_SessionParams)]),
+    "nexttok_session_create": (c_int, [_P, POINTER(_SessionParams), POINTER(_P)]),
+    "nexttok_session_free": (None, [_P]),
+    "nexttok_session_feed": (c_int, [_P, POINTER(c_int32), c_size_t, POINTER(c_float)]),
+    "nexttok_session_logits_get": (c_int, [_P, POINTER(POINTER(c_float))]),
+    "nexttok_session_probs_get": (c_int, [_P, c_float, POINTER(c_float), c_size_t]),
+    "nexttok_session_topk_get": (c_int, [_P, c_float, c_size_t, POINTER(_TokenProb),
+                                         POINTER(c_size_t)]),
+    "nexttok_session_position_get": (c_int32, [_P]),
+    "nexttok_session_n_ctx_get": (c_int32, [_P]),
+    "nexttok_session_rewind": (c_int, [_P, c_int32]),
+    "nexttok_session_reset": (c_int, [_P]),
+    "nexttok_session_text_feed": (c_int, [_P, _P, c_char_p, c_size_t, c_uint32]),
+    "nexttok_sampler_params_init": (None, [POINTER(_SamplerParams)]),
+    "nexttok_sampler_create": (c_int, [POINTER(_SamplerParams), POINTER(_P)]),
+    "nexttok_sampler_free": (None, [_P]),
+    "nexttok_sampler_sample": (c_int, [_P, _P, POINTER(c_int32)]),
+    "nexttok_tokenizer_create": (c_int, [_P, POINTER(_P)]),
+    "nexttok_tokenizer_load": (c_int, [c_char_p, POINTER(_P)]),
+    "nexttok_tokenizer_free": (None, [_P]),
+    "nexttok_tokenizer_encode": (c_int, [_P, c_char_p, c_size_t, c_uint32, POINTER(c_int32),
+                                         c_size_t, POINTER(c_size_t)]),
+    "nexttok_tokenizer_decode": (c_int, [_P, POINTER(c_int32), c_size_t, c_uint32,
+                                         POINTER(c_char), c_size_t, POINTER(c_size_t)]),
+    "nexttok_tokenizer_piece_get": (c_int, [_P, c_int32, POINTER(c_char), c_size_t,
+                                            POINTER(c_size_t)]),
+    "nexttok_tokenizer_n_vocab_get": (c_int32, [_P]),
+    "nexttok_tokenizer_bos_get": (c_int32, [_P]),
+    "nexttok_tokenizer_eos_get": (c_int32, [_P]),
+    "nexttok_tokenizer_unk_get": (c_int32, [_P]),
+    "nexttok_tokenizer_pad_get": (c_int32, [_P]),
+    "nexttok_tokenizer_token_type_get": (c_int, [_P, c_int32]),
+    "nexttok_tokenizer_is_control": (c_int, [_P, c_int32]),
+    "nexttok_decoder_create": (c_int, [_P, c_uint32, POINTER(_P)]),
+    "nexttok_decoder_free": (None, [_P]),
+    "nexttok_decoder_push": (c_int, [_P, c_int32, POINTER(c_char), c_size_t, POINTER(c_size_t)]),
+    "nexttok_decoder_flush": (c_int, [_P, POINTER(c_char), c_size_t, POINTER(c_size_t)]),
+}
+
+ENCODE_ADD_SPECIAL = 1
+ENCODE_PARSE_SPECIAL = 2
+DECODE_SKIP_SPECIAL = 1
+
+
+def _candidate_paths():
+    env = os.environ.get("NEXTTOK_LIB")
+    if env:
+        yield env
+    here = os.path.dirname(os.path.abspath(__file__))
+    for name in ("libnexttok.so", "libnexttok.so.0", "libnexttok.dylib"):
+        yield os.path.join(here, name)
+    root = os.path.dirname(os.path.dirname(here))  # bindings/python -> checkout
+    for build in ("build", "builddir", "build-release", "build-debug"):
+        for name in ("libnexttok.so", "libnexttok.dylib"):
+            yield os.path.join(root, build, "lib", name)
+    found = ctypes.util.find_library("nexttok")
+    if found:
+        yield found
+
+
+class _Api:
+    """The library's functions by name, with their C signatures."""
+
+
+class _Missing:
+    """Stands for a function this build of the library does not export."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __call__(self, *args):
+        raise NexttokError(Status.UNSUPPORTED, "%s is not in this libnexttok" % self.name)
+
+
+_lib = None
+
+
+def _library():
+    """The loaded shared library, with every signature declared (once)."""
+    global _lib
+    if _lib is not None:
+        return _lib
+    tried = []
+    for path in _candidate_paths():
+        if os.path.sep in path and not os.path.exists(path):
+            tried.append(path)
+            continue
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError as e:
+            tried.append("%s (%s)" % (path, e))
+            continue
+        api = _Api()
+        for name, (restype, argtypes) in _SIGNATURES.items():
+            try:
+                fn = getattr(lib, name)
+            except AttributeError:
+                fn = _Missing(name)  # an older library: fail on use only
+            else:
+                fn.restype = restype
+                fn.argtypes = argtypes
+            setattr(api, name, fn)
+        api.path = path
+        _lib = api
+        return api
+    raise OSError("libnexttok not found; set NEXTTOK_LIB to the path of libnexttok.so "
+                  "(tried: %s)" % ", ".join(tried))
+
+
+def _message():
+    raw = _library().nexttok_error_message()
+    return raw.decode("utf-8", "replace") if raw else ""
+
+
+def _check(status, what=""):
+    if status != Status.OK:
+        raise NexttokError(status, _message(), what)
+
+
+def _path_bytes(path):
+    return os.fsencode(path)
+
+
+def version():
+    """The linked library's version string, e.g. '0.1.0'."""
+    return _library().nexttok_version_string().decode()
+
+
+def isa():
+    """The instruction set the kernels run with: 'avx512', 'avx2', 'neon', 'scalar'."""
+    return _library().nexttok_isa_name_get().decode()
+
+
+def _int32_array(tokens):
+    tokens = list(tokens)
+    for t in tokens:
+        if not isinstance(t, int) or isinstance(t, bool):
+            raise TypeError("token ids must be ints, got %r" % (t,))
+        if not -2**31 <= t < 2**31:
+            raise NexttokError(Status.TOKEN_RANGE, "token id %d does not fit in int32" % t)
+    return (c_int32 * len(tokens))(*tokens), len(tokens)
+
+
+def _text_bytes(text):
+    return text.encode("utf-8") if isinstance(text, str) else bytes(text)
+
+
+def _call_with_buffer(fn, first_capacity):
+    """Call fn(buffer, capacity, byref(len_out)) growing the buffer when the
+    library asks for more; return the bytes written."""
+    capacity = max(16, first_capacity)
+    for _ in range(3):
+        buf = ctypes.create_string_buffer(capacity)
+        n = c_size_t(0)
+        status = fn(buf, capacity, byref(n))
+        if status == Status.BUFFER_TOO_SMALL and n.value > capacity:
+            capacity = n.value
+            continue
+        _check(status)
+        return buf.raw[:n.value]
+    raise NexttokError(Status.BUFFER_TOO_SMALL, "the needed buffer size kept growing")
+
+
+class _Handle:
+    """An owned C handle, released once by close() or on garbage collection."""
+
+    _free_name = None
+
+    def __init__(self, ptr, parent=None):
+        self._ptr = ptr
+        # Handles made from this one (sessions of a model, decoders of a
+        # tokenizer) must be released first; they keep their parent alive
+        # by a strong reference, the parent tracks them weakly.
+        self._children = weakref.WeakSet()
+        if parent is not None:
+            parent._children.add(self)
+
+    @property
+    def _handle(self):
+        if not self._ptr:
+            raise NexttokError(Status.STATE, "%s is closed" % type(self).__name__)
+        return self._ptr
+
+    @property
+    def closed(self):
+        return not self._ptr
+
+    def close(self):
+        for child in list(getattr(self, "_children", ())):
+            child.close()
+        if getattr(self, "_ptr", None):
+            ptr, self._ptr = self._ptr, None
+            getattr(_library(), self._free_name)(ptr)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+ModelInfo = namedtuple("ModelInfo", [
+    "architecture", "name", "n_vocab", "n_ctx_train", "n_embd", "n_layer",
+    "n_head", "n_head_kv", "n_ff", "gguf_version", "n_params", "file_size"])
+
+TensorInfo = namedtuple("TensorInfo", ["name", "type_name", "shape", "offset", "n_bytes"])
+
+
+class Model(_Handle):
+    """A loaded GGUF model (memory-mapped, immutable, shareable)."""
+
+    _free_name = "nexttok_model_free"
+
+    def __init__(self, path, progress=None):
+        """Load `path`. progress(fraction) may return True to cancel."""
+        lib = _library()
+        params = _ModelParams()
+        lib.nexttok_model_params_init(byref(params))
+        raised = []
+        if progress is not None:
+            def trampoline(fraction, _user):
+                try:
+                    return 1 if progress(fraction) else 0
+                except BaseException as e:  # noqa: B902 - re-raised after the load
+                    raised.append(e)
+                    return 1
+            params.progress = _PROGRESS_FN(trampoline)
+        ptr = _P()
+        status = lib.nexttok_model_load(_path_bytes(path), byref(params), byref(ptr))
+        if raised:
+            raise raised[0]
+        _check(status, "loading %s" % os.fsdecode(path))
+        super().__init__(ptr)
+
+    @property
+    def info(self):
+        raw = _ModelInfo()
+        raw.struct_size = ctypes.sizeof(raw)
+        _check(_library().nexttok_model_info_get(self._handle, byref(raw)))
+        return ModelInfo(
+            (raw.architecture or b"").decode("utf-8", "replace"),
+            (raw.name or b"").decode("utf-8", "replace"),
+            raw.n_vocab, raw.n_ctx_train, raw.n_embd, raw.n_layer, raw.n_head,
+            raw.n_head_kv, raw.n_ff, raw.gguf_version, raw.n_params, raw.file_size)
+
+    @property
+    def architecture(self):
+        return (_library().nexttok_model_architecture_get(self._handle) or b"").decode()
+
+    @property
+    def n_vocab(self):
+        return _library().nexttok_model_n_vocab_get(self._handle)
+
+    @property
+    def n_ctx_train(self):
+        return _library().nexttok_model_n_ctx_train_get(self._handle)
+
+    @property
+    def n_embd(self):
+        return _library().nexttok_model_n_embd_get(self._handle)
+
+    def tensors(self):
+        """Every tensor's name, type, shape (GGUF order), offset and size."""
+        lib = _library()
+        out = []
+        for i in range(lib.nexttok_model_tensor_count_get(self._handle)):
+            raw = _TensorInfo()
+            raw.struct_size = ctypes.sizeof(raw)
+            _check(lib.nexttok_model_tensor_info_get(self._handle, i, byref(raw)))
+            out.append(TensorInfo(raw.name.decode("utf-8", "replace"),
+                                  raw.type_name.decode("ascii", "replace"),
+                                  tuple(raw.dims[:raw.n_dims]), raw.offset, raw.n_bytes))
+        return out
+
+    def metadata(self, value_size=4096):
+        """Metadata as a list of (key, rendered value) pairs, in file order."""
+        lib = _library()
+        out = []
+        key = ctypes.create_string_buffer(512)
+        value = ctypes.create_string_buffer(value_size)
+        for i in range(lib.nexttok_model_meta_count_get(self._handle)):
+            _check(lib.nexttok_model_meta_get(self._handle, i, key, len(key), value, len(value)))
+            out.append((key.value.decode("utf-8", "replace"),
+                        value.value.decode("utf-8", "replace")))
+        return out
+
+    def digest(self):
+        """BLAKE2b-256 of the whole file (bytes)."""
+        d = (c_uint8 * DIGEST_BYTES)()
+        _check(_library().nexttok_model_digest_get(self._handle, d))
+        return bytes(d)
+
+    def tensor_digest(self, index):
+        d = (c_uint8 * DIGEST_BYTES)()
+        _check(_library().nexttok_model_tensor_digest_get(self._handle, index, d))
+        return bytes(d)
+
+    def verify(self, expected):
+        """Raise NexttokError(CHECKSUM) unless the file hashes to `expected`."""
+        expected = bytes(expected)
+        if len(expected) != DIGEST_BYTES:
+            raise ValueError("a digest has %d bytes" % DIGEST_BYTES)
+        _check(_library().nexttok_model_verify(
+            self._handle, (c_uint8 * DIGEST_BYTES).from_buffer_copy(expected)))
+
+    def session(self, n_ctx=0, n_threads=0):
+        return Session(self, n_ctx=n_ctx, n_threads=n_threads)
+
+    def tokenizer(self):
+        return Tokenizer(self)
+
+
+class Session(_Handle):
+    """One conversation over a model: its KV cache and position."""
+
+    _free_name = "nexttok_session_free"
+
+    def __init__(self, model, n_ctx=0, n_threads=0):
+        lib = _library()
+        params = _SessionParams()
+        lib.nexttok_session_params_init(byref(params))
+        params.n_ctx = n_ctx
+        params.n_threads = n_threads
+        ptr = _P()
+        _check(lib.nexttok_session_create(model._handle, byref(params), byref(ptr)),
+               "creating a session")
+        super().__init__(ptr, parent=model)
+        self.model = model  # keeps the model alive as long as the session
+        self._n_vocab = model.n_vocab
+
+    def feed(self, tokens, logits=False):
+        """Feed token ids. With logits=True, return one array.array('f') of
+        n_vocab logits per fed token (row i after tokens[0..i])."""
+        arr, n = _int32_array(tokens)
+        if n == 0:
+            return [] if logits else None
+        out = None
+        if logits:
+            out = (c_float * (n * self._n_vocab))()
+        _check(_library().nexttok_session_feed(self._handle, arr, n, out))
+        if not logits:
+            return None
+        flat = array.array("f", bytes(out))
+        v = self._n_vocab
+        return [flat[i * v:(i + 1) * v] for i in range(n)]
+
+    def feed_text(self, tokenizer, text, add_special=True, parse_special=False):
+        data = _text_bytes(text)
+        flags = (ENCODE_ADD_SPECIAL if add_special else 0) | \
+            (ENCODE_PARSE_SPECIAL if parse_special else 0)
+        _check(_library().nexttok_session_text_feed(self._handle, tokenizer._handle, data,
+                                                    len(data), flags))
+
+    def logits(self):
+        """The logits after the last fed token, as a fresh array.array('f')."""
+        ptr = POINTER(c_float)()
+        _check(_library().nexttok_session_logits_get(self._handle, byref(ptr)))
+        return array.array("f", ctypes.string_at(ptr, 4 * self._n_vocab))
+
+    def logits_numpy(self):
+        """The same as logits(), as a numpy float32 array (needs numpy)."""
+        import numpy
+        return numpy.frombuffer(self.logits().tobytes(), dtype=numpy.float32).copy()
+
+    def probs(self, temperature=1.0):
+        out = (c_float * self._n_vocab)()
+        _check(_library().nexttok_session_probs_get(self._handle, temperature, out,
+                                                    self._n_vocab))
+        return array.array("f", bytes(out))
+
+    def topk(self, k, temperature=1.0):
+        """[(id, probability)] of the k most probable next tokens."""
+        if k <= 0:
+            return []
+        out = (_TokenProb * k)()
+        n = c_size_t(0)
+        _check(_library().nexttok_session_topk_get(self._handle, temperature, k, out, byref(n)))
+        return [(out[i].id, out[i].prob) for i in range(n.value)]
+
+    @property
+    def position(self):
+        return _library().nexttok_session_position_get(self._handle)
+
+    @property
+    def n_ctx(self):
+        return _library().nexttok_session_n_ctx_get(self._handle)
+
+    def rewind(self, n_pos):
+        _check(_library().nexttok_session_rewind(self._handle, n_pos))
+
+    def reset(self):
+        _check(_library().nexttok_session_reset(self._handle))
+
+
+class Sampler(_Handle):
+    """Draws tokens from a session's logits (its own random state)."""
+
+    _free_name = "nexttok_sampler_free"
+
+    def __init__(self, temperature=1.0, top_k=0, top_p=1.0, min_p=0.0, seed=0):
+        lib = _library()
+        params = _SamplerParams()
+        lib.nexttok_sampler_params_init(byref(params))
+        params.temperature = temperature
+        params.top_k = top_k
+        params.top_p = top_p
+        params.min_p = min_p
+        params.seed = seed
+        ptr = _P()
+        _check(lib.nexttok_sampler_create(byref(params), byref(ptr)), "creating a sampler")
+        super().__init__(ptr)
+
+    def sample(self, session):
+        token = c_int32(-1)
+        _check(_library().nexttok_sampler_sample(self._handle, session._handle, byref(token)))
+        return token.value
+
+
+class Tokenizer(_Handle):
+    """Text to token ids and back, from a model or a vocabulary-only file."""
+
+    _free_name = "nexttok_tokenizer_free"
+
+    def __init__(self, model):
+        ptr = _P()
+        _check(_library().nexttok_tokenizer_create(model._handle, byref(ptr)),
+               "creating the tokenizer")
+        super().__init__(ptr, parent=model)
+        self.model = model
+
+    @classmethod
+    def load(cls, path):
+        ptr = _P()
+        _check(_library().nexttok_tokenizer_load(_path_bytes(path), byref(ptr)),
+               "loading %s" % os.fsdecode(path))
+        self = cls.__new__(cls)
+        _Handle.__init__(self, ptr)
+        self.model = None
+        return self
+
+    def encode(self, text, add_special=True, parse_special=False):
+        """Token ids of `text` (str or UTF-8 bytes)."""
+        data = _text_bytes(text)
+        flags = (ENCODE_ADD_SPECIAL if add_special else 0) | \
+            (ENCODE_PARSE_SPECIAL if parse_special else 0)
+        capacity = len(data) + 8
+        for _ in range(3):
+            buf = (c_int32 * capacity)()
+            n = c_size_t(0)
+            status = _library().nexttok_tokenizer_encode(self._handle, data, len(data), flags,
+                                                         buf, capacity, byref(n))
+            if status == Status.BUFFER_TOO_SMALL and n.value > capacity:
+                capacity = n.value
+                continue
+            _check(status)
+            return list(buf[:n.value])
+        raise NexttokError(Status.BUFFER_TOO_SMALL, "the token count kept growing")
+
+    def decode_bytes(self, tokens, skip_special=False):
+        arr, n = _int32_array(tokens)
+        flags = DECODE_SKIP_SPECIAL if skip_special else 0
+        return _call_with_buffer(
+            lambda buf, cap, n_out: _library().nexttok_tokenizer_decode(
+                self._handle, arr, n, flags, buf, cap, n_out), 16 * n + 16)
+
+    def decode(self, tokens, skip_special=False):
+        """Text of token ids (invalid UTF-8 shown as U+FFFD)."""
+        return self.decode_bytes(tokens, skip_special).decode("utf-8", "replace")
+
+    def piece(self, token):
+        """The raw bytes one token stands for."""
+        return _call_with_buffer(
+            lambda buf, cap, n_out: _library().nexttok_tokenizer_piece_get(
+                self._handle, token, buf, cap, n_out), 64)
+
+    @property
+    def n_vocab(self):
+        return _library().nexttok_tokenizer_n_vocab_get(self._handle)
+
+    @property
+    def bos(self):
+        return _library().nexttok_tokenizer_bos_get(self._handle)
+
+    @property
+    def eos(self):
+        return _library().nexttok_tokenizer_eos_get(self._handle)
+
+    @property
+    def unk(self):
+        return _library().nexttok_tokenizer_unk_get(self._handle)
+
+    @property
+    def pad(self):
+        return _library().nexttok_tokenizer_pad_get(self._handle)
+
+    def token_type(self, token):
+        raw = _library().nexttok_tokenizer_token_type_get(self._handle, token)
+        try:
+            return TokenType(raw)
+        except ValueError:
+            return raw
+
+    def is_control(self, token):
+        return bool(_library().nexttok_tokenizer_is_control(self._handle, token))
+
+    def decoder(self, skip_special=False):
+        return Decoder(self, skip_special)
+
+
+class Decoder(_Handle):
+    """Streaming detokenizer: push ids, get whole UTF-8 characters back."""
+
+    _free_name = "nexttok_decoder_free"
+
+    def __init__(self, tokenizer, skip_special=False):
+        ptr = _P()
+        flags = DECODE_SKIP_SPECIAL if skip_special else 0
+        _check(_library().nexttok_decoder_create(tokenizer._handle, flags, byref(ptr)),
+               "creating a decoder")
+        super().__init__(ptr, parent=tokenizer)
+        self.tokenizer = tokenizer
+
+    def push(self, token):
+        """The text completed by `token` ('' while a character is partial)."""
+        # A generous buffer: whether a too-small buffer consumes the token is
+        # not specified, so avoid ever asking for a retry.
+        cap = 65536
+        buf = ctypes.create_string_buffer(cap)
+        n = c_size_t(0)
+        _check(_library().nexttok_decoder_push(self._handle, token, buf, cap, byref(n)))
+        return buf.raw[:n.value].decode("utf-8", "replace")
+
+    def flush(self):
+        """What is still held back (incomplete bytes become U+FFFD)."""
+        cap = 65536
+        buf = ctypes.create_string_buffer(cap)
+        n = c_size_t(0)
+        _check(_library().nexttok_decoder_flush(self._handle, buf, cap, byref(n)))
+        return buf.raw[:n.value].decode("utf-8", "replace")

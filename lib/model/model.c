@@ -1,0 +1,210 @@
+/* Model lifecycle and the facts the API reports about it. */
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "model/model.h"
+#include "types/types.h"
+
+NEXTTOK_API void nexttok_model_params_init(nexttok_model_params *params)
+{
+    if (!params) return;
+    memset(params, 0, sizeof *params);
+    params->struct_size = sizeof *params;
+}
+
+const nt_gguf *nt_model_gguf(const nexttok_model *m) { return m ? m->gguf : NULL; }
+
+NEXTTOK_API void nexttok_model_free(nexttok_model *m)
+{
+    if (!m) return;
+    for (size_t i = 0; i < m->n_owned; i++) nt_free(m->owned[i]);
+    nt_free(m->owned);
+    nt_free(m->gpt2_layers);
+    nt_free(m->llama_layers);
+    nt_free(m->arch_name);
+    nt_free(m->name);
+    nt_gguf_close(m->gguf);
+    nt_free(m);
+}
+
+static const struct {
+    const char *name;
+    nt_arch arch;
+    nexttok_status (*bind)(nexttok_model *);
+} nt_archs[] = {
+    {"gpt2", NT_ARCH_GPT2, nt_model_bind_gpt2},
+    {"llama", NT_ARCH_LLAMA, nt_model_bind_llama},
+};
+
+static size_t find_arch(nt_str arch)
+{
+    size_t a = 0;
+    while (a < sizeof nt_archs / sizeof nt_archs[0] && !nt_str_eq(arch, nt_archs[a].name)) a++;
+    return a;
+}
+
+/* For a metadata-only load: whatever hyper-parameters the file gives under
+ * "{arch}.", without judging them. */
+static void read_hparams_loosely(nexttok_model *m)
+{
+    static const struct {
+        const char *suffix;
+        size_t offset;
+    } keys[] = {
+        {"context_length", offsetof(nt_hparams, n_ctx_train)},
+        {"embedding_length", offsetof(nt_hparams, n_embd)},
+        {"block_count", offsetof(nt_hparams, n_layer)},
+        {"feed_forward_length", offsetof(nt_hparams, n_ff)},
+        {"attention.head_count", offsetof(nt_hparams, n_head)},
+        {"attention.head_count_kv", offsetof(nt_hparams, n_head_kv)},
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        char key[160];
+        int64_t v;
+        snprintf(key, sizeof key, "%s.%s", m->arch_name, keys[i].suffix);
+        if (nt_gguf_get_int(m->gguf, key, &v) == NEXTTOK_OK && v >= 0 && v <= INT32_MAX)
+            *(int32_t *)((char *)&m->hp + keys[i].offset) = (int32_t)v;
+    }
+    const nt_gguf_tensor *te = nt_gguf_tensor_find(m->gguf, "token_embd.weight");
+    const nt_gguf_kv *toks = nt_gguf_kv_find(m->gguf, "tokenizer.ggml.tokens");
+    if (te && te->n_dims == 2 && te->ne[1] <= INT32_MAX) m->hp.n_vocab = (int32_t)te->ne[1];
+    else if (toks && toks->type == NT_GGUF_ARRAY && toks->arr_len <= INT32_MAX) m->hp.n_vocab = (int32_t)toks->arr_len;
+    nt_error_clear();
+}
+
+static nexttok_status load(nexttok_model *m, const char *path, bool metadata_only)
+{
+    nexttok_status st = nt_gguf_open(path, &m->gguf);
+    if (st != NEXTTOK_OK) return st;
+
+    nt_str arch = {"", 0}, name = {"", 0};
+    st = nt_gguf_get_str(m->gguf, "general.architecture", &arch);
+    if (st != NEXTTOK_OK && !metadata_only) {
+        if (st == NEXTTOK_ERR_NOT_FOUND)
+            return nt_fail(NEXTTOK_ERR_FORMAT, "key 'general.architecture': missing");
+        return st;
+    }
+    if (nt_gguf_get_str(m->gguf, "general.name", &name) != NEXTTOK_OK) name = (nt_str){"", 0};
+    m->arch_name = nt_strndup(arch.ptr, (size_t)arch.len);
+    m->name = nt_strndup(name.ptr, (size_t)name.len);
+    if (!m->arch_name || !m->name) return nt_fail(NEXTTOK_ERR_NO_MEMORY, "out of memory");
+    nt_error_clear();
+
+    for (uint64_t i = 0; i < m->gguf->n_tensors; i++) {
+        const nt_gguf_tensor *t = &m->gguf->tensors[i];
+        m->n_params += (uint64_t)(t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3]);
+    }
+    if ((st = nt_model_progress(m, 0.0f))) return st;
+    if (metadata_only) {
+        read_hparams_loosely(m);
+        return nt_model_progress(m, 1.0f);
+    }
+
+    size_t a = find_arch(arch);
+    if (a == sizeof nt_archs / sizeof nt_archs[0]) {
+        int len = arch.len > 64 ? 64 : (int)arch.len;
+        return nt_fail(NEXTTOK_ERR_UNSUPPORTED, "architecture '%.*s' is not supported (supported: gpt2, llama)",
+                       len, arch.ptr);
+    }
+    m->arch = nt_archs[a].arch;
+    if ((st = nt_model_read_hparams(m))) return st;
+    if ((st = nt_archs[a].bind(m))) return st;
+    m->runnable = true;
+    return nt_model_progress(m, 1.0f);
+}
+
+NEXTTOK_API nexttok_status nexttok_model_load(const char *path, const nexttok_model_params *params,
+                                              nexttok_model **model_out)
+{
+    nt_error_clear();
+    if (model_out) *model_out = NULL;
+    if (!path || !model_out) return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_model_load: path and model_out must not be NULL");
+    nexttok_model_params p;
+    nexttok_model_params_init(&p);
+    if (params) {
+        if (params->struct_size == 0 || params->struct_size > sizeof p)
+            return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_model_load: params->struct_size %zu is not a known size (expected at most %zu)",
+                           params->struct_size, sizeof p);
+        memcpy(&p, params, params->struct_size);
+        p.struct_size = sizeof p;
+    }
+    nexttok_model *m = nt_calloc(1, sizeof *m);
+    if (!m) return nt_fail(NEXTTOK_ERR_NO_MEMORY, "out of memory");
+    m->progress = p.progress;
+    m->progress_user_data = p.progress_user_data;
+    nexttok_status st = load(m, path, p.metadata_only != 0);
+    m->progress = NULL;
+    m->progress_user_data = NULL;
+    if (st != NEXTTOK_OK) {
+        nexttok_model_free(m);
+        return st;
+    }
+    *model_out = m;
+    return NEXTTOK_OK;
+}
+
+NEXTTOK_API nexttok_status nexttok_model_info_get(const nexttok_model *m, nexttok_model_info *info)
+{
+    nt_error_clear();
+    if (!m || !info) return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_model_info_get: model and info must not be NULL");
+    size_t size = info->struct_size;
+    if (size < offsetof(nexttok_model_info, name) || size > sizeof *info)
+        return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_model_info_get: info->struct_size %zu is not a known size", size);
+    nexttok_model_info full = {
+        .struct_size = size,
+        .architecture = m->arch_name,
+        .name = m->name,
+        .n_vocab = m->hp.n_vocab,
+        .n_ctx_train = m->hp.n_ctx_train,
+        .n_embd = m->hp.n_embd,
+        .n_layer = m->hp.n_layer,
+        .n_head = m->hp.n_head,
+        .n_head_kv = m->hp.n_head_kv,
+        .n_ff = m->hp.n_ff,
+        .gguf_version = m->gguf->version,
+        .n_params = m->n_params,
+        .file_size = m->gguf->size,
+        .runnable = m->runnable,
+    };
+    memcpy(info, &full, size);
+    return NEXTTOK_OK;
+}
+
+NEXTTOK_API const char *nexttok_model_architecture_get(const nexttok_model *m) { return m ? m->arch_name : ""; }
+NEXTTOK_API int32_t nexttok_model_n_vocab_get(const nexttok_model *m) { return m ? m->hp.n_vocab : 0; }
+NEXTTOK_API int32_t nexttok_model_n_ctx_train_get(const nexttok_model *m) { return m ? m->hp.n_ctx_train : 0; }
+NEXTTOK_API int32_t nexttok_model_n_embd_get(const nexttok_model *m) { return m ? m->hp.n_embd : 0; }
+
+NEXTTOK_API size_t nexttok_model_tensor_count_get(const nexttok_model *m)
+{
+    return m ? (size_t)m->gguf->n_tensors : 0;
+}
+
+NEXTTOK_API nexttok_status nexttok_model_tensor_info_get(const nexttok_model *m, size_t index,
+                                                         nexttok_tensor_info *info)
+{
+    nt_error_clear();
+    if (!m || !info) return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_model_tensor_info_get: model and info must not be NULL");
+    size_t size = info->struct_size;
+    if (size < offsetof(nexttok_tensor_info, name) || size > sizeof *info)
+        return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_model_tensor_info_get: info->struct_size %zu is not a known size", size);
+    if (index >= m->gguf->n_tensors)
+        return nt_fail(NEXTTOK_ERR_NOT_FOUND, "tensor index %zu: the model has %" PRIu64 " tensors", index, m->gguf->n_tensors);
+    const nt_gguf_tensor *t = &m->gguf->tensors[index];
+    const nt_type_traits *tr = nt_type_traits_get(t->type);
+    nexttok_tensor_info full = {
+        .struct_size = size,
+        .name = t->name,
+        .type_name = tr ? tr->name : "unknown",
+        .n_dims = t->n_dims,
+        .offset = m->gguf->data_offset + t->offset,
+        .n_bytes = t->nbytes,
+    };
+    for (int d = 0; d < 4; d++) full.dims[d] = t->ne[d];
+    memcpy(info, &full, size);
+    return NEXTTOK_OK;
+}

@@ -1,0 +1,241 @@
+"""Tests of the ctypes binding (bindings/python/nexttok.py).
+
+Run by meson with NEXTTOK_LIB pointing at the built library and
+NEXTTOK_FIXTURES at ../shared/fixtures; fixture tests skip without it.
+"""
+import array
+import hashlib
+import os
+import struct
+
+import pytest
+
+import nexttok
+
+SKIP_MSG = "fixtures not found: ../shared/fixtures is absent, conformance test skipped"
+
+
+def fixture(rel):
+    root = os.environ.get("NEXTTOK_FIXTURES", "")
+    path = os.path.join(root, rel)
+    if not root or not os.path.exists(path):
+        pytest.skip(SKIP_MSG)
+    return path
+
+
+def read_logits_file(path):
+    data = open(path, "rb").read()
+    n, n_vocab = struct.unpack_from("<ii", data, 0)
+    tokens = list(struct.unpack_from("<%di" % n, data, 8))
+    flat = array.array("f")
+    flat.frombytes(data[8 + 4 * n:])
+    assert len(flat) == n * n_vocab
+    return tokens, [flat[i * n_vocab:(i + 1) * n_vocab] for i in range(n)]
+
+
+def tokenizer_or_skip(model):
+    try:
+        return model.tokenizer()
+    except nexttok.NexttokError as e:
+        if e.status == nexttok.Status.UNSUPPORTED:
+            pytest.skip("tokenizer not available yet: %s" % e)
+        raise
+
+
+@pytest.fixture
+def gpt2():
+    with nexttok.Model(fixture("models/gpt2-tiny-f32.gguf")) as m:
+        yield m
+
+
+def test_version_is_semver():
+    parts = nexttok.version().split(".")
+    assert len(parts) == 3 and all(p.isdigit() for p in parts)
+
+
+def test_isa_is_a_known_name():
+    assert nexttok.isa() in ("avx512", "avx2", "neon", "scalar")
+
+
+def test_missing_file_raises_io_error_naming_it(tmp_path):
+    path = tmp_path / "absent.gguf"
+    with pytest.raises(nexttok.NexttokError) as info:
+        nexttok.Model(path)
+    assert info.value.status == nexttok.Status.IO
+    assert "absent.gguf" in info.value.message
+
+
+def test_junk_file_raises_format_error(tmp_path):
+    path = tmp_path / "junk.gguf"
+    path.write_bytes(b"definitely not GGUF" * 10)
+    with pytest.raises(nexttok.NexttokError) as info:
+        nexttok.Model(str(path))
+    assert info.value.status == nexttok.Status.FORMAT
+    assert info.value.message
+
+
+def test_model_facts(gpt2):
+    info = gpt2.info
+    assert info.architecture == "gpt2" == gpt2.architecture
+    assert info.n_vocab == 50257 == gpt2.n_vocab
+    assert info.n_ctx_train == 128 == gpt2.n_ctx_train
+    assert info.n_embd == 32 == gpt2.n_embd
+    assert info.n_layer == 2
+    assert info.n_head == 4
+    assert info.gguf_version == 3
+    keys = [k for k, _ in gpt2.metadata()]
+    assert "general.architecture" in keys
+
+
+def test_digests_match_hashlib(gpt2):
+    path = fixture("models/gpt2-tiny-f32.gguf")
+    data = open(path, "rb").read()
+    assert gpt2.info.file_size == len(data)
+    assert gpt2.digest() == hashlib.blake2b(data, digest_size=32).digest()
+    tensors = gpt2.tensors()
+    assert tensors
+    assert sum(t.n_bytes for t in tensors) <= len(data)
+    for i, t in enumerate(tensors):
+        chunk = data[t.offset:t.offset + t.n_bytes]
+        assert gpt2.tensor_digest(i) == hashlib.blake2b(chunk, digest_size=32).digest(), t.name
+    gpt2.verify(gpt2.digest())
+    wrong = bytearray(gpt2.digest())
+    wrong[0] ^= 1
+    with pytest.raises(nexttok.NexttokError) as info:
+        gpt2.verify(bytes(wrong))
+    assert info.value.status == nexttok.Status.CHECKSUM
+
+
+def test_feed_logits_match_exact_fixture(gpt2):
+    tokens, want = read_logits_file(fixture("logits/gpt2-tiny-f32.t1.exact.logits"))
+    with gpt2.session() as s:
+        rows = s.feed(tokens, logits=True)
+        assert len(rows) == len(tokens)
+        assert s.position == len(tokens)
+        for i, (g, w) in enumerate(zip(rows, want)):
+            bound = 1e-3 * max(1.0, max(abs(x) for x in w))
+            diff = max(abs(a - b) for a, b in zip(g, w))
+            assert diff <= bound, "row %d: %g > %g" % (i, diff, bound)
+        # The session's own last logits are the last row.
+        assert s.logits() == rows[-1]
+
+
+def test_probs_and_topk_agree(gpt2):
+    with gpt2.session() as s:
+        s.feed([15496, 995])
+        probs = s.probs(1.0)
+        assert len(probs) == gpt2.n_vocab
+        assert abs(sum(probs) - 1.0) < 1e-3
+        top = s.topk(5)
+        assert len(top) == 5
+        order = sorted(range(len(probs)), key=lambda k: (-probs[k], k))[:5]
+        assert [t for t, _ in top] == order
+        for t, p in top:
+            assert abs(p - probs[t]) < 1e-6
+        greedy = s.probs(0.0)
+        assert greedy[order[0]] == 1.0 and sum(greedy) == 1.0
+        with nexttok.Sampler(temperature=0.0) as sampler:
+            assert sampler.sample(s) == order[0]
+
+
+def test_errors_leave_the_session_unchanged(gpt2):
+    with gpt2.session() as s:
+        s.feed([1, 2, 3])
+        before = s.logits()
+        with pytest.raises(nexttok.NexttokError) as info:
+            s.feed([4, gpt2.n_vocab])
+        assert info.value.status == nexttok.Status.TOKEN_RANGE
+        assert s.position == 3
+        with pytest.raises(nexttok.NexttokError) as info:
+            s.feed(list(range(1, s.n_ctx + 1)))
+        assert info.value.status == nexttok.Status.CONTEXT_FULL
+        assert "context" in str(info.value)
+        assert s.position == 3
+        assert s.logits() == before
+
+
+def test_rewind_replays_the_same_logits(gpt2):
+    with gpt2.session(n_ctx=16, n_threads=1) as s:
+        assert s.n_ctx == 16
+        rows = s.feed([10, 20, 30, 40], logits=True)
+        s.rewind(2)
+        assert s.position == 2
+        assert s.logits() == rows[1]
+        again = s.feed([30, 40], logits=True)
+        for a, b in zip(again, rows[2:]):
+            assert max(abs(x - y) for x, y in zip(a, b)) <= 1e-5
+        s.reset()
+        assert s.position == 0
+        with pytest.raises(nexttok.NexttokError) as info:
+            s.logits()
+        assert info.value.status == nexttok.Status.STATE
+
+
+def test_closing_the_model_closes_its_sessions():
+    model = nexttok.Model(fixture("models/gpt2-tiny-f32.gguf"))
+    session = model.session()
+    model.close()
+    assert model.closed and session.closed
+    with pytest.raises(nexttok.NexttokError) as info:
+        session.feed([1])
+    assert info.value.status == nexttok.Status.STATE
+    model.close()  # twice is fine
+
+
+def test_progress_callback_can_cancel():
+    seen = []
+    with nexttok.Model(fixture("models/gpt2-tiny-f32.gguf"), progress=seen.append):
+        pass
+    assert seen and seen[-1] == 1.0
+    assert all(0.0 <= f <= 1.0 for f in seen)
+    with pytest.raises(nexttok.NexttokError) as info:
+        nexttok.Model(fixture("models/gpt2-tiny-f32.gguf"), progress=lambda f: True)
+    assert info.value.status == nexttok.Status.CANCELLED
+
+
+def test_tokenizer_matches_fixture_tokens():
+    with nexttok.Model(fixture("models/aidreams260K.gguf")) as model:
+        tok = tokenizer_or_skip(model)
+        text = open(fixture("texts/t1.txt"), encoding="utf-8").read()
+        tokens, _ = read_logits_file(fixture("logits/aidreams260K.t1.exact.logits"))
+        assert tok.encode(text) == tokens  # BOS added as the vocabulary says
+        assert tok.bos == tokens[0]
+        assert tok.is_control(tok.bos)
+        assert tok.decode(tokens, skip_special=True).strip() == text.strip()
+
+
+def test_feed_text_equals_feeding_the_encoded_ids():
+    with nexttok.Model(fixture("models/aidreams260K.gguf")) as model:
+        tok = tokenizer_or_skip(model)
+        ids = tok.encode("Once upon a time")
+        with model.session() as a, model.session() as b:
+            a.feed_text(tok, "Once upon a time")
+            b.feed(ids)
+            assert a.position == b.position == len(ids)
+            assert a.logits() == b.logits()
+        pieces = b"".join(tok.piece(t) for t in ids if not tok.is_control(t))
+        assert pieces.decode("utf-8").strip() == "Once upon a time"
+
+
+def test_greedy_generation_matches_fixture():
+    tsv = fixture("generation/aidreams260K.greedy.tsv")
+    with nexttok.Model(fixture("models/aidreams260K.gguf")) as model:
+        tok = tokenizer_or_skip(model)
+        for line in open(tsv, encoding="utf-8"):
+            prompt, n_new, expected = line.rstrip("\n").split("\t")
+            with model.session() as s, tok.decoder(skip_special=True) as dec, \
+                    nexttok.Sampler(temperature=0.0) as sampler:
+                prompt_ids = tok.encode(prompt)
+                s.feed(prompt_ids)
+                for t in prompt_ids:
+                    dec.push(t)
+                out = []
+                for i in range(int(n_new)):
+                    t = sampler.sample(s)
+                    if t == tok.eos:
+                        break
+                    out.append(dec.push(t))
+                    if i + 1 < int(n_new):
+                        s.feed([t])
+                out.append(dec.flush())
+                assert prompt + "".join(out) == expected
