@@ -9,6 +9,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "kernels/isa.h"
 #include "kernels/kernels.h"
 #include "kernels/kernels_isa.h"
@@ -39,6 +40,8 @@ typedef struct nt_matmul_job {
     nt_vec_dot_fn dot;
     nt_dotk_fn dotk; /* NULL: one token at a time */
     int dotk_tokens;
+    nt_to_float_fn deq; /* quantized rows: dotk is the F32 one, run over rows
+                           dequantized with this */
 } nt_matmul_job;
 
 /* The multi-token dots per weight type for each ISA, with their token
@@ -69,21 +72,22 @@ static nt_dotk_fn nt_dotk_get(uint32_t type, nt_isa isa)
     }
 }
 
-/* Rows [r0, r1) for tokens [t, t + k) with the multi-token dot. Long rows
+/* Rows [r0, r1) for tokens [t, t + k) with the multi-token dot; row r is
+ * at base + (r - rbase) * row_bytes. Long rows
  * go in blocks of NT_MATMUL_BLOCK values so the k activation slices stay
  * near L1 while a group of rows passes over them; the dots' running sums
  * wait in `state` between blocks. */
-static void nt_matmul_rows_dotk(const nt_matmul_job *job, int64_t r0, int64_t r1, int64_t t)
+static void nt_matmul_rows_dotk(const nt_matmul_job *job, const unsigned char *base, size_t row_bytes,
+                                int64_t rbase, int64_t r0, int64_t r1, int64_t t)
 {
     const nt_weight *w = job->w;
-    const unsigned char *base = w->data;
     const int64_t n_in = w->n_in, n_out = w->n_out;
     const int k = job->dotk_tokens;
     const float *xg = job->x + t * n_in;
     float out[NT_DOTK_MAX];
     if (n_in <= NT_MATMUL_BLOCK) {
         for (int64_t r = r0; r < r1; r++) {
-            job->dotk(n_in, base + (size_t)r * w->row_bytes, xg, n_in, 0, n_in, NULL, out);
+            job->dotk(n_in, base + (size_t)(r - rbase) * row_bytes, xg, n_in, 0, n_in, NULL, out);
             for (int j = 0; j < k; j++) job->y[(t + j) * n_out + r] = out[j];
         }
         return;
@@ -94,12 +98,36 @@ static void nt_matmul_rows_dotk(const nt_matmul_job *job, int64_t r0, int64_t r1
         for (int64_t b0 = 0; b0 < n_in; b0 += NT_MATMUL_BLOCK) {
             const int64_t b1 = b0 + NT_MATMUL_BLOCK < n_in ? b0 + NT_MATMUL_BLOCK : n_in;
             for (int64_t r = g0; r < g1; r++) {
-                job->dotk(n_in, base + (size_t)r * w->row_bytes, xg, n_in, b0, b1, state[r - g0], out);
+                job->dotk(n_in, base + (size_t)(r - rbase) * row_bytes, xg, n_in, b0, b1, state[r - g0], out);
                 if (b1 == n_in)
                     for (int j = 0; j < k; j++) job->y[(t + j) * n_out + r] = out[j];
             }
         }
     }
+}
+
+/* Quantized rows for every whole group of tokens: a group of rows is
+ * dequantized once into F32 and all token groups pass over it with the
+ * F32 multi-token dot, which gives bitwise the quantized single dot (the
+ * quantized dots keep the F32 dot's accumulator layout). Returns the
+ * tokens done: 0 when the buffer cannot be had. */
+static int64_t nt_matmul_rows_dequant(const nt_matmul_job *job, int64_t r0, int64_t r1)
+{
+    const nt_weight *w = job->w;
+    const unsigned char *base = w->data;
+    const int64_t n_in = w->n_in, k = job->dotk_tokens;
+    const int64_t n_groups = job->n_tok / k;
+    float *buf = nt_malloc_array((size_t)NT_MATMUL_GROUP_ROWS * (size_t)n_in, sizeof *buf);
+    if (!buf) return 0;
+    for (int64_t g0 = r0; g0 < r1; g0 += NT_MATMUL_GROUP_ROWS) {
+        const int64_t g1 = g0 + NT_MATMUL_GROUP_ROWS < r1 ? g0 + NT_MATMUL_GROUP_ROWS : r1;
+        for (int64_t r = g0; r < g1; r++)
+            job->deq(base + (size_t)r * w->row_bytes, buf + (r - g0) * n_in, n_in);
+        for (int64_t t = 0; t < n_groups * k; t += k)
+            nt_matmul_rows_dotk(job, (const unsigned char *)buf, (size_t)n_in * sizeof *buf, g0, g0, g1, t);
+    }
+    nt_free(buf);
+    return n_groups * k;
 }
 
 static void nt_matmul_rows(const nt_matmul_job *job, int64_t r0, int64_t r1)
@@ -108,8 +136,11 @@ static void nt_matmul_rows(const nt_matmul_job *job, int64_t r0, int64_t r1)
     const unsigned char *base = w->data;
     const int64_t n_in = w->n_in, n_out = w->n_out;
     int64_t t = 0;
-    if (job->dotk)
-        for (; t + job->dotk_tokens <= job->n_tok; t += job->dotk_tokens) nt_matmul_rows_dotk(job, r0, r1, t);
+    if (job->dotk && job->deq)
+        t = nt_matmul_rows_dequant(job, r0, r1);
+    else if (job->dotk)
+        for (; t + job->dotk_tokens <= job->n_tok; t += job->dotk_tokens)
+            nt_matmul_rows_dotk(job, base, w->row_bytes, 0, r0, r1, t);
     for (; t < job->n_tok; t++) {
         const float *xt = job->x + t * n_in;
         float *yt = job->y + t * n_out;
@@ -133,12 +164,17 @@ void nt_matmul(nt_pool *pool, const nt_weight *w, const float *x, int64_t n_tok,
     const nt_isa isa = nt_isa_active(); /* read once: dot and dotk must agree */
     nt_vec_dot_fn dot = tr ? tr->vec_dot[isa] : NULL;
     nt_dotk_fn dotk = dot ? nt_dotk_get(w->type, isa) : NULL;
+    nt_to_float_fn deq = NULL;
+    if (dot && !dotk && tr->blck_size > 1 && tr->to_float) { /* quantized: see nt_matmul_rows_dequant */
+        dotk = nt_dotk_get(NT_TYPE_F32, isa);
+        deq = dotk ? tr->to_float : NULL;
+    }
     if (!dot && tr) dot = tr->vec_dot[NT_ISA_SCALAR];
     if (!dot) { /* callers check nt_type_is_computable; make a slip visible */
         for (int64_t i = 0; i < n_tok * w->n_out; i++) y[i] = NAN;
         return;
     }
-    nt_matmul_job job = {w, x, y, n_tok, w->n_out, dot, dotk, dotk ? nt_dotk_tokens[isa] : 1};
+    nt_matmul_job job = {w, x, y, n_tok, w->n_out, dot, dotk, dotk ? nt_dotk_tokens[isa] : 1, deq};
     if (job.dotk && n_tok < job.dotk_tokens) job.dotk = NULL;
 
     const int64_t threads = nt_pool_n_threads(pool);

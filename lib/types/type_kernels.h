@@ -28,6 +28,16 @@
 NT_DECLARE_DOTS(f32)
 NT_DECLARE_DOTS(f16)
 NT_DECLARE_DOTS(bf16)
+NT_DECLARE_DOTS(q4_0)
+NT_DECLARE_DOTS(q4_1)
+NT_DECLARE_DOTS(q5_0)
+NT_DECLARE_DOTS(q5_1)
+NT_DECLARE_DOTS(q8_0)
+NT_DECLARE_DOTS(q2_k)
+NT_DECLARE_DOTS(q3_k)
+NT_DECLARE_DOTS(q4_k)
+NT_DECLARE_DOTS(q5_k)
+NT_DECLARE_DOTS(q6_k)
 
 #if NT_HAVE_X86
 #  define NT_DOT_X86(t) nt_dot_##t##_avx2, nt_dot_##t##_avx512
@@ -46,5 +56,16 @@ NT_DECLARE_DOTS(bf16)
 void nt_f32_to_float(const void *src, float *dst, int64_t n);
 void nt_f16_to_float(const void *src, float *dst, int64_t n);
 void nt_bf16_to_float(const void *src, float *dst, int64_t n);
+/* Quantized rows (lib/kernels/quants_scalar.c). */
+void nt_q4_0_to_float(const void *src, float *dst, int64_t n);
+void nt_q4_1_to_float(const void *src, float *dst, int64_t n);
+void nt_q5_0_to_float(const void *src, float *dst, int64_t n);
+void nt_q5_1_to_float(const void *src, float *dst, int64_t n);
+void nt_q8_0_to_float(const void *src, float *dst, int64_t n);
+void nt_q2_k_to_float(const void *src, float *dst, int64_t n);
+void nt_q3_k_to_float(const void *src, float *dst, int64_t n);
+void nt_q4_k_to_float(const void *src, float *dst, int64_t n);
+void nt_q5_k_to_float(const void *src, float *dst, int64_t n);
+void nt_q6_k_to_float(const void *src, float *dst, int64_t n);
 
 #endif

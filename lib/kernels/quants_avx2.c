@@ -1,0 +1,158 @@
+/*
+ * AVX2 + FMA dots of quantized rows with F32 activations. Weights are
+ * dequantized in registers (integers widened to 32 bits, converted, scaled
+ * with the same float operations as the scalar decoders) and multiplied
+ * into the activations in F32; the activations are never rounded.
+ *
+ * Each dot feeds its 8-value vectors into four accumulators exactly as
+ * nt_dot_f32_avx2 does (vector g of the row to accumulator g % 4; rows are
+ * whole 32-value steps), so it is bitwise that dot of the dequantized row;
+ * matmul relies on this to batch tokens over dequantized rows with the F32
+ * multi-token dot.
+ */
+#include <immintrin.h>
+
+#include "kernels/quant_blocks.h"
+#include "types/type_kernels.h"
+
+static inline float nt_reduce4(const __m256 acc[4])
+{
+    __m256 v = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+static inline __m256 nt_fma(__m256 w, const float *x, __m256 acc)
+{
+    return _mm256_fmadd_ps(w, _mm256_loadu_ps(x), acc);
+}
+
+static inline __m256i nt_u8x8(const unsigned char *p)
+{
+    return _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p));
+}
+
+#define NT_ACC_ZERO {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()}
+
+/* Types without a register decoder: decode each block to a buffer, then
+ * accumulate in the same layout. */
+static inline float nt_qdot_buffered(nt_deq_block_fn deq, int blck, int bytes, int64_t n, const void *w,
+                                     const float *x)
+{
+    __m256 acc[4] = NT_ACC_ZERO;
+    _Alignas(32) float buf[NT_QK_K];
+    const unsigned char *b = w;
+    for (int64_t i = 0; i < n; i += blck, b += bytes) {
+        deq(b, buf);
+        for (int j = 0; j < blck; j += 32)
+            for (int a = 0; a < 4; a++) acc[a] = nt_fma(_mm256_load_ps(buf + j + 8 * a), x + i + j + 8 * a, acc[a]);
+    }
+    return nt_reduce4(acc);
+}
+
+#define NT_DEFINE_BUFFERED(t, blck, bytes)                                      \
+    float nt_dot_##t##_avx2(int64_t n, const void *w, const float *x)           \
+    {                                                                           \
+        return nt_qdot_buffered(nt_deq_block_##t, blck, bytes, n, w, x);        \
+    }
+
+NT_DEFINE_BUFFERED(q4_1, NT_QK32, NT_Q4_1_BYTES)
+NT_DEFINE_BUFFERED(q5_0, NT_QK32, NT_Q5_0_BYTES)
+NT_DEFINE_BUFFERED(q5_1, NT_QK32, NT_Q5_1_BYTES)
+NT_DEFINE_BUFFERED(q2_k, NT_QK_K, NT_Q2_K_BYTES)
+NT_DEFINE_BUFFERED(q3_k, NT_QK_K, NT_Q3_K_BYTES)
+NT_DEFINE_BUFFERED(q5_k, NT_QK_K, NT_Q5_K_BYTES)
+
+float nt_dot_q8_0_avx2(int64_t n, const void *w, const float *x)
+{
+    __m256 acc[4] = NT_ACC_ZERO;
+    const unsigned char *b = w;
+    for (int64_t i = 0; i < n; i += NT_QK32, b += NT_Q8_0_BYTES) {
+        const __m256 d = _mm256_set1_ps(nt_q_f16(b, 0));
+        for (int a = 0; a < 4; a++) {
+            __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(b + 2 + 8 * a)));
+            acc[a] = nt_fma(_mm256_mul_ps(_mm256_cvtepi32_ps(q), d), x + i + 8 * a, acc[a]);
+        }
+    }
+    return nt_reduce4(acc);
+}
+
+float nt_dot_q4_0_avx2(int64_t n, const void *w, const float *x)
+{
+    __m256 acc[4] = NT_ACC_ZERO;
+    const __m128i lo4 = _mm_set1_epi8(0x0F);
+    const __m256i eight = _mm256_set1_epi32(8);
+    const unsigned char *b = w;
+    for (int64_t i = 0; i < n; i += NT_QK32, b += NT_Q4_0_BYTES) {
+        const __m256 d = _mm256_set1_ps(nt_q_f16(b, 0));
+        const __m128i q = _mm_loadu_si128((const __m128i *)(b + 2));
+        const __m128i lo = _mm_and_si128(q, lo4), hi = _mm_and_si128(_mm_srli_epi16(q, 4), lo4);
+        const __m128i parts[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};
+        for (int a = 0; a < 4; a++) {
+            __m256i v = _mm256_sub_epi32(_mm256_cvtepu8_epi32(parts[a]), eight);
+            acc[a] = nt_fma(_mm256_mul_ps(_mm256_cvtepi32_ps(v), d), x + i + 8 * a, acc[a]);
+        }
+    }
+    return nt_reduce4(acc);
+}
+
+float nt_dot_q4_k_avx2(int64_t n, const void *w, const float *x)
+{
+    __m256 acc[4] = NT_ACC_ZERO;
+    const __m256i lo4 = _mm256_set1_epi32(0x0F);
+    const unsigned char *b = w;
+    for (int64_t i = 0; i < n; i += NT_QK_K, b += NT_Q4_K_BYTES) {
+        const float d = nt_q_f16(b, 0), dmin = nt_q_f16(b, 2);
+        const unsigned char *q = b + 16;
+        for (int j = 0; j < 8; j += 2, q += 32) {
+            int s0, m0, s1, m1;
+            nt_q_scale_min_k4(j, b + 4, &s0, &m0);
+            nt_q_scale_min_k4(j + 1, b + 4, &s1, &m1);
+            const __m256 d0 = _mm256_set1_ps(d * (float)s0), n0 = _mm256_set1_ps(dmin * (float)m0);
+            const __m256 d1 = _mm256_set1_ps(d * (float)s1), n1 = _mm256_set1_ps(dmin * (float)m1);
+            const float *xj = x + i + 32 * j;
+            for (int a = 0; a < 4; a++) {
+                const __m256i e = nt_u8x8(q + 8 * a);
+                __m256 lo = _mm256_sub_ps(_mm256_mul_ps(d0, _mm256_cvtepi32_ps(_mm256_and_si256(e, lo4))), n0);
+                __m256 hi = _mm256_sub_ps(_mm256_mul_ps(d1, _mm256_cvtepi32_ps(_mm256_srli_epi32(e, 4))), n1);
+                acc[a] = nt_fma(lo, xj + 8 * a, acc[a]);
+                acc[a] = nt_fma(hi, xj + 32 + 8 * a, acc[a]);
+            }
+        }
+    }
+    return nt_reduce4(acc);
+}
+
+float nt_dot_q6_k_avx2(int64_t n, const void *w, const float *x)
+{
+    __m256 acc[4] = NT_ACC_ZERO;
+    const __m256i lo4 = _mm256_set1_epi32(0x0F), two = _mm256_set1_epi32(3), bias = _mm256_set1_epi32(32);
+    const unsigned char *b = w;
+    for (int64_t i = 0; i < n; i += NT_QK_K, b += NT_Q6_K_BYTES) {
+        const float d = nt_q_f16(b, 208);
+        const signed char *sc = (const signed char *)(b + 192);
+        const unsigned char *ql = b, *qh = b + 128;
+        for (int half = 0; half < 2; half++, ql += 64, qh += 32, sc += 8) {
+            for (int a = 0; a < 4; a++) { /* l = 8a: values l + 32k all land in accumulator a */
+                const int l = 8 * a, is = l / 16;
+                const __m256i lo = nt_u8x8(ql + l), hi = nt_u8x8(ql + l + 32), h = nt_u8x8(qh + l);
+                __m256i q[4];
+                q[0] = _mm256_or_si256(_mm256_and_si256(lo, lo4), _mm256_slli_epi32(_mm256_and_si256(h, two), 4));
+                q[1] = _mm256_or_si256(_mm256_and_si256(hi, lo4),
+                                       _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(h, 2), two), 4));
+                q[2] = _mm256_or_si256(_mm256_srli_epi32(lo, 4),
+                                       _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(h, 4), two), 4));
+                q[3] = _mm256_or_si256(_mm256_srli_epi32(hi, 4), _mm256_slli_epi32(_mm256_srli_epi32(h, 6), 4));
+                const float *xl = x + i + 128 * half + l;
+                for (int k = 0; k < 4; k++) {
+                    const __m256 s = _mm256_set1_ps(d * (float)sc[is + 2 * k]);
+                    const __m256 v = _mm256_mul_ps(s, _mm256_cvtepi32_ps(_mm256_sub_epi32(q[k], bias)));
+                    acc[a] = nt_fma(v, xl + 32 * k, acc[a]);
+                }
+            }
+        }
+    }
+    return nt_reduce4(acc);
+}

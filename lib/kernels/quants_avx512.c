@@ -1,0 +1,173 @@
+/*
+ * AVX-512 dots of quantized rows with F32 activations. Weights are
+ * dequantized in registers (integers widened to 32 bits, converted, scaled
+ * with the same float operations as the scalar decoders) and multiplied
+ * into the activations in F32; the activations are never rounded.
+ *
+ * Each dot feeds its 16-value vectors into four accumulators exactly as
+ * nt_dot_f32_avx512 does (vector g of the row goes to accumulator g % 4
+ * within whole 64-value steps, any rest to accumulator 0), so it is bitwise
+ * that dot of the dequantized row; matmul relies on this to batch tokens
+ * over dequantized rows with the F32 multi-token dot.
+ */
+#include <immintrin.h>
+
+#include "kernels/quant_blocks.h"
+#include "types/type_kernels.h"
+
+static inline float nt_reduce4(const __m512 acc[4])
+{
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
+}
+
+static inline __m512 nt_fma(__m512 w, const float *x, __m512 acc)
+{
+    return _mm512_fmadd_ps(w, _mm512_loadu_ps(x), acc);
+}
+
+/* Types without a register decoder: decode each block to a buffer, then
+ * accumulate in the same layout. */
+static inline float nt_qdot_buffered(nt_deq_block_fn deq, int blck, int bytes, int64_t n, const void *w,
+                                     const float *x)
+{
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    const int64_t main_end = n / 64 * 64;
+    _Alignas(64) float buf[NT_QK_K];
+    const unsigned char *b = w;
+    for (int64_t i = 0; i < n; i += blck, b += bytes) {
+        deq(b, buf);
+        for (int j = 0; j < blck; j += 16) {
+            const int64_t g = i + j;
+            const int a = g < main_end ? (int)((g >> 4) & 3) : 0;
+            acc[a] = nt_fma(_mm512_load_ps(buf + j), x + g, acc[a]);
+        }
+    }
+    return nt_reduce4(acc);
+}
+
+#define NT_DEFINE_BUFFERED(t, blck, bytes)                                      \
+    float nt_dot_##t##_avx512(int64_t n, const void *w, const float *x)         \
+    {                                                                           \
+        return nt_qdot_buffered(nt_deq_block_##t, blck, bytes, n, w, x);        \
+    }
+
+NT_DEFINE_BUFFERED(q4_1, NT_QK32, NT_Q4_1_BYTES)
+NT_DEFINE_BUFFERED(q5_0, NT_QK32, NT_Q5_0_BYTES)
+NT_DEFINE_BUFFERED(q5_1, NT_QK32, NT_Q5_1_BYTES)
+NT_DEFINE_BUFFERED(q2_k, NT_QK_K, NT_Q2_K_BYTES)
+NT_DEFINE_BUFFERED(q3_k, NT_QK_K, NT_Q3_K_BYTES)
+NT_DEFINE_BUFFERED(q5_k, NT_QK_K, NT_Q5_K_BYTES)
+
+/* --- 32-value blocks: two vectors each, two blocks per 64-value step ----- */
+
+static inline __attribute__((always_inline)) void nt_q8_0_vecs(const unsigned char *b, __m512 v[2])
+{
+    const __m512 d = _mm512_set1_ps(nt_q_f16(b, 0));
+    for (int h = 0; h < 2; h++) {
+        __m512i q = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(b + 2 + 16 * h)));
+        v[h] = _mm512_mul_ps(_mm512_cvtepi32_ps(q), d);
+    }
+}
+
+static inline __attribute__((always_inline)) void nt_q4_0_vecs(const unsigned char *b, __m512 v[2])
+{
+    const __m512 d = _mm512_set1_ps(nt_q_f16(b, 0));
+    const __m128i lo4 = _mm_set1_epi8(0x0F);
+    const __m128i q = _mm_loadu_si128((const __m128i *)(b + 2));
+    const __m512i eight = _mm512_set1_epi32(8);
+    __m512i lo = _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_and_si128(q, lo4)), eight);
+    __m512i hi = _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(q, 4), lo4)), eight);
+    v[0] = _mm512_mul_ps(_mm512_cvtepi32_ps(lo), d);
+    v[1] = _mm512_mul_ps(_mm512_cvtepi32_ps(hi), d);
+}
+
+#define NT_DEFINE_DOT32(t, bytes)                                                     \
+    float nt_dot_##t##_avx512(int64_t n, const void *w, const float *x)               \
+    {                                                                                 \
+        __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), \
+                         _mm512_setzero_ps()};                                        \
+        const unsigned char *b = w;                                                   \
+        int64_t i = 0;                                                                \
+        for (; i + 64 <= n; i += 64, b += 2 * (bytes)) {                              \
+            __m512 v[2], u[2];                                                        \
+            nt_##t##_vecs(b, v);                                                      \
+            nt_##t##_vecs(b + (bytes), u);                                            \
+            acc[0] = nt_fma(v[0], x + i, acc[0]);                                     \
+            acc[1] = nt_fma(v[1], x + i + 16, acc[1]);                                \
+            acc[2] = nt_fma(u[0], x + i + 32, acc[2]);                                \
+            acc[3] = nt_fma(u[1], x + i + 48, acc[3]);                                \
+        }                                                                             \
+        if (i < n) { /* one block left: both halves to accumulator 0 */               \
+            __m512 v[2];                                                              \
+            nt_##t##_vecs(b, v);                                                      \
+            acc[0] = nt_fma(v[0], x + i, acc[0]);                                     \
+            acc[0] = nt_fma(v[1], x + i + 16, acc[0]);                                \
+        }                                                                             \
+        return nt_reduce4(acc);                                                       \
+    }
+
+NT_DEFINE_DOT32(q8_0, NT_Q8_0_BYTES)
+NT_DEFINE_DOT32(q4_0, NT_Q4_0_BYTES)
+
+/* --- 256-value super-blocks: sixteen vectors, vector g to accumulator g%4 */
+
+float nt_dot_q4_k_avx512(int64_t n, const void *w, const float *x)
+{
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    const __m512i lo4 = _mm512_set1_epi32(0x0F);
+    const unsigned char *b = w;
+    for (int64_t i = 0; i < n; i += NT_QK_K, b += NT_Q4_K_BYTES) {
+        const float d = nt_q_f16(b, 0), dmin = nt_q_f16(b, 2);
+        const unsigned char *q = b + 16;
+        for (int j = 0; j < 8; j += 2, q += 32) {
+            int s0, m0, s1, m1;
+            nt_q_scale_min_k4(j, b + 4, &s0, &m0);
+            nt_q_scale_min_k4(j + 1, b + 4, &s1, &m1);
+            const __m512 d0 = _mm512_set1_ps(d * (float)s0), n0 = _mm512_set1_ps(dmin * (float)m0);
+            const __m512 d1 = _mm512_set1_ps(d * (float)s1), n1 = _mm512_set1_ps(dmin * (float)m1);
+            const __m512i e0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)q));
+            const __m512i e1 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(q + 16)));
+            const float *xj = x + i + 32 * j;
+            acc[0] = nt_fma(_mm512_sub_ps(_mm512_mul_ps(d0, _mm512_cvtepi32_ps(_mm512_and_si512(e0, lo4))), n0), xj, acc[0]);
+            acc[1] = nt_fma(_mm512_sub_ps(_mm512_mul_ps(d0, _mm512_cvtepi32_ps(_mm512_and_si512(e1, lo4))), n0), xj + 16, acc[1]);
+            acc[2] = nt_fma(_mm512_sub_ps(_mm512_mul_ps(d1, _mm512_cvtepi32_ps(_mm512_srli_epi32(e0, 4))), n1), xj + 32, acc[2]);
+            acc[3] = nt_fma(_mm512_sub_ps(_mm512_mul_ps(d1, _mm512_cvtepi32_ps(_mm512_srli_epi32(e1, 4))), n1), xj + 48, acc[3]);
+        }
+    }
+    return nt_reduce4(acc);
+}
+
+float nt_dot_q6_k_avx512(int64_t n, const void *w, const float *x)
+{
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    const __m512i lo4 = _mm512_set1_epi32(0x0F), two = _mm512_set1_epi32(3), bias = _mm512_set1_epi32(32);
+    const unsigned char *b = w;
+    for (int64_t i = 0; i < n; i += NT_QK_K, b += NT_Q6_K_BYTES) {
+        const float d = nt_q_f16(b, 208);
+        const signed char *sc = (const signed char *)(b + 192);
+        const unsigned char *ql = b, *qh = b + 128;
+        for (int half = 0; half < 2; half++, ql += 64, qh += 32, sc += 8) {
+            for (int l = 0; l < 32; l += 16) {
+                const int is = l / 16;
+                const __m512i a = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(ql + l)));
+                const __m512i c = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(ql + l + 32)));
+                const __m512i h = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(qh + l)));
+                __m512i q[4];
+                q[0] = _mm512_or_si512(_mm512_and_si512(a, lo4), _mm512_slli_epi32(_mm512_and_si512(h, two), 4));
+                q[1] = _mm512_or_si512(_mm512_and_si512(c, lo4),
+                                       _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(h, 2), two), 4));
+                q[2] = _mm512_or_si512(_mm512_srli_epi32(a, 4),
+                                       _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(h, 4), two), 4));
+                q[3] = _mm512_or_si512(_mm512_srli_epi32(c, 4), _mm512_slli_epi32(_mm512_srli_epi32(h, 6), 4));
+                const float *xl = x + i + 128 * half + l;
+                for (int k = 0; k < 4; k++) {
+                    const __m512 s = _mm512_set1_ps(d * (float)sc[is + 2 * k]);
+                    const __m512 v = _mm512_mul_ps(s, _mm512_cvtepi32_ps(_mm512_sub_epi32(q[k], bias)));
+                    const int a_ix = (is + 2 * k) & 3;
+                    acc[a_ix] = nt_fma(v, xl + 32 * k, acc[a_ix]);
+                }
+            }
+        }
+    }
+    return nt_reduce4(acc);
+}

@@ -1,0 +1,124 @@
+/*
+ * Conformance of the quantized llama fixtures (llama-q-*) against their
+ * `.exact` logits (a float64 forward pass over the dequantized weights),
+ * by the README's criterion for quantized weights: mean over positions of
+ * KL(exact || ours) no larger than llama.cpp's own figure, and the same
+ * arg-max wherever the exact top two logits differ by more than 0.5.
+ * We dequantize exactly and never round the activations, so the measured
+ * figures (printed) are expected to be far below llama.cpp's.
+ *
+ * Feeding the prompt whole (multi-token products over dequantized rows)
+ * and one token at a time (the quantized single dots) must also agree
+ * bitwise: the batched path is built to repeat the single dot exactly.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nexttok.h"
+#include "support/fixtures.h"
+#include "support/logits_file.h"
+
+/* log-softmax of a row, in double. */
+static void log_softmax(const float *row, int32_t n, double *out)
+{
+    double mx = -INFINITY;
+    for (int32_t i = 0; i < n; i++)
+        if (row[i] > mx) mx = row[i];
+    double sum = 0.0;
+    for (int32_t i = 0; i < n; i++) sum += exp((double)row[i] - mx);
+    const double lse = mx + log(sum);
+    for (int32_t i = 0; i < n; i++) out[i] = (double)row[i] - lse;
+}
+
+static void top_two(const float *row, int32_t n, int32_t *best, double *gap)
+{
+    int32_t b = 0;
+    for (int32_t i = 1; i < n; i++)
+        if (row[i] > row[b]) b = i;
+    double second = -INFINITY;
+    for (int32_t i = 0; i < n; i++)
+        if (i != b && row[i] > second) second = row[i];
+    *best = b;
+    *gap = (double)row[b] - second;
+}
+
+static void check_quant_fixture(const char *name, double llamacpp_kl)
+{
+    char model_rel[256], logits_rel[256], model_path[4096], logits_path[4096];
+    snprintf(model_rel, sizeof model_rel, "models/%s.gguf", name);
+    snprintf(logits_rel, sizeof logits_rel, "logits/%s.t1.exact.logits", name);
+    if (!nt_test_fixture_path(model_rel, model_path, sizeof model_path) ||
+        !nt_test_fixture_path(logits_rel, logits_path, sizeof logits_path))
+        cr_skip_test(NT_SKIP_MSG);
+
+    nt_logits_file ref;
+    cr_assert_eq(nt_logits_file_read(logits_path, &ref), 0, "cannot read %s", logits_path);
+    nexttok_model *model = NULL;
+    cr_assert_eq(nexttok_model_load(model_path, NULL, &model), NEXTTOK_OK, "%s: %s", model_path,
+                 nexttok_error_message());
+    cr_assert_eq(nexttok_model_n_vocab_get(model), ref.n_vocab);
+
+    const size_t n_all = (size_t)ref.n * (size_t)ref.n_vocab;
+    float *ours = malloc(n_all * sizeof *ours), *stepwise = malloc(n_all * sizeof *stepwise);
+    double *lp_want = malloc((size_t)ref.n_vocab * sizeof *lp_want);
+    double *lp_got = malloc((size_t)ref.n_vocab * sizeof *lp_got);
+    cr_assert(ours && stepwise && lp_want && lp_got);
+
+    nexttok_session *s = NULL;
+    cr_assert_eq(nexttok_session_create(model, NULL, &s), NEXTTOK_OK, "%s", nexttok_error_message());
+    cr_assert_eq(nexttok_session_feed(s, ref.tokens, (size_t)ref.n, ours), NEXTTOK_OK, "%s",
+                 nexttok_error_message());
+    nexttok_session_free(s);
+    cr_assert_eq(nexttok_session_create(model, NULL, &s), NEXTTOK_OK, "%s", nexttok_error_message());
+    for (int32_t p = 0; p < ref.n; p++)
+        cr_assert_eq(nexttok_session_feed(s, ref.tokens + p, 1, stepwise + (size_t)p * ref.n_vocab), NEXTTOK_OK,
+                     "%s", nexttok_error_message());
+    nexttok_session_free(s);
+    cr_assert(memcmp(ours, stepwise, n_all * sizeof *ours) == 0,
+              "%s: logits of the whole prompt differ from those fed token by token", name);
+
+    double max_abs = 0.0, kl_sum = 0.0, kl_max = 0.0;
+    for (int32_t p = 0; p < ref.n; p++) {
+        const float *want = ref.logits + (size_t)p * ref.n_vocab;
+        const float *got = ours + (size_t)p * ref.n_vocab;
+        for (int32_t i = 0; i < ref.n_vocab; i++) {
+            cr_assert(isfinite(got[i]), "%s position %d token %d: %g", name, p, i, (double)got[i]);
+            double err = fabs((double)got[i] - (double)want[i]);
+            if (err > max_abs) max_abs = err;
+        }
+        log_softmax(want, ref.n_vocab, lp_want);
+        log_softmax(got, ref.n_vocab, lp_got);
+        double kl = 0.0;
+        for (int32_t i = 0; i < ref.n_vocab; i++) kl += exp(lp_want[i]) * (lp_want[i] - lp_got[i]);
+        kl_sum += kl;
+        if (kl > kl_max) kl_max = kl;
+        int32_t want_best, got_best;
+        double gap, unused;
+        top_two(want, ref.n_vocab, &want_best, &gap);
+        top_two(got, ref.n_vocab, &got_best, &unused);
+        if (gap > 0.5)
+            cr_assert_eq(got_best, want_best, "%s position %d: arg-max %d, exact %d (gap %.3g)", name, p,
+                         got_best, want_best, gap);
+    }
+    const double kl_mean = kl_sum / ref.n;
+    fprintf(stderr, "conformance %s: %d positions, max abs logit error %.3e, mean KL %.3e (max %.3e; llama.cpp %.3g)\n",
+            name, ref.n, max_abs, kl_mean, kl_max, llamacpp_kl);
+    cr_assert(kl_mean <= llamacpp_kl, "%s: mean KL(exact || ours) %.3e above llama.cpp's %.3e", name, kl_mean,
+              llamacpp_kl);
+
+    free(ours);
+    free(stepwise);
+    free(lp_want);
+    free(lp_got);
+    nexttok_model_free(model);
+    nt_logits_file_free(&ref);
+}
+
+/* llama.cpp's mean KL per position from the fixtures' README table. */
+Test(conformance_quant, llama_q_Q8_0) { check_quant_fixture("llama-q-Q8_0", 1.33e-4); }
+Test(conformance_quant, llama_q_Q4_0) { check_quant_fixture("llama-q-Q4_0", 1.40e-4); }
+Test(conformance_quant, llama_q_Q4_K_M) { check_quant_fixture("llama-q-Q4_K_M", 2.68e-4); }
+Test(conformance_quant, llama_q_Q6_K) { check_quant_fixture("llama-q-Q6_K", 2.61e-4); }
