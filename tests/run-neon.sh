@@ -37,15 +37,17 @@ cflags="-std=c11 -O2 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DNT_STANDALONE
 libs="$build/lib/libnexttok_internal.a -lmimalloc -lsodium -lpcre2-8 -lm -lpthread"
 $cc $cflags -o "$out/test_kernels" tests/test_kernels.c tests/test_convert.c tests/test_ops.c \
     tests/support/guarded.c tests/support/mini_test.c $libs
+$cc $cflags -o "$out/test_quant" tests/test_quant.c tests/support/guarded.c tests/support/mini_test.c $libs
 
 # qemu-user 7.2 (Debian 12) hangs in a forked child and in a new thread, so
 # each test gets its own process, the pool tests (threads) are not run, and
 # the matmul test checks the one-thread pool only.
 status=0
 export NT_TEST_NO_THREADS=1
-t=test_kernels
-echo "== $t (aarch64 under qemu)"
-for name in $(qemu-aarch64 -L /usr/aarch64-linux-gnu "$out/$t" --list); do
-    qemu-aarch64 -L /usr/aarch64-linux-gnu "$out/$t" "$name" || { echo "[FAIL] $name"; status=1; }
+for t in test_kernels test_quant; do
+    echo "== $t (aarch64 under qemu)"
+    for name in $(qemu-aarch64 -L /usr/aarch64-linux-gnu "$out/$t" --list); do
+        qemu-aarch64 -L /usr/aarch64-linux-gnu "$out/$t" "$name" || { echo "[FAIL] $name"; status=1; }
+    done
 done
 exit $status
