@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "types/types.h"
+#include "support/quantize.h"
 
 nt_tiny_spec nt_tiny_spec_default(const char *arch)
 {
@@ -58,7 +59,15 @@ static void add(builder *b, const char *name, int n_dims, int64_t ne0, int64_t n
     } else if (strcmp(name, "output.weight") == 0 && sp->output_is_embd && b->embd) {
         memcpy(v, b->embd, n * sizeof *v);
     }
-    nt_gw_add_tensor_f32(b->w, name, type, (uint32_t)n_dims, ne, v);
+    const size_t qbytes = nt_test_quant_bytes(type, (int64_t)n);
+    if (qbytes && ne[0] % 32 == 0) { /* Q8_0 / Q4_0 matrices (benchmark models) */
+        unsigned char *q = malloc(qbytes);
+        nt_test_quantize(type, v, (int64_t)n, q);
+        nt_gw_add_tensor(b->w, name, type, (uint32_t)n_dims, ne, q, qbytes);
+        free(q);
+    } else {
+        nt_gw_add_tensor_f32(b->w, name, qbytes ? NT_TYPE_F32 : type, (uint32_t)n_dims, ne, v);
+    }
     if (v != b->embd) free(v);
 }
 
