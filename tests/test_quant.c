@@ -386,3 +386,47 @@ Test(quant, matmul_batches_bitwise_like_single_dots_and_rows_decode)
     }
     restore_best_isa();
 }
+
+#if defined(__x86_64__)
+#  include "kernels/kernels_isa.h"
+
+Test(quant, register_dequantizers_match_to_float_bitwise)
+{
+    typedef struct {
+        uint32_t type;
+        nt_isa isa;
+        void (*fn)(const void *, float *, int64_t);
+    } case_t;
+    const case_t cases[] = {
+        {NT_TYPE_Q8_0, NT_ISA_AVX2, nt_q8_0_to_float_avx2},     {NT_TYPE_Q4_0, NT_ISA_AVX2, nt_q4_0_to_float_avx2},
+        {NT_TYPE_Q4_K, NT_ISA_AVX2, nt_q4_k_to_float_avx2},     {NT_TYPE_Q6_K, NT_ISA_AVX2, nt_q6_k_to_float_avx2},
+        {NT_TYPE_Q8_0, NT_ISA_AVX512, nt_q8_0_to_float_avx512}, {NT_TYPE_Q4_0, NT_ISA_AVX512, nt_q4_0_to_float_avx512},
+        {NT_TYPE_Q4_K, NT_ISA_AVX512, nt_q4_k_to_float_avx512}, {NT_TYPE_Q6_K, NT_ISA_AVX512, nt_q6_k_to_float_avx512},
+    };
+    nt_rng r = {5};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        if (!nt_isa_supported(cases[c].isa)) continue;
+        const nt_type_traits *tr = nt_type_traits_get(cases[c].type);
+        const qtype *t = NULL;
+        for (size_t k = 0; k < N_QTYPES; k++)
+            if (qtypes[k].id == cases[c].type) t = &qtypes[k];
+        for (int nb = 1; nb <= 5; nb++) {
+            const int64_t n = (int64_t)nb * t->blck;
+            nt_guard g;
+            unsigned char *w = (unsigned char *)nt_guarded_alloc((size_t)(nb * t->bytes) + 1, &g) + 1;
+            float *want = malloc((size_t)n * sizeof *want), *got = malloc((size_t)n * sizeof *got);
+            cr_assert(want && got);
+            random_blocks(t, w, nb, &r, true);
+            tr->to_float(w, want, n);
+            cases[c].fn(w, got, n);
+            for (int64_t i = 0; i < n; i++)
+                cr_assert(same_float(got[i], want[i]) || (isnan(got[i]) && isnan(want[i])),
+                          "%s %s value %lld: %.9g, to_float %.9g", nt_isa_name(cases[c].isa), tr->name,
+                          (long long)i, (double)got[i], (double)want[i]);
+            free(want);
+            free(got);
+            nt_guarded_free(&g);
+        }
+    }
+}
+#endif

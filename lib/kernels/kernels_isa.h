@@ -42,4 +42,15 @@ NT_DECLARE_DOTK(f32)
 NT_DECLARE_DOTK(f16)
 NT_DECLARE_DOTK(bf16)
 
+/* Row dequantizers of the quantized types that decode in registers, with
+ * the same values as their traits' to_float (for matmul's batched path). */
+#define NT_DECLARE_TO_FLOAT_X86(t)                                        \
+    void nt_##t##_to_float_avx2(const void *src, float *dst, int64_t n);  \
+    void nt_##t##_to_float_avx512(const void *src, float *dst, int64_t n);
+
+NT_DECLARE_TO_FLOAT_X86(q8_0)
+NT_DECLARE_TO_FLOAT_X86(q4_0)
+NT_DECLARE_TO_FLOAT_X86(q4_k)
+NT_DECLARE_TO_FLOAT_X86(q6_k)
+
 #endif

@@ -72,6 +72,26 @@ static nt_dotk_fn nt_dotk_get(uint32_t type, nt_isa isa)
     }
 }
 
+/* The fastest row dequantizer of a quantized type on `isa`: a register
+ * decoder where the ISA has one (same values as the traits' to_float). */
+static nt_to_float_fn nt_deq_get(const nt_type_traits *tr, uint32_t type, nt_isa isa)
+{
+#if NT_HAVE_X86
+    const bool x512 = isa == NT_ISA_AVX512, x2 = isa == NT_ISA_AVX2;
+    switch (type) {
+    case NT_TYPE_Q8_0: if (x512) return nt_q8_0_to_float_avx512; if (x2) return nt_q8_0_to_float_avx2; break;
+    case NT_TYPE_Q4_0: if (x512) return nt_q4_0_to_float_avx512; if (x2) return nt_q4_0_to_float_avx2; break;
+    case NT_TYPE_Q4_K: if (x512) return nt_q4_k_to_float_avx512; if (x2) return nt_q4_k_to_float_avx2; break;
+    case NT_TYPE_Q6_K: if (x512) return nt_q6_k_to_float_avx512; if (x2) return nt_q6_k_to_float_avx2; break;
+    default: break;
+    }
+#else
+    (void)type;
+    (void)isa;
+#endif
+    return tr->to_float;
+}
+
 /* Rows [r0, r1) for tokens [t, t + k) with the multi-token dot; row r is
  * at base + (r - rbase) * row_bytes. Long rows
  * go in blocks of NT_MATMUL_BLOCK values so the k activation slices stay
@@ -167,7 +187,7 @@ void nt_matmul(nt_pool *pool, const nt_weight *w, const float *x, int64_t n_tok,
     nt_to_float_fn deq = NULL;
     if (dot && !dotk && tr->blck_size > 1 && tr->to_float) { /* quantized: see nt_matmul_rows_dequant */
         dotk = nt_dotk_get(NT_TYPE_F32, isa);
-        deq = dotk ? tr->to_float : NULL;
+        deq = dotk ? nt_deq_get(tr, w->type, isa) : NULL;
     }
     if (!dot && tr) dot = tr->vec_dot[NT_ISA_SCALAR];
     if (!dot) { /* callers check nt_type_is_computable; make a slip visible */

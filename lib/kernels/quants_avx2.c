@@ -12,6 +12,7 @@
  */
 #include <immintrin.h>
 
+#include "kernels/kernels_isa.h"
 #include "kernels/quant_blocks.h"
 #include "types/type_kernels.h"
 
@@ -28,6 +29,23 @@ static inline __m256 nt_fma(__m256 w, const float *x, __m256 acc)
 {
     return _mm256_fmadd_ps(w, _mm256_loadu_ps(x), acc);
 }
+
+/* An F16 block scale by F16C: exact, like nt_fp16_to_fp32, and branch-free. */
+static inline float nt_f16_hw(const unsigned char *b, int off)
+{
+    uint16_t h;
+    memcpy(&h, b + off, sizeof h);
+    return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h)));
+}
+
+/* The register decoders below serve both the dot (y == NULL: vector v of
+ * values [off, off + 8) goes into accumulator a) and the row dequantizer
+ * (x == NULL: v is stored at y + off), so both see the same values. */
+#define NT_SINK(v, off, a)                                      \
+    do {                                                        \
+        if (y) _mm256_storeu_ps(y + (off), (v));                \
+        else acc[a] = nt_fma((v), x + (off), acc[a]);           \
+    } while (0)
 
 static inline __m256i nt_u8x8(const unsigned char *p)
 {
@@ -65,46 +83,46 @@ NT_DEFINE_BUFFERED(q2_k, NT_QK_K, NT_Q2_K_BYTES)
 NT_DEFINE_BUFFERED(q3_k, NT_QK_K, NT_Q3_K_BYTES)
 NT_DEFINE_BUFFERED(q5_k, NT_QK_K, NT_Q5_K_BYTES)
 
-float nt_dot_q8_0_avx2(int64_t n, const void *w, const float *x)
+static inline __attribute__((always_inline)) float nt_run_q8_0(int64_t n, const void *w, const float *x, float *y)
 {
     __m256 acc[4] = NT_ACC_ZERO;
     const unsigned char *b = w;
     for (int64_t i = 0; i < n; i += NT_QK32, b += NT_Q8_0_BYTES) {
-        const __m256 d = _mm256_set1_ps(nt_q_f16(b, 0));
+        const __m256 d = _mm256_set1_ps(nt_f16_hw(b, 0));
         for (int a = 0; a < 4; a++) {
             __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(b + 2 + 8 * a)));
-            acc[a] = nt_fma(_mm256_mul_ps(_mm256_cvtepi32_ps(q), d), x + i + 8 * a, acc[a]);
+            NT_SINK(_mm256_mul_ps(_mm256_cvtepi32_ps(q), d), i + 8 * a, a);
         }
     }
-    return nt_reduce4(acc);
+    return y ? 0.0f : nt_reduce4(acc);
 }
 
-float nt_dot_q4_0_avx2(int64_t n, const void *w, const float *x)
+static inline __attribute__((always_inline)) float nt_run_q4_0(int64_t n, const void *w, const float *x, float *y)
 {
     __m256 acc[4] = NT_ACC_ZERO;
     const __m128i lo4 = _mm_set1_epi8(0x0F);
     const __m256i eight = _mm256_set1_epi32(8);
     const unsigned char *b = w;
     for (int64_t i = 0; i < n; i += NT_QK32, b += NT_Q4_0_BYTES) {
-        const __m256 d = _mm256_set1_ps(nt_q_f16(b, 0));
+        const __m256 d = _mm256_set1_ps(nt_f16_hw(b, 0));
         const __m128i q = _mm_loadu_si128((const __m128i *)(b + 2));
         const __m128i lo = _mm_and_si128(q, lo4), hi = _mm_and_si128(_mm_srli_epi16(q, 4), lo4);
         const __m128i parts[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};
         for (int a = 0; a < 4; a++) {
             __m256i v = _mm256_sub_epi32(_mm256_cvtepu8_epi32(parts[a]), eight);
-            acc[a] = nt_fma(_mm256_mul_ps(_mm256_cvtepi32_ps(v), d), x + i + 8 * a, acc[a]);
+            NT_SINK(_mm256_mul_ps(_mm256_cvtepi32_ps(v), d), i + 8 * a, a);
         }
     }
-    return nt_reduce4(acc);
+    return y ? 0.0f : nt_reduce4(acc);
 }
 
-float nt_dot_q4_k_avx2(int64_t n, const void *w, const float *x)
+static inline __attribute__((always_inline)) float nt_run_q4_k(int64_t n, const void *w, const float *x, float *y)
 {
     __m256 acc[4] = NT_ACC_ZERO;
     const __m256i lo4 = _mm256_set1_epi32(0x0F);
     const unsigned char *b = w;
     for (int64_t i = 0; i < n; i += NT_QK_K, b += NT_Q4_K_BYTES) {
-        const float d = nt_q_f16(b, 0), dmin = nt_q_f16(b, 2);
+        const float d = nt_f16_hw(b, 0), dmin = nt_f16_hw(b, 2);
         const unsigned char *q = b + 16;
         for (int j = 0; j < 8; j += 2, q += 32) {
             int s0, m0, s1, m1;
@@ -112,26 +130,26 @@ float nt_dot_q4_k_avx2(int64_t n, const void *w, const float *x)
             nt_q_scale_min_k4(j + 1, b + 4, &s1, &m1);
             const __m256 d0 = _mm256_set1_ps(d * (float)s0), n0 = _mm256_set1_ps(dmin * (float)m0);
             const __m256 d1 = _mm256_set1_ps(d * (float)s1), n1 = _mm256_set1_ps(dmin * (float)m1);
-            const float *xj = x + i + 32 * j;
+            const int64_t o = i + 32 * j;
             for (int a = 0; a < 4; a++) {
                 const __m256i e = nt_u8x8(q + 8 * a);
                 __m256 lo = _mm256_sub_ps(_mm256_mul_ps(d0, _mm256_cvtepi32_ps(_mm256_and_si256(e, lo4))), n0);
                 __m256 hi = _mm256_sub_ps(_mm256_mul_ps(d1, _mm256_cvtepi32_ps(_mm256_srli_epi32(e, 4))), n1);
-                acc[a] = nt_fma(lo, xj + 8 * a, acc[a]);
-                acc[a] = nt_fma(hi, xj + 32 + 8 * a, acc[a]);
+                NT_SINK(lo, o + 8 * a, a);
+                NT_SINK(hi, o + 32 + 8 * a, a);
             }
         }
     }
-    return nt_reduce4(acc);
+    return y ? 0.0f : nt_reduce4(acc);
 }
 
-float nt_dot_q6_k_avx2(int64_t n, const void *w, const float *x)
+static inline __attribute__((always_inline)) float nt_run_q6_k(int64_t n, const void *w, const float *x, float *y)
 {
     __m256 acc[4] = NT_ACC_ZERO;
     const __m256i lo4 = _mm256_set1_epi32(0x0F), two = _mm256_set1_epi32(3), bias = _mm256_set1_epi32(32);
     const unsigned char *b = w;
     for (int64_t i = 0; i < n; i += NT_QK_K, b += NT_Q6_K_BYTES) {
-        const float d = nt_q_f16(b, 208);
+        const float d = nt_f16_hw(b, 208);
         const signed char *sc = (const signed char *)(b + 192);
         const unsigned char *ql = b, *qh = b + 128;
         for (int half = 0; half < 2; half++, ql += 64, qh += 32, sc += 8) {
@@ -145,14 +163,26 @@ float nt_dot_q6_k_avx2(int64_t n, const void *w, const float *x)
                 q[2] = _mm256_or_si256(_mm256_srli_epi32(lo, 4),
                                        _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(h, 4), two), 4));
                 q[3] = _mm256_or_si256(_mm256_srli_epi32(hi, 4), _mm256_slli_epi32(_mm256_srli_epi32(h, 6), 4));
-                const float *xl = x + i + 128 * half + l;
+                const int64_t o = i + 128 * half + l;
                 for (int k = 0; k < 4; k++) {
                     const __m256 s = _mm256_set1_ps(d * (float)sc[is + 2 * k]);
                     const __m256 v = _mm256_mul_ps(s, _mm256_cvtepi32_ps(_mm256_sub_epi32(q[k], bias)));
-                    acc[a] = nt_fma(v, xl + 32 * k, acc[a]);
+                    NT_SINK(v, o + 32 * k, a);
                 }
             }
         }
     }
-    return nt_reduce4(acc);
+    return y ? 0.0f : nt_reduce4(acc);
 }
+
+#define NT_DEFINE_RUN_EXPORTS(t)                                                \
+    float nt_dot_##t##_avx2(int64_t n, const void *w, const float *x)           \
+    {                                                                           \
+        return nt_run_##t(n, w, x, NULL);                                       \
+    }                                                                           \
+    void nt_##t##_to_float_avx2(const void *w, float *y, int64_t n) { nt_run_##t(n, w, NULL, y); }
+
+NT_DEFINE_RUN_EXPORTS(q8_0)
+NT_DEFINE_RUN_EXPORTS(q4_0)
+NT_DEFINE_RUN_EXPORTS(q4_k)
+NT_DEFINE_RUN_EXPORTS(q6_k)

@@ -12,6 +12,7 @@
  */
 #include <immintrin.h>
 
+#include "kernels/kernels_isa.h"
 #include "kernels/quant_blocks.h"
 #include "types/type_kernels.h"
 
@@ -24,6 +25,23 @@ static inline __m512 nt_fma(__m512 w, const float *x, __m512 acc)
 {
     return _mm512_fmadd_ps(w, _mm512_loadu_ps(x), acc);
 }
+
+/* An F16 block scale by F16C: exact, like nt_fp16_to_fp32, and branch-free. */
+static inline float nt_f16_hw(const unsigned char *b, int off)
+{
+    uint16_t h;
+    memcpy(&h, b + off, sizeof h);
+    return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h)));
+}
+
+/* The register decoders below serve both the dot (y == NULL: vector v of
+ * values [off, off + 16) goes into accumulator a) and the row dequantizer
+ * (x == NULL: v is stored at y + off), so both see the same values. */
+#define NT_SINK(v, off, a)                                      \
+    do {                                                        \
+        if (y) _mm512_storeu_ps(y + (off), (v));                \
+        else acc[a] = nt_fma((v), x + (off), acc[a]);           \
+    } while (0)
 
 /* Types without a register decoder: decode each block to a buffer, then
  * accumulate in the same layout. */
@@ -62,7 +80,7 @@ NT_DEFINE_BUFFERED(q5_k, NT_QK_K, NT_Q5_K_BYTES)
 
 static inline __attribute__((always_inline)) void nt_q8_0_vecs(const unsigned char *b, __m512 v[2])
 {
-    const __m512 d = _mm512_set1_ps(nt_q_f16(b, 0));
+    const __m512 d = _mm512_set1_ps(nt_f16_hw(b, 0));
     for (int h = 0; h < 2; h++) {
         __m512i q = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(b + 2 + 16 * h)));
         v[h] = _mm512_mul_ps(_mm512_cvtepi32_ps(q), d);
@@ -71,7 +89,7 @@ static inline __attribute__((always_inline)) void nt_q8_0_vecs(const unsigned ch
 
 static inline __attribute__((always_inline)) void nt_q4_0_vecs(const unsigned char *b, __m512 v[2])
 {
-    const __m512 d = _mm512_set1_ps(nt_q_f16(b, 0));
+    const __m512 d = _mm512_set1_ps(nt_f16_hw(b, 0));
     const __m128i lo4 = _mm_set1_epi8(0x0F);
     const __m128i q = _mm_loadu_si128((const __m128i *)(b + 2));
     const __m512i eight = _mm512_set1_epi32(8);
@@ -82,7 +100,8 @@ static inline __attribute__((always_inline)) void nt_q4_0_vecs(const unsigned ch
 }
 
 #define NT_DEFINE_DOT32(t, bytes)                                                     \
-    float nt_dot_##t##_avx512(int64_t n, const void *w, const float *x)               \
+    static inline __attribute__((always_inline)) float nt_run_##t(int64_t n, const void *w, \
+                                                                   const float *x, float *y) \
     {                                                                                 \
         __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), \
                          _mm512_setzero_ps()};                                        \
@@ -92,18 +111,26 @@ static inline __attribute__((always_inline)) void nt_q4_0_vecs(const unsigned ch
             __m512 v[2], u[2];                                                        \
             nt_##t##_vecs(b, v);                                                      \
             nt_##t##_vecs(b + (bytes), u);                                            \
-            acc[0] = nt_fma(v[0], x + i, acc[0]);                                     \
-            acc[1] = nt_fma(v[1], x + i + 16, acc[1]);                                \
-            acc[2] = nt_fma(u[0], x + i + 32, acc[2]);                                \
-            acc[3] = nt_fma(u[1], x + i + 48, acc[3]);                                \
+            NT_SINK(v[0], i, 0);                                                      \
+            NT_SINK(v[1], i + 16, 1);                                                 \
+            NT_SINK(u[0], i + 32, 2);                                                 \
+            NT_SINK(u[1], i + 48, 3);                                                 \
         }                                                                             \
         if (i < n) { /* one block left: both halves to accumulator 0 */               \
             __m512 v[2];                                                              \
             nt_##t##_vecs(b, v);                                                      \
-            acc[0] = nt_fma(v[0], x + i, acc[0]);                                     \
-            acc[0] = nt_fma(v[1], x + i + 16, acc[0]);                                \
+            NT_SINK(v[0], i, 0);                                                      \
+            NT_SINK(v[1], i + 16, 0);                                                 \
         }                                                                             \
-        return nt_reduce4(acc);                                                       \
+        return y ? 0.0f : nt_reduce4(acc);                                            \
+    }                                                                                 \
+    float nt_dot_##t##_avx512(int64_t n, const void *w, const float *x)               \
+    {                                                                                 \
+        return nt_run_##t(n, w, x, NULL);                                             \
+    }                                                                                 \
+    void nt_##t##_to_float_avx512(const void *w, float *y, int64_t n)                 \
+    {                                                                                 \
+        nt_run_##t(n, w, NULL, y);                                                    \
     }
 
 NT_DEFINE_DOT32(q8_0, NT_Q8_0_BYTES)
@@ -111,13 +138,13 @@ NT_DEFINE_DOT32(q4_0, NT_Q4_0_BYTES)
 
 /* --- 256-value super-blocks: sixteen vectors, vector g to accumulator g%4 */
 
-float nt_dot_q4_k_avx512(int64_t n, const void *w, const float *x)
+static inline __attribute__((always_inline)) float nt_run_q4_k(int64_t n, const void *w, const float *x, float *y)
 {
     __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
     const __m512i lo4 = _mm512_set1_epi32(0x0F);
     const unsigned char *b = w;
     for (int64_t i = 0; i < n; i += NT_QK_K, b += NT_Q4_K_BYTES) {
-        const float d = nt_q_f16(b, 0), dmin = nt_q_f16(b, 2);
+        const float d = nt_f16_hw(b, 0), dmin = nt_f16_hw(b, 2);
         const unsigned char *q = b + 16;
         for (int j = 0; j < 8; j += 2, q += 32) {
             int s0, m0, s1, m1;
@@ -127,23 +154,23 @@ float nt_dot_q4_k_avx512(int64_t n, const void *w, const float *x)
             const __m512 d1 = _mm512_set1_ps(d * (float)s1), n1 = _mm512_set1_ps(dmin * (float)m1);
             const __m512i e0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)q));
             const __m512i e1 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(q + 16)));
-            const float *xj = x + i + 32 * j;
-            acc[0] = nt_fma(_mm512_sub_ps(_mm512_mul_ps(d0, _mm512_cvtepi32_ps(_mm512_and_si512(e0, lo4))), n0), xj, acc[0]);
-            acc[1] = nt_fma(_mm512_sub_ps(_mm512_mul_ps(d0, _mm512_cvtepi32_ps(_mm512_and_si512(e1, lo4))), n0), xj + 16, acc[1]);
-            acc[2] = nt_fma(_mm512_sub_ps(_mm512_mul_ps(d1, _mm512_cvtepi32_ps(_mm512_srli_epi32(e0, 4))), n1), xj + 32, acc[2]);
-            acc[3] = nt_fma(_mm512_sub_ps(_mm512_mul_ps(d1, _mm512_cvtepi32_ps(_mm512_srli_epi32(e1, 4))), n1), xj + 48, acc[3]);
+            const int64_t o = i + 32 * j;
+            NT_SINK(_mm512_sub_ps(_mm512_mul_ps(d0, _mm512_cvtepi32_ps(_mm512_and_si512(e0, lo4))), n0), o, 0);
+            NT_SINK(_mm512_sub_ps(_mm512_mul_ps(d0, _mm512_cvtepi32_ps(_mm512_and_si512(e1, lo4))), n0), o + 16, 1);
+            NT_SINK(_mm512_sub_ps(_mm512_mul_ps(d1, _mm512_cvtepi32_ps(_mm512_srli_epi32(e0, 4))), n1), o + 32, 2);
+            NT_SINK(_mm512_sub_ps(_mm512_mul_ps(d1, _mm512_cvtepi32_ps(_mm512_srli_epi32(e1, 4))), n1), o + 48, 3);
         }
     }
-    return nt_reduce4(acc);
+    return y ? 0.0f : nt_reduce4(acc);
 }
 
-float nt_dot_q6_k_avx512(int64_t n, const void *w, const float *x)
+static inline __attribute__((always_inline)) float nt_run_q6_k(int64_t n, const void *w, const float *x, float *y)
 {
     __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
     const __m512i lo4 = _mm512_set1_epi32(0x0F), two = _mm512_set1_epi32(3), bias = _mm512_set1_epi32(32);
     const unsigned char *b = w;
     for (int64_t i = 0; i < n; i += NT_QK_K, b += NT_Q6_K_BYTES) {
-        const float d = nt_q_f16(b, 208);
+        const float d = nt_f16_hw(b, 208);
         const signed char *sc = (const signed char *)(b + 192);
         const unsigned char *ql = b, *qh = b + 128;
         for (int half = 0; half < 2; half++, ql += 64, qh += 32, sc += 8) {
@@ -159,15 +186,24 @@ float nt_dot_q6_k_avx512(int64_t n, const void *w, const float *x)
                 q[2] = _mm512_or_si512(_mm512_srli_epi32(a, 4),
                                        _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(h, 4), two), 4));
                 q[3] = _mm512_or_si512(_mm512_srli_epi32(c, 4), _mm512_slli_epi32(_mm512_srli_epi32(h, 6), 4));
-                const float *xl = x + i + 128 * half + l;
+                const int64_t o = i + 128 * half + l;
                 for (int k = 0; k < 4; k++) {
                     const __m512 s = _mm512_set1_ps(d * (float)sc[is + 2 * k]);
                     const __m512 v = _mm512_mul_ps(s, _mm512_cvtepi32_ps(_mm512_sub_epi32(q[k], bias)));
-                    const int a_ix = (is + 2 * k) & 3;
-                    acc[a_ix] = nt_fma(v, xl + 32 * k, acc[a_ix]);
+                    NT_SINK(v, o + 32 * k, (is + 2 * k) & 3);
                 }
             }
         }
     }
-    return nt_reduce4(acc);
+    return y ? 0.0f : nt_reduce4(acc);
 }
+
+#define NT_DEFINE_RUN_EXPORTS(t)                                                \
+    float nt_dot_##t##_avx512(int64_t n, const void *w, const float *x)         \
+    {                                                                           \
+        return nt_run_##t(n, w, x, NULL);                                       \
+    }                                                                           \
+    void nt_##t##_to_float_avx512(const void *w, float *y, int64_t n) { nt_run_##t(n, w, NULL, y); }
+
+NT_DEFINE_RUN_EXPORTS(q4_k)
+NT_DEFINE_RUN_EXPORTS(q6_k)
