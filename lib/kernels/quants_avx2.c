@@ -76,12 +76,107 @@ static inline float nt_qdot_buffered(nt_deq_block_fn deq, int blck, int bytes, i
         return nt_qdot_buffered(nt_deq_block_##t, blck, bytes, n, w, x);        \
     }
 
-NT_DEFINE_BUFFERED(q4_1, NT_QK32, NT_Q4_1_BYTES)
-NT_DEFINE_BUFFERED(q5_0, NT_QK32, NT_Q5_0_BYTES)
-NT_DEFINE_BUFFERED(q5_1, NT_QK32, NT_Q5_1_BYTES)
 NT_DEFINE_BUFFERED(q2_k, NT_QK_K, NT_Q2_K_BYTES)
 NT_DEFINE_BUFFERED(q3_k, NT_QK_K, NT_Q3_K_BYTES)
-NT_DEFINE_BUFFERED(q5_k, NT_QK_K, NT_Q5_K_BYTES)
+
+/* Quants of values 8a..8a+7 of a 32-value block stored as 16 nibble bytes
+ * (values 0..15 low nibbles, 16..31 high nibbles). */
+static inline __attribute__((always_inline)) void nt_nibble_parts(const unsigned char *qs, __m256i part[4])
+{
+    const __m128i lo4 = _mm_set1_epi8(0x0F);
+    const __m128i q = _mm_loadu_si128((const __m128i *)qs);
+    const __m128i lo = _mm_and_si128(q, lo4), hi = _mm_and_si128(_mm_srli_epi16(q, 4), lo4);
+    part[0] = _mm256_cvtepu8_epi32(lo);
+    part[1] = _mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8));
+    part[2] = _mm256_cvtepu8_epi32(hi);
+    part[3] = _mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8));
+}
+
+/* Q5_0/Q5_1: the fifth bits of values 8a..8a+7 (bit v of qh), as 16 or 0. */
+static inline __attribute__((always_inline)) __m256i nt_fifth_part(const unsigned char *p, int a)
+{
+    uint32_t qh;
+    memcpy(&qh, p, sizeof qh);
+    const __m256i idx = _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(8 * a));
+    return _mm256_slli_epi32(_mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)qh), idx), _mm256_set1_epi32(1)), 4);
+}
+
+static inline __attribute__((always_inline)) float nt_run_q4_1(int64_t n, const void *w, const float *x, float *y)
+{
+    __m256 acc[4] = NT_ACC_ZERO;
+    const unsigned char *b = w;
+    for (int64_t i = 0; i < n; i += NT_QK32, b += NT_Q4_1_BYTES) {
+        const __m256 d = _mm256_set1_ps(nt_f16_hw(b, 0)), m = _mm256_set1_ps(nt_f16_hw(b, 2));
+        __m256i part[4];
+        nt_nibble_parts(b + 4, part);
+        for (int a = 0; a < 4; a++) NT_SINK(_mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(part[a]), d), m), i + 8 * a, a);
+    }
+    return y ? 0.0f : nt_reduce4(acc);
+}
+
+static inline __attribute__((always_inline)) float nt_run_q5_0(int64_t n, const void *w, const float *x, float *y)
+{
+    __m256 acc[4] = NT_ACC_ZERO;
+    const __m256i sixteen = _mm256_set1_epi32(16);
+    const unsigned char *b = w;
+    for (int64_t i = 0; i < n; i += NT_QK32, b += NT_Q5_0_BYTES) {
+        const __m256 d = _mm256_set1_ps(nt_f16_hw(b, 0));
+        __m256i part[4];
+        nt_nibble_parts(b + 6, part);
+        for (int a = 0; a < 4; a++) {
+            __m256i q = _mm256_sub_epi32(_mm256_or_si256(part[a], nt_fifth_part(b + 2, a)), sixteen);
+            NT_SINK(_mm256_mul_ps(_mm256_cvtepi32_ps(q), d), i + 8 * a, a);
+        }
+    }
+    return y ? 0.0f : nt_reduce4(acc);
+}
+
+static inline __attribute__((always_inline)) float nt_run_q5_1(int64_t n, const void *w, const float *x, float *y)
+{
+    __m256 acc[4] = NT_ACC_ZERO;
+    const unsigned char *b = w;
+    for (int64_t i = 0; i < n; i += NT_QK32, b += NT_Q5_1_BYTES) {
+        const __m256 d = _mm256_set1_ps(nt_f16_hw(b, 0)), m = _mm256_set1_ps(nt_f16_hw(b, 2));
+        __m256i part[4];
+        nt_nibble_parts(b + 8, part);
+        for (int a = 0; a < 4; a++) {
+            __m256i q = _mm256_or_si256(part[a], nt_fifth_part(b + 4, a));
+            NT_SINK(_mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(q), d), m), i + 8 * a, a);
+        }
+    }
+    return y ? 0.0f : nt_reduce4(acc);
+}
+
+/* Q5_K: Q4_K's layout plus a fifth bit per value, bit j of qh[l] for group j. */
+static inline __attribute__((always_inline)) float nt_run_q5_k(int64_t n, const void *w, const float *x, float *y)
+{
+    __m256 acc[4] = NT_ACC_ZERO;
+    const __m256i lo4 = _mm256_set1_epi32(0x0F), one = _mm256_set1_epi32(1);
+    const unsigned char *b = w;
+    for (int64_t i = 0; i < n; i += NT_QK_K, b += NT_Q5_K_BYTES) {
+        const float d = nt_f16_hw(b, 0), dmin = nt_f16_hw(b, 2);
+        const unsigned char *q = b + 48, *qh = b + 16;
+        for (int j = 0; j < 8; j += 2, q += 32) {
+            int s0, m0, s1, m1;
+            nt_q_scale_min_k4(j, b + 4, &s0, &m0);
+            nt_q_scale_min_k4(j + 1, b + 4, &s1, &m1);
+            const __m256 d0 = _mm256_set1_ps(d * (float)s0), n0 = _mm256_set1_ps(dmin * (float)m0);
+            const __m256 d1 = _mm256_set1_ps(d * (float)s1), n1 = _mm256_set1_ps(dmin * (float)m1);
+            const __m128i c0 = _mm_cvtsi32_si128(j), c1 = _mm_cvtsi32_si128(j + 1);
+            const int64_t o = i + 32 * j;
+            for (int a = 0; a < 4; a++) {
+                const __m256i e = nt_u8x8(q + 8 * a), h = nt_u8x8(qh + 8 * a);
+                const __m256i f = _mm256_slli_epi32(_mm256_and_si256(_mm256_srl_epi32(h, c0), one), 4);
+                const __m256i g = _mm256_slli_epi32(_mm256_and_si256(_mm256_srl_epi32(h, c1), one), 4);
+                __m256 lo = _mm256_sub_ps(_mm256_mul_ps(d0, _mm256_cvtepi32_ps(_mm256_add_epi32(_mm256_and_si256(e, lo4), f))), n0);
+                __m256 hi = _mm256_sub_ps(_mm256_mul_ps(d1, _mm256_cvtepi32_ps(_mm256_add_epi32(_mm256_srli_epi32(e, 4), g))), n1);
+                NT_SINK(lo, o + 8 * a, a);
+                NT_SINK(hi, o + 32 + 8 * a, a);
+            }
+        }
+    }
+    return y ? 0.0f : nt_reduce4(acc);
+}
 
 static inline __attribute__((always_inline)) float nt_run_q8_0(int64_t n, const void *w, const float *x, float *y)
 {
@@ -184,5 +279,9 @@ static inline __attribute__((always_inline)) float nt_run_q6_k(int64_t n, const 
 
 NT_DEFINE_RUN_EXPORTS(q8_0)
 NT_DEFINE_RUN_EXPORTS(q4_0)
+NT_DEFINE_RUN_EXPORTS(q4_1)
+NT_DEFINE_RUN_EXPORTS(q5_0)
+NT_DEFINE_RUN_EXPORTS(q5_1)
+NT_DEFINE_RUN_EXPORTS(q5_k)
 NT_DEFINE_RUN_EXPORTS(q4_k)
 NT_DEFINE_RUN_EXPORTS(q6_k)

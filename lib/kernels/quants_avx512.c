@@ -69,12 +69,8 @@ static inline float nt_qdot_buffered(nt_deq_block_fn deq, int blck, int bytes, i
         return nt_qdot_buffered(nt_deq_block_##t, blck, bytes, n, w, x);        \
     }
 
-NT_DEFINE_BUFFERED(q4_1, NT_QK32, NT_Q4_1_BYTES)
-NT_DEFINE_BUFFERED(q5_0, NT_QK32, NT_Q5_0_BYTES)
-NT_DEFINE_BUFFERED(q5_1, NT_QK32, NT_Q5_1_BYTES)
 NT_DEFINE_BUFFERED(q2_k, NT_QK_K, NT_Q2_K_BYTES)
 NT_DEFINE_BUFFERED(q3_k, NT_QK_K, NT_Q3_K_BYTES)
-NT_DEFINE_BUFFERED(q5_k, NT_QK_K, NT_Q5_K_BYTES)
 
 /* --- 32-value blocks: two vectors each, two blocks per 64-value step ----- */
 
@@ -97,6 +93,56 @@ static inline __attribute__((always_inline)) void nt_q4_0_vecs(const unsigned ch
     __m512i hi = _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(q, 4), lo4)), eight);
     v[0] = _mm512_mul_ps(_mm512_cvtepi32_ps(lo), d);
     v[1] = _mm512_mul_ps(_mm512_cvtepi32_ps(hi), d);
+}
+
+/* The 16 low and 16 high nibbles of a 32-value block's quants. */
+static inline __attribute__((always_inline)) void nt_nibbles(const unsigned char *qs, __m512i *lo, __m512i *hi)
+{
+    const __m128i lo4 = _mm_set1_epi8(0x0F);
+    const __m128i q = _mm_loadu_si128((const __m128i *)qs);
+    *lo = _mm512_cvtepu8_epi32(_mm_and_si128(q, lo4));
+    *hi = _mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(q, 4), lo4));
+}
+
+/* Q5_0/Q5_1: the fifth bits of values 0..15 and 16..31, as 16 or 0. */
+static inline __attribute__((always_inline)) void nt_fifth_bits(const unsigned char *p, __m512i *lo, __m512i *hi)
+{
+    uint32_t qh;
+    memcpy(&qh, p, sizeof qh);
+    const __m512i idx = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512i one = _mm512_set1_epi32(1), all = _mm512_set1_epi32((int)qh);
+    *lo = _mm512_slli_epi32(_mm512_and_si512(_mm512_srlv_epi32(all, idx), one), 4);
+    *hi = _mm512_slli_epi32(_mm512_and_si512(_mm512_srlv_epi32(all, _mm512_add_epi32(idx, _mm512_set1_epi32(16))), one), 4);
+}
+
+static inline __attribute__((always_inline)) void nt_q4_1_vecs(const unsigned char *b, __m512 v[2])
+{
+    const __m512 d = _mm512_set1_ps(nt_f16_hw(b, 0)), m = _mm512_set1_ps(nt_f16_hw(b, 2));
+    __m512i lo, hi;
+    nt_nibbles(b + 4, &lo, &hi);
+    v[0] = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(lo), d), m);
+    v[1] = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(hi), d), m);
+}
+
+static inline __attribute__((always_inline)) void nt_q5_0_vecs(const unsigned char *b, __m512 v[2])
+{
+    const __m512 d = _mm512_set1_ps(nt_f16_hw(b, 0));
+    const __m512i sixteen = _mm512_set1_epi32(16);
+    __m512i lo, hi, h0, h1;
+    nt_nibbles(b + 6, &lo, &hi);
+    nt_fifth_bits(b + 2, &h0, &h1);
+    v[0] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_or_si512(lo, h0), sixteen)), d);
+    v[1] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_or_si512(hi, h1), sixteen)), d);
+}
+
+static inline __attribute__((always_inline)) void nt_q5_1_vecs(const unsigned char *b, __m512 v[2])
+{
+    const __m512 d = _mm512_set1_ps(nt_f16_hw(b, 0)), m = _mm512_set1_ps(nt_f16_hw(b, 2));
+    __m512i lo, hi, h0, h1;
+    nt_nibbles(b + 8, &lo, &hi);
+    nt_fifth_bits(b + 4, &h0, &h1);
+    v[0] = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_or_si512(lo, h0)), d), m);
+    v[1] = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_or_si512(hi, h1)), d), m);
 }
 
 #define NT_DEFINE_DOT32(t, bytes)                                                     \
@@ -135,6 +181,9 @@ static inline __attribute__((always_inline)) void nt_q4_0_vecs(const unsigned ch
 
 NT_DEFINE_DOT32(q8_0, NT_Q8_0_BYTES)
 NT_DEFINE_DOT32(q4_0, NT_Q4_0_BYTES)
+NT_DEFINE_DOT32(q4_1, NT_Q4_1_BYTES)
+NT_DEFINE_DOT32(q5_0, NT_Q5_0_BYTES)
+NT_DEFINE_DOT32(q5_1, NT_Q5_1_BYTES)
 
 /* --- 256-value super-blocks: sixteen vectors, vector g to accumulator g%4 */
 
@@ -159,6 +208,40 @@ static inline __attribute__((always_inline)) float nt_run_q4_k(int64_t n, const 
             NT_SINK(_mm512_sub_ps(_mm512_mul_ps(d0, _mm512_cvtepi32_ps(_mm512_and_si512(e1, lo4))), n0), o + 16, 1);
             NT_SINK(_mm512_sub_ps(_mm512_mul_ps(d1, _mm512_cvtepi32_ps(_mm512_srli_epi32(e0, 4))), n1), o + 32, 2);
             NT_SINK(_mm512_sub_ps(_mm512_mul_ps(d1, _mm512_cvtepi32_ps(_mm512_srli_epi32(e1, 4))), n1), o + 48, 3);
+        }
+    }
+    return y ? 0.0f : nt_reduce4(acc);
+}
+
+/* Q5_K: Q4_K's layout plus a fifth bit per value, bit j of qh[l] for group j. */
+static inline __attribute__((always_inline)) float nt_run_q5_k(int64_t n, const void *w, const float *x, float *y)
+{
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    const __m512i lo4 = _mm512_set1_epi32(0x0F), one = _mm512_set1_epi32(1);
+    const unsigned char *b = w;
+    for (int64_t i = 0; i < n; i += NT_QK_K, b += NT_Q5_K_BYTES) {
+        const float d = nt_f16_hw(b, 0), dmin = nt_f16_hw(b, 2);
+        const unsigned char *q = b + 48;
+        const __m512i h0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(b + 16)));
+        const __m512i h1 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(b + 32)));
+        for (int j = 0; j < 8; j += 2, q += 32) {
+            int s0, m0, s1, m1;
+            nt_q_scale_min_k4(j, b + 4, &s0, &m0);
+            nt_q_scale_min_k4(j + 1, b + 4, &s1, &m1);
+            const __m512 d0 = _mm512_set1_ps(d * (float)s0), n0 = _mm512_set1_ps(dmin * (float)m0);
+            const __m512 d1 = _mm512_set1_ps(d * (float)s1), n1 = _mm512_set1_ps(dmin * (float)m1);
+            const __m128i c0 = _mm_cvtsi32_si128(j), c1 = _mm_cvtsi32_si128(j + 1);
+            const __m512i e0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)q));
+            const __m512i e1 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(q + 16)));
+            const __m512i f0 = _mm512_slli_epi32(_mm512_and_si512(_mm512_srl_epi32(h0, c0), one), 4);
+            const __m512i f1 = _mm512_slli_epi32(_mm512_and_si512(_mm512_srl_epi32(h1, c0), one), 4);
+            const __m512i g0 = _mm512_slli_epi32(_mm512_and_si512(_mm512_srl_epi32(h0, c1), one), 4);
+            const __m512i g1 = _mm512_slli_epi32(_mm512_and_si512(_mm512_srl_epi32(h1, c1), one), 4);
+            const int64_t o = i + 32 * j;
+            NT_SINK(_mm512_sub_ps(_mm512_mul_ps(d0, _mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_and_si512(e0, lo4), f0))), n0), o, 0);
+            NT_SINK(_mm512_sub_ps(_mm512_mul_ps(d0, _mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_and_si512(e1, lo4), f1))), n0), o + 16, 1);
+            NT_SINK(_mm512_sub_ps(_mm512_mul_ps(d1, _mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_srli_epi32(e0, 4), g0))), n1), o + 32, 2);
+            NT_SINK(_mm512_sub_ps(_mm512_mul_ps(d1, _mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_srli_epi32(e1, 4), g1))), n1), o + 48, 3);
         }
     }
     return y ? 0.0f : nt_reduce4(acc);
@@ -206,4 +289,5 @@ static inline __attribute__((always_inline)) float nt_run_q6_k(int64_t n, const 
     void nt_##t##_to_float_avx512(const void *w, float *y, int64_t n) { nt_run_##t(n, w, NULL, y); }
 
 NT_DEFINE_RUN_EXPORTS(q4_k)
+NT_DEFINE_RUN_EXPORTS(q5_k)
 NT_DEFINE_RUN_EXPORTS(q6_k)
