@@ -406,6 +406,8 @@ Test(quant, register_dequantizers_match_to_float_bitwise)
         {NT_TYPE_Q5_1, NT_ISA_AVX2, nt_q5_1_to_float_avx2},     {NT_TYPE_Q5_K, NT_ISA_AVX2, nt_q5_k_to_float_avx2},
         {NT_TYPE_Q4_1, NT_ISA_AVX512, nt_q4_1_to_float_avx512}, {NT_TYPE_Q5_0, NT_ISA_AVX512, nt_q5_0_to_float_avx512},
         {NT_TYPE_Q5_1, NT_ISA_AVX512, nt_q5_1_to_float_avx512}, {NT_TYPE_Q5_K, NT_ISA_AVX512, nt_q5_k_to_float_avx512},
+        {NT_TYPE_Q2_K, NT_ISA_AVX2, nt_q2_k_to_float_avx2},     {NT_TYPE_Q3_K, NT_ISA_AVX2, nt_q3_k_to_float_avx2},
+        {NT_TYPE_Q2_K, NT_ISA_AVX512, nt_q2_k_to_float_avx512}, {NT_TYPE_Q3_K, NT_ISA_AVX512, nt_q3_k_to_float_avx512},
     };
     nt_rng r = {5};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {

@@ -85,6 +85,8 @@ static nt_to_float_fn nt_deq_get(const nt_type_traits *tr, uint32_t type, nt_isa
     case NT_TYPE_Q5_0: if (x512) return nt_q5_0_to_float_avx512; if (x2) return nt_q5_0_to_float_avx2; break;
     case NT_TYPE_Q5_1: if (x512) return nt_q5_1_to_float_avx512; if (x2) return nt_q5_1_to_float_avx2; break;
     case NT_TYPE_Q5_K: if (x512) return nt_q5_k_to_float_avx512; if (x2) return nt_q5_k_to_float_avx2; break;
+    case NT_TYPE_Q2_K: if (x512) return nt_q2_k_to_float_avx512; if (x2) return nt_q2_k_to_float_avx2; break;
+    case NT_TYPE_Q3_K: if (x512) return nt_q3_k_to_float_avx512; if (x2) return nt_q3_k_to_float_avx2; break;
     case NT_TYPE_Q4_K: if (x512) return nt_q4_k_to_float_avx512; if (x2) return nt_q4_k_to_float_avx2; break;
     case NT_TYPE_Q6_K: if (x512) return nt_q6_k_to_float_avx512; if (x2) return nt_q6_k_to_float_avx2; break;
     default: break;

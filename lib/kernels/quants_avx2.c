@@ -54,31 +54,6 @@ static inline __m256i nt_u8x8(const unsigned char *p)
 
 #define NT_ACC_ZERO {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()}
 
-/* Types without a register decoder: decode each block to a buffer, then
- * accumulate in the same layout. */
-static inline float nt_qdot_buffered(nt_deq_block_fn deq, int blck, int bytes, int64_t n, const void *w,
-                                     const float *x)
-{
-    __m256 acc[4] = NT_ACC_ZERO;
-    _Alignas(32) float buf[NT_QK_K];
-    const unsigned char *b = w;
-    for (int64_t i = 0; i < n; i += blck, b += bytes) {
-        deq(b, buf);
-        for (int j = 0; j < blck; j += 32)
-            for (int a = 0; a < 4; a++) acc[a] = nt_fma(_mm256_load_ps(buf + j + 8 * a), x + i + j + 8 * a, acc[a]);
-    }
-    return nt_reduce4(acc);
-}
-
-#define NT_DEFINE_BUFFERED(t, blck, bytes)                                      \
-    float nt_dot_##t##_avx2(int64_t n, const void *w, const float *x)           \
-    {                                                                           \
-        return nt_qdot_buffered(nt_deq_block_##t, blck, bytes, n, w, x);        \
-    }
-
-NT_DEFINE_BUFFERED(q2_k, NT_QK_K, NT_Q2_K_BYTES)
-NT_DEFINE_BUFFERED(q3_k, NT_QK_K, NT_Q3_K_BYTES)
-
 /* Quants of values 8a..8a+7 of a 32-value block stored as 16 nibble bytes
  * (values 0..15 low nibbles, 16..31 high nibbles). */
 static inline __attribute__((always_inline)) void nt_nibble_parts(const unsigned char *qs, __m256i part[4])
@@ -270,6 +245,53 @@ static inline __attribute__((always_inline)) float nt_run_q6_k(int64_t n, const 
     return y ? 0.0f : nt_reduce4(acc);
 }
 
+/* Q2_K / Q3_K: two halves of four two-bit planes of 32 values; value
+ * 128h + 32j + r takes bits 2j.. of qs[32h + r], and for Q3_K bit 4h + j
+ * of hmask[r] (clear: minus 4). Each 16 values share a scale. */
+static inline __attribute__((always_inline)) float nt_run_q2_k(int64_t n, const void *w, const float *x, float *y)
+{
+    __m256 acc[4] = NT_ACC_ZERO;
+    const __m256i three = _mm256_set1_epi32(3);
+    const unsigned char *b = w;
+    for (int64_t i = 0; i < n; i += NT_QK_K, b += NT_Q2_K_BYTES) {
+        const float d = nt_f16_hw(b, 80), dmin = nt_f16_hw(b, 82);
+        for (int h = 0; h < 2; h++)
+            for (int a = 0; a < 4; a++) {
+                const __m256i q = nt_u8x8(b + 16 + 32 * h + 8 * a);
+                for (int j = 0; j < 4; j++) {
+                    const int is = 8 * h + 2 * j + a / 2, sc = b[is];
+                    const __m256 dl = _mm256_set1_ps(d * (float)(sc & 0x0F)), ml = _mm256_set1_ps(dmin * (float)(sc >> 4));
+                    const __m256i v = _mm256_and_si256(_mm256_srl_epi32(q, _mm_cvtsi32_si128(2 * j)), three);
+                    NT_SINK(_mm256_sub_ps(_mm256_mul_ps(dl, _mm256_cvtepi32_ps(v)), ml), i + 128 * h + 32 * j + 8 * a, a);
+                }
+            }
+    }
+    return y ? 0.0f : nt_reduce4(acc);
+}
+
+static inline __attribute__((always_inline)) float nt_run_q3_k(int64_t n, const void *w, const float *x, float *y)
+{
+    __m256 acc[4] = NT_ACC_ZERO;
+    const __m256i three = _mm256_set1_epi32(3), one = _mm256_set1_epi32(1), four = _mm256_set1_epi32(4);
+    const unsigned char *b = w;
+    for (int64_t i = 0; i < n; i += NT_QK_K, b += NT_Q3_K_BYTES) {
+        const float d = nt_f16_hw(b, 108);
+        for (int h = 0; h < 2; h++)
+            for (int a = 0; a < 4; a++) {
+                const __m256i q = nt_u8x8(b + 32 + 32 * h + 8 * a), hm = nt_u8x8(b + 8 * a);
+                for (int j = 0; j < 4; j++) {
+                    const int is = 8 * h + 2 * j + a / 2;
+                    const __m256 dl = _mm256_set1_ps(d * (float)nt_q3k_scale(is, b + 96));
+                    const __m256i lo = _mm256_and_si256(_mm256_srl_epi32(q, _mm_cvtsi32_si128(2 * j)), three);
+                    const __m256i hb = _mm256_and_si256(_mm256_srl_epi32(hm, _mm_cvtsi32_si128(4 * h + j)), one);
+                    const __m256i v = _mm256_sub_epi32(_mm256_add_epi32(lo, _mm256_slli_epi32(hb, 2)), four);
+                    NT_SINK(_mm256_mul_ps(dl, _mm256_cvtepi32_ps(v)), i + 128 * h + 32 * j + 8 * a, a);
+                }
+            }
+    }
+    return y ? 0.0f : nt_reduce4(acc);
+}
+
 #define NT_DEFINE_RUN_EXPORTS(t)                                                \
     float nt_dot_##t##_avx2(int64_t n, const void *w, const float *x)           \
     {                                                                           \
@@ -283,5 +305,7 @@ NT_DEFINE_RUN_EXPORTS(q4_1)
 NT_DEFINE_RUN_EXPORTS(q5_0)
 NT_DEFINE_RUN_EXPORTS(q5_1)
 NT_DEFINE_RUN_EXPORTS(q5_k)
+NT_DEFINE_RUN_EXPORTS(q2_k)
+NT_DEFINE_RUN_EXPORTS(q3_k)
 NT_DEFINE_RUN_EXPORTS(q4_k)
 NT_DEFINE_RUN_EXPORTS(q6_k)

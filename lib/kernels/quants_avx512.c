@@ -43,35 +43,6 @@ static inline float nt_f16_hw(const unsigned char *b, int off)
         else acc[a] = nt_fma((v), x + (off), acc[a]);           \
     } while (0)
 
-/* Types without a register decoder: decode each block to a buffer, then
- * accumulate in the same layout. */
-static inline float nt_qdot_buffered(nt_deq_block_fn deq, int blck, int bytes, int64_t n, const void *w,
-                                     const float *x)
-{
-    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-    const int64_t main_end = n / 64 * 64;
-    _Alignas(64) float buf[NT_QK_K];
-    const unsigned char *b = w;
-    for (int64_t i = 0; i < n; i += blck, b += bytes) {
-        deq(b, buf);
-        for (int j = 0; j < blck; j += 16) {
-            const int64_t g = i + j;
-            const int a = g < main_end ? (int)((g >> 4) & 3) : 0;
-            acc[a] = nt_fma(_mm512_load_ps(buf + j), x + g, acc[a]);
-        }
-    }
-    return nt_reduce4(acc);
-}
-
-#define NT_DEFINE_BUFFERED(t, blck, bytes)                                      \
-    float nt_dot_##t##_avx512(int64_t n, const void *w, const float *x)         \
-    {                                                                           \
-        return nt_qdot_buffered(nt_deq_block_##t, blck, bytes, n, w, x);        \
-    }
-
-NT_DEFINE_BUFFERED(q2_k, NT_QK_K, NT_Q2_K_BYTES)
-NT_DEFINE_BUFFERED(q3_k, NT_QK_K, NT_Q3_K_BYTES)
-
 /* --- 32-value blocks: two vectors each, two blocks per 64-value step ----- */
 
 static inline __attribute__((always_inline)) void nt_q8_0_vecs(const unsigned char *b, __m512 v[2])
@@ -281,6 +252,54 @@ static inline __attribute__((always_inline)) float nt_run_q6_k(int64_t n, const 
     return y ? 0.0f : nt_reduce4(acc);
 }
 
+/* Q2_K / Q3_K: two halves of four two-bit planes of 32 values; value
+ * 128h + 32j + r takes bits 2j.. of qs[32h + r], and for Q3_K bit 4h + j
+ * of hmask[r] (clear: minus 4). Each 16 values share a scale. */
+static inline __attribute__((always_inline)) float nt_run_q2_k(int64_t n, const void *w, const float *x, float *y)
+{
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    const __m512i three = _mm512_set1_epi32(3);
+    const unsigned char *b = w;
+    for (int64_t i = 0; i < n; i += NT_QK_K, b += NT_Q2_K_BYTES) {
+        const float d = nt_f16_hw(b, 80), dmin = nt_f16_hw(b, 82);
+        for (int h = 0; h < 2; h++)
+            for (int part = 0; part < 2; part++) {
+                const __m512i q = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(b + 16 + 32 * h + 16 * part)));
+                for (int j = 0; j < 4; j++) {
+                    const int is = 8 * h + 2 * j + part, sc = b[is];
+                    const __m512 dl = _mm512_set1_ps(d * (float)(sc & 0x0F)), ml = _mm512_set1_ps(dmin * (float)(sc >> 4));
+                    const __m512i v = _mm512_and_si512(_mm512_srl_epi32(q, _mm_cvtsi32_si128(2 * j)), three);
+                    NT_SINK(_mm512_sub_ps(_mm512_mul_ps(dl, _mm512_cvtepi32_ps(v)), ml), i + 16 * is, (2 * j + part) & 3);
+                }
+            }
+    }
+    return y ? 0.0f : nt_reduce4(acc);
+}
+
+static inline __attribute__((always_inline)) float nt_run_q3_k(int64_t n, const void *w, const float *x, float *y)
+{
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    const __m512i three = _mm512_set1_epi32(3), one = _mm512_set1_epi32(1), four = _mm512_set1_epi32(4);
+    const unsigned char *b = w;
+    for (int64_t i = 0; i < n; i += NT_QK_K, b += NT_Q3_K_BYTES) {
+        const float d = nt_f16_hw(b, 108);
+        for (int h = 0; h < 2; h++)
+            for (int part = 0; part < 2; part++) {
+                const __m512i q = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(b + 32 + 32 * h + 16 * part)));
+                const __m512i hm = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(b + 16 * part)));
+                for (int j = 0; j < 4; j++) {
+                    const int is = 8 * h + 2 * j + part;
+                    const __m512 dl = _mm512_set1_ps(d * (float)nt_q3k_scale(is, b + 96));
+                    const __m512i lo = _mm512_and_si512(_mm512_srl_epi32(q, _mm_cvtsi32_si128(2 * j)), three);
+                    const __m512i hb = _mm512_and_si512(_mm512_srl_epi32(hm, _mm_cvtsi32_si128(4 * h + j)), one);
+                    const __m512i v = _mm512_sub_epi32(_mm512_add_epi32(lo, _mm512_slli_epi32(hb, 2)), four);
+                    NT_SINK(_mm512_mul_ps(dl, _mm512_cvtepi32_ps(v)), i + 16 * is, (2 * j + part) & 3);
+                }
+            }
+    }
+    return y ? 0.0f : nt_reduce4(acc);
+}
+
 #define NT_DEFINE_RUN_EXPORTS(t)                                                \
     float nt_dot_##t##_avx512(int64_t n, const void *w, const float *x)         \
     {                                                                           \
@@ -288,6 +307,8 @@ static inline __attribute__((always_inline)) float nt_run_q6_k(int64_t n, const 
     }                                                                           \
     void nt_##t##_to_float_avx512(const void *w, float *y, int64_t n) { nt_run_##t(n, w, NULL, y); }
 
+NT_DEFINE_RUN_EXPORTS(q2_k)
+NT_DEFINE_RUN_EXPORTS(q3_k)
 NT_DEFINE_RUN_EXPORTS(q4_k)
 NT_DEFINE_RUN_EXPORTS(q5_k)
 NT_DEFINE_RUN_EXPORTS(q6_k)
