@@ -28,6 +28,11 @@
  * 4..32 (smaller blocks pay more for parking the accumulators). */
 #define NT_MATMUL_BLOCK 2048
 #define NT_MATMUL_GROUP_ROWS 16
+/* Quantized rows for several tokens are dequantized to F32 in groups of
+ * about this many bytes (L2-resident while every token passes over them). */
+#ifndef NT_MATMUL_DEQ_BYTES
+#  define NT_MATMUL_DEQ_BYTES (256 * 1024)
+#endif
 /* Chunks per thread for a single token, so uneven threads even out. */
 #define NT_MATMUL_CHUNKS_PER_THREAD 8
 
@@ -143,10 +148,16 @@ static int64_t nt_matmul_rows_dequant(const nt_matmul_job *job, int64_t r0, int6
     const unsigned char *base = w->data;
     const int64_t n_in = w->n_in, k = job->dotk_tokens;
     const int64_t n_groups = job->n_tok / k;
-    float *buf = nt_malloc_array((size_t)NT_MATMUL_GROUP_ROWS * (size_t)n_in, sizeof *buf);
+    /* rows per dequantized group: about NT_MATMUL_DEQ_BYTES of F32, whole
+     * groups of NT_MATMUL_GROUP_ROWS */
+    int64_t rows = NT_MATMUL_DEQ_BYTES / (n_in * (int64_t)sizeof(float));
+    rows = rows / NT_MATMUL_GROUP_ROWS * NT_MATMUL_GROUP_ROWS;
+    if (rows < NT_MATMUL_GROUP_ROWS) rows = NT_MATMUL_GROUP_ROWS;
+    if (rows > r1 - r0) rows = r1 - r0;
+    float *buf = nt_malloc_array((size_t)rows * (size_t)n_in, sizeof *buf);
     if (!buf) return 0;
-    for (int64_t g0 = r0; g0 < r1; g0 += NT_MATMUL_GROUP_ROWS) {
-        const int64_t g1 = g0 + NT_MATMUL_GROUP_ROWS < r1 ? g0 + NT_MATMUL_GROUP_ROWS : r1;
+    for (int64_t g0 = r0; g0 < r1; g0 += rows) {
+        const int64_t g1 = g0 + rows < r1 ? g0 + rows : r1;
         for (int64_t r = g0; r < g1; r++)
             job->deq(base + (size_t)r * w->row_bytes, buf + (r - g0) * n_in, n_in);
         for (int64_t t = 0; t < n_groups * k; t += k)
