@@ -2,6 +2,7 @@
  * probabilities, top-k, sampling, and sessions on several threads. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +154,18 @@ Test(session, bad_tokens_and_arguments_are_rejected)
     p.n_ctx = 0;
     p.struct_size = sizeof p + 64;
     cr_assert_eq(nexttok_session_create(m, &p, &t), NEXTTOK_ERR_INVALID_ARGUMENT);
+    cr_assert(strstr(nexttok_error_message(), "struct_size") != NULL, "%s", nexttok_error_message());
+    p.struct_size = 0;
+    cr_assert_eq(nexttok_session_create(m, &p, &t), NEXTTOK_ERR_INVALID_ARGUMENT);
+
+    /* An older caller's shorter struct: the fields it lacks keep their
+     * defaults, whatever lies beyond its size. */
+    p.struct_size = offsetof(nexttok_session_params, n_threads);
+    p.n_ctx = 12;
+    p.n_threads = -5;
+    cr_assert_eq(nexttok_session_create(m, &p, &t), NEXTTOK_OK, "%s", nexttok_error_message());
+    cr_assert_eq(nexttok_session_n_ctx_get(t), 12);
+    nexttok_session_free(t);
     nexttok_session_free(s);
     nexttok_model_free(m);
 }

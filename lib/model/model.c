@@ -6,6 +6,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/params.h"
 #include "model/model.h"
 #include "types/types.h"
 
@@ -125,13 +126,8 @@ NEXTTOK_API nexttok_status nexttok_model_load(const char *path, const nexttok_mo
     if (!path || !model_out) return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_model_load: path and model_out must not be NULL");
     nexttok_model_params p;
     nexttok_model_params_init(&p);
-    if (params) {
-        if (params->struct_size == 0 || params->struct_size > sizeof p)
-            return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_model_load: params->struct_size %zu is not a known size (expected at most %zu)",
-                           params->struct_size, sizeof p);
-        memcpy(&p, params, params->struct_size);
-        p.struct_size = sizeof p;
-    }
+    nexttok_status pst = nt_params_merge(&p, sizeof p, params, "nexttok_model_load");
+    if (pst != NEXTTOK_OK) return pst;
     nexttok_model *m = nt_calloc(1, sizeof *m);
     if (!m) return nt_fail(NEXTTOK_ERR_NO_MEMORY, "out of memory");
     m->progress = p.progress;

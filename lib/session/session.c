@@ -3,6 +3,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/params.h"
 #include "forward/forward.h"
 #include "sampling/probs.h"
 #include "session/session.h"
@@ -48,12 +49,8 @@ NEXTTOK_API nexttok_status nexttok_session_create(const nexttok_model *m, const 
     if (!m || !session_out) return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_session_create: model and session_out must not be NULL");
     nexttok_session_params p;
     nexttok_session_params_init(&p);
-    if (params) {
-        if (params->struct_size == 0 || params->struct_size > sizeof p)
-            return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_session_create: params->struct_size %zu is not a known size (expected at most %zu)",
-                           params->struct_size, sizeof p);
-        memcpy(&p, params, params->struct_size);
-    }
+    nexttok_status pst = nt_params_merge(&p, sizeof p, params, "nexttok_session_create");
+    if (pst != NEXTTOK_OK) return pst;
     if (!m->runnable)
         return nt_fail(NEXTTOK_ERR_STATE, "nexttok_session_create: the model was opened metadata-only and cannot run");
     const nt_hparams *hp = &m->hp;
