@@ -14,13 +14,11 @@ struct nexttok_sampler {
     uint64_t rng[4];
 };
 
-NEXTTOK_API void nexttok_sampler_params_init(nexttok_sampler_params *params)
+static const nexttok_sampler_params nt_sampler_defaults = {.struct_size = sizeof(nexttok_sampler_params), .temperature = 1.0f, .top_p = 1.0f};
+
+NEXTTOK_API void nexttok_sampler_params_init(nexttok_sampler_params *params, size_t struct_size)
 {
-    if (!params) return;
-    memset(params, 0, sizeof *params);
-    params->struct_size = sizeof *params;
-    params->temperature = 1.0f;
-    params->top_p = 1.0f;
+    nt_params_init(params, struct_size, &nt_sampler_defaults, sizeof nt_sampler_defaults);
 }
 
 static uint64_t splitmix64(uint64_t *x)
@@ -53,8 +51,7 @@ NEXTTOK_API nexttok_status nexttok_sampler_create(const nexttok_sampler_params *
     nt_error_clear();
     if (out) *out = NULL;
     if (!out) return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_sampler_create: sampler_out must not be NULL");
-    nexttok_sampler_params p;
-    nexttok_sampler_params_init(&p);
+    nexttok_sampler_params p = nt_sampler_defaults;
     nexttok_status pst = nt_params_merge(&p, sizeof p, params, "nexttok_sampler_create");
     if (pst != NEXTTOK_OK) return pst;
     if (!(p.temperature >= 0.0f) || !isfinite(p.temperature))

@@ -8,11 +8,11 @@
 #include "sampling/probs.h"
 #include "session/session.h"
 
-NEXTTOK_API void nexttok_session_params_init(nexttok_session_params *params)
+static const nexttok_session_params nt_session_defaults = {.struct_size = sizeof(nexttok_session_params)};
+
+NEXTTOK_API void nexttok_session_params_init(nexttok_session_params *params, size_t struct_size)
 {
-    if (!params) return;
-    memset(params, 0, sizeof *params);
-    params->struct_size = sizeof *params;
+    nt_params_init(params, struct_size, &nt_session_defaults, sizeof nt_session_defaults);
 }
 
 NEXTTOK_API void nexttok_session_free(nexttok_session *s)
@@ -47,8 +47,7 @@ NEXTTOK_API nexttok_status nexttok_session_create(const nexttok_model *m, const 
     nt_error_clear();
     if (session_out) *session_out = NULL;
     if (!m || !session_out) return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_session_create: model and session_out must not be NULL");
-    nexttok_session_params p;
-    nexttok_session_params_init(&p);
+    nexttok_session_params p = nt_session_defaults;
     nexttok_status pst = nt_params_merge(&p, sizeof p, params, "nexttok_session_create");
     if (pst != NEXTTOK_OK) return pst;
     if (!m->runnable)

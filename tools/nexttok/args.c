@@ -396,7 +396,7 @@ void nt_cli_input_release(nt_cli_input *input)
 int nt_cli_model_load(const char *path, bool metadata_only, nexttok_model **model_out)
 {
     nexttok_model_params params;
-    nexttok_model_params_init(&params);
+    nexttok_model_params_init(&params, sizeof params);
     params.metadata_only = metadata_only;
     nexttok_status st = nexttok_model_load(path, &params, model_out);
     if (st != NEXTTOK_OK) return nt_cli_api_fail(st, "loading %s", path);
@@ -449,7 +449,7 @@ int nt_cli_session_create(const nexttok_model *model, int32_t n_ctx, int32_t n_t
                           nexttok_session **session_out)
 {
     nexttok_session_params params;
-    nexttok_session_params_init(&params);
+    nexttok_session_params_init(&params, sizeof params);
     params.n_ctx = n_ctx;
     params.n_threads = n_threads;
     nexttok_status st = nexttok_session_create(model, &params, session_out);

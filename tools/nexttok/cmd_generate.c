@@ -177,7 +177,7 @@ int nt_cli_generate(int argc, char **argv)
 {
     const char *path = NULL;
     generate_options o = {.setup = {.cmd = "generate"}, .gen = {.n_new = DEFAULT_N}};
-    nexttok_sampler_params_init(&o.gen.sampling);
+    nexttok_sampler_params_init(&o.gen.sampling, sizeof o.gen.sampling);
     nt_cli_setup *s = &o.setup;
     int rc = 0;
     if (!nt_cli_scan_args(argc, argv, "generate", usage, generate_option, &o, &path, &rc)) return rc;

@@ -235,7 +235,7 @@ int nt_cli_inspect(int argc, char **argv)
     nexttok_model *model = NULL;
     char why[1024] = "";
     nexttok_model_params params;
-    nexttok_model_params_init(&params);
+    nexttok_model_params_init(&params, sizeof params);
     nexttok_status st = nexttok_model_load(path, &params, &model);
     if (st == NEXTTOK_ERR_FORMAT || st == NEXTTOK_ERR_UNSUPPORTED) {
         snprintf(why, sizeof why, "%s", nexttok_error_message());
