@@ -11,9 +11,13 @@
  *  - Every fallible call returns an nexttok_status. On failure the calling
  *    thread's error message (nexttok_error_message) names the problem, and
  *    output handles are set to NULL: nothing is half-made.
- *  - Params structs carry their own size in `struct_size`. Fill them with the
- *    matching *_params_init call, then change what you need; a library built
- *    later accepts the struct of an older caller.
+ *  - Params and info structs carry their own size in `struct_size`, so the
+ *    ABI can grow by appending fields. Fill a params struct with its
+ *    *_params_init call, passing sizeof the struct, then change what you
+ *    need; set an info struct's struct_size before the call that fills it.
+ *    A newer library accepts an older caller's shorter struct (missing
+ *    fields keep their defaults); an older library accepts a newer caller's
+ *    longer struct as long as the fields it does not know are zero.
  *  - Token ids are int32_t; sizes and counts are size_t or int32_t.
  *
  * Thread safety: a model is immutable after load and may be shared by any
@@ -117,8 +121,8 @@ typedef struct nexttok_model_params {
     int32_t metadata_only;
 } nexttok_model_params;
 
-/** Fill `params` with defaults and set struct_size. */
-NEXTTOK_API void nexttok_model_params_init(nexttok_model_params *params);
+/** Fill `params` (struct_size = sizeof *params) with defaults. */
+NEXTTOK_API void nexttok_model_params_init(nexttok_model_params *params, size_t struct_size);
 
 /**
  * Load a GGUF model from `path` (memory-mapped; weights are used in place).
@@ -224,8 +228,8 @@ typedef struct nexttok_session_params {
     int32_t n_threads;    /* threads for this session's forward pass; 0 = all cores */
 } nexttok_session_params;
 
-/** Fill `params` with defaults and set struct_size. */
-NEXTTOK_API void nexttok_session_params_init(nexttok_session_params *params);
+/** Fill `params` (struct_size = sizeof *params) with defaults. */
+NEXTTOK_API void nexttok_session_params_init(nexttok_session_params *params, size_t struct_size);
 
 /**
  * Create a session over `model` (which must outlive it). n_ctx larger than
@@ -310,8 +314,9 @@ typedef struct nexttok_sampler_params {
     uint64_t seed;
 } nexttok_sampler_params;
 
-/** Fill `params` with defaults (temperature 1, filters off, seed 0). */
-NEXTTOK_API void nexttok_sampler_params_init(nexttok_sampler_params *params);
+/** Fill `params` (struct_size = sizeof *params) with defaults:
+ * temperature 1, filters off, seed 0. */
+NEXTTOK_API void nexttok_sampler_params_init(nexttok_sampler_params *params, size_t struct_size);
 /** Create a sampler (its own random state). */
 NEXTTOK_API nexttok_status nexttok_sampler_create(const nexttok_sampler_params *params,
                                                   nexttok_sampler **sampler_out);

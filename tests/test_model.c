@@ -2,6 +2,7 @@
  * output, load errors that name the problem, progress, and digests. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stddef.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,6 +119,24 @@ Test(model, info_reports_hyperparameters)
     cr_assert_str_eq(value, "llama");
     info.struct_size = 3;
     cr_assert_eq(nexttok_model_info_get(m, &info), NEXTTOK_ERR_INVALID_ARGUMENT);
+
+    /* An older caller's shorter info struct is filled only up to its size;
+     * a newer caller's longer one gets zeros beyond what the library knows. */
+    struct {
+        nexttok_model_info known;
+        int64_t newer_field;
+    } longer;
+    memset(&longer, 0xAB, sizeof longer);
+    longer.known.struct_size = sizeof longer;
+    cr_assert_eq(nexttok_model_info_get(m, &longer.known), NEXTTOK_OK);
+    cr_assert_eq(longer.known.n_embd, sp.n_embd);
+    cr_assert_eq(longer.known.struct_size, sizeof longer);
+    cr_assert_eq(longer.newer_field, 0);
+    memset(&info, 0xAB, sizeof info);
+    info.struct_size = offsetof(nexttok_model_info, n_embd);
+    cr_assert_eq(nexttok_model_info_get(m, &info), NEXTTOK_OK);
+    cr_assert_eq(info.n_ctx_train, sp.n_ctx);
+    cr_assert_eq((uint32_t)info.n_embd, 0xABABABABu, "a field past the caller's struct_size was written");
     nexttok_model_free(m);
     unlink(path);
     free(path);
@@ -248,7 +267,7 @@ Test(model, missing_file_and_bad_arguments)
     cr_assert(strstr(nexttok_error_message(), "/nonexistent/model.gguf") != NULL, "%s", nexttok_error_message());
     cr_assert_eq(nexttok_model_load(NULL, NULL, &m), NEXTTOK_ERR_INVALID_ARGUMENT);
     nexttok_model_params p;
-    nexttok_model_params_init(&p);
+    nexttok_model_params_init(&p, sizeof p);
     p.struct_size = 0;
     cr_assert_eq(nexttok_model_load("/tmp/x", &p, &m), NEXTTOK_ERR_INVALID_ARGUMENT);
     nexttok_model_free(NULL);
@@ -275,7 +294,7 @@ Test(model, progress_reported_and_cancellable)
     char *path = nt_tiny_model_file(&sp);
     progress_log log = {0, 0.0f, 1, -1};
     nexttok_model_params p;
-    nexttok_model_params_init(&p);
+    nexttok_model_params_init(&p, sizeof p);
     p.progress = on_progress;
     p.progress_user_data = &log;
     nexttok_model *m;
@@ -394,7 +413,7 @@ Test(model, metadata_only_opens_what_cannot_run)
     nt_gw_free(w);
 
     nexttok_model_params p;
-    nexttok_model_params_init(&p);
+    nexttok_model_params_init(&p, sizeof p);
     nexttok_model *m;
     cr_assert_eq(nexttok_model_load(path, &p, &m), NEXTTOK_ERR_UNSUPPORTED);
     p.metadata_only = 1;

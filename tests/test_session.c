@@ -2,6 +2,7 @@
  * probabilities, top-k, sampling, and sessions on several threads. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,7 @@ static nexttok_model *load_fixture(const char *rel)
 static nexttok_session *new_session(const nexttok_model *m, int32_t n_ctx)
 {
     nexttok_session_params p;
-    nexttok_session_params_init(&p);
+    nexttok_session_params_init(&p, sizeof p);
     p.n_ctx = n_ctx;
     nexttok_session *s = NULL;
     cr_assert_eq(nexttok_session_create(m, &p, &s), NEXTTOK_OK, "%s", nexttok_error_message());
@@ -145,14 +146,41 @@ Test(session, bad_tokens_and_arguments_are_rejected)
     cr_assert_eq(nexttok_session_feed(s, NULL, 1, NULL), NEXTTOK_ERR_INVALID_ARGUMENT);
 
     nexttok_session_params p;
-    nexttok_session_params_init(&p);
+    nexttok_session_params_init(&p, sizeof p);
     p.n_ctx = nexttok_model_n_ctx_train_get(m) + 1;
     nexttok_session *t = (nexttok_session *)1;
     cr_assert_eq(nexttok_session_create(m, &p, &t), NEXTTOK_ERR_INVALID_ARGUMENT);
     cr_assert_null(t);
     p.n_ctx = 0;
-    p.struct_size = sizeof p + 64;
+    p.struct_size = 0;
     cr_assert_eq(nexttok_session_create(m, &p, &t), NEXTTOK_ERR_INVALID_ARGUMENT);
+    cr_assert(strstr(nexttok_error_message(), "struct_size") != NULL, "%s", nexttok_error_message());
+
+    /* A newer caller's longer struct: accepted while the fields this
+     * library does not know are zero, refused once one is set. */
+    struct {
+        nexttok_session_params known;
+        int64_t newer_field;
+    } longer;
+    nexttok_session_params_init(&longer.known, sizeof longer);
+    cr_assert_eq(longer.known.struct_size, sizeof longer);
+    cr_assert_eq(longer.newer_field, 0);
+    longer.known.n_ctx = 10;
+    cr_assert_eq(nexttok_session_create(m, &longer.known, &t), NEXTTOK_OK, "%s", nexttok_error_message());
+    cr_assert_eq(nexttok_session_n_ctx_get(t), 10);
+    nexttok_session_free(t);
+    longer.newer_field = 7;
+    cr_assert_eq(nexttok_session_create(m, &longer.known, &t), NEXTTOK_ERR_INVALID_ARGUMENT);
+    cr_assert(strstr(nexttok_error_message(), "beyond") != NULL, "%s", nexttok_error_message());
+
+    /* An older caller's shorter struct: the fields it lacks keep their
+     * defaults, whatever lies beyond its size. */
+    p.struct_size = offsetof(nexttok_session_params, n_threads);
+    p.n_ctx = 12;
+    p.n_threads = -5;
+    cr_assert_eq(nexttok_session_create(m, &p, &t), NEXTTOK_OK, "%s", nexttok_error_message());
+    cr_assert_eq(nexttok_session_n_ctx_get(t), 12);
+    nexttok_session_free(t);
     nexttok_session_free(s);
     nexttok_model_free(m);
 }
@@ -227,7 +255,7 @@ Test(session, sampler_is_reproducible_and_greedy_at_zero)
     for (int32_t i = 1; i < V; i++) if (lg[i] > lg[best]) best = i;
 
     nexttok_sampler_params p;
-    nexttok_sampler_params_init(&p);
+    nexttok_sampler_params_init(&p, sizeof p);
     p.temperature = 0.0f;
     nexttok_sampler *greedy, *a, *b, *k1;
     cr_assert_eq(nexttok_sampler_create(&p, &greedy), NEXTTOK_OK);
@@ -272,7 +300,7 @@ static void *run_session(void *arg)
 {
     thread_job *job = arg;
     nexttok_session_params p;
-    nexttok_session_params_init(&p);
+    nexttok_session_params_init(&p, sizeof p);
     p.n_ctx = 64;
     p.n_threads = 1;
     nexttok_session *s = NULL;

@@ -26,7 +26,7 @@ import weakref
 from collections import namedtuple
 from ctypes import (CFUNCTYPE, POINTER, Structure, byref, c_char, c_char_p,
                     c_float, c_int, c_int32, c_int64, c_size_t, c_uint,
-                    c_uint8, c_uint32, c_uint64, c_void_p)
+                    c_uint8, c_uint32, c_uint64, c_void_p, sizeof)
 
 __all__ = [
     "Status", "NexttokError", "Model", "Session", "Tokenizer", "Decoder",
@@ -87,7 +87,7 @@ _PROGRESS_FN = CFUNCTYPE(c_int, c_float, c_void_p)
 
 class _ModelParams(Structure):
     _fields_ = [("struct_size", c_size_t), ("progress", _PROGRESS_FN),
-                ("progress_user_data", c_void_p)]
+                ("progress_user_data", c_void_p), ("metadata_only", c_int32)]
 
 
 class _ModelInfo(Structure):
@@ -97,7 +97,7 @@ class _ModelInfo(Structure):
                 ("n_layer", c_int32), ("n_head", c_int32),
                 ("n_head_kv", c_int32), ("n_ff", c_int32),
                 ("gguf_version", c_uint32), ("n_params", c_uint64),
-                ("file_size", c_uint64)]
+                ("file_size", c_uint64), ("runnable", c_int32)]
 
 
 class _TensorInfo(Structure):
@@ -129,7 +129,7 @@ _SIGNATURES = {
     "nexttok_isa_name_get": (c_char_p, []),
     "nexttok_status_describe": (c_char_p, [c_int]),
     "nexttok_error_message": (c_char_p, []),
-    "nexttok_model_params_init": (None, [POINTER(_ModelParams)]),
+    "nexttok_model_params_init": (None, [POINTER(_ModelParams), c_size_t]),
     "nexttok_model_load": (c_int, [c_char_p, POINTER(_ModelParams), POINTER(_P)]),
     "nexttok_model_free": (None, [_P]),
     "nexttok_model_info_get": (c_int, [_P, POINTER(_ModelInfo)]),
@@ -144,7 +144,7 @@ _SIGNATURES = {
     "nexttok_model_digest_get": (c_int, [_P, POINTER(c_uint8)]),
     "nexttok_model_tensor_digest_get": (c_int, [_P, c_size_t, POINTER(c_uint8)]),
     "nexttok_model_verify": (c_int, [_P, POINTER(c_uint8)]),
-    "nexttok_session_params_init": (None, [POINTER(_SessionParams)]),
+    "nexttok_session_params_init": (None, [POINTER(_SessionParams), c_size_t]),
     "nexttok_session_create": (c_int, [_P, POINTER(_SessionParams), POINTER(_P)]),
     "nexttok_session_free": (None, [_P]),
     "nexttok_session_feed": (c_int, [_P, POINTER(c_int32), c_size_t, POINTER(c_float)]),
@@ -157,7 +157,7 @@ _SIGNATURES = {
     "nexttok_session_rewind": (c_int, [_P, c_int32]),
     "nexttok_session_reset": (c_int, [_P]),
     "nexttok_session_text_feed": (c_int, [_P, _P, c_char_p, c_size_t, c_uint32]),
-    "nexttok_sampler_params_init": (None, [POINTER(_SamplerParams)]),
+    "nexttok_sampler_params_init": (None, [POINTER(_SamplerParams), c_size_t]),
     "nexttok_sampler_create": (c_int, [POINTER(_SamplerParams), POINTER(_P)]),
     "nexttok_sampler_free": (None, [_P]),
     "nexttok_sampler_sample": (c_int, [_P, _P, POINTER(c_int32)]),
@@ -368,7 +368,7 @@ class Model(_Handle):
         """Load `path`. progress(fraction) may return True to cancel."""
         lib = _library()
         params = _ModelParams()
-        lib.nexttok_model_params_init(byref(params))
+        lib.nexttok_model_params_init(byref(params), sizeof(params))
         raised = []
         if progress is not None:
             def trampoline(fraction, _user):
@@ -471,7 +471,7 @@ class Session(_Handle):
     def __init__(self, model, n_ctx=0, n_threads=0):
         lib = _library()
         params = _SessionParams()
-        lib.nexttok_session_params_init(byref(params))
+        lib.nexttok_session_params_init(byref(params), sizeof(params))
         params.n_ctx = n_ctx
         params.n_threads = n_threads
         ptr = _P()
@@ -553,7 +553,7 @@ class Sampler(_Handle):
     def __init__(self, temperature=1.0, top_k=0, top_p=1.0, min_p=0.0, seed=0):
         lib = _library()
         params = _SamplerParams()
-        lib.nexttok_sampler_params_init(byref(params))
+        lib.nexttok_sampler_params_init(byref(params), sizeof(params))
         params.temperature = temperature
         params.top_k = top_k
         params.top_p = top_p

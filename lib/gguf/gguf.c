@@ -263,6 +263,20 @@ static nexttok_status skip_array(cursor *c, const char *key, int depth)
     return NEXTTOK_OK;
 }
 
+/* Grow a full table of entries the file declares (strings of an array,
+ * keys, tensor infos): doubling (from 64 when empty), never past the
+ * declared count, so memory follows the entries actually read rather than
+ * what a hostile count claims. The grown table, or NULL (the old one is
+ * then still valid and *cap unchanged). */
+static void *table_grow(void *table, size_t *cap, uint64_t declared, size_t elem)
+{
+    size_t ncap = *cap ? *cap * 2 : 64;
+    if (ncap > declared) ncap = (size_t)declared;
+    void *grown = nt_realloc_array(table, ncap, elem);
+    if (grown) *cap = ncap;
+    return grown;
+}
+
 /* Decode n strings into a growing array: memory follows what the file
  * really holds, not what a hostile count claims. */
 static nexttok_status read_str_array(cursor *c, nt_gguf_kv *kv, uint64_t n)
@@ -273,11 +287,9 @@ static nexttok_status read_str_array(cursor *c, nt_gguf_kv *kv, uint64_t n)
     kv->arr_strs = strs;
     for (uint64_t i = 0; i < n; i++) {
         if (i == cap) {
-            size_t ncap = cap * 2 < n ? cap * 2 : (size_t)n;
-            nt_str *grown = nt_realloc_array(strs, ncap, sizeof *strs);
+            nt_str *grown = table_grow(strs, &cap, n, sizeof *strs);
             if (!grown) return nt_fail(NEXTTOK_ERR_NO_MEMORY, "key '" NAME_FMT "': out of memory", kv->key);
             strs = kv->arr_strs = grown;
-            cap = ncap;
         }
         uint64_t len;
         if (remaining(c) < 8)
@@ -379,12 +391,9 @@ static nexttok_status read_kvs(cursor *c, nt_gguf *g, uint64_t n_kv)
     size_t cap = 0;
     for (uint64_t i = 0; i < n_kv; i++) {
         if (g->n_kv == cap) {
-            size_t ncap = cap ? cap * 2 : 64;
-            if (ncap > n_kv) ncap = (size_t)n_kv;
-            nt_gguf_kv *grown = nt_realloc_array(g->kv, ncap, sizeof *grown);
+            nt_gguf_kv *grown = table_grow(g->kv, &cap, n_kv, sizeof *grown);
             if (!grown) return nt_fail(NEXTTOK_ERR_NO_MEMORY, "out of memory reading %llu keys", (ull)n_kv);
             g->kv = grown;
-            cap = ncap;
         }
         nt_gguf_kv *kv = &g->kv[g->n_kv];
         memset(kv, 0, sizeof *kv);
@@ -415,12 +424,9 @@ static nexttok_status read_tensor_infos(cursor *c, nt_gguf *g, uint64_t n_tensor
     size_t cap = 0;
     for (uint64_t i = 0; i < n_tensors; i++) {
         if (g->n_tensors == cap) {
-            size_t ncap = cap ? cap * 2 : 64;
-            if (ncap > n_tensors) ncap = (size_t)n_tensors;
-            nt_gguf_tensor *grown = nt_realloc_array(g->tensors, ncap, sizeof *grown);
+            nt_gguf_tensor *grown = table_grow(g->tensors, &cap, n_tensors, sizeof *grown);
             if (!grown) return nt_fail(NEXTTOK_ERR_NO_MEMORY, "out of memory reading %llu tensors", (ull)n_tensors);
             g->tensors = grown;
-            cap = ncap;
         }
         nt_gguf_tensor *t = &g->tensors[g->n_tensors];
         memset(t, 0, sizeof *t);

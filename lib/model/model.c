@@ -6,14 +6,15 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/params.h"
 #include "model/model.h"
 #include "types/types.h"
 
-NEXTTOK_API void nexttok_model_params_init(nexttok_model_params *params)
+static const nexttok_model_params nt_model_defaults = {.struct_size = sizeof(nexttok_model_params)};
+
+NEXTTOK_API void nexttok_model_params_init(nexttok_model_params *params, size_t struct_size)
 {
-    if (!params) return;
-    memset(params, 0, sizeof *params);
-    params->struct_size = sizeof *params;
+    nt_params_init(params, struct_size, &nt_model_defaults, sizeof nt_model_defaults);
 }
 
 const nt_gguf *nt_model_gguf(const nexttok_model *m) { return m ? m->gguf : NULL; }
@@ -123,15 +124,9 @@ NEXTTOK_API nexttok_status nexttok_model_load(const char *path, const nexttok_mo
     nt_error_clear();
     if (model_out) *model_out = NULL;
     if (!path || !model_out) return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_model_load: path and model_out must not be NULL");
-    nexttok_model_params p;
-    nexttok_model_params_init(&p);
-    if (params) {
-        if (params->struct_size == 0 || params->struct_size > sizeof p)
-            return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_model_load: params->struct_size %zu is not a known size (expected at most %zu)",
-                           params->struct_size, sizeof p);
-        memcpy(&p, params, params->struct_size);
-        p.struct_size = sizeof p;
-    }
+    nexttok_model_params p = nt_model_defaults;
+    nexttok_status pst = nt_params_merge(&p, sizeof p, params, "nexttok_model_load");
+    if (pst != NEXTTOK_OK) return pst;
     nexttok_model *m = nt_calloc(1, sizeof *m);
     if (!m) return nt_fail(NEXTTOK_ERR_NO_MEMORY, "out of memory");
     m->progress = p.progress;
@@ -151,11 +146,8 @@ NEXTTOK_API nexttok_status nexttok_model_info_get(const nexttok_model *m, nextto
 {
     nt_error_clear();
     if (!m || !info) return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_model_info_get: model and info must not be NULL");
-    size_t size = info->struct_size;
-    if (size < offsetof(nexttok_model_info, name) || size > sizeof *info)
-        return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_model_info_get: info->struct_size %zu is not a known size", size);
     nexttok_model_info full = {
-        .struct_size = size,
+        .struct_size = sizeof full,
         .architecture = m->arch_name,
         .name = m->name,
         .n_vocab = m->hp.n_vocab,
@@ -170,8 +162,7 @@ NEXTTOK_API nexttok_status nexttok_model_info_get(const nexttok_model *m, nextto
         .file_size = m->gguf->size,
         .runnable = m->runnable,
     };
-    memcpy(info, &full, size);
-    return NEXTTOK_OK;
+    return nt_info_fill(info, &full, sizeof full, "nexttok_model_info_get");
 }
 
 NEXTTOK_API const char *nexttok_model_architecture_get(const nexttok_model *m) { return m ? m->arch_name : ""; }
@@ -189,15 +180,12 @@ NEXTTOK_API nexttok_status nexttok_model_tensor_info_get(const nexttok_model *m,
 {
     nt_error_clear();
     if (!m || !info) return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_model_tensor_info_get: model and info must not be NULL");
-    size_t size = info->struct_size;
-    if (size < offsetof(nexttok_tensor_info, name) || size > sizeof *info)
-        return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_model_tensor_info_get: info->struct_size %zu is not a known size", size);
     if (index >= m->gguf->n_tensors)
         return nt_fail(NEXTTOK_ERR_NOT_FOUND, "tensor index %zu: the model has %" PRIu64 " tensors", index, m->gguf->n_tensors);
     const nt_gguf_tensor *t = &m->gguf->tensors[index];
     const nt_type_traits *tr = nt_type_traits_get(t->type);
     nexttok_tensor_info full = {
-        .struct_size = size,
+        .struct_size = sizeof full,
         .name = t->name,
         .type_name = tr ? tr->name : "unknown",
         .n_dims = t->n_dims,
@@ -205,6 +193,5 @@ NEXTTOK_API nexttok_status nexttok_model_tensor_info_get(const nexttok_model *m,
         .n_bytes = t->nbytes,
     };
     for (int d = 0; d < 4; d++) full.dims[d] = t->ne[d];
-    memcpy(info, &full, size);
-    return NEXTTOK_OK;
+    return nt_info_fill(info, &full, sizeof full, "nexttok_model_tensor_info_get");
 }

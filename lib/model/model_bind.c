@@ -118,6 +118,18 @@ nexttok_status nt_bind_vector(nexttok_model *m, const char *name, int64_t n, con
     return NEXTTOK_OK;
 }
 
+/* The rule both readers below apply to a lookup's status: an absent key
+ * that the architecture requires becomes a format error naming it; an
+ * absent optional key stays NEXTTOK_ERR_NOT_FOUND (take the default). */
+static nexttok_status key_rule(const nexttok_model *m, const char *key, bool required,
+                               nexttok_status lookup)
+{
+    if (lookup == NEXTTOK_ERR_NOT_FOUND && required)
+        return nt_fail(NEXTTOK_ERR_FORMAT, "key '%s': missing (required by architecture %s)", key,
+                       m->arch_name);
+    return lookup;
+}
+
 /* An integer hyper-parameter in [lo, hi]. */
 static nexttok_status read_int(const nexttok_model *m, const char *suffix, bool required,
                                int64_t dflt, int64_t lo, int64_t hi, int32_t *out)
@@ -125,15 +137,9 @@ static nexttok_status read_int(const nexttok_model *m, const char *suffix, bool 
     char key[128];
     snprintf(key, sizeof key, "%s.%s", m->arch_name, suffix);
     int64_t v;
-    nexttok_status st = nt_gguf_get_int(m->gguf, key, &v);
-    if (st == NEXTTOK_ERR_NOT_FOUND && !required) {
-        v = dflt;
-    } else if (st == NEXTTOK_ERR_NOT_FOUND) {
-        return nt_fail(NEXTTOK_ERR_FORMAT, "key '%s': missing (required by architecture %s)", key,
-                       m->arch_name);
-    } else if (st != NEXTTOK_OK) {
-        return st;
-    }
+    nexttok_status st = key_rule(m, key, required, nt_gguf_get_int(m->gguf, key, &v));
+    if (st == NEXTTOK_ERR_NOT_FOUND) v = dflt;
+    else if (st != NEXTTOK_OK) return st;
     if (v < lo || v > hi)
         return nt_fail(NEXTTOK_ERR_FORMAT, "key '%s': value %" PRId64 " outside [%" PRId64 ", %" PRId64 "]",
                        key, v, lo, hi);
@@ -147,15 +153,9 @@ static nexttok_status read_float(const nexttok_model *m, const char *suffix, boo
     char key[128];
     snprintf(key, sizeof key, "%s.%s", m->arch_name, suffix);
     double v;
-    nexttok_status st = nt_gguf_get_float(m->gguf, key, &v);
-    if (st == NEXTTOK_ERR_NOT_FOUND && !required) {
-        v = dflt;
-    } else if (st == NEXTTOK_ERR_NOT_FOUND) {
-        return nt_fail(NEXTTOK_ERR_FORMAT, "key '%s': missing (required by architecture %s)", key,
-                       m->arch_name);
-    } else if (st != NEXTTOK_OK) {
-        return st;
-    }
+    nexttok_status st = key_rule(m, key, required, nt_gguf_get_float(m->gguf, key, &v));
+    if (st == NEXTTOK_ERR_NOT_FOUND) v = dflt;
+    else if (st != NEXTTOK_OK) return st;
     if (!(v >= lo && v <= hi))
         return nt_fail(NEXTTOK_ERR_FORMAT, "key '%s': value %g outside [%g, %g]", key, v, lo, hi);
     *out = (float)v;

@@ -6,6 +6,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/params.h"
 #include "sampling/probs.h"
 
 struct nexttok_sampler {
@@ -13,13 +14,11 @@ struct nexttok_sampler {
     uint64_t rng[4];
 };
 
-NEXTTOK_API void nexttok_sampler_params_init(nexttok_sampler_params *params)
+static const nexttok_sampler_params nt_sampler_defaults = {.struct_size = sizeof(nexttok_sampler_params), .temperature = 1.0f, .top_p = 1.0f};
+
+NEXTTOK_API void nexttok_sampler_params_init(nexttok_sampler_params *params, size_t struct_size)
 {
-    if (!params) return;
-    memset(params, 0, sizeof *params);
-    params->struct_size = sizeof *params;
-    params->temperature = 1.0f;
-    params->top_p = 1.0f;
+    nt_params_init(params, struct_size, &nt_sampler_defaults, sizeof nt_sampler_defaults);
 }
 
 static uint64_t splitmix64(uint64_t *x)
@@ -52,13 +51,9 @@ NEXTTOK_API nexttok_status nexttok_sampler_create(const nexttok_sampler_params *
     nt_error_clear();
     if (out) *out = NULL;
     if (!out) return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_sampler_create: sampler_out must not be NULL");
-    nexttok_sampler_params p;
-    nexttok_sampler_params_init(&p);
-    if (params) {
-        if (params->struct_size == 0 || params->struct_size > sizeof p)
-            return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_sampler_create: params->struct_size %zu is not a known size", params->struct_size);
-        memcpy(&p, params, params->struct_size);
-    }
+    nexttok_sampler_params p = nt_sampler_defaults;
+    nexttok_status pst = nt_params_merge(&p, sizeof p, params, "nexttok_sampler_create");
+    if (pst != NEXTTOK_OK) return pst;
     if (!(p.temperature >= 0.0f) || !isfinite(p.temperature))
         return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "sampler: temperature %g must be finite and >= 0", (double)p.temperature);
     if (p.top_k < 0) return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "sampler: top_k %d is negative", p.top_k);

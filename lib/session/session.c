@@ -3,15 +3,16 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/params.h"
 #include "forward/forward.h"
 #include "sampling/probs.h"
 #include "session/session.h"
 
-NEXTTOK_API void nexttok_session_params_init(nexttok_session_params *params)
+static const nexttok_session_params nt_session_defaults = {.struct_size = sizeof(nexttok_session_params)};
+
+NEXTTOK_API void nexttok_session_params_init(nexttok_session_params *params, size_t struct_size)
 {
-    if (!params) return;
-    memset(params, 0, sizeof *params);
-    params->struct_size = sizeof *params;
+    nt_params_init(params, struct_size, &nt_session_defaults, sizeof nt_session_defaults);
 }
 
 NEXTTOK_API void nexttok_session_free(nexttok_session *s)
@@ -46,14 +47,9 @@ NEXTTOK_API nexttok_status nexttok_session_create(const nexttok_model *m, const 
     nt_error_clear();
     if (session_out) *session_out = NULL;
     if (!m || !session_out) return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_session_create: model and session_out must not be NULL");
-    nexttok_session_params p;
-    nexttok_session_params_init(&p);
-    if (params) {
-        if (params->struct_size == 0 || params->struct_size > sizeof p)
-            return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_session_create: params->struct_size %zu is not a known size (expected at most %zu)",
-                           params->struct_size, sizeof p);
-        memcpy(&p, params, params->struct_size);
-    }
+    nexttok_session_params p = nt_session_defaults;
+    nexttok_status pst = nt_params_merge(&p, sizeof p, params, "nexttok_session_create");
+    if (pst != NEXTTOK_OK) return pst;
     if (!m->runnable)
         return nt_fail(NEXTTOK_ERR_STATE, "nexttok_session_create: the model was opened metadata-only and cannot run");
     const nt_hparams *hp = &m->hp;

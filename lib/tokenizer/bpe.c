@@ -9,6 +9,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "tokenizer/pair_heap.h"
 #include "tokenizer/pretokenizer.h"
 #include "tokenizer/tokenizer.h"
 
@@ -26,6 +27,13 @@ typedef struct bpe_pair {
     uint32_t size; /* left.n + right.n when queued: a changed size means stale */
 } bpe_pair;
 
+static bool pair_before(const bpe_pair *a, const bpe_pair *b)
+{
+    return a->rank < b->rank || (a->rank == b->rank && a->left < b->left);
+}
+
+NT_PAIR_HEAP(bpe_heap, bpe_pair, pair_before)
+
 typedef struct bpe_ctx {
     const nexttok_tokenizer *t;
     const char *text;
@@ -35,52 +43,8 @@ typedef struct bpe_ctx {
     size_t word_cap;
     bpe_sym *syms;
     size_t syms_cap;
-    bpe_pair *heap;
-    size_t heap_n, heap_cap;
+    bpe_heap heap;
 } bpe_ctx;
-
-static bool pair_before(const bpe_pair *a, const bpe_pair *b)
-{
-    return a->rank < b->rank || (a->rank == b->rank && a->left < b->left);
-}
-
-static bool grow(void **buf, size_t *cap, size_t need, size_t elem);
-
-static void heap_push(bpe_ctx *c, bpe_pair p)
-{
-    /* Grown on demand: stale pairs leave as merges happen, so the heap
-     * usually stays far below its bound of three entries per symbol. */
-    if (c->heap_n == c->heap_cap && !grow((void **)&c->heap, &c->heap_cap, c->heap_n + 1, sizeof p)) {
-        c->st = NEXTTOK_ERR_NO_MEMORY;
-        return;
-    }
-    size_t i = c->heap_n++;
-    while (i > 0) {
-        size_t parent = (i - 1) / 2;
-        if (!pair_before(&p, &c->heap[parent])) break;
-        c->heap[i] = c->heap[parent];
-        i = parent;
-    }
-    c->heap[i] = p;
-}
-
-static bpe_pair heap_pop(bpe_ctx *c)
-{
-    bpe_pair top = c->heap[0];
-    bpe_pair last = c->heap[--c->heap_n];
-    size_t i = 0, n = c->heap_n;
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        const bpe_pair *best = &last;
-        if (l < n && pair_before(&c->heap[l], best)) m = l, best = &c->heap[l];
-        if (r < n && pair_before(&c->heap[r], best)) m = r;
-        if (m == i) break;
-        c->heap[i] = c->heap[m];
-        i = m;
-    }
-    if (n > 0) c->heap[i] = last;
-    return top;
-}
 
 static const nt_merge_entry *merge_find(const nt_merge_map *m, int32_t left, int32_t right)
 {
@@ -104,7 +68,7 @@ static void pair_try(bpe_ctx *c, int32_t left, int32_t right)
     const nt_merge_entry *e = merge_find(&c->t->merges, l->id, r->id);
     if (!e) return;
     bpe_pair p = {e->rank, left, right, e->result, l->n + r->n};
-    heap_push(c, p);
+    if (!bpe_heap_push(&c->heap, p)) c->st = NEXTTOK_ERR_NO_MEMORY;
 }
 
 static bool grow(void **buf, size_t *cap, size_t need, size_t elem)
@@ -172,10 +136,10 @@ static void bpe_word(void *user, size_t start, size_t len)
         c->syms[i] = (bpe_sym){t->byte_char_id[b], (int32_t)i - 1,
                                i + 1 < n ? (int32_t)i + 1 : -1, 1, b};
     }
-    c->heap_n = 0;
+    c->heap.n = 0;
     for (size_t i = 1; i < n; i++) pair_try(c, (int32_t)i - 1, (int32_t)i);
-    while (c->heap_n > 0 && c->st == NEXTTOK_OK) {
-        bpe_pair p = heap_pop(c);
+    while (c->heap.n > 0 && c->st == NEXTTOK_OK) {
+        bpe_pair p = bpe_heap_pop(&c->heap);
         bpe_sym *l = &c->syms[p.left], *r = &c->syms[p.right];
         if (l->n == 0 || r->n == 0 || l->n + r->n != p.size) continue; /* stale */
         l->id = p.result;
@@ -213,6 +177,6 @@ nexttok_status nt_bpe_encode(const nexttok_tokenizer *t, const char *text, size_
         st = c.st == NEXTTOK_ERR_NO_MEMORY ? nt_fail(c.st, "tokenizer: out of memory") : c.st;
     nt_free(c.word);
     nt_free(c.syms);
-    nt_free(c.heap);
+    nt_free(c.heap.v);
     return st;
 }

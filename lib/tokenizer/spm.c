@@ -7,6 +7,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "tokenizer/pair_heap.h"
 #include "tokenizer/tokenizer.h"
 
 typedef struct spm_sym {
@@ -22,61 +23,20 @@ typedef struct spm_pair {
     uint32_t size;
 } spm_pair;
 
-typedef struct spm_ctx {
-    const nexttok_tokenizer *t;
-    const char *s;
-    spm_sym *syms;
-    spm_pair *heap;
-    size_t heap_n, heap_cap;
-    bool oom;
-} spm_ctx;
-
 static bool pair_before(const spm_pair *a, const spm_pair *b)
 {
     return a->score > b->score || (a->score == b->score && a->left < b->left);
 }
 
-static void heap_push(spm_ctx *c, spm_pair p)
-{
-    if (c->heap_n == c->heap_cap) {
-        /* Grown on demand: stale pairs leave as merges happen, so the heap
-         * usually stays far below its bound of three entries per symbol. */
-        size_t cap = c->heap_cap ? c->heap_cap * 2 : 256;
-        spm_pair *h = nt_realloc_array(c->heap, cap, sizeof *h);
-        if (!h) {
-            c->oom = true;
-            return;
-        }
-        c->heap = h;
-        c->heap_cap = cap;
-    }
-    size_t i = c->heap_n++;
-    while (i > 0) {
-        size_t parent = (i - 1) / 2;
-        if (!pair_before(&p, &c->heap[parent])) break;
-        c->heap[i] = c->heap[parent];
-        i = parent;
-    }
-    c->heap[i] = p;
-}
+NT_PAIR_HEAP(spm_heap, spm_pair, pair_before)
 
-static spm_pair heap_pop(spm_ctx *c)
-{
-    spm_pair top = c->heap[0];
-    spm_pair last = c->heap[--c->heap_n];
-    size_t i = 0, n = c->heap_n;
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        const spm_pair *best = &last;
-        if (l < n && pair_before(&c->heap[l], best)) m = l, best = &c->heap[l];
-        if (r < n && pair_before(&c->heap[r], best)) m = r;
-        if (m == i) break;
-        c->heap[i] = c->heap[m];
-        i = m;
-    }
-    if (n > 0) c->heap[i] = last;
-    return top;
-}
+typedef struct spm_ctx {
+    const nexttok_tokenizer *t;
+    const char *s;
+    spm_sym *syms;
+    spm_heap heap;
+    bool oom;
+} spm_ctx;
 
 static void pair_try(spm_ctx *c, int32_t left, int32_t right)
 {
@@ -86,7 +46,7 @@ static void pair_try(spm_ctx *c, int32_t left, int32_t right)
     int32_t id = nt_vocab_find(c->t, c->s + l->start, size);
     if (id < 0) return;
     spm_pair p = {c->t->scores[id], left, right, id, size};
-    heap_push(c, p);
+    if (!spm_heap_push(&c->heap, p)) c->oom = true;
 }
 
 nexttok_status nt_spm_encode(const nexttok_tokenizer *t, const char *text, size_t len,
@@ -102,7 +62,7 @@ nexttok_status nt_spm_encode(const nexttok_tokenizer *t, const char *text, size_
     size_t cap = len + 2 * n_spaces + (prefix_space ? 3 : 0);
     char *s = nt_malloc(cap);
     spm_sym *syms = nt_malloc_array(cap, sizeof(spm_sym));
-    spm_ctx c = {t, s, syms, NULL, 0, 0, false};
+    spm_ctx c = {t, s, syms, {NULL, 0, 0}, false};
     nexttok_status st = NEXTTOK_OK;
     if (!s || !syms) goto oom;
     size_t n = 0;
@@ -128,11 +88,11 @@ nexttok_status nt_spm_encode(const nexttok_tokenizer *t, const char *text, size_
         off += k;
     }
     for (int32_t seg = 0; seg < n_syms;) {
-        c.heap_n = 0;
+        c.heap.n = 0;
         int32_t last = seg;
         for (; syms[last].next >= 0; last++) pair_try(&c, last, last + 1);
-        while (c.heap_n > 0 && !c.oom) {
-            spm_pair p = heap_pop(&c);
+        while (c.heap.n > 0 && !c.oom) {
+            spm_pair p = spm_heap_pop(&c.heap);
             spm_sym *l = &syms[p.left], *r = &syms[p.right];
             if (l->n == 0 || r->n == 0 || l->n + r->n != p.size) continue; /* stale */
             l->n += r->n;
@@ -163,6 +123,6 @@ oom:
 done:
     nt_free(s);
     nt_free(syms);
-    nt_free(c.heap);
+    nt_free(c.heap.v);
     return st;
 }

@@ -194,6 +194,70 @@ int nt_cli_opt_value(int argc, char **argv, int *i, const char *name, const char
     return 1;
 }
 
+/* Shared tail of the nt_cli_opt_<number> functions: r and v from
+ * nt_cli_opt_value, ok whether v parsed. */
+static int opt_number_result(int r, bool ok, const char *cmd, const char *name, const char *v,
+                             const char *what)
+{
+    if (r <= 0 || ok) return r;
+    nt_cli_usage_fail(cmd, "%s: '%s' is not %s", name, v, what);
+    return -1;
+}
+
+int nt_cli_opt_i64(int argc, char **argv, int *i, const char *cmd, const char *name,
+                   int64_t min, int64_t max, const char *what, int64_t *out)
+{
+    const char *v = NULL;
+    int r = nt_cli_opt_value(argc, argv, i, name, &v);
+    return opt_number_result(r, r > 0 && nt_cli_parse_i64(v, min, max, out), cmd, name, v, what);
+}
+
+int nt_cli_opt_f32(int argc, char **argv, int *i, const char *cmd, const char *name,
+                   float min, float max, const char *what, float *out)
+{
+    const char *v = NULL;
+    int r = nt_cli_opt_value(argc, argv, i, name, &v);
+    return opt_number_result(r, r > 0 && nt_cli_parse_f32(v, min, max, out), cmd, name, v, what);
+}
+
+int nt_cli_opt_u64(int argc, char **argv, int *i, const char *cmd, const char *name,
+                   const char *what, uint64_t *out)
+{
+    const char *v = NULL;
+    int r = nt_cli_opt_value(argc, argv, i, name, &v);
+    return opt_number_result(r, r > 0 && nt_cli_parse_u64(v, out), cmd, name, v, what);
+}
+
+bool nt_cli_scan_args(int argc, char **argv, const char *cmd, void (*usage)(void),
+                      nt_cli_option_fn option, void *ctx, const char **path, int *exit_status)
+{
+    *path = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage();
+            *exit_status = 0;
+            return false;
+        }
+        int r = option ? option(argc, argv, &i, ctx) : 0;
+        if (r < 0) {
+            *exit_status = NT_CLI_EXIT_USAGE;
+            return false;
+        }
+        if (r > 0) continue;
+        if (a[0] == '-' && a[1] != '\0') {
+            *exit_status = nt_cli_usage_fail(cmd, "unknown option '%s'", a);
+            return false;
+        }
+        if (*path) {
+            *exit_status = nt_cli_usage_fail(cmd, "unexpected argument '%s'", a);
+            return false;
+        }
+        *path = a;
+    }
+    return true;
+}
+
 int nt_cli_input_option(int argc, char **argv, int *i, nt_cli_input *input)
 {
     static const char *names[] = {"--tokens", "--text", "--text-file"};
@@ -332,7 +396,7 @@ void nt_cli_input_release(nt_cli_input *input)
 int nt_cli_model_load(const char *path, bool metadata_only, nexttok_model **model_out)
 {
     nexttok_model_params params;
-    nexttok_model_params_init(&params);
+    nexttok_model_params_init(&params, sizeof params);
     params.metadata_only = metadata_only;
     nexttok_status st = nexttok_model_load(path, &params, model_out);
     if (st != NEXTTOK_OK) return nt_cli_api_fail(st, "loading %s", path);
@@ -385,7 +449,7 @@ int nt_cli_session_create(const nexttok_model *model, int32_t n_ctx, int32_t n_t
                           nexttok_session **session_out)
 {
     nexttok_session_params params;
-    nexttok_session_params_init(&params);
+    nexttok_session_params_init(&params, sizeof params);
     params.n_ctx = n_ctx;
     params.n_threads = n_threads;
     nexttok_status st = nexttok_session_create(model, &params, session_out);
@@ -406,27 +470,13 @@ int nt_cli_tokenizer_create(const nexttok_model *model, bool required,
 int nt_cli_session_option(int argc, char **argv, int *i, const char *cmd,
                           int32_t *n_threads, int32_t *n_ctx)
 {
-    const char *v = NULL;
     int64_t x = 0;
-    int r = nt_cli_opt_value(argc, argv, i, "--threads", &v);
-    if (r < 0) return -1;
-    if (r > 0) {
-        if (!nt_cli_parse_i64(v, 0, 4096, &x)) {
-            nt_cli_usage_fail(cmd, "--threads: '%s' is not a count in [0, 4096] (0 = all cores)", v);
-            return -1;
-        }
-        *n_threads = (int32_t)x;
-        return 1;
-    }
-    r = nt_cli_opt_value(argc, argv, i, "--ctx", &v);
-    if (r < 0) return -1;
-    if (r > 0) {
-        if (!nt_cli_parse_i64(v, 0, INT32_MAX, &x)) {
-            nt_cli_usage_fail(cmd, "--ctx: '%s' is not a context length (0 = trained context)", v);
-            return -1;
-        }
-        *n_ctx = (int32_t)x;
-        return 1;
-    }
-    return 0;
+    int r = nt_cli_opt_i64(argc, argv, i, cmd, "--threads", 0, 4096,
+                           "a count in [0, 4096] (0 = all cores)", &x);
+    if (r > 0) *n_threads = (int32_t)x;
+    if (r != 0) return r;
+    r = nt_cli_opt_i64(argc, argv, i, cmd, "--ctx", 0, INT32_MAX,
+                       "a context length (0 = trained context)", &x);
+    if (r > 0) *n_ctx = (int32_t)x;
+    return r;
 }

@@ -53,6 +53,32 @@ bool nt_cli_parse_tokens(const char *s, int32_t **tokens_out, size_t *n_out,
  */
 int nt_cli_opt_value(int argc, char **argv, int *i, const char *name, const char **value);
 
+/*
+ * `name VALUE` options with a number: like nt_cli_opt_value, and a value
+ * that does not parse (see nt_cli_parse_*) is reported as the usage error
+ * "<name>: '<value>' is not <what>" and gives -1. *out is set only on 1.
+ */
+int nt_cli_opt_i64(int argc, char **argv, int *i, const char *cmd, const char *name,
+                   int64_t min, int64_t max, const char *what, int64_t *out);
+int nt_cli_opt_f32(int argc, char **argv, int *i, const char *cmd, const char *name,
+                   float min, float max, const char *what, float *out);
+int nt_cli_opt_u64(int argc, char **argv, int *i, const char *cmd, const char *name,
+                   const char *what, uint64_t *out);
+
+/* A command's own options at argv[*i], for nt_cli_scan_args: 1 consumed
+ * (advancing *i past any value), 0 not one of them, -1 error reported. */
+typedef int (*nt_cli_option_fn)(int argc, char **argv, int *i, void *ctx);
+
+/*
+ * The argument loop every subcommand shares: --help / -h prints `usage`;
+ * `option` (may be NULL) takes the command's options; any other "-x" is an
+ * unknown option; the one positional argument goes to *path (left NULL when
+ * absent, for the caller to report). Returns true to go on, false when the
+ * command must end now with *exit_status (0 after --help, usage otherwise).
+ */
+bool nt_cli_scan_args(int argc, char **argv, const char *cmd, void (*usage)(void),
+                      nt_cli_option_fn option, void *ctx, const char **path, int *exit_status);
+
 /* Where a command's input tokens come from (exactly one must be set). */
 typedef struct nt_cli_input {
     const char *tokens;    /* --tokens 1,2,3 */

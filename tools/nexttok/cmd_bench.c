@@ -68,66 +68,52 @@ static int run_once(nexttok_session *session, const int32_t *tokens, size_t n_pr
     return 0;
 }
 
+typedef struct bench_options {
+    int32_t n_threads, n_ctx;
+    int64_t n_prompt, n_gen, reps;
+} bench_options;
+
+static int bench_option(int argc, char **argv, int *i, void *ctx)
+{
+    bench_options *o = ctx;
+    int r = nt_cli_session_option(argc, argv, i, "bench", &o->n_threads, &o->n_ctx);
+    if (r == 0)
+        r = nt_cli_opt_i64(argc, argv, i, "bench", "--prompt", 0, INT32_MAX,
+                           "a token count >= 0", &o->n_prompt);
+    if (r == 0)
+        r = nt_cli_opt_i64(argc, argv, i, "bench", "--gen", 0, INT32_MAX, "a token count >= 0",
+                           &o->n_gen);
+    if (r == 0)
+        r = nt_cli_opt_i64(argc, argv, i, "bench", "--reps", 1, 100000,
+                           "a count in [1, 100000]", &o->reps);
+    return r;
+}
+
 int nt_cli_bench(int argc, char **argv)
 {
     const char *path = NULL;
-    int32_t n_threads = 0, n_ctx = 0;
-    int64_t n_prompt = DEFAULT_PROMPT, n_gen = DEFAULT_GEN, reps = DEFAULT_REPS;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = NULL;
-        int r;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage();
-            return 0;
-        }
-        if ((r = nt_cli_session_option(argc, argv, &i, "bench", &n_threads, &n_ctx)) != 0) {
-            if (r < 0) return NT_CLI_EXIT_USAGE;
-            continue;
-        }
-        if ((r = nt_cli_opt_value(argc, argv, &i, "--prompt", &v)) != 0) {
-            if (r < 0) return NT_CLI_EXIT_USAGE;
-            if (!nt_cli_parse_i64(v, 0, INT32_MAX, &n_prompt))
-                return nt_cli_usage_fail("bench", "--prompt: '%s' is not a token count >= 0", v);
-            continue;
-        }
-        if ((r = nt_cli_opt_value(argc, argv, &i, "--gen", &v)) != 0) {
-            if (r < 0) return NT_CLI_EXIT_USAGE;
-            if (!nt_cli_parse_i64(v, 0, INT32_MAX, &n_gen))
-                return nt_cli_usage_fail("bench", "--gen: '%s' is not a token count >= 0", v);
-            continue;
-        }
-        if ((r = nt_cli_opt_value(argc, argv, &i, "--reps", &v)) != 0) {
-            if (r < 0) return NT_CLI_EXIT_USAGE;
-            if (!nt_cli_parse_i64(v, 1, 100000, &reps))
-                return nt_cli_usage_fail("bench", "--reps: '%s' is not a count in [1, 100000]", v);
-            continue;
-        }
-        if (a[0] == '-' && a[1] != '\0')
-            return nt_cli_usage_fail("bench", "unknown option '%s'", a);
-        if (path) return nt_cli_usage_fail("bench", "unexpected argument '%s'", a);
-        path = a;
-    }
+    bench_options o = {0, 0, DEFAULT_PROMPT, DEFAULT_GEN, DEFAULT_REPS};
+    int rc = 0;
+    if (!nt_cli_scan_args(argc, argv, "bench", usage, bench_option, &o, &path, &rc)) return rc;
     if (!path) return nt_cli_usage_fail("bench", "no model file given");
-    if (n_prompt + n_gen == 0) return nt_cli_usage_fail("bench", "nothing to time: --prompt and --gen are 0");
+    if (o.n_prompt + o.n_gen == 0) return nt_cli_usage_fail("bench", "nothing to time: --prompt and --gen are 0");
 
     nexttok_model *model = NULL;
     nexttok_session *session = NULL;
     int32_t *tokens = NULL;
     double *samples = NULL;
-    int rc = 0;
     if ((rc = nt_cli_model_load(path, false, &model)) != 0) goto done;
-    if ((rc = nt_cli_session_create(model, n_ctx, n_threads, &session)) != 0) goto done;
+    if ((rc = nt_cli_session_create(model, o.n_ctx, o.n_threads, &session)) != 0) goto done;
     int32_t ctx = nexttok_session_n_ctx_get(session);
-    if (n_prompt + n_gen > ctx) {
+    if (o.n_prompt + o.n_gen > ctx) {
         rc = nt_cli_fail("context overflow: --prompt %lld + --gen %lld exceed the context of %d "
-                         "positions", (long long)n_prompt, (long long)n_gen, (int)ctx);
+                         "positions", (long long)o.n_prompt, (long long)o.n_gen, (int)ctx);
         goto done;
     }
     int32_t n_vocab = nexttok_model_n_vocab_get(model);
-    size_t n_total = (size_t)(n_prompt + n_gen);
+    size_t n_total = (size_t)(o.n_prompt + o.n_gen);
     tokens = malloc(n_total * sizeof *tokens);
-    samples = malloc(2 * (size_t)reps * sizeof *samples);
+    samples = malloc(2 * (size_t)o.reps * sizeof *samples);
     if (!tokens || !samples) {
         rc = nt_cli_fail("out of memory");
         goto done;
@@ -140,14 +126,14 @@ int nt_cli_bench(int argc, char **argv)
         tokens[i] = (int32_t)((state >> 33) % (uint64_t)(n_vocab > 0 ? n_vocab : 1));
     }
     double pre = 0, gen = 0;
-    if ((rc = run_once(session, tokens, (size_t)n_prompt, (size_t)n_gen, &pre, &gen)) != 0)
+    if ((rc = run_once(session, tokens, (size_t)o.n_prompt, (size_t)o.n_gen, &pre, &gen)) != 0)
         goto done; /* warm-up: page in the weights, settle the threads */
-    double *pre_rate = samples, *gen_rate = samples + reps;
-    for (int64_t r = 0; r < reps; r++) {
-        if ((rc = run_once(session, tokens, (size_t)n_prompt, (size_t)n_gen, &pre, &gen)) != 0)
+    double *pre_rate = samples, *gen_rate = samples + o.reps;
+    for (int64_t r = 0; r < o.reps; r++) {
+        if ((rc = run_once(session, tokens, (size_t)o.n_prompt, (size_t)o.n_gen, &pre, &gen)) != 0)
             goto done;
-        pre_rate[r] = pre > 0 ? (double)n_prompt / pre : 0;
-        gen_rate[r] = gen > 0 ? (double)n_gen / gen : 0;
+        pre_rate[r] = pre > 0 ? (double)o.n_prompt / pre : 0;
+        gen_rate[r] = gen > 0 ? (double)o.n_gen / gen : 0;
     }
 
     nexttok_model_info info;
@@ -163,14 +149,14 @@ int nt_cli_bench(int argc, char **argv)
            info.architecture ? info.architecture : "?", (int)info.n_layer, (int)info.n_embd,
            (double)info.n_params / 1e6);
     printf("isa       %s\n", nexttok_isa_name_get());
-    if (n_threads > 0) printf("threads   %d\n", (int)n_threads);
+    if (o.n_threads > 0) printf("threads   %d\n", (int)o.n_threads);
     else printf("threads   all cores (%ld)\n", cores);
-    if (n_prompt > 0)
-        printf("prefill   %lld tokens: %.1f tokens/s (median of %lld)\n", (long long)n_prompt,
-               median(pre_rate, (size_t)reps), (long long)reps);
-    if (n_gen > 0)
-        printf("generate  %lld tokens: %.1f tokens/s (median of %lld)\n", (long long)n_gen,
-               median(gen_rate, (size_t)reps), (long long)reps);
+    if (o.n_prompt > 0)
+        printf("prefill   %lld tokens: %.1f tokens/s (median of %lld)\n", (long long)o.n_prompt,
+               median(pre_rate, (size_t)o.reps), (long long)o.reps);
+    if (o.n_gen > 0)
+        printf("generate  %lld tokens: %.1f tokens/s (median of %lld)\n", (long long)o.n_gen,
+               median(gen_rate, (size_t)o.reps), (long long)o.reps);
     if (fflush(stdout) != 0 || ferror(stdout)) rc = nt_cli_fail("cannot write the output");
 done:
     free(samples);

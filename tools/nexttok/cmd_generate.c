@@ -13,6 +13,7 @@
 #include "args.h"
 #include "commands.h"
 #include "nexttok.h"
+#include "session_setup.h"
 
 #define DEFAULT_N 50
 /* One token's text; a piece longer than this is reported, not cut. */
@@ -38,60 +39,34 @@ typedef struct gen_options {
 /* Parse the sampling options; 1 consumed, 0 not one of them, -1 error. */
 static int sampling_option(int argc, char **argv, int *i, gen_options *o)
 {
+    nexttok_sampler_params *p = &o->sampling;
+    int64_t top_k = 0;
+    /* --n-predict is -n's long name; a bad value is reported as -n's. */
+    int r = nt_cli_opt_i64(argc, argv, i, "generate", "-n", 0, INT32_MAX, "a token count >= 0",
+                           &o->n_new);
     const char *v = NULL;
-    int r;
-    int64_t x = 0;
-    if ((r = nt_cli_opt_value(argc, argv, i, "-n", &v)) != 0 ||
-        (r = nt_cli_opt_value(argc, argv, i, "--n-predict", &v)) != 0) {
-        if (r < 0) return -1;
-        if (!nt_cli_parse_i64(v, 0, INT32_MAX, &o->n_new)) {
-            nt_cli_usage_fail("generate", "-n: '%s' is not a token count >= 0", v);
-            return -1;
-        }
-        return 1;
+    if (r == 0 && (r = nt_cli_opt_value(argc, argv, i, "--n-predict", &v)) > 0 &&
+        !nt_cli_parse_i64(v, 0, INT32_MAX, &o->n_new)) {
+        nt_cli_usage_fail("generate", "-n: '%s' is not a token count >= 0", v);
+        return -1;
     }
-    if ((r = nt_cli_opt_value(argc, argv, i, "--temp", &v)) != 0) {
-        if (r < 0) return -1;
-        if (!nt_cli_parse_f32(v, 0.0f, 1e6f, &o->sampling.temperature)) {
-            nt_cli_usage_fail("generate", "--temp: '%s' is not a temperature >= 0", v);
-            return -1;
-        }
-        return 1;
-    }
-    if ((r = nt_cli_opt_value(argc, argv, i, "--seed", &v)) != 0) {
-        if (r < 0) return -1;
-        if (!nt_cli_parse_u64(v, &o->sampling.seed)) {
-            nt_cli_usage_fail("generate", "--seed: '%s' is not an unsigned 64-bit integer", v);
-            return -1;
-        }
-        return 1;
-    }
-    if ((r = nt_cli_opt_value(argc, argv, i, "--top-k", &v)) != 0) {
-        if (r < 0) return -1;
-        if (!nt_cli_parse_i64(v, 0, INT32_MAX, &x)) {
-            nt_cli_usage_fail("generate", "--top-k: '%s' is not a count >= 0 (0 = off)", v);
-            return -1;
-        }
-        o->sampling.top_k = (int32_t)x;
-        return 1;
-    }
-    if ((r = nt_cli_opt_value(argc, argv, i, "--top-p", &v)) != 0) {
-        if (r < 0) return -1;
-        if (!nt_cli_parse_f32(v, 0.0f, 1.0f, &o->sampling.top_p)) {
-            nt_cli_usage_fail("generate", "--top-p: '%s' is not a probability in [0, 1]", v);
-            return -1;
-        }
-        return 1;
-    }
-    if ((r = nt_cli_opt_value(argc, argv, i, "--min-p", &v)) != 0) {
-        if (r < 0) return -1;
-        if (!nt_cli_parse_f32(v, 0.0f, 1.0f, &o->sampling.min_p)) {
-            nt_cli_usage_fail("generate", "--min-p: '%s' is not a probability in [0, 1]", v);
-            return -1;
-        }
-        return 1;
-    }
-    return 0;
+    if (r == 0)
+        r = nt_cli_opt_f32(argc, argv, i, "generate", "--temp", 0.0f, 1e6f, "a temperature >= 0",
+                           &p->temperature);
+    if (r == 0)
+        r = nt_cli_opt_u64(argc, argv, i, "generate", "--seed", "an unsigned 64-bit integer",
+                           &p->seed);
+    if (r == 0 &&
+        (r = nt_cli_opt_i64(argc, argv, i, "generate", "--top-k", 0, INT32_MAX,
+                            "a count >= 0 (0 = off)", &top_k)) > 0)
+        p->top_k = (int32_t)top_k;
+    if (r == 0)
+        r = nt_cli_opt_f32(argc, argv, i, "generate", "--top-p", 0.0f, 1.0f,
+                           "a probability in [0, 1]", &p->top_p);
+    if (r == 0)
+        r = nt_cli_opt_f32(argc, argv, i, "generate", "--min-p", 0.0f, 1.0f,
+                           "a probability in [0, 1]", &p->min_p);
+    return r;
 }
 
 /* Push one token through the decoder; print its text when `print`. */
@@ -185,56 +160,37 @@ done:
     return rc;
 }
 
+typedef struct generate_options {
+    nt_cli_setup setup;
+    gen_options gen;
+} generate_options;
+
+static int generate_option(int argc, char **argv, int *i, void *ctx)
+{
+    generate_options *o = ctx;
+    int r = nt_cli_setup_option(argc, argv, i, &o->setup);
+    if (r != 0) return r;
+    return sampling_option(argc, argv, i, &o->gen);
+}
+
 int nt_cli_generate(int argc, char **argv)
 {
     const char *path = NULL;
-    nt_cli_input input = {0};
-    int32_t n_threads = 0, n_ctx = 0;
-    gen_options o;
-    o.n_new = DEFAULT_N;
-    nexttok_sampler_params_init(&o.sampling);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int r;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage();
-            return 0;
-        }
-        if ((r = nt_cli_input_option(argc, argv, &i, &input)) != 0 ||
-            (r = nt_cli_session_option(argc, argv, &i, "generate", &n_threads, &n_ctx)) != 0 ||
-            (r = sampling_option(argc, argv, &i, &o)) != 0) {
-            if (r < 0) return NT_CLI_EXIT_USAGE;
-            continue;
-        }
-        if (a[0] == '-' && a[1] != '\0')
-            return nt_cli_usage_fail("generate", "unknown option '%s'", a);
-        if (path) return nt_cli_usage_fail("generate", "unexpected argument '%s'", a);
-        path = a;
-    }
-    if (!path) return nt_cli_usage_fail("generate", "no model file given");
-    if (!input.tokens && !input.text && !input.text_file)
-        return nt_cli_usage_fail("generate", "no prompt: give --text, --text-file or --tokens");
-    int32_t *tokens = NULL;
-    size_t n = 0;
+    generate_options o = {.setup = {.cmd = "generate"}, .gen = {.n_new = DEFAULT_N}};
+    nexttok_sampler_params_init(&o.gen.sampling, sizeof o.gen.sampling);
+    nt_cli_setup *s = &o.setup;
     int rc = 0;
-    /* Bad input is reported before the (slow) model load. */
-    if (input.tokens && (rc = nt_cli_input_tokens(&input, NULL, &tokens, &n)) != 0) return rc;
-    if ((rc = nt_cli_input_load(&input)) != 0) return rc;
+    if (!nt_cli_scan_args(argc, argv, "generate", usage, generate_option, &o, &path, &rc)) return rc;
+    if (!path) return nt_cli_usage_fail("generate", "no model file given");
+    if (!nt_cli_setup_has_input(s))
+        return nt_cli_usage_fail("generate", "no prompt: give --text, --text-file or --tokens");
+    if ((rc = nt_cli_setup_input(s)) != 0) return rc;
 
-    nexttok_model *model = NULL;
-    nexttok_tokenizer *tokenizer = NULL;
-    nexttok_session *session = NULL;
-    if ((rc = nt_cli_model_load(path, false, &model)) != 0) goto done;
     /* Printing text always needs the tokenizer, whatever the input. */
-    if ((rc = nt_cli_tokenizer_create(model, true, &tokenizer)) != 0) goto done;
-    if (!input.tokens && (rc = nt_cli_input_tokens(&input, tokenizer, &tokens, &n)) != 0) goto done;
-    if ((rc = nt_cli_session_create(model, n_ctx, n_threads, &session)) != 0) goto done;
-    rc = generate(model, tokenizer, session, &input, tokens, n, &o);
+    if ((rc = nt_cli_setup_load(s, path, NT_CLI_TOKENIZER_ALWAYS)) != 0) goto done;
+    if ((rc = nt_cli_setup_session(s)) != 0) goto done;
+    rc = generate(s->model, s->tokenizer, s->session, &s->input, s->tokens, s->n_tokens, &o.gen);
 done:
-    nexttok_session_free(session);
-    nexttok_tokenizer_free(tokenizer);
-    nexttok_model_free(model);
-    free(tokens);
-    nt_cli_input_release(&input);
+    nt_cli_setup_release(s);
     return rc;
 }

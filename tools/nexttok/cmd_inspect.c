@@ -214,34 +214,28 @@ static int print_json(const char *path, const nexttok_model *model, const nextto
     return 0;
 }
 
+static int json_option(int argc, char **argv, int *i, void *json)
+{
+    (void)argc;
+    if (strcmp(argv[*i], "--json") != 0) return 0;
+    *(int *)json = 1;
+    return 1;
+}
+
 int nt_cli_inspect(int argc, char **argv)
 {
     const char *path = NULL;
     int json = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage();
-            return 0;
-        } else if (strcmp(a, "--json") == 0) {
-            json = 1;
-        } else if (a[0] == '-' && a[1] != '\0') {
-            return nt_cli_usage_fail("inspect", "unknown option '%s'", a);
-        } else if (!path) {
-            path = a;
-        } else {
-            return nt_cli_usage_fail("inspect", "unexpected argument '%s'", a);
-        }
-    }
+    int rc;
+    if (!nt_cli_scan_args(argc, argv, "inspect", usage, json_option, &json, &path, &rc)) return rc;
     if (!path) return nt_cli_usage_fail("inspect", "no model file given");
 
     /* Open the file to run it if the library can; otherwise read its
      * metadata and tensor table alone, and say why it cannot run. */
     nexttok_model *model = NULL;
     char why[1024] = "";
-    int rc;
     nexttok_model_params params;
-    nexttok_model_params_init(&params);
+    nexttok_model_params_init(&params, sizeof params);
     nexttok_status st = nexttok_model_load(path, &params, &model);
     if (st == NEXTTOK_ERR_FORMAT || st == NEXTTOK_ERR_UNSUPPORTED) {
         snprintf(why, sizeof why, "%s", nexttok_error_message());

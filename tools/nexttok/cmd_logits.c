@@ -14,6 +14,7 @@
 #include "args.h"
 #include "commands.h"
 #include "nexttok.h"
+#include "session_setup.h"
 
 static void usage(void)
 {
@@ -69,61 +70,41 @@ static int write_logits_file(const char *path, const int32_t *tokens, size_t n, 
     return 0;
 }
 
+typedef struct logits_options {
+    nt_cli_setup setup;
+    const char *out;
+} logits_options;
+
+static int logits_option(int argc, char **argv, int *i, void *ctx)
+{
+    logits_options *o = ctx;
+    int r = nt_cli_setup_option(argc, argv, i, &o->setup);
+    if (r != 0) return r;
+    return nt_cli_opt_value(argc, argv, i, "--out", &o->out);
+}
+
 int nt_cli_logits(int argc, char **argv)
 {
-    const char *path = NULL, *out = NULL;
-    nt_cli_input input = {0};
-    int32_t n_threads = 0, n_ctx = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int r;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage();
-            return 0;
-        }
-        if ((r = nt_cli_input_option(argc, argv, &i, &input)) != 0) {
-            if (r < 0) return NT_CLI_EXIT_USAGE;
-            continue;
-        }
-        if ((r = nt_cli_session_option(argc, argv, &i, "logits", &n_threads, &n_ctx)) != 0) {
-            if (r < 0) return NT_CLI_EXIT_USAGE;
-            continue;
-        }
-        if ((r = nt_cli_opt_value(argc, argv, &i, "--out", &out)) != 0) {
-            if (r < 0) return NT_CLI_EXIT_USAGE;
-            continue;
-        }
-        if (a[0] == '-' && a[1] != '\0')
-            return nt_cli_usage_fail("logits", "unknown option '%s'", a);
-        if (path) return nt_cli_usage_fail("logits", "unexpected argument '%s'", a);
-        path = a;
-    }
-    if (!path) return nt_cli_usage_fail("logits", "no model file given");
-    if (!input.tokens && !input.text && !input.text_file)
-        return nt_cli_usage_fail("logits", "no input: give --tokens, --text or --text-file");
-    if (!out || !*out) return nt_cli_usage_fail("logits", "no output file: give --out FILE");
-    int32_t *tokens = NULL;
-    size_t n = 0;
+    const char *path = NULL;
+    logits_options o = {.setup = {.cmd = "logits"}};
+    nt_cli_setup *s = &o.setup;
     int rc = 0;
-    /* Bad input is reported before the (slow) model load. */
-    if (input.tokens && (rc = nt_cli_input_tokens(&input, NULL, &tokens, &n)) != 0) return rc;
-    if ((rc = nt_cli_input_load(&input)) != 0) return rc;
+    if (!nt_cli_scan_args(argc, argv, "logits", usage, logits_option, &o, &path, &rc)) return rc;
+    if (!path) return nt_cli_usage_fail("logits", "no model file given");
+    if (!nt_cli_setup_has_input(s))
+        return nt_cli_usage_fail("logits", "no input: give --tokens, --text or --text-file");
+    if (!o.out || !*o.out) return nt_cli_usage_fail("logits", "no output file: give --out FILE");
+    if ((rc = nt_cli_setup_input(s)) != 0) return rc;
 
-    nexttok_model *model = NULL;
-    nexttok_tokenizer *tokenizer = NULL;
-    nexttok_session *session = NULL;
     float *logits = NULL;
-    if ((rc = nt_cli_model_load(path, false, &model)) != 0) goto done;
-    if (nt_cli_input_needs_tokenizer(&input)) {
-        if ((rc = nt_cli_tokenizer_create(model, true, &tokenizer)) != 0) goto done;
-        if ((rc = nt_cli_input_tokens(&input, tokenizer, &tokens, &n)) != 0) goto done;
-    }
+    if ((rc = nt_cli_setup_load(s, path, NT_CLI_TOKENIZER_FOR_TEXT)) != 0) goto done;
+    size_t n = s->n_tokens;
     if (n > INT32_MAX) {
         rc = nt_cli_fail("%zu tokens are more than the file format can hold", n);
         goto done;
     }
-    if ((rc = nt_cli_session_create(model, n_ctx, n_threads, &session)) != 0) goto done;
-    int32_t n_vocab = nexttok_model_n_vocab_get(model);
+    if ((rc = nt_cli_setup_session(s)) != 0) goto done;
+    int32_t n_vocab = nexttok_model_n_vocab_get(s->model);
     if (n_vocab <= 0) {
         rc = nt_cli_fail("model reports a vocabulary of %d tokens", (int)n_vocab);
         goto done;
@@ -139,18 +120,14 @@ int nt_cli_logits(int argc, char **argv)
         rc = nt_cli_fail("out of memory for %zu x %d logits", n, (int)n_vocab);
         goto done;
     }
-    nexttok_status st = nexttok_session_feed(session, tokens, n, logits);
+    nexttok_status st = nexttok_session_feed(s->session, s->tokens, n, logits);
     if (st != NEXTTOK_OK) {
         rc = nt_cli_api_fail(st, "feeding the input (%zu tokens)", n);
         goto done;
     }
-    rc = write_logits_file(out, tokens, n, n_vocab, logits);
+    rc = write_logits_file(o.out, s->tokens, n, n_vocab, logits);
 done:
     free(logits);
-    nexttok_session_free(session);
-    nexttok_tokenizer_free(tokenizer);
-    nexttok_model_free(model);
-    free(tokens);
-    nt_cli_input_release(&input);
+    nt_cli_setup_release(s);
     return rc;
 }

@@ -6,6 +6,7 @@
 #include "args.h"
 #include "commands.h"
 #include "nexttok.h"
+#include "session_setup.h"
 
 #define DEFAULT_TOP 10
 #define PIECE_CAP 256
@@ -39,94 +40,65 @@ static void print_piece(const nexttok_tokenizer *tokenizer, int32_t id)
     if (piece != small) free(piece);
 }
 
+typedef struct next_options {
+    nt_cli_setup setup;
+    int64_t top;
+    float temp;
+} next_options;
+
+static int next_option(int argc, char **argv, int *i, void *ctx)
+{
+    next_options *o = ctx;
+    int r = nt_cli_setup_option(argc, argv, i, &o->setup);
+    if (r == 0)
+        r = nt_cli_opt_i64(argc, argv, i, "next", "--top", 1, 1000000, "a count in [1, 1000000]",
+                           &o->top);
+    if (r == 0)
+        r = nt_cli_opt_f32(argc, argv, i, "next", "--temp", 0.0f, 1e6f, "a temperature >= 0",
+                           &o->temp);
+    return r;
+}
+
 int nt_cli_next(int argc, char **argv)
 {
     const char *path = NULL;
-    nt_cli_input input = {0};
-    int32_t n_threads = 0, n_ctx = 0;
-    int64_t top = DEFAULT_TOP;
-    float temp = 1.0f;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = NULL;
-        int r;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage();
-            return 0;
-        }
-        if ((r = nt_cli_input_option(argc, argv, &i, &input)) != 0) {
-            if (r < 0) return NT_CLI_EXIT_USAGE;
-            continue;
-        }
-        if ((r = nt_cli_session_option(argc, argv, &i, "next", &n_threads, &n_ctx)) != 0) {
-            if (r < 0) return NT_CLI_EXIT_USAGE;
-            continue;
-        }
-        if ((r = nt_cli_opt_value(argc, argv, &i, "--top", &v)) != 0) {
-            if (r < 0) return NT_CLI_EXIT_USAGE;
-            if (!nt_cli_parse_i64(v, 1, 1000000, &top))
-                return nt_cli_usage_fail("next", "--top: '%s' is not a count in [1, 1000000]", v);
-            continue;
-        }
-        if ((r = nt_cli_opt_value(argc, argv, &i, "--temp", &v)) != 0) {
-            if (r < 0) return NT_CLI_EXIT_USAGE;
-            if (!nt_cli_parse_f32(v, 0.0f, 1e6f, &temp))
-                return nt_cli_usage_fail("next", "--temp: '%s' is not a temperature >= 0", v);
-            continue;
-        }
-        if (a[0] == '-' && a[1] != '\0')
-            return nt_cli_usage_fail("next", "unknown option '%s'", a);
-        if (path) return nt_cli_usage_fail("next", "unexpected argument '%s'", a);
-        path = a;
-    }
-    if (!path) return nt_cli_usage_fail("next", "no model file given");
-    if (!input.tokens && !input.text && !input.text_file)
-        return nt_cli_usage_fail("next", "no input: give --tokens, --text or --text-file");
-    int32_t *tokens = NULL;
-    size_t n = 0;
+    next_options o = {.setup = {.cmd = "next"}, .top = DEFAULT_TOP, .temp = 1.0f};
+    nt_cli_setup *s = &o.setup;
     int rc = 0;
-    /* Bad input is reported before the (slow) model load. */
-    if (input.tokens && (rc = nt_cli_input_tokens(&input, NULL, &tokens, &n)) != 0) return rc;
-    if ((rc = nt_cli_input_load(&input)) != 0) return rc;
+    if (!nt_cli_scan_args(argc, argv, "next", usage, next_option, &o, &path, &rc)) return rc;
+    if (!path) return nt_cli_usage_fail("next", "no model file given");
+    if (!nt_cli_setup_has_input(s))
+        return nt_cli_usage_fail("next", "no input: give --tokens, --text or --text-file");
+    if ((rc = nt_cli_setup_input(s)) != 0) return rc;
 
-    nexttok_model *model = NULL;
-    nexttok_tokenizer *tokenizer = NULL;
-    nexttok_session *session = NULL;
     nexttok_token_prob *best = NULL;
-    if ((rc = nt_cli_model_load(path, false, &model)) != 0) goto done;
     /* Pieces are a courtesy with --tokens, a requirement with text. */
-    if ((rc = nt_cli_tokenizer_create(model, nt_cli_input_needs_tokenizer(&input), &tokenizer)) != 0)
-        goto done;
-    if (!input.tokens && (rc = nt_cli_input_tokens(&input, tokenizer, &tokens, &n)) != 0) goto done;
-    if ((rc = nt_cli_session_create(model, n_ctx, n_threads, &session)) != 0) goto done;
-    nexttok_status st = nexttok_session_feed(session, tokens, n, NULL);
+    if ((rc = nt_cli_setup_load(s, path, NT_CLI_TOKENIZER_IF_ANY)) != 0) goto done;
+    if ((rc = nt_cli_setup_session(s)) != 0) goto done;
+    nexttok_status st = nexttok_session_feed(s->session, s->tokens, s->n_tokens, NULL);
     if (st != NEXTTOK_OK) {
-        rc = nt_cli_api_fail(st, "feeding the input (%zu tokens)", n);
+        rc = nt_cli_api_fail(st, "feeding the input (%zu tokens)", s->n_tokens);
         goto done;
     }
-    best = malloc((size_t)top * sizeof *best);
+    best = malloc((size_t)o.top * sizeof *best);
     if (!best) {
-        rc = nt_cli_fail("out of memory for %lld entries", (long long)top);
+        rc = nt_cli_fail("out of memory for %lld entries", (long long)o.top);
         goto done;
     }
     size_t n_best = 0;
-    st = nexttok_session_topk_get(session, temp, (size_t)top, best, &n_best);
+    st = nexttok_session_topk_get(s->session, o.temp, (size_t)o.top, best, &n_best);
     if (st != NEXTTOK_OK) {
-        rc = nt_cli_api_fail(st, "top %lld next tokens", (long long)top);
+        rc = nt_cli_api_fail(st, "top %lld next tokens", (long long)o.top);
         goto done;
     }
     for (size_t i = 0; i < n_best; i++) {
         printf("%d\t%.6f", (int)best[i].id, (double)best[i].prob);
-        if (tokenizer) print_piece(tokenizer, best[i].id);
+        if (s->tokenizer) print_piece(s->tokenizer, best[i].id);
         printf("\n");
     }
     if (fflush(stdout) != 0 || ferror(stdout)) rc = nt_cli_fail("cannot write the output");
 done:
     free(best);
-    nexttok_session_free(session);
-    nexttok_tokenizer_free(tokenizer);
-    nexttok_model_free(model);
-    free(tokens);
-    nt_cli_input_release(&input);
+    nt_cli_setup_release(s);
     return rc;
 }

@@ -16,51 +16,57 @@ static void usage(void)
            "  --parse-special   turn special-token text such as <s> into its id\n");
 }
 
+typedef struct tokenize_options {
+    const char *text, *text_file;
+    uint32_t flags;
+} tokenize_options;
+
+static int tokenize_option(int argc, char **argv, int *i, void *ctx)
+{
+    tokenize_options *o = ctx;
+    const char *a = argv[*i];
+    const char *v = NULL;
+    int r;
+    if (strcmp(a, "--no-bos") == 0) {
+        o->flags &= ~NEXTTOK_ENCODE_ADD_SPECIAL;
+        return 1;
+    }
+    if (strcmp(a, "--parse-special") == 0) {
+        o->flags |= NEXTTOK_ENCODE_PARSE_SPECIAL;
+        return 1;
+    }
+    if ((r = nt_cli_opt_value(argc, argv, i, "--text", &v)) != 0 ||
+        (r = nt_cli_opt_value(argc, argv, i, "--text-file", &v)) != 0) {
+        if (r < 0) return -1;
+        if (o->text || o->text_file) {
+            nt_cli_usage_fail("tokenize", "give one of --text and --text-file, once");
+            return -1;
+        }
+        if (strncmp(a, "--text-file", 11) == 0) o->text_file = v;
+        else o->text = v;
+        return 1;
+    }
+    return 0;
+}
+
 int nt_cli_tokenize(int argc, char **argv)
 {
-    const char *path = NULL, *text = NULL, *text_file = NULL;
-    uint32_t flags = NEXTTOK_ENCODE_ADD_SPECIAL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = NULL;
-        int r;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage();
-            return 0;
-        }
-        if (strcmp(a, "--no-bos") == 0) {
-            flags &= ~NEXTTOK_ENCODE_ADD_SPECIAL;
-            continue;
-        }
-        if (strcmp(a, "--parse-special") == 0) {
-            flags |= NEXTTOK_ENCODE_PARSE_SPECIAL;
-            continue;
-        }
-        if ((r = nt_cli_opt_value(argc, argv, &i, "--text", &v)) != 0 ||
-            (r = nt_cli_opt_value(argc, argv, &i, "--text-file", &v)) != 0) {
-            if (r < 0) return NT_CLI_EXIT_USAGE;
-            if (text || text_file)
-                return nt_cli_usage_fail("tokenize", "give one of --text and --text-file, once");
-            if (strncmp(a, "--text-file", 11) == 0) text_file = v;
-            else text = v;
-            continue;
-        }
-        if (a[0] == '-' && a[1] != '\0') return nt_cli_usage_fail("tokenize", "unknown option '%s'", a);
-        if (path) return nt_cli_usage_fail("tokenize", "unexpected argument '%s'", a);
-        path = a;
-    }
+    const char *path = NULL;
+    tokenize_options o = {NULL, NULL, NEXTTOK_ENCODE_ADD_SPECIAL};
+    int rc = 0;
+    if (!nt_cli_scan_args(argc, argv, "tokenize", usage, tokenize_option, &o, &path, &rc)) return rc;
     if (!path) return nt_cli_usage_fail("tokenize", "no model given");
-    if (!text && !text_file) return nt_cli_usage_fail("tokenize", "no input: give --text or --text-file");
+    if (!o.text && !o.text_file) return nt_cli_usage_fail("tokenize", "no input: give --text or --text-file");
 
     char *data = NULL;
     size_t len = 0;
-    if (text_file) {
-        int rc = nt_cli_read_file(text_file, &data, &len);
+    if (o.text_file) {
+        rc = nt_cli_read_file(o.text_file, &data, &len);
         if (rc) return rc;
     } else {
-        len = strlen(text);
+        len = strlen(o.text);
     }
-    const char *bytes = data ? data : text;
+    const char *bytes = data ? data : o.text;
 
     nexttok_tokenizer *tok = NULL;
     nexttok_status st = nexttok_tokenizer_load(path, &tok);
@@ -70,12 +76,11 @@ int nt_cli_tokenize(int argc, char **argv)
     }
     size_t n = 0;
     int32_t *ids = NULL;
-    st = nexttok_tokenizer_encode(tok, bytes, len, flags, NULL, 0, &n);
+    st = nexttok_tokenizer_encode(tok, bytes, len, o.flags, NULL, 0, &n);
     if (st == NEXTTOK_ERR_BUFFER_TOO_SMALL) {
         ids = malloc(n * sizeof *ids);
-        st = ids ? nexttok_tokenizer_encode(tok, bytes, len, flags, ids, n, &n) : NEXTTOK_ERR_NO_MEMORY;
+        st = ids ? nexttok_tokenizer_encode(tok, bytes, len, o.flags, ids, n, &n) : NEXTTOK_ERR_NO_MEMORY;
     }
-    int rc = 0;
     if (st != NEXTTOK_OK) {
         rc = nt_cli_api_fail(st, "tokenizing");
     } else {
