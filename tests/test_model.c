@@ -449,3 +449,101 @@ Test(model, metadata_only_opens_what_cannot_run)
     unlink(path);
     free(path);
 }
+
+/* Logits of a tiny llama written with `extra` applied to its writer. */
+static float *run_llama_with(void (*extra)(nt_gw *), int32_t *n_vocab)
+{
+    nt_tiny_spec sp = nt_tiny_spec_default("llama");
+    nt_gw *w = nt_tiny_model_writer(&sp);
+    if (extra) extra(w);
+    char *path = nt_tiny_write_temp(w);
+    nt_gw_free(w);
+    float *rows = run(path, n_vocab);
+    unlink(path);
+    free(path);
+    return rows;
+}
+
+static void add_rope_freqs(nt_gw *w, float value)
+{
+    float f[4]; /* n_rot / 2 = head_dim / 2 = 4 */
+    for (int i = 0; i < 4; i++) f[i] = value;
+    int64_t ne[1] = {4};
+    nt_gw_add_tensor_f32(w, "rope_freqs.weight", NT_TYPE_F32, 1, ne, f);
+}
+
+static void freqs_one(nt_gw *w) { add_rope_freqs(w, 1.0f); }
+static void freqs_two(nt_gw *w) { add_rope_freqs(w, 2.0f); }
+static void linear_two(nt_gw *w)
+{
+    nt_gw_add_str(w, "llama.rope.scaling.type", "linear");
+    nt_gw_add_f32(w, "llama.rope.scaling.factor", 2.0f);
+}
+static void old_linear_key_two(nt_gw *w) { nt_gw_add_f32(w, "llama.rope.scale_linear", 2.0f); }
+static void none_with_factor(nt_gw *w)
+{
+    nt_gw_add_str(w, "llama.rope.scaling.type", "none");
+    nt_gw_add_f32(w, "llama.rope.scaling.factor", 2.0f);
+}
+
+/* Linear RoPE scaling by 2 turns every angle by half, exactly what
+ * frequency factors of 2 do; factors of 1 change nothing. */
+Test(model, rope_scaling_and_frequency_factors)
+{
+    int32_t v;
+    float *plain = run_llama_with(NULL, &v);
+    float *ones = run_llama_with(freqs_one, &v);
+    float *twos = run_llama_with(freqs_two, &v);
+    float *linear = run_llama_with(linear_two, &v);
+    float *old_key = run_llama_with(old_linear_key_two, &v);
+    float *none = run_llama_with(none_with_factor, &v);
+    const size_t n = (size_t)N_TOKS * (size_t)v;
+    cr_assert_arr_eq(ones, plain, n * sizeof(float));
+    cr_assert_arr_eq(none, plain, n * sizeof(float));
+    cr_assert_arr_eq(linear, twos, n * sizeof(float));
+    cr_assert_arr_eq(old_key, twos, n * sizeof(float));
+    /* Position 0 does not rotate; later positions must differ. */
+    cr_assert_arr_eq(twos, plain, (size_t)v * sizeof(float));
+    cr_assert_arr_neq(twos + (size_t)v, plain + (size_t)v, (size_t)(N_TOKS - 1) * (size_t)v * sizeof(float));
+    free(plain);
+    free(ones);
+    free(twos);
+    free(linear);
+    free(old_key);
+    free(none);
+}
+
+static void expect_llama_error(void (*extra)(nt_gw *), nexttok_status want, const char *needle)
+{
+    nt_tiny_spec sp = nt_tiny_spec_default("llama");
+    nt_gw *w = nt_tiny_model_writer(&sp);
+    extra(w);
+    char *path = nt_tiny_write_temp(w);
+    nt_gw_free(w);
+    nexttok_model *m = (nexttok_model *)1;
+    cr_assert_eq(nexttok_model_load(path, NULL, &m), want, "%s", nexttok_error_message());
+    cr_assert_null(m);
+    cr_assert(strstr(nexttok_error_message(), needle) != NULL, "message '%s' lacks '%s'", nexttok_error_message(), needle);
+    unlink(path);
+    free(path);
+}
+
+static void yarn(nt_gw *w)
+{
+    nt_gw_add_str(w, "llama.rope.scaling.type", "yarn");
+    nt_gw_add_f32(w, "llama.rope.scaling.factor", 4.0f);
+}
+static void freqs_zero(nt_gw *w) { add_rope_freqs(w, 0.0f); }
+static void freqs_short(nt_gw *w)
+{
+    float f[3] = {1, 1, 1};
+    int64_t ne[1] = {3};
+    nt_gw_add_tensor_f32(w, "rope_freqs.weight", NT_TYPE_F32, 1, ne, f);
+}
+
+Test(model, unusable_rope_settings_are_named)
+{
+    expect_llama_error(yarn, NEXTTOK_ERR_UNSUPPORTED, "llama.rope.scaling.type': RoPE scaling 'yarn'");
+    expect_llama_error(freqs_zero, NEXTTOK_ERR_FORMAT, "tensor rope_freqs.weight: factor 0 is 0");
+    expect_llama_error(freqs_short, NEXTTOK_ERR_FORMAT, "tensor rope_freqs.weight: expected 4, got 3");
+}

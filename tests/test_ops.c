@@ -158,16 +158,29 @@ Test(ops, silu_mul_and_add_match_definition)
     for (int i = 0; i < N; i++) cr_assert(y[i] == (float)((double)orig[i] + (double)u[i]), "i=%d", i);
 }
 
-static void rope_ref(long double *out, const float *head, int64_t head_dim, int64_t n_rot, int64_t pos,
-                     float base, int neox)
+static void rope_ref_scaled(long double *out, const float *head, int64_t head_dim, int64_t n_rot,
+                            int64_t pos, float base, float scale, const float *factors, int neox)
 {
     for (int64_t i = 0; i < head_dim; i++) out[i] = head[i];
     for (int64_t i = 0; i < n_rot / 2; i++) {
-        long double theta = pos * powl(base, -2.0L * i / n_rot);
+        long double theta = pos * (long double)scale * powl(base, -2.0L * i / n_rot);
+        if (factors) theta /= factors[i];
         int64_t a = neox ? i : 2 * i, b = neox ? i + n_rot / 2 : 2 * i + 1;
         out[a] = head[a] * cosl(theta) - head[b] * sinl(theta);
         out[b] = head[a] * sinl(theta) + head[b] * cosl(theta);
     }
+}
+
+static void rope_ref(long double *out, const float *head, int64_t head_dim, int64_t n_rot, int64_t pos,
+                     float base, int neox)
+{
+    rope_ref_scaled(out, head, head_dim, n_rot, pos, base, 1.0f, NULL, neox);
+}
+
+static void rope(float *head, int64_t head_dim, int64_t n_rot, int64_t pos, float base, int neox)
+{
+    nt_rope_cfg cfg = {n_rot, base, 1.0f, NULL, neox};
+    nt_rope(head, head_dim, pos, &cfg);
 }
 
 Test(ops, rope_pairs_follow_mode)
@@ -175,12 +188,12 @@ Test(ops, rope_pairs_follow_mode)
     /* head_dim 4, pos 1, base 10000: pair 0 turns by 1 rad, pair 1 by 0.01. */
     for (int neox = 0; neox <= 1; neox++) {
         float h[4] = {1, 0, 0, 0};
-        nt_rope(h, 4, 4, 1, 10000.0f, neox);
+        rope(h, 4, 4, 1, 10000.0f, neox);
         int partner = neox ? 2 : 1;
         cr_assert(near_ulps(h[0], cosl(1.0L), 1) && near_ulps(h[partner], sinl(1.0L), 1), "neox=%d", neox);
         cr_assert(neox ? (h[1] == 0.0f && h[3] == 0.0f) : (h[2] == 0.0f && h[3] == 0.0f));
         float g[4] = {0, 0, 1, 0};
-        nt_rope(g, 4, 4, 1, 10000.0f, neox);
+        rope(g, 4, 4, 1, 10000.0f, neox);
         if (neox) /* index 2 is the second half of pair 0 */
             cr_assert(near_ulps(g[0], -sinl(1.0L), 1) && near_ulps(g[2], cosl(1.0L), 1));
         else /* index 2 starts pair 1 */
@@ -204,7 +217,7 @@ Test(ops, rope_matches_definition_at_long_positions)
                 rope_ref(want, h, d, cfg[c].n_rot, positions[p], cfg[c].base, neox);
                 float orig[128];
                 memcpy(orig, h, sizeof h);
-                nt_rope(h, d, cfg[c].n_rot, positions[p], cfg[c].base, neox);
+                rope(h, d, cfg[c].n_rot, positions[p], cfg[c].base, neox);
                 for (int64_t i = 0; i < d; i++) {
                     if (i >= cfg[c].n_rot || positions[p] == 0) {
                         cr_assert(h[i] == orig[i], "unrotated dim %lld changed", (long long)i);
@@ -216,5 +229,35 @@ Test(ops, rope_matches_definition_at_long_positions)
                     cr_assert(fabsl(h[i] - want[i]) <= tol, "neox=%d cfg=%zu pos=%lld dim=%lld: %.9g vs %.9Lg",
                               neox, c, (long long)positions[p], (long long)i, h[i], want[i]);
                 }
+            }
+}
+
+/* Linear position scaling and per-pair frequency factors (Llama 3.1's
+ * rope_freqs) against the definition; the angle cache must tell configs
+ * apart at the same position. */
+Test(ops, rope_scaling_and_frequency_factors)
+{
+    nt_rng rng = {7};
+    enum { D = 64 };
+    float factors[D / 2];
+    for (int i = 0; i < D / 2; i++) factors[i] = 1.0f + (float)i / 4.0f;
+    static const float scales[] = {1.0f, 0.25f};
+    for (int neox = 0; neox <= 1; neox++)
+        for (int with_factors = 0; with_factors <= 1; with_factors++)
+            for (size_t sc = 0; sc < 2; sc++) {
+                float h[D], plain[D];
+                long double want[D];
+                fill(h, D, &rng, 2.0f, 0.0f);
+                memcpy(plain, h, sizeof h);
+                const int64_t pos = 1000;
+                nt_rope_cfg cfg = {D, 10000.0f, scales[sc], with_factors ? factors : NULL, neox};
+                rope_ref_scaled(want, h, D, D, pos, 10000.0f, scales[sc], cfg.freq_factors, neox);
+                rope(plain, D, D, pos, 10000.0f, neox); /* fills the cache with the plain config */
+                nt_rope(h, D, pos, &cfg);
+                long double tol = 0x1p-23L * 2.0L + 0x1p-50L * pos;
+                for (int i = 0; i < D; i++)
+                    cr_assert(fabsl(h[i] - want[i]) <= tol, "neox=%d factors=%d scale=%g dim=%d: %.9g vs %.9Lg",
+                              neox, with_factors, (double)scales[sc], i, h[i], want[i]);
+                if (with_factors || sc) cr_assert(memcmp(h, plain, sizeof h) != 0, "scaling changed nothing");
             }
 }

@@ -32,9 +32,9 @@ void nt_forward_llama(nexttok_session *s, const int32_t *tokens, int32_t n_tok, 
         for (int32_t t = 0; t < n_tok; t++) {
             const int32_t pos = s->pos + t;
             for (int h = 0; h < hp->n_head; h++)
-                nt_rope(q + t * E + h * HD, HD, hp->n_rot, pos, hp->rope_freq_base, 0);
+                nt_rope(q + t * E + h * HD, HD, pos, &m->rope);
             for (int h = 0; h < hp->n_head_kv; h++)
-                nt_rope(k + t * KV + h * HD, HD, hp->n_rot, pos, hp->rope_freq_base, 0);
+                nt_rope(k + t * KV + h * HD, HD, pos, &m->rope);
             memcpy(nt_kv_row(s, s->k_cache, l, pos), k + t * KV, (size_t)KV * sizeof(float));
             memcpy(nt_kv_row(s, s->v_cache, l, pos), v + t * KV, (size_t)KV * sizeof(float));
         }

@@ -94,37 +94,43 @@ void nt_add(float *y, const float *x, int64_t n)
 
 typedef struct nt_rope_cache {
     bool valid;
-    int64_t pos, n_rot;
-    float base;
+    int64_t pos;
+    nt_rope_cfg cfg;
     double cos_t[NT_ROPE_CACHE_PAIRS];
     double sin_t[NT_ROPE_CACHE_PAIRS];
 } nt_rope_cache;
 
 static _Thread_local nt_rope_cache nt_rope_tls;
 
-static void nt_rope_angle(int64_t pos, int64_t i, int64_t n_rot, float base, double *c, double *s)
+static void nt_rope_angle(int64_t pos, int64_t i, const nt_rope_cfg *cfg, double *c, double *s)
 {
-    /* theta = pos * base^(-2i/n_rot), in double: ggml's running product in
-     * F32 drifts by many ulps at long positions. */
-    double theta = (double)pos * pow((double)base, -2.0 * (double)i / (double)n_rot);
+    /* theta in double: ggml's running product in F32 drifts by many ulps
+     * at long positions. */
+    double theta = (double)pos * (double)cfg->freq_scale *
+                   pow((double)cfg->freq_base, -2.0 * (double)i / (double)cfg->n_rot);
+    if (cfg->freq_factors) theta /= (double)cfg->freq_factors[i];
     *c = cos(theta);
     *s = sin(theta);
 }
 
-void nt_rope(float *head, int64_t head_dim, int64_t n_rot, int64_t pos, float freq_base, int neox)
+static bool nt_rope_cfg_eq(const nt_rope_cfg *a, const nt_rope_cfg *b)
 {
-    if (n_rot > head_dim) n_rot = head_dim;
-    const int64_t half = n_rot / 2;
+    return a->n_rot == b->n_rot && a->freq_base == b->freq_base && a->freq_scale == b->freq_scale &&
+           a->freq_factors == b->freq_factors;
+}
+
+void nt_rope(float *head, int64_t head_dim, int64_t pos, const nt_rope_cfg *cfg_in)
+{
+    nt_rope_cfg cfg = *cfg_in;
+    if (cfg.n_rot > head_dim) cfg.n_rot = head_dim;
+    const int64_t half = cfg.n_rot / 2;
     if (half <= 0) return;
     nt_rope_cache *cache = half <= NT_ROPE_CACHE_PAIRS ? &nt_rope_tls : NULL;
-    if (cache && !(cache->valid && cache->pos == pos && cache->n_rot == n_rot &&
-                   cache->base == freq_base)) {
-        for (int64_t i = 0; i < half; i++)
-            nt_rope_angle(pos, i, n_rot, freq_base, &cache->cos_t[i], &cache->sin_t[i]);
+    if (cache && !(cache->valid && cache->pos == pos && nt_rope_cfg_eq(&cache->cfg, &cfg))) {
+        for (int64_t i = 0; i < half; i++) nt_rope_angle(pos, i, &cfg, &cache->cos_t[i], &cache->sin_t[i]);
         cache->valid = true;
         cache->pos = pos;
-        cache->n_rot = n_rot;
-        cache->base = freq_base;
+        cache->cfg = cfg;
     }
     for (int64_t i = 0; i < half; i++) {
         double c, s;
@@ -132,12 +138,12 @@ void nt_rope(float *head, int64_t head_dim, int64_t n_rot, int64_t pos, float fr
             c = cache->cos_t[i];
             s = cache->sin_t[i];
         } else {
-            nt_rope_angle(pos, i, n_rot, freq_base, &c, &s);
+            nt_rope_angle(pos, i, &cfg, &c, &s);
         }
         /* Normal mode rotates adjacent pairs; NeoX pairs the two halves of
          * the rotated dimensions (as ggml does, also when n_rot < head_dim). */
-        const int64_t i0 = neox ? i : 2 * i;
-        const int64_t i1 = neox ? i + half : 2 * i + 1;
+        const int64_t i0 = cfg.neox ? i : 2 * i;
+        const int64_t i1 = cfg.neox ? i + half : 2 * i + 1;
         const double x0 = head[i0], x1 = head[i1];
         head[i0] = (float)(x0 * c - x1 * s);
         head[i1] = (float)(x0 * s + x1 * c);

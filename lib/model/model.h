@@ -26,6 +26,7 @@ typedef struct nt_hparams {
     int32_t n_rot;      /* rotated dimensions per head (llama) */
     float norm_eps;
     float rope_freq_base;
+    float rope_freq_scale; /* positions are multiplied by it (linear scaling) */
 } nt_hparams;
 
 /* GPT-2 block: LayerNorm with bias, fused QKV with bias, tanh-GELU MLP. */
@@ -67,6 +68,7 @@ struct nexttok_model {
 
     nt_gpt2_layer *gpt2_layers;
     nt_llama_layer *llama_layers;
+    nt_rope_cfg rope; /* llama: rotary embedding, incl. rope_freqs.weight */
 
     /* 1-D parameters widened to F32 at load (norms and biases). */
     float **owned;
@@ -92,8 +94,9 @@ nexttok_status nt_model_read_hparams(nexttok_model *m);
 nexttok_status nt_bind_matrix(nexttok_model *m, const char *name, int64_t n_in, int64_t n_out,
                               bool required, nt_weight *out);
 
-/* Bind a 1-D tensor of n values, widened to F32 (owned by the model). */
-nexttok_status nt_bind_vector(nexttok_model *m, const char *name, int64_t n, const float **out);
+/* Bind a 1-D tensor of n values, widened to F32 (owned by the model).
+ * When !required and absent, returns OK with *out == NULL. */
+nexttok_status nt_bind_vector(nexttok_model *m, const char *name, int64_t n, bool required, const float **out);
 
 /* printf-style name, e.g. nt_tensor_name(buf, "blk.%d.attn_q.weight", l). */
 const char *nt_tensor_name(char *buf, size_t size, const char *fmt, int layer);

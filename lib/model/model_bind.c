@@ -91,12 +91,12 @@ static nexttok_status keep_owned(nexttok_model *m, float *buf)
     return NEXTTOK_OK;
 }
 
-nexttok_status nt_bind_vector(nexttok_model *m, const char *name, int64_t n, const float **out)
+nexttok_status nt_bind_vector(nexttok_model *m, const char *name, int64_t n, bool required, const float **out)
 {
     const nt_gguf_tensor *t;
     *out = NULL;
-    nexttok_status st = find_tensor(m, name, true, &t);
-    if (st != NEXTTOK_OK) return st;
+    nexttok_status st = find_tensor(m, name, required, &t);
+    if (st != NEXTTOK_OK || !t) return st;
     if (t->n_dims != 1 || t->ne[0] != n) {
         char got[96];
         shape_str(t, got, sizeof got);
@@ -162,6 +162,30 @@ static nexttok_status read_float(const nexttok_model *m, const char *suffix, boo
     return NEXTTOK_OK;
 }
 
+/* RoPE frequency scaling as llama.cpp reads it: "linear" (or no type)
+ * divides positions by rope.scaling.factor (formerly rope.scale_linear);
+ * YaRN and the other schemes are refused rather than run wrong. */
+static nexttok_status read_rope_scaling(nexttok_model *m)
+{
+    char key[128];
+    nt_str type = {"", 0};
+    snprintf(key, sizeof key, "%s.rope.scaling.type", m->arch_name);
+    nexttok_status st = nt_gguf_get_str(m->gguf, key, &type);
+    if (st == NEXTTOK_OK && !nt_str_eq(type, "none") && !nt_str_eq(type, "linear")) {
+        int len = type.len > 32 ? 32 : (int)type.len;
+        return nt_fail(NEXTTOK_ERR_UNSUPPORTED, "key '%s': RoPE scaling '%.*s' is not supported (supported: none, linear)",
+                       key, len, type.ptr);
+    }
+    if (st != NEXTTOK_OK && st != NEXTTOK_ERR_NOT_FOUND) return st;
+    float factor = 0.0f;
+    if ((st = read_float(m, "rope.scaling.factor", false, 0.0, 0.0, 1e6, &factor))) return st;
+    if (factor == 0.0f && (st = read_float(m, "rope.scale_linear", false, 0.0, 0.0, 1e6, &factor))) return st;
+    /* A factor of 0 means none; type "none" never scales, whatever the factor. */
+    bool scaled = factor != 0.0f && !nt_str_eq(type, "none");
+    m->hp.rope_freq_scale = scaled ? 1.0f / factor : 1.0f;
+    return NEXTTOK_OK;
+}
+
 /* Bounds keep every later size computation (KV cache, scratch) far from
  * overflow while admitting every real model. */
 #define NT_MAX_DIM (1 << 20)
@@ -196,6 +220,7 @@ nexttok_status nt_model_read_hparams(nexttok_model *m)
         if (hp->n_rot % 2 != 0)
             return nt_fail(NEXTTOK_ERR_FORMAT, "key '%s.rope.dimension_count': %d is odd",
                            m->arch_name, hp->n_rot);
+        if ((st = read_rope_scaling(m))) return st;
     } else {
         if ((st = read_float(m, "attention.layer_norm_epsilon", true, 0, 0, 1, &hp->norm_eps)))
             return st;

@@ -13,8 +13,8 @@ nexttok_status nt_model_bind_gpt2(nexttok_model *m)
 
     if ((st = nt_bind_matrix(m, "token_embd.weight", E, V, true, &m->tok_embd)) ||
         (st = nt_bind_matrix(m, "position_embd.weight", E, hp->n_ctx_train, true, &m->pos_embd)) ||
-        (st = nt_bind_vector(m, "output_norm.weight", E, &m->out_norm_w)) ||
-        (st = nt_bind_vector(m, "output_norm.bias", E, &m->out_norm_b)) ||
+        (st = nt_bind_vector(m, "output_norm.weight", E, true, &m->out_norm_w)) ||
+        (st = nt_bind_vector(m, "output_norm.bias", E, true, &m->out_norm_b)) ||
         (st = nt_bind_matrix(m, "output.weight", E, V, false, &m->output)))
         return st;
     m->output_tied = m->output.data == NULL;
@@ -25,18 +25,18 @@ nexttok_status nt_model_bind_gpt2(nexttok_model *m)
 
     for (int l = 0; l < hp->n_layer; l++) {
         nt_gpt2_layer *L = &m->gpt2_layers[l];
-        if ((st = nt_bind_vector(m, nt_tensor_name(nm, sizeof nm, "blk.%d.attn_norm.weight", l), E, &L->attn_norm_w)) ||
-            (st = nt_bind_vector(m, nt_tensor_name(nm, sizeof nm, "blk.%d.attn_norm.bias", l), E, &L->attn_norm_b)) ||
+        if ((st = nt_bind_vector(m, nt_tensor_name(nm, sizeof nm, "blk.%d.attn_norm.weight", l), E, true, &L->attn_norm_w)) ||
+            (st = nt_bind_vector(m, nt_tensor_name(nm, sizeof nm, "blk.%d.attn_norm.bias", l), E, true, &L->attn_norm_b)) ||
             (st = nt_bind_matrix(m, nt_tensor_name(nm, sizeof nm, "blk.%d.attn_qkv.weight", l), E, 3 * E, true, &L->attn_qkv)) ||
-            (st = nt_bind_vector(m, nt_tensor_name(nm, sizeof nm, "blk.%d.attn_qkv.bias", l), 3 * E, &L->attn_qkv_b)) ||
+            (st = nt_bind_vector(m, nt_tensor_name(nm, sizeof nm, "blk.%d.attn_qkv.bias", l), 3 * E, true, &L->attn_qkv_b)) ||
             (st = nt_bind_matrix(m, nt_tensor_name(nm, sizeof nm, "blk.%d.attn_output.weight", l), E, E, true, &L->attn_out)) ||
-            (st = nt_bind_vector(m, nt_tensor_name(nm, sizeof nm, "blk.%d.attn_output.bias", l), E, &L->attn_out_b)) ||
-            (st = nt_bind_vector(m, nt_tensor_name(nm, sizeof nm, "blk.%d.ffn_norm.weight", l), E, &L->ffn_norm_w)) ||
-            (st = nt_bind_vector(m, nt_tensor_name(nm, sizeof nm, "blk.%d.ffn_norm.bias", l), E, &L->ffn_norm_b)) ||
+            (st = nt_bind_vector(m, nt_tensor_name(nm, sizeof nm, "blk.%d.attn_output.bias", l), E, true, &L->attn_out_b)) ||
+            (st = nt_bind_vector(m, nt_tensor_name(nm, sizeof nm, "blk.%d.ffn_norm.weight", l), E, true, &L->ffn_norm_w)) ||
+            (st = nt_bind_vector(m, nt_tensor_name(nm, sizeof nm, "blk.%d.ffn_norm.bias", l), E, true, &L->ffn_norm_b)) ||
             (st = nt_bind_matrix(m, nt_tensor_name(nm, sizeof nm, "blk.%d.ffn_up.weight", l), E, F, true, &L->ffn_up)) ||
-            (st = nt_bind_vector(m, nt_tensor_name(nm, sizeof nm, "blk.%d.ffn_up.bias", l), F, &L->ffn_up_b)) ||
+            (st = nt_bind_vector(m, nt_tensor_name(nm, sizeof nm, "blk.%d.ffn_up.bias", l), F, true, &L->ffn_up_b)) ||
             (st = nt_bind_matrix(m, nt_tensor_name(nm, sizeof nm, "blk.%d.ffn_down.weight", l), F, E, true, &L->ffn_down)) ||
-            (st = nt_bind_vector(m, nt_tensor_name(nm, sizeof nm, "blk.%d.ffn_down.bias", l), E, &L->ffn_down_b)))
+            (st = nt_bind_vector(m, nt_tensor_name(nm, sizeof nm, "blk.%d.ffn_down.bias", l), E, true, &L->ffn_down_b)))
             return st;
         if ((st = nt_model_progress(m, (float)(l + 1) / (float)(hp->n_layer + 1)))) return st;
     }
