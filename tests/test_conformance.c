@@ -18,18 +18,6 @@ typedef struct {
     double max_rel_err; /* error / bound-scale, must stay <= 1e-3 */
 } conformance_result;
 
-static void top_two(const float *row, int32_t n, int32_t *best, float *gap)
-{
-    int32_t b = 0;
-    for (int32_t i = 1; i < n; i++)
-        if (row[i] > row[b]) b = i;
-    float second = -INFINITY;
-    for (int32_t i = 0; i < n; i++)
-        if (i != b && row[i] > second) second = row[i];
-    *best = b;
-    *gap = row[b] - second;
-}
-
 static conformance_result check_fixture(const char *model_rel, const char *logits_rel)
 {
     conformance_result res = {0, 0};
@@ -68,9 +56,9 @@ static conformance_result check_fixture(const char *model_rel, const char *logit
                       model_rel, p, i, (double)got[i], (double)want[i], bound);
         }
         int32_t want_best, got_best;
-        float gap, unused;
-        top_two(want, ref.n_vocab, &want_best, &gap);
-        top_two(got, ref.n_vocab, &got_best, &unused);
+        double gap, unused;
+        nt_logits_top_two(want, ref.n_vocab, &want_best, &gap);
+        nt_logits_top_two(got, ref.n_vocab, &got_best, &unused);
         if (gap > bound)
             cr_assert_eq(got_best, want_best, "%s position %d: arg-max %d, exact %d", model_rel, p,
                          got_best, want_best);

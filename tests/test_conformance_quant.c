@@ -33,18 +33,6 @@ static void log_softmax(const float *row, int32_t n, double *out)
     for (int32_t i = 0; i < n; i++) out[i] = (double)row[i] - lse;
 }
 
-static void top_two(const float *row, int32_t n, int32_t *best, double *gap)
-{
-    int32_t b = 0;
-    for (int32_t i = 1; i < n; i++)
-        if (row[i] > row[b]) b = i;
-    double second = -INFINITY;
-    for (int32_t i = 0; i < n; i++)
-        if (i != b && row[i] > second) second = row[i];
-    *best = b;
-    *gap = (double)row[b] - second;
-}
-
 static void check_quant_fixture(const char *name, double llamacpp_kl)
 {
     char model_rel[256], logits_rel[256], model_path[4096], logits_path[4096];
@@ -97,8 +85,8 @@ static void check_quant_fixture(const char *name, double llamacpp_kl)
         if (kl > kl_max) kl_max = kl;
         int32_t want_best, got_best;
         double gap, unused;
-        top_two(want, ref.n_vocab, &want_best, &gap);
-        top_two(got, ref.n_vocab, &got_best, &unused);
+        nt_logits_top_two(want, ref.n_vocab, &want_best, &gap);
+        nt_logits_top_two(got, ref.n_vocab, &got_best, &unused);
         if (gap > 0.5)
             cr_assert_eq(got_best, want_best, "%s position %d: arg-max %d, exact %d (gap %.3g)", name, p,
                          got_best, want_best, gap);

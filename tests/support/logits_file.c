@@ -1,5 +1,6 @@
 #include "logits_file.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,4 +38,16 @@ void nt_logits_file_free(nt_logits_file *f)
     free(f->tokens);
     free(f->logits);
     memset(f, 0, sizeof *f);
+}
+
+void nt_logits_top_two(const float *row, int32_t n, int32_t *best, double *gap)
+{
+    int32_t b = 0;
+    for (int32_t i = 1; i < n; i++)
+        if (row[i] > row[b]) b = i;
+    double second = -INFINITY;
+    for (int32_t i = 0; i < n; i++)
+        if (i != b && row[i] > second) second = row[i];
+    *best = b;
+    *gap = (double)row[b] - second;
 }

@@ -16,4 +16,8 @@ typedef struct nt_logits_file {
 int nt_logits_file_read(const char *path, nt_logits_file *out);
 void nt_logits_file_free(nt_logits_file *f);
 
+/* The arg-max of a row of n logits (lowest id on ties) and its lead over
+ * the runner-up, as the fixtures' arg-max criterion needs them. */
+void nt_logits_top_two(const float *row, int32_t n, int32_t *best, double *gap);
+
 #endif
