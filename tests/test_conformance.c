@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "nexttok.h"
 #include "support/fixtures.h"
@@ -16,11 +17,35 @@
 typedef struct {
     double max_abs_err;
     double max_rel_err; /* error / bound-scale, must stay <= 1e-3 */
+    double kl_sum;      /* of KL(exact || ours) over positions */
 } conformance_result;
+
+/* For the log: llama.cpp's own distance from .exact, measured in the same
+ * run from its logits file when the fixtures have one. */
+static void report_llamacpp(const char *logits_rel, const nt_logits_file *ref)
+{
+    char rel[512], path[4096];
+    const char *dot = strstr(logits_rel, ".exact.logits");
+    if (!dot) return;
+    snprintf(rel, sizeof rel, "%.*s.llamacpp.logits", (int)(dot - logits_rel), logits_rel);
+    nt_logits_file lc;
+    if (!nt_test_fixture_path(rel, path, sizeof path) || nt_logits_file_read(path, &lc) != 0) return;
+    if (lc.n == ref->n && lc.n_vocab == ref->n_vocab) {
+        double max_abs = 0.0, kl = 0.0;
+        for (size_t i = 0; i < (size_t)ref->n * (size_t)ref->n_vocab; i++)
+            max_abs = fmax(max_abs, fabs((double)lc.logits[i] - (double)ref->logits[i]));
+        for (int32_t p = 0; p < ref->n; p++)
+            kl += nt_logits_kl(ref->logits + (size_t)p * ref->n_vocab, lc.logits + (size_t)p * ref->n_vocab,
+                               ref->n_vocab);
+        fprintf(stderr, "  llama.cpp vs %s: max abs logit error %.3e, mean KL %.3e\n", logits_rel, max_abs,
+                kl / ref->n);
+    }
+    nt_logits_file_free(&lc);
+}
 
 static conformance_result check_fixture(const char *model_rel, const char *logits_rel)
 {
-    conformance_result res = {0, 0};
+    conformance_result res = {0, 0, 0};
     char model_path[4096], logits_path[4096];
     if (!nt_test_fixture_path(model_rel, model_path, sizeof model_path) ||
         !nt_test_fixture_path(logits_rel, logits_path, sizeof logits_path))
@@ -55,6 +80,7 @@ static conformance_result check_fixture(const char *model_rel, const char *logit
             cr_assert(err <= bound, "%s position %d token %d: got %.7g, exact %.7g (bound %.3g)",
                       model_rel, p, i, (double)got[i], (double)want[i], bound);
         }
+        res.kl_sum += nt_logits_kl(want, got, ref.n_vocab);
         int32_t want_best, got_best;
         double gap, unused;
         nt_logits_top_two(want, ref.n_vocab, &want_best, &gap);
@@ -63,8 +89,9 @@ static conformance_result check_fixture(const char *model_rel, const char *logit
             cr_assert_eq(got_best, want_best, "%s position %d: arg-max %d, exact %d", model_rel, p,
                          got_best, want_best);
     }
-    fprintf(stderr, "conformance %s vs %s: %d positions, max abs logit error %.3e (%.3e of scale)\n",
-            model_rel, logits_rel, ref.n, res.max_abs_err, res.max_rel_err);
+    fprintf(stderr, "conformance %s vs %s: %d positions, max abs logit error %.3e (%.3e of scale), mean KL %.3e\n",
+            model_rel, logits_rel, ref.n, res.max_abs_err, res.max_rel_err, res.kl_sum / ref.n);
+    report_llamacpp(logits_rel, &ref);
     free(ours);
     nexttok_session_free(s);
     nexttok_model_free(model);

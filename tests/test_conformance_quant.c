@@ -21,18 +21,6 @@
 #include "support/fixtures.h"
 #include "support/logits_file.h"
 
-/* log-softmax of a row, in double. */
-static void log_softmax(const float *row, int32_t n, double *out)
-{
-    double mx = -INFINITY;
-    for (int32_t i = 0; i < n; i++)
-        if (row[i] > mx) mx = row[i];
-    double sum = 0.0;
-    for (int32_t i = 0; i < n; i++) sum += exp((double)row[i] - mx);
-    const double lse = mx + log(sum);
-    for (int32_t i = 0; i < n; i++) out[i] = (double)row[i] - lse;
-}
-
 static void check_quant_fixture(const char *name, double llamacpp_kl)
 {
     char model_rel[256], logits_rel[256], model_path[4096], logits_path[4096];
@@ -51,9 +39,7 @@ static void check_quant_fixture(const char *name, double llamacpp_kl)
 
     const size_t n_all = (size_t)ref.n * (size_t)ref.n_vocab;
     float *ours = malloc(n_all * sizeof *ours), *stepwise = malloc(n_all * sizeof *stepwise);
-    double *lp_want = malloc((size_t)ref.n_vocab * sizeof *lp_want);
-    double *lp_got = malloc((size_t)ref.n_vocab * sizeof *lp_got);
-    cr_assert(ours && stepwise && lp_want && lp_got);
+    cr_assert(ours && stepwise);
 
     nexttok_session *s = NULL;
     cr_assert_eq(nexttok_session_create(model, NULL, &s), NEXTTOK_OK, "%s", nexttok_error_message());
@@ -77,10 +63,7 @@ static void check_quant_fixture(const char *name, double llamacpp_kl)
             double err = fabs((double)got[i] - (double)want[i]);
             if (err > max_abs) max_abs = err;
         }
-        log_softmax(want, ref.n_vocab, lp_want);
-        log_softmax(got, ref.n_vocab, lp_got);
-        double kl = 0.0;
-        for (int32_t i = 0; i < ref.n_vocab; i++) kl += exp(lp_want[i]) * (lp_want[i] - lp_got[i]);
+        const double kl = nt_logits_kl(want, got, ref.n_vocab);
         kl_sum += kl;
         if (kl > kl_max) kl_max = kl;
         int32_t want_best, got_best;
@@ -99,8 +82,6 @@ static void check_quant_fixture(const char *name, double llamacpp_kl)
 
     free(ours);
     free(stepwise);
-    free(lp_want);
-    free(lp_got);
     nexttok_model_free(model);
     nt_logits_file_free(&ref);
 }

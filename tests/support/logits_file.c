@@ -51,3 +51,25 @@ void nt_logits_top_two(const float *row, int32_t n, int32_t *best, double *gap)
     *best = b;
     *gap = (double)row[b] - second;
 }
+
+/* log-sum-exp of a row, in double. */
+static double log_sum_exp(const float *row, int32_t n)
+{
+    double mx = -INFINITY;
+    for (int32_t i = 0; i < n; i++)
+        if (row[i] > mx) mx = row[i];
+    double sum = 0.0;
+    for (int32_t i = 0; i < n; i++) sum += exp((double)row[i] - mx);
+    return mx + log(sum);
+}
+
+double nt_logits_kl(const float *p, const float *q, int32_t n)
+{
+    const double lse_p = log_sum_exp(p, n), lse_q = log_sum_exp(q, n);
+    double kl = 0.0;
+    for (int32_t i = 0; i < n; i++) {
+        const double lp = (double)p[i] - lse_p, lq = (double)q[i] - lse_q;
+        kl += exp(lp) * (lp - lq);
+    }
+    return kl;
+}

@@ -20,4 +20,7 @@ void nt_logits_file_free(nt_logits_file *f);
  * the runner-up, as the fixtures' arg-max criterion needs them. */
 void nt_logits_top_two(const float *row, int32_t n, int32_t *best, double *gap);
 
+/* KL(softmax(p) || softmax(q)) of two rows of n logits, in double. */
+double nt_logits_kl(const float *p, const float *q, int32_t n);
+
 #endif
