@@ -359,6 +359,30 @@ Test(tokenizer_api, buffer_too_small_reports_the_size_needed)
     nexttok_tokenizer_free(t);
 }
 
+/* Found by fuzzing (tests/fuzz/fuzz_tokenizer): a size query (text NULL,
+ * capacity 0) over a token whose piece is empty (the dummy-prefix space as
+ * first token) did NULL + 0 and memcpy(NULL, p, 0), undefined behaviour that
+ * a -Db_sanitize=address,undefined build reports and aborts on. */
+Test(tokenizer_api, size_query_with_empty_pieces)
+{
+    nexttok_tokenizer *t = make(spm_writer());
+    int32_t ids[] = {SPM_WS, SPM_WS, SPM_A};
+    size_t len = 99;
+    cr_assert_eq(nexttok_tokenizer_decode(t, ids, 1, 0, NULL, 0, &len), NEXTTOK_OK);
+    cr_assert_eq(len, 0);
+    cr_assert_eq(nexttok_tokenizer_decode(t, ids, 3, 0, NULL, 0, &len), NEXTTOK_ERR_BUFFER_TOO_SMALL);
+    cr_assert_eq(len, 2);
+    nexttok_decoder *d;
+    cr_assert_eq(nexttok_decoder_create(t, 0, &d), NEXTTOK_OK);
+    len = 99;
+    cr_assert_eq(nexttok_decoder_push(d, SPM_WS, NULL, 0, &len), NEXTTOK_OK);
+    cr_assert_eq(len, 0);
+    cr_assert_eq(nexttok_decoder_push(d, SPM_A, NULL, 0, &len), NEXTTOK_ERR_BUFFER_TOO_SMALL);
+    cr_assert_eq(len, 1);
+    nexttok_decoder_free(d);
+    nexttok_tokenizer_free(t);
+}
+
 Test(tokenizer_api, bad_arguments)
 {
     nexttok_tokenizer *t = make(spm_writer());

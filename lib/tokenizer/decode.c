@@ -86,7 +86,9 @@ NEXTTOK_API nexttok_status nexttok_tokenizer_decode(const nexttok_tokenizer *tok
         if (piece_skipped(tokenizer, tokens[i], flags)) continue;
         size_t n;
         const char *p = piece_in_decode(tokenizer, tokens[i], &at_start, &n);
-        if (total + n <= capacity) memcpy(text + total, p, n);
+        /* n > 0 first: a size query passes text NULL, and NULL + 0 or
+         * memcpy(NULL, ..., 0) is undefined behaviour. */
+        if (n > 0 && total + n <= capacity) memcpy(text + total, p, n);
         total += n;
     }
     *len_out = total;
@@ -171,8 +173,10 @@ NEXTTOK_API nexttok_status nexttok_decoder_push(nexttok_decoder *decoder, int32_
                        out, capacity);
     /* Commit only now, so a too-small buffer leaves the decoder unchanged. */
     size_t from_held = out < decoder->n_held ? out : decoder->n_held;
-    memcpy(text, decoder->held, from_held);
-    memcpy(text + from_held, p, out - from_held);
+    if (out > 0) { /* text may be NULL when nothing is written */
+        memcpy(text, decoder->held, from_held);
+        memcpy(text + from_held, p, out - from_held);
+    }
     uint8_t rest[4];
     size_t n_rest = 0;
     for (size_t j = out; j < decoder->n_held + n; j++)
