@@ -246,6 +246,12 @@ Test(model, missing_or_bad_hyperparameters_are_named)
     sp = nt_tiny_spec_default("llama");
     sp.n_head_kv = 3;
     expect_load_error(sp, NEXTTOK_ERR_FORMAT, "llama.attention.head_count_kv");
+    /* GPT-2 with grouped-query heads (found by fuzzing: the forward pass
+     * read past the smaller KV cache this implied). */
+    sp = nt_tiny_spec_default("gpt2");
+    sp.n_head = 4;
+    sp.n_head_kv = 2;
+    expect_load_error(sp, NEXTTOK_ERR_FORMAT, "gpt2.attention.head_count_kv");
     /* A required key absent. */
     nt_gw *w = nt_gw_new();
     nt_gw_add_str(w, "general.architecture", "gpt2");

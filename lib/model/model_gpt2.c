@@ -11,6 +11,14 @@ nexttok_status nt_model_bind_gpt2(nexttok_model *m)
     char nm[96];
     nexttok_status st;
 
+    /* GPT-2 has no grouped-query attention: the fused QKV holds full K and V
+     * and the forward pass caches n_embd floats per position, so fewer KV
+     * heads than heads would make it read past the session's smaller cache. */
+    if (hp->n_head_kv != hp->n_head)
+        return nt_fail(NEXTTOK_ERR_FORMAT,
+                       "key '%s.attention.head_count_kv': %d KV heads, but GPT-2 attention has one per head (%d)",
+                       m->arch_name, hp->n_head_kv, hp->n_head);
+
     if ((st = nt_bind_matrix(m, "token_embd.weight", E, V, true, &m->tok_embd)) ||
         (st = nt_bind_matrix(m, "position_embd.weight", E, hp->n_ctx_train, true, &m->pos_embd)) ||
         (st = nt_bind_vector(m, "output_norm.weight", E, true, &m->out_norm_w)) ||
