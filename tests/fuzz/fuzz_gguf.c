@@ -11,6 +11,7 @@
 
 #include "gguf/gguf.h"
 #include "nexttok.h"
+#include "fuzz/gguf_mutate.h"
 #include "tokenizer/tokenizer.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

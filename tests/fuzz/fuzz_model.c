@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "nexttok.h"
+#include "fuzz/gguf_mutate.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

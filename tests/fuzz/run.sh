@@ -31,7 +31,7 @@ libs+=" -lmimalloc $(pkg-config --libs libsodium libpcre2-8) -lpthread -lm"
 cflags="-g -O1 -std=c11 -D_DEFAULT_SOURCE -DNT_ALLOC_SYSTEM -I$src/include -I$src/lib -I$src/tests $san"
 
 for t in fuzz_gguf fuzz_pretok fuzz_tokenizer fuzz_model; do
-  $CC $cflags -fsanitize=fuzzer "$src/tests/fuzz/$t.c" $libs -o "$out/$t"
+  $CC $cflags -fsanitize=fuzzer -DNT_FUZZ_LIBFUZZER "$src/tests/fuzz/$t.c" $libs -o "$out/$t"
 done
 # Seed writer: small GGUF models from the tests' tiny-model writer.
 $CC $cflags "$src/tests/fuzz/fuzz_seed_models.c" "$src/tests/support/gguf_writer.c" \
