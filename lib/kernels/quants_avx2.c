@@ -12,6 +12,7 @@
  */
 #include <immintrin.h>
 
+#include "kernels/f16c_scale.h"
 #include "kernels/kernels_isa.h"
 #include "kernels/quant_blocks.h"
 #include "types/type_kernels.h"
@@ -28,14 +29,6 @@ static inline float nt_reduce4(const __m256 acc[4])
 static inline __m256 nt_fma(__m256 w, const float *x, __m256 acc)
 {
     return _mm256_fmadd_ps(w, _mm256_loadu_ps(x), acc);
-}
-
-/* An F16 block scale by F16C: exact, like nt_fp16_to_fp32, and branch-free. */
-static inline float nt_f16_hw(const unsigned char *b, int off)
-{
-    uint16_t h;
-    memcpy(&h, b + off, sizeof h);
-    return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h)));
 }
 
 /* The register decoders below serve both the dot (y == NULL: vector v of
