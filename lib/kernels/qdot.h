@@ -1,0 +1,108 @@
+/*
+ * Fast mode for quantized weights: the activations are quantized to 8 bits
+ * per block and multiplied into the weights' integer quants with integer dot
+ * products, the way llama.cpp does it, but with F32 block scales (ggml keeps
+ * F16 ones for the *_0/*_1 activations), which costs nothing in speed and
+ * keeps the activations closer to their F32 values.
+ *
+ * Two activation blocks, our own layouts (never stored in files):
+ *  - nt_q8a: 32 values, for the weight types whose blocks are 32 wide
+ *    (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0). `s` is the sum of the quants, which the
+ *    types with a minimum (Q4_1, Q5_1) need.
+ *  - nt_q8k: 256 values, for the k-quants (Q2_K .. Q6_K). bsums[i] is the
+ *    sum of quants 16*i .. 16*i + 15, which the mins of the k-quants need.
+ *
+ * Quantization of a block of x (both layouts, the same rule):
+ *   amax = max |x_i|;  d = amax / 127;  id = d != 0 ? 1 / d : 0;
+ *   q_i = nearest-even(x_i * id), which lies in [-127, 127];
+ * computed in F32 with exactly these operations (x_i * id, not x_i / d),
+ * so every ISA's quantizer gives bitwise the same blocks.
+ *
+ * The scalar kernels define the result. Within a block the integer sum
+ * (weight quants times activation quants, with the type's scales applied
+ * as integers where the type has integer sub-scales) is exact in every ISA;
+ * only the F32 accumulation of block results may be ordered differently by
+ * a SIMD kernel. A multi-token dot of an ISA gives, for each token, bitwise
+ * that ISA's single dot.
+ */
+#ifndef NT_KERNELS_QDOT_H
+#define NT_KERNELS_QDOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define NT_Q8A_VALUES 32
+#define NT_Q8K_VALUES 256
+
+typedef struct nt_q8a_block {
+    float d;
+    int32_t s;         /* sum of qs */
+    int8_t qs[NT_Q8A_VALUES];
+} nt_q8a_block;
+
+typedef struct nt_q8k_block {
+    float d;
+    int16_t bsums[NT_Q8K_VALUES / 16];
+    int8_t qs[NT_Q8K_VALUES];
+} nt_q8k_block;
+
+_Static_assert(sizeof(nt_q8a_block) == 40, "nt_q8a_block layout");
+_Static_assert(sizeof(nt_q8k_block) == 292, "nt_q8k_block layout");
+
+/* Quantize n F32 values (n a multiple of the block's width) into n / width
+ * blocks at dst. */
+typedef void (*nt_quantize_act_fn)(const float *x, void *dst, int64_t n);
+
+/* Dot of one weight row of n values (n a multiple of the weight type's
+ * block) with n quantized activations: nt_q8a blocks for the 32-wide types,
+ * nt_q8k blocks for the k-quants. */
+typedef float (*nt_vec_dot_q_fn)(int64_t n, const void *w, const void *xq);
+
+/* The same dot for k <= NT_DOTK_Q_MAX tokens whose quantized activations
+ * sit `xq_stride` bytes apart: out[t] = vec_dot_q(n, w, xq + t * xq_stride),
+ * bitwise, for t < k. Reads the weight row once for all k tokens. */
+typedef void (*nt_dotk_q_fn)(int64_t n, const void *w, const void *xq, size_t xq_stride, int k,
+                             float *out);
+
+#define NT_DOTK_Q_MAX 4
+
+/* Naming of the kernels each ISA file exports (isa: scalar, avx2, avx512,
+ * neon), wired into the type table by lib/types/types.c:
+ *   void  nt_quantize_q8a_<isa>(const float *x, void *dst, int64_t n);
+ *   void  nt_quantize_q8k_<isa>(const float *x, void *dst, int64_t n);
+ *   float nt_vec_dot_q_<type>_<isa>(int64_t n, const void *w, const void *xq);
+ *   void  nt_dotk_q_<type>_<isa>(int64_t n, const void *w, const void *xq,
+ *                                size_t xq_stride, int k, float *out);
+ * with <type> one of q4_0 q4_1 q5_0 q5_1 q8_0 (nt_q8a activations) and
+ * q2_k q3_k q4_k q5_k q6_k (nt_q8k activations). */
+#define NT_DECLARE_QDOT_ISA(t, isa)                                                  \
+    float nt_vec_dot_q_##t##_##isa(int64_t n, const void *w, const void *xq);       \
+    void nt_dotk_q_##t##_##isa(int64_t n, const void *w, const void *xq, size_t xq_stride, int k, \
+                               float *out);
+#define NT_DECLARE_QDOT(t)                \
+    NT_DECLARE_QDOT_ISA(t, scalar)        \
+    NT_DECLARE_QDOT_ISA(t, avx2)          \
+    NT_DECLARE_QDOT_ISA(t, avx512)        \
+    NT_DECLARE_QDOT_ISA(t, neon)
+
+NT_DECLARE_QDOT(q4_0)
+NT_DECLARE_QDOT(q4_1)
+NT_DECLARE_QDOT(q5_0)
+NT_DECLARE_QDOT(q5_1)
+NT_DECLARE_QDOT(q8_0)
+NT_DECLARE_QDOT(q2_k)
+NT_DECLARE_QDOT(q3_k)
+NT_DECLARE_QDOT(q4_k)
+NT_DECLARE_QDOT(q5_k)
+NT_DECLARE_QDOT(q6_k)
+
+#define NT_DECLARE_QUANTIZE_ACT(isa)                                   \
+    void nt_quantize_q8a_##isa(const float *x, void *dst, int64_t n); \
+    void nt_quantize_q8k_##isa(const float *x, void *dst, int64_t n);
+
+NT_DECLARE_QUANTIZE_ACT(scalar)
+NT_DECLARE_QUANTIZE_ACT(avx2)
+NT_DECLARE_QUANTIZE_ACT(avx512)
+NT_DECLARE_QUANTIZE_ACT(neon)
+
+#endif
