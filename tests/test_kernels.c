@@ -65,8 +65,9 @@ Test(kernels, isa_force_selects_dispatch)
         cr_assert(nt_isa_active() == (nt_isa)isa);
         for (size_t t = 0; t < N_DOT_TYPES; t++) {
             const nt_type_traits *tr = nt_type_traits_get(dot_types[t]);
-            cr_assert(tr && tr->vec_dot[isa], "%s has no %s kernel", tr->name, nt_isa_name((nt_isa)isa));
-            cr_assert(nt_type_vec_dot(dot_types[t]) == tr->vec_dot[isa]);
+            const nt_vec_dot_fn own = nt_isa_kernels_get((nt_isa)isa)->type[dot_types[t]].vec_dot;
+            cr_assert(tr && own, "%s has no %s kernel", tr->name, nt_isa_name((nt_isa)isa));
+            cr_assert(nt_type_vec_dot(dot_types[t]) == own);
         }
     }
 #if defined(__x86_64__)
@@ -112,7 +113,7 @@ Test(kernels, isa_environment_override)
     /* Each test runs in a fresh process, so the lazy choice is still open. */
     setenv("NEXTTOK_ISA", "scalar", 1);
     cr_assert(nt_isa_active() == NT_ISA_SCALAR);
-    cr_assert(nt_type_vec_dot(NT_TYPE_F16) == nt_type_traits_get(NT_TYPE_F16)->vec_dot[NT_ISA_SCALAR]);
+    cr_assert(nt_type_vec_dot(NT_TYPE_F16) == nt_isa_kernels_get(NT_ISA_SCALAR)->type[NT_TYPE_F16].vec_dot);
     cr_assert(strcmp(nt_isa_name(NT_ISA_AVX512), "avx512") == 0);
     cr_assert(strcmp(nt_isa_name(NT_ISA_COUNT), "unknown") == 0);
 }

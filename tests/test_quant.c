@@ -202,7 +202,7 @@ Test(quant, traits_match_the_block_layouts)
 static float deq_one(uint32_t type, const unsigned char *b, int blck, int i)
 {
     float y[256];
-    nt_type_traits_get(type)->to_float(b, y, blck);
+    nt_type_kernels_isa(type, NT_ISA_SCALAR)->to_float(b, y, blck);
     return y[i];
 }
 
@@ -287,7 +287,7 @@ Test(quant, dequantizers_match_the_reference_decoders)
                     if (!is_scale) blocks[j] = round % 10 == 1 ? 0xff : 0x00;
                 }
             }
-            tr->to_float(blocks, y, (int64_t)nb * t->blck);
+            nt_type_kernels_isa(t->id, NT_ISA_SCALAR)->to_float(blocks, y, (int64_t)nb * t->blck);
             for (int64_t i = 0; i < (int64_t)nb * t->blck; i++) {
                 float want = ref_value(t->id, blocks + (i / t->blck) * t->bytes, (int)(i % t->blck));
                 cr_assert(same_float(y[i], want) || (isnan(y[i]) && isnan(want)),
@@ -304,7 +304,7 @@ Test(quant, dots_match_double_reference_and_the_f32_dot_on_every_isa)
     const int block_counts[] = {1, 2, 3, 5, 8, 17};
     for (int isa = 0; isa < NT_ISA_COUNT; isa++) {
         if (!nt_isa_force((nt_isa)isa)) continue;
-        const nt_vec_dot_fn f32dot = nt_type_traits_get(NT_TYPE_F32)->vec_dot[isa];
+        const nt_vec_dot_fn f32dot = nt_type_kernels_isa(NT_TYPE_F32, (nt_isa)isa)->vec_dot;
         for (size_t k = 0; k < N_QTYPES; k++) {
             const qtype *t = &qtypes[k];
             const nt_type_traits *tr = nt_type_traits_get(t->id);
@@ -320,7 +320,7 @@ Test(quant, dots_match_double_reference_and_the_f32_dot_on_every_isa)
                 cr_assert(w && x && deq);
                 random_blocks(t, w, nb, &r, false);
                 for (int64_t i = 0; i < n; i++) x[i] = nt_rng_float(&r);
-                tr->to_float(w, deq, n);
+                nt_type_kernels_isa(t->id, NT_ISA_SCALAR)->to_float(w, deq, n);
                 double want = 0, abs_sum = 0;
                 for (int64_t i = 0; i < n; i++) {
                     want += (double)deq[i] * (double)x[i];
@@ -423,7 +423,7 @@ Test(quant, register_dequantizers_match_to_float_bitwise)
             float *want = malloc((size_t)n * sizeof *want), *got = malloc((size_t)n * sizeof *got);
             cr_assert(want && got);
             random_blocks(t, w, nb, &r, true);
-            tr->to_float(w, want, n);
+            nt_type_kernels_isa(cases[c].type, NT_ISA_SCALAR)->to_float(w, want, n);
             cases[c].fn(w, got, n);
             for (int64_t i = 0; i < n; i++)
                 cr_assert(same_float(got[i], want[i]) || (isnan(got[i]) && isnan(want[i])),

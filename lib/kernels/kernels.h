@@ -6,6 +6,7 @@
 #ifndef NT_KERNELS_H
 #define NT_KERNELS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,22 @@ typedef struct nt_weight {
 /* Y[t][o] = sum_i W[o][i] * X[t][i] for t < n_tok; X is n_tok x n_in,
  * Y is n_tok x n_out, both row-major F32. Spread over `pool` (may be NULL). */
 void nt_matmul(nt_pool *pool, const nt_weight *w, const float *x, int64_t n_tok, float *y);
+
+/* How a product runs: the pool to spread it over (may be NULL), and for
+ * fast mode, room for the quantized activations. */
+typedef struct nt_matmul_ctx {
+    nt_pool *pool;
+    bool fast;          /* quantized weights: 8-bit activations, integer dots */
+    void *qbuf;         /* fast mode: at least n_tok * nt_act_row_bytes(act, */
+    size_t qbuf_bytes;  /*   n_in) bytes, else the product runs exact */
+} nt_matmul_ctx;
+
+/* nt_matmul with a context: in fast mode, a quantized weight multiplies
+ * the activations quantized per block (kernels/qdot.h), where the type has
+ * such kernels; every other product is the exact one. Each output element
+ * is one dot call, so results depend neither on the number of threads nor
+ * on n_tok. */
+void nt_matmul_ex(const nt_matmul_ctx *ctx, const nt_weight *w, const float *x, int64_t n_tok, float *y);
 
 /* Row `row` of w, dequantized to F32 (embedding look-up). */
 void nt_weight_row_get(const nt_weight *w, int64_t row, float *out);

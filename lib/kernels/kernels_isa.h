@@ -8,27 +8,17 @@
 
 #include <stdint.h>
 
+#include "types/types.h"
+
 void nt_axpy_f32_scalar(float *y, float a, const float *x, int64_t n);
 void nt_axpy_f32_avx2(float *y, float a, const float *x, int64_t n);
 void nt_axpy_f32_avx512(float *y, float a, const float *x, int64_t n);
 void nt_axpy_f32_neon(float *y, float a, const float *x, int64_t n);
 
-/* Multi-token dots over a span of one row: out[t] = dot(row w, x + t*stride)
- * for t < NT_DOTK_<ISA> tokens, computed over values [i0, i1) of the n in
- * the row, so long rows can be processed in blocks that keep x in L1.
- * The running accumulators go to `state` (NT_DOTK_STATE_FLOATS floats) when
- * i1 < n and are read back when i0 > 0; out is written when i1 == n.
- * i0 must be a multiple of NT_DOTK_ALIGN; state may be NULL for a whole row
- * (i0 == 0, i1 == n). */
-typedef void (*nt_dotk_fn)(int64_t n, const void *w, const float *x, int64_t stride,
-                           int64_t i0, int64_t i1, float *state, float *out);
-
+/* Multi-token dots (nt_dotk_fn in types/types.h), tokens per call: */
 #define NT_DOTK_AVX2 2   /* 16 ymm registers: 2 tokens x 4 accumulators */
 #define NT_DOTK_AVX512 4 /* 32 zmm registers: 4 tokens x 4 accumulators */
 #define NT_DOTK_NEON 4   /* 32 q registers */
-#define NT_DOTK_MAX 4
-#define NT_DOTK_STATE_FLOATS 256 /* 4 tokens x 4 accumulators x 16 lanes */
-#define NT_DOTK_ALIGN 64         /* the widest main-loop step (AVX-512) */
 
 #define NT_DECLARE_DOTK(t)                                                                    \
     void nt_dotk_##t##_avx2(int64_t n, const void *w, const float *x, int64_t stride,         \

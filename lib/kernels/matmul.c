@@ -13,7 +13,6 @@
 #include "kernels/isa.h"
 #include "kernels/kernels.h"
 #include "kernels/kernels_isa.h"
-#include "types/type_kernels.h"
 #include "types/types.h"
 
 /* Below this many multiply-adds a product runs on the caller's thread: the
@@ -47,61 +46,12 @@ typedef struct nt_matmul_job {
     int dotk_tokens;
     nt_to_float_fn deq; /* quantized rows: dotk is the F32 one, run over rows
                            dequantized with this */
+    /* fast mode: x quantized into xq (one row of xq_stride bytes a token) */
+    nt_vec_dot_q_fn dot_q;
+    nt_dotk_q_fn dotk_q;
+    const unsigned char *xq;
+    size_t xq_stride;
 } nt_matmul_job;
-
-/* The multi-token dots per weight type for each ISA, with their token
- * counts; each agrees bitwise with the same ISA's single dot. */
-typedef struct nt_dotk_entry {
-    nt_dotk_fn fn[NT_ISA_COUNT];
-} nt_dotk_entry;
-
-#if NT_HAVE_X86
-#  define NT_DOTK_ROW(t) {{NULL, nt_dotk_##t##_avx2, nt_dotk_##t##_avx512, NULL}}
-#elif NT_HAVE_NEON
-#  define NT_DOTK_ROW(t) {{NULL, NULL, NULL, nt_dotk_##t##_neon}}
-#else
-#  define NT_DOTK_ROW(t) {{NULL}}
-#endif
-
-static const int nt_dotk_tokens[NT_ISA_COUNT] = {
-    [NT_ISA_AVX2] = NT_DOTK_AVX2, [NT_ISA_AVX512] = NT_DOTK_AVX512, [NT_ISA_NEON] = NT_DOTK_NEON};
-
-static nt_dotk_fn nt_dotk_get(uint32_t type, nt_isa isa)
-{
-    static const nt_dotk_entry f32 = NT_DOTK_ROW(f32), f16 = NT_DOTK_ROW(f16), bf16 = NT_DOTK_ROW(bf16);
-    switch (type) {
-    case NT_TYPE_F32: return f32.fn[isa];
-    case NT_TYPE_F16: return f16.fn[isa];
-    case NT_TYPE_BF16: return bf16.fn[isa];
-    default: return NULL;
-    }
-}
-
-/* The fastest row dequantizer of a quantized type on `isa`: a register
- * decoder where the ISA has one (same values as the traits' to_float). */
-static nt_to_float_fn nt_deq_get(const nt_type_traits *tr, uint32_t type, nt_isa isa)
-{
-#if NT_HAVE_X86
-    const bool x512 = isa == NT_ISA_AVX512, x2 = isa == NT_ISA_AVX2;
-    switch (type) {
-    case NT_TYPE_Q8_0: if (x512) return nt_q8_0_to_float_avx512; if (x2) return nt_q8_0_to_float_avx2; break;
-    case NT_TYPE_Q4_0: if (x512) return nt_q4_0_to_float_avx512; if (x2) return nt_q4_0_to_float_avx2; break;
-    case NT_TYPE_Q4_1: if (x512) return nt_q4_1_to_float_avx512; if (x2) return nt_q4_1_to_float_avx2; break;
-    case NT_TYPE_Q5_0: if (x512) return nt_q5_0_to_float_avx512; if (x2) return nt_q5_0_to_float_avx2; break;
-    case NT_TYPE_Q5_1: if (x512) return nt_q5_1_to_float_avx512; if (x2) return nt_q5_1_to_float_avx2; break;
-    case NT_TYPE_Q5_K: if (x512) return nt_q5_k_to_float_avx512; if (x2) return nt_q5_k_to_float_avx2; break;
-    case NT_TYPE_Q2_K: if (x512) return nt_q2_k_to_float_avx512; if (x2) return nt_q2_k_to_float_avx2; break;
-    case NT_TYPE_Q3_K: if (x512) return nt_q3_k_to_float_avx512; if (x2) return nt_q3_k_to_float_avx2; break;
-    case NT_TYPE_Q4_K: if (x512) return nt_q4_k_to_float_avx512; if (x2) return nt_q4_k_to_float_avx2; break;
-    case NT_TYPE_Q6_K: if (x512) return nt_q6_k_to_float_avx512; if (x2) return nt_q6_k_to_float_avx2; break;
-    default: break;
-    }
-#else
-    (void)type;
-    (void)isa;
-#endif
-    return tr->to_float;
-}
 
 /* Rows [r0, r1) for tokens [t, t + k) with the multi-token dot; row r is
  * at base + (r - rbase) * row_bytes. Long rows
@@ -167,11 +117,39 @@ static int64_t nt_matmul_rows_dequant(const nt_matmul_job *job, int64_t r0, int6
     return n_groups * k;
 }
 
+/* Fast mode: rows [r0, r1) against the quantized activations, up to
+ * NT_DOTK_Q_MAX tokens per pass over a row. */
+static void nt_matmul_rows_q(const nt_matmul_job *job, int64_t r0, int64_t r1)
+{
+    const nt_weight *w = job->w;
+    const unsigned char *base = w->data;
+    const int64_t n_in = w->n_in, n_out = w->n_out;
+    int64_t t = 0;
+    if (job->dotk_q) {
+        float out[NT_DOTK_Q_MAX];
+        for (; t + NT_DOTK_Q_MAX <= job->n_tok; t += NT_DOTK_Q_MAX)
+            for (int64_t r = r0; r < r1; r++) {
+                job->dotk_q(n_in, base + (size_t)r * w->row_bytes, job->xq + (size_t)t * job->xq_stride,
+                            job->xq_stride, NT_DOTK_Q_MAX, out);
+                for (int j = 0; j < NT_DOTK_Q_MAX; j++) job->y[(t + j) * n_out + r] = out[j];
+            }
+    }
+    for (; t < job->n_tok; t++) {
+        const unsigned char *xt = job->xq + (size_t)t * job->xq_stride;
+        float *yt = job->y + t * n_out;
+        for (int64_t r = r0; r < r1; r++) yt[r] = job->dot_q(n_in, base + (size_t)r * w->row_bytes, xt);
+    }
+}
+
 static void nt_matmul_rows(const nt_matmul_job *job, int64_t r0, int64_t r1)
 {
     const nt_weight *w = job->w;
     const unsigned char *base = w->data;
     const int64_t n_in = w->n_in, n_out = w->n_out;
+    if (job->dot_q) {
+        nt_matmul_rows_q(job, r0, r1);
+        return;
+    }
     int64_t t = 0;
     if (job->dotk && job->deq)
         t = nt_matmul_rows_dequant(job, r0, r1);
@@ -194,27 +172,48 @@ static void nt_matmul_task(void *ctx, int64_t chunk)
     nt_matmul_rows(job, r0, r1);
 }
 
-void nt_matmul(nt_pool *pool, const nt_weight *w, const float *x, int64_t n_tok, float *y)
+/* Quantize the n_tok activation rows for fast mode into ctx->qbuf. */
+static bool nt_matmul_quantize(const nt_matmul_ctx *ctx, const nt_type_traits *tr, nt_isa isa,
+                               const nt_weight *w, const float *x, int64_t n_tok, nt_matmul_job *job)
+{
+    const int64_t row = nt_act_row_bytes(tr->act, w->n_in);
+    nt_quantize_act_fn q = nt_act_quantizer(tr->act, isa);
+    if (!q || row <= 0 || !ctx->qbuf || (uint64_t)row * (uint64_t)n_tok > ctx->qbuf_bytes) return false;
+    unsigned char *dst = ctx->qbuf;
+    for (int64_t t = 0; t < n_tok; t++) q(x + t * w->n_in, dst + (size_t)(t * row), w->n_in);
+    job->xq = dst;
+    job->xq_stride = (size_t)row;
+    return true;
+}
+
+void nt_matmul_ex(const nt_matmul_ctx *ctx, const nt_weight *w, const float *x, int64_t n_tok, float *y)
 {
     if (n_tok <= 0 || w->n_out <= 0) return;
     const nt_type_traits *tr = nt_type_traits_get(w->type);
     const nt_isa isa = nt_isa_active(); /* read once: dot and dotk must agree */
-    nt_vec_dot_fn dot = tr ? tr->vec_dot[isa] : NULL;
-    nt_dotk_fn dotk = dot ? nt_dotk_get(w->type, isa) : NULL;
-    nt_to_float_fn deq = NULL;
-    if (dot && !dotk && tr->blck_size > 1 && tr->to_float) { /* quantized: see nt_matmul_rows_dequant */
-        dotk = nt_dotk_get(NT_TYPE_F32, isa);
-        deq = dotk ? nt_deq_get(tr, w->type, isa) : NULL;
-    }
-    if (!dot && tr) dot = tr->vec_dot[NT_ISA_SCALAR];
-    if (!dot) { /* callers check nt_type_is_computable; make a slip visible */
+    const nt_type_kernels *k = nt_type_kernels_isa(w->type, isa);
+    if (!tr || !k || !k->vec_dot) { /* callers check nt_type_is_computable; make a slip visible */
         for (int64_t i = 0; i < n_tok * w->n_out; i++) y[i] = NAN;
         return;
     }
-    nt_matmul_job job = {w, x, y, n_tok, w->n_out, dot, dotk, dotk ? nt_dotk_tokens[isa] : 1, deq};
-    if (job.dotk && n_tok < job.dotk_tokens) job.dotk = NULL;
+    nt_matmul_job job = {.w = w, .x = x, .y = y, .n_tok = n_tok, .dot = k->vec_dot, .dotk_tokens = 1};
+    if (ctx->fast && tr->act != NT_ACT_F32 && k->vec_dot_q && nt_matmul_quantize(ctx, tr, isa, w, x, n_tok, &job)) {
+        job.dot_q = k->vec_dot_q;
+        job.dotk_q = k->dotk_q;
+        job.dotk_tokens = NT_DOTK_Q_MAX;
+    } else {
+        const nt_isa_kernels *own = nt_isa_kernels_get(isa);
+        if (k->dotk) {
+            job.dotk = k->dotk;
+        } else if (k->dotk_decoded) { /* quantized: see nt_matmul_rows_dequant */
+            job.dotk = k->dotk_decoded;
+            job.deq = k->to_float;
+        }
+        if (job.dotk) job.dotk_tokens = own->dotk_tokens;
+        if (job.dotk && n_tok < job.dotk_tokens) job.dotk = NULL;
+    }
 
-    const int64_t threads = nt_pool_n_threads(pool);
+    const int64_t threads = nt_pool_n_threads(ctx->pool);
     const double macs = (double)w->n_in * (double)w->n_out * (double)n_tok;
     int64_t rows = w->n_out;
     if (threads > 1 && macs >= NT_MATMUL_SERIAL_MACS)
@@ -232,12 +231,18 @@ void nt_matmul(nt_pool *pool, const nt_weight *w, const float *x, int64_t n_tok,
         for (int64_t c = 0; c < n_chunks; c++) nt_matmul_task(&job, c);
         return;
     }
-    nt_pool_run(pool, nt_matmul_task, &job, n_chunks);
+    nt_pool_run(ctx->pool, nt_matmul_task, &job, n_chunks);
+}
+
+void nt_matmul(nt_pool *pool, const nt_weight *w, const float *x, int64_t n_tok, float *y)
+{
+    const nt_matmul_ctx ctx = {.pool = pool};
+    nt_matmul_ex(&ctx, w, x, n_tok, y);
 }
 
 void nt_weight_row_get(const nt_weight *w, int64_t row, float *out)
 {
-    const nt_type_traits *t = nt_type_traits_get(w->type);
+    const nt_type_kernels *t = nt_type_kernels_get(w->type);
     const unsigned char *base = w->data;
     if (!t || !t->to_float) {
         for (int64_t i = 0; i < w->n_in; i++) out[i] = NAN;

@@ -2,7 +2,7 @@
  * Fast mode for quantized weights: the activations are quantized to 8 bits
  * per block and multiplied into the weights' integer quants with integer dot
  * products, the way llama.cpp does it, but with F32 block scales (ggml keeps
- * F16 ones for the *_0/*_1 activations), which costs nothing in speed and
+ * F16 ones for the activations of the _0 and _1 types), which costs nothing in speed and
  * keeps the activations closer to their F32 values.
  *
  * Two activation blocks, our own layouts (never stored in files):
@@ -31,6 +31,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "types/types.h"
+
 #define NT_Q8A_VALUES 32
 #define NT_Q8K_VALUES 256
 
@@ -49,22 +51,14 @@ typedef struct nt_q8k_block {
 _Static_assert(sizeof(nt_q8a_block) == 40, "nt_q8a_block layout");
 _Static_assert(sizeof(nt_q8k_block) == 292, "nt_q8k_block layout");
 
-/* Quantize n F32 values (n a multiple of the block's width) into n / width
- * blocks at dst. */
-typedef void (*nt_quantize_act_fn)(const float *x, void *dst, int64_t n);
-
-/* Dot of one weight row of n values (n a multiple of the weight type's
- * block) with n quantized activations: nt_q8a blocks for the 32-wide types,
- * nt_q8k blocks for the k-quants. */
-typedef float (*nt_vec_dot_q_fn)(int64_t n, const void *w, const void *xq);
-
-/* The same dot for k <= NT_DOTK_Q_MAX tokens whose quantized activations
- * sit `xq_stride` bytes apart: out[t] = vec_dot_q(n, w, xq + t * xq_stride),
- * bitwise, for t < k. Reads the weight row once for all k tokens. */
-typedef void (*nt_dotk_q_fn)(int64_t n, const void *w, const void *xq, size_t xq_stride, int k,
-                             float *out);
-
-#define NT_DOTK_Q_MAX 4
+/* The kernel types (nt_quantize_act_fn, nt_vec_dot_q_fn, nt_dotk_q_fn) and
+ * NT_DOTK_Q_MAX are in types/types.h, beside the table that holds them:
+ * a quantizer turns n F32 values (a multiple of the block width) into
+ * n / width blocks; vec_dot_q multiplies one weight row of n values with n
+ * quantized activations (nt_q8a blocks for the 32-wide types, nt_q8k for
+ * the k-quants); dotk_q does it for k <= NT_DOTK_Q_MAX tokens whose blocks
+ * sit xq_stride bytes apart, out[t] bitwise vec_dot_q of token t, reading
+ * the weight row once for all k. */
 
 /* Naming of the kernels each ISA file exports (isa: scalar, avx2, avx512,
  * neon), wired into the type table by lib/types/types.c:

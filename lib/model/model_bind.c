@@ -103,12 +103,13 @@ nexttok_status nt_bind_vector(nexttok_model *m, const char *name, int64_t n, boo
         return nt_fail(NEXTTOK_ERR_FORMAT, "tensor %s: expected %" PRId64 ", got %s", name, n, got);
     }
     const nt_type_traits *tr = nt_type_traits_get(t->type);
-    if (!tr || !tr->to_float || n % tr->blck_size != 0)
+    const nt_type_kernels *k = nt_type_kernels_get(t->type);
+    if (!tr || !tr->computable || !k || !k->to_float || n % tr->blck_size != 0)
         return nt_fail(NEXTTOK_ERR_UNSUPPORTED, "tensor %s: weight type %s is not supported",
                        name, tr ? tr->name : "unknown");
     float *buf = nt_malloc_array((size_t)n, sizeof(float));
     if (!buf) return nt_fail(NEXTTOK_ERR_NO_MEMORY, "tensor %s: out of memory", name);
-    tr->to_float(t->data, buf, n);
+    k->to_float(t->data, buf, n);
     st = keep_owned(m, buf);
     if (st != NEXTTOK_OK) {
         nt_free(buf);

@@ -39,20 +39,6 @@ NT_DECLARE_DOTS(q4_k)
 NT_DECLARE_DOTS(q5_k)
 NT_DECLARE_DOTS(q6_k)
 
-#if NT_HAVE_X86
-#  define NT_DOT_X86(t) nt_dot_##t##_avx2, nt_dot_##t##_avx512
-#else
-#  define NT_DOT_X86(t) NULL, NULL
-#endif
-#if NT_HAVE_NEON
-#  define NT_DOT_NEON(t) nt_dot_##t##_neon
-#else
-#  define NT_DOT_NEON(t) NULL
-#endif
-
-/* The vec_dot array of a row: scalar, AVX2, AVX-512, NEON (enum order). */
-#define NT_DOTS(t) { nt_dot_##t##_scalar, NT_DOT_X86(t), NT_DOT_NEON(t) }
-
 void nt_f32_to_float(const void *src, float *dst, int64_t n);
 void nt_f16_to_float(const void *src, float *dst, int64_t n);
 void nt_bf16_to_float(const void *src, float *dst, int64_t n);

@@ -1,37 +1,51 @@
 /* The weight-type traits table. Block sizes and bytes per block follow
- * ggml's definitions; kernels are filled in where we can compute. */
+ * ggml's definitions (kernels/quant_blocks.h, checked below); the kernels
+ * live in the ISA tables (kernels/table_<isa>.c). */
 #include "types/types.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include "kernels/isa.h"
+#include "kernels/qdot.h"
+#include "kernels/quant_blocks.h"
 #include "types/type_kernels.h"
 
-#define QK4_0 32
-#define QK8_0 32
-#define QK_K 256
+/* Bytes per block, from ggml-common.h's structs: scales as F16 (2 bytes),
+ * quants packed by their width. */
+_Static_assert(NT_Q4_0_BYTES == 2 + NT_QK32 / 2, "Q4_0 block");
+_Static_assert(NT_Q4_1_BYTES == 4 + NT_QK32 / 2, "Q4_1 block");
+_Static_assert(NT_Q5_0_BYTES == 2 + 4 + NT_QK32 / 2, "Q5_0 block");
+_Static_assert(NT_Q5_1_BYTES == 4 + 4 + NT_QK32 / 2, "Q5_1 block");
+_Static_assert(NT_Q8_0_BYTES == 2 + NT_QK32, "Q8_0 block");
+_Static_assert(NT_Q2_K_BYTES == NT_QK_K / 16 + NT_QK_K / 4 + 4, "Q2_K block");
+_Static_assert(NT_Q3_K_BYTES == NT_QK_K / 8 + NT_QK_K / 4 + 12 + 2, "Q3_K block");
+_Static_assert(NT_Q4_K_BYTES == 4 + 12 + NT_QK_K / 2, "Q4_K block");
+_Static_assert(NT_Q5_K_BYTES == 4 + 12 + NT_QK_K / 8 + NT_QK_K / 2, "Q5_K block");
+_Static_assert(NT_Q6_K_BYTES == NT_QK_K / 2 + NT_QK_K / 4 + NT_QK_K / 16 + 2, "Q6_K block");
+_Static_assert(NT_Q8A_VALUES == NT_QK32 && NT_Q8K_VALUES == NT_QK_K, "activation blocks match the weights'");
 
 static const nt_type_traits nt_traits[NT_TYPE_ID_LIMIT] = {
-    [NT_TYPE_F32] = {"F32", 1, 4, nt_f32_to_float, NT_DOTS(f32)},
-    [NT_TYPE_F16] = {"F16", 1, 2, nt_f16_to_float, NT_DOTS(f16)},
-    [NT_TYPE_BF16] = {"BF16", 1, 2, nt_bf16_to_float, NT_DOTS(bf16)},
-    [NT_TYPE_Q4_0] = {"Q4_0", QK4_0, 2 + QK4_0 / 2, nt_q4_0_to_float, NT_DOTS(q4_0)},
-    [NT_TYPE_Q4_1] = {"Q4_1", 32, 4 + 16, nt_q4_1_to_float, NT_DOTS(q4_1)},
-    [NT_TYPE_Q5_0] = {"Q5_0", 32, 2 + 4 + 16, nt_q5_0_to_float, NT_DOTS(q5_0)},
-    [NT_TYPE_Q5_1] = {"Q5_1", 32, 4 + 4 + 16, nt_q5_1_to_float, NT_DOTS(q5_1)},
-    [NT_TYPE_Q8_0] = {"Q8_0", QK8_0, 2 + QK8_0, nt_q8_0_to_float, NT_DOTS(q8_0)},
-    [NT_TYPE_Q8_1] = {"Q8_1", 32, 4 + 32, NULL, {NULL}},
-    [NT_TYPE_Q2_K] = {"Q2_K", QK_K, QK_K / 16 + QK_K / 4 + 4, nt_q2_k_to_float, NT_DOTS(q2_k)},
-    [NT_TYPE_Q3_K] = {"Q3_K", QK_K, QK_K / 8 + QK_K / 4 + 12 + 2, nt_q3_k_to_float, NT_DOTS(q3_k)},
-    [NT_TYPE_Q4_K] = {"Q4_K", QK_K, 4 + 12 + QK_K / 2, nt_q4_k_to_float, NT_DOTS(q4_k)},
-    [NT_TYPE_Q5_K] = {"Q5_K", QK_K, 4 + 12 + QK_K / 8 + QK_K / 2, nt_q5_k_to_float, NT_DOTS(q5_k)},
-    [NT_TYPE_Q6_K] = {"Q6_K", QK_K, QK_K / 2 + QK_K / 4 + QK_K / 16 + 2, nt_q6_k_to_float, NT_DOTS(q6_k)},
-    [NT_TYPE_Q8_K] = {"Q8_K", QK_K, 4 + QK_K + QK_K / 16 * 2, NULL, {NULL}},
-    [NT_TYPE_I8] = {"I8", 1, 1, NULL, {NULL}},
-    [NT_TYPE_I16] = {"I16", 1, 2, NULL, {NULL}},
-    [NT_TYPE_I32] = {"I32", 1, 4, NULL, {NULL}},
-    [NT_TYPE_I64] = {"I64", 1, 8, NULL, {NULL}},
-    [NT_TYPE_F64] = {"F64", 1, 8, NULL, {NULL}},
+    [NT_TYPE_F32] = {"F32", 1, 4, NT_ACT_F32, true},
+    [NT_TYPE_F16] = {"F16", 1, 2, NT_ACT_F32, true},
+    [NT_TYPE_BF16] = {"BF16", 1, 2, NT_ACT_F32, true},
+    [NT_TYPE_Q4_0] = {"Q4_0", NT_QK32, NT_Q4_0_BYTES, NT_ACT_Q8A, true},
+    [NT_TYPE_Q4_1] = {"Q4_1", NT_QK32, NT_Q4_1_BYTES, NT_ACT_Q8A, true},
+    [NT_TYPE_Q5_0] = {"Q5_0", NT_QK32, NT_Q5_0_BYTES, NT_ACT_Q8A, true},
+    [NT_TYPE_Q5_1] = {"Q5_1", NT_QK32, NT_Q5_1_BYTES, NT_ACT_Q8A, true},
+    [NT_TYPE_Q8_0] = {"Q8_0", NT_QK32, NT_Q8_0_BYTES, NT_ACT_Q8A, true},
+    [NT_TYPE_Q8_1] = {"Q8_1", NT_QK32, 4 + NT_QK32, NT_ACT_F32, false},
+    [NT_TYPE_Q2_K] = {"Q2_K", NT_QK_K, NT_Q2_K_BYTES, NT_ACT_Q8K, true},
+    [NT_TYPE_Q3_K] = {"Q3_K", NT_QK_K, NT_Q3_K_BYTES, NT_ACT_Q8K, true},
+    [NT_TYPE_Q4_K] = {"Q4_K", NT_QK_K, NT_Q4_K_BYTES, NT_ACT_Q8K, true},
+    [NT_TYPE_Q5_K] = {"Q5_K", NT_QK_K, NT_Q5_K_BYTES, NT_ACT_Q8K, true},
+    [NT_TYPE_Q6_K] = {"Q6_K", NT_QK_K, NT_Q6_K_BYTES, NT_ACT_Q8K, true},
+    [NT_TYPE_Q8_K] = {"Q8_K", NT_QK_K, 4 + NT_QK_K + NT_QK_K / 16 * 2, NT_ACT_F32, false},
+    [NT_TYPE_I8] = {"I8", 1, 1, NT_ACT_F32, false},
+    [NT_TYPE_I16] = {"I16", 1, 2, NT_ACT_F32, false},
+    [NT_TYPE_I32] = {"I32", 1, 4, NT_ACT_F32, false},
+    [NT_TYPE_I64] = {"I64", 1, 8, NT_ACT_F32, false},
+    [NT_TYPE_F64] = {"F64", 1, 8, NT_ACT_F32, false},
 };
 
 const nt_type_traits *nt_type_traits_get(uint32_t type)
@@ -43,15 +57,101 @@ const nt_type_traits *nt_type_traits_get(uint32_t type)
 bool nt_type_is_computable(uint32_t type)
 {
     const nt_type_traits *t = nt_type_traits_get(type);
-    return t && t->to_float && t->vec_dot[NT_ISA_SCALAR];
+    return t && t->computable;
+}
+
+/* The ISA tables this build has (kernels/table_<isa>.c). */
+extern const nt_isa_kernels nt_kernels_scalar;
+#if NT_HAVE_X86
+extern const nt_isa_kernels nt_kernels_avx2, nt_kernels_avx512;
+#endif
+#if NT_HAVE_NEON
+extern const nt_isa_kernels nt_kernels_neon;
+#endif
+
+const nt_isa_kernels *nt_isa_kernels_get(nt_isa isa)
+{
+    switch (isa) {
+    case NT_ISA_SCALAR: return &nt_kernels_scalar;
+#if NT_HAVE_X86
+    case NT_ISA_AVX2: return &nt_kernels_avx2;
+    case NT_ISA_AVX512: return &nt_kernels_avx512;
+#endif
+#if NT_HAVE_NEON
+    case NT_ISA_NEON: return &nt_kernels_neon;
+#endif
+    default: return NULL;
+    }
+}
+
+/* Every ISA's table with the scalar entries filled in, built once. */
+static nt_type_kernels nt_merged[NT_ISA_COUNT][NT_TYPE_ID_LIMIT];
+static pthread_once_t nt_merged_once = PTHREAD_ONCE_INIT;
+
+static void nt_merge_tables(void)
+{
+    const nt_isa_kernels *sc = &nt_kernels_scalar;
+    for (int isa = 0; isa < NT_ISA_COUNT; isa++) {
+        const nt_isa_kernels *k = nt_isa_kernels_get((nt_isa)isa);
+        if (!k) continue;
+        for (int t = 0; t < NT_TYPE_ID_LIMIT; t++) {
+            const nt_type_kernels *own = &k->type[t], *ref = &sc->type[t];
+            nt_type_kernels *m = &nt_merged[isa][t];
+            m->to_float = own->to_float ? own->to_float : ref->to_float;
+            m->from_float = own->from_float ? own->from_float : ref->from_float;
+            if (own->vec_dot) {
+                m->vec_dot = own->vec_dot;
+                m->dotk = own->dotk;
+                m->dotk_decoded = own->dotk_decoded;
+            } else {
+                m->vec_dot = ref->vec_dot;
+                m->dotk = ref->dotk;
+                m->dotk_decoded = ref->dotk_decoded;
+            }
+            if (own->vec_dot_q) {
+                m->vec_dot_q = own->vec_dot_q;
+                m->dotk_q = own->dotk_q;
+            } else {
+                m->vec_dot_q = ref->vec_dot_q;
+                m->dotk_q = ref->dotk_q;
+            }
+        }
+    }
+}
+
+const nt_type_kernels *nt_type_kernels_isa(uint32_t type, nt_isa isa)
+{
+    if (!nt_type_traits_get(type) || (unsigned)isa >= NT_ISA_COUNT || !nt_isa_kernels_get(isa)) return NULL;
+    pthread_once(&nt_merged_once, nt_merge_tables);
+    return &nt_merged[isa][type];
+}
+
+const nt_type_kernels *nt_type_kernels_get(uint32_t type)
+{
+    return nt_type_kernels_isa(type, nt_isa_active());
+}
+
+nt_quantize_act_fn nt_act_quantizer(nt_act_type act, nt_isa isa)
+{
+    if ((unsigned)act >= NT_ACT_COUNT) return NULL;
+    const nt_isa_kernels *k = nt_isa_kernels_get(isa);
+    if (k && k->quantize[act]) return k->quantize[act];
+    return nt_kernels_scalar.quantize[act];
+}
+
+int64_t nt_act_row_bytes(nt_act_type act, int64_t n)
+{
+    switch (act) {
+    case NT_ACT_Q8A: return n / NT_Q8A_VALUES * (int64_t)sizeof(nt_q8a_block);
+    case NT_ACT_Q8K: return n / NT_Q8K_VALUES * (int64_t)sizeof(nt_q8k_block);
+    default: return n * (int64_t)sizeof(float);
+    }
 }
 
 nt_vec_dot_fn nt_type_vec_dot(uint32_t type)
 {
-    const nt_type_traits *t = nt_type_traits_get(type);
-    if (!t) return NULL;
-    nt_vec_dot_fn f = t->vec_dot[nt_isa_active()];
-    return f ? f : t->vec_dot[NT_ISA_SCALAR];
+    const nt_type_kernels *k = nt_type_kernels_get(type);
+    return k ? k->vec_dot : NULL;
 }
 
 bool nt_type_row_bytes(uint32_t type, int64_t n, uint64_t *bytes_out)

@@ -1,8 +1,10 @@
 /*
- * Weight-type traits: the one table that drives dispatch. A row gives a
- * ggml type's block size, bytes per block, its dequantizer and its dot
- * product with an F32 vector for each instruction set. Adding a type means
- * adding one row in types.c (and its kernels), nothing else.
+ * Weight-type traits: the one table that drives dispatch. A row of types.c
+ * gives a ggml type's block size, bytes per block and fast-mode activation
+ * type; each ISA's file exports a table of its kernels by type
+ * (nt_isa_kernels), and a missing entry falls back to the scalar table.
+ * Adding a type means a row in types.c, its kernels, and their entries in
+ * the ISA tables, nothing else.
  */
 #ifndef NT_TYPES_H
 #define NT_TYPES_H
@@ -47,16 +49,71 @@ typedef enum nt_isa {
 
 /* Dequantize n values (n a multiple of the block size) into dst. */
 typedef void (*nt_to_float_fn)(const void *src, float *dst, int64_t n);
+/* Quantize n F32 values (n a multiple of the block size) into dst. */
+typedef void (*nt_from_float_fn)(const float *src, void *dst, int64_t n);
 /* Dot product of n weights of a type (one row) with n F32 values. */
 typedef float (*nt_vec_dot_fn)(int64_t n, const void *w, const float *x);
+/* Multi-token dots over a span of one row: out[t] = dot(row w, x + t*stride)
+ * for t < the ISA's dotk_tokens, over values [i0, i1) of the n in the row,
+ * so long rows can be processed in blocks that keep x in L1. The running
+ * accumulators go to `state` (NT_DOTK_STATE_FLOATS floats) when i1 < n and
+ * are read back when i0 > 0; out is written when i1 == n. i0 must be a
+ * multiple of NT_DOTK_ALIGN; state may be NULL for a whole row. Each token's
+ * result is bitwise the same ISA's vec_dot. */
+typedef void (*nt_dotk_fn)(int64_t n, const void *w, const float *x, int64_t stride,
+                           int64_t i0, int64_t i1, float *state, float *out);
+#define NT_DOTK_MAX 4
+#define NT_DOTK_STATE_FLOATS 256 /* 4 tokens x 4 accumulators x 16 lanes */
+#define NT_DOTK_ALIGN 64         /* the widest main-loop step (AVX-512) */
 
+/* Fast mode (kernels/qdot.h): activations quantized to 8-bit blocks and
+ * integer dots with the weights' quants. */
+typedef void (*nt_quantize_act_fn)(const float *x, void *dst, int64_t n);
+typedef float (*nt_vec_dot_q_fn)(int64_t n, const void *w, const void *xq);
+typedef void (*nt_dotk_q_fn)(int64_t n, const void *w, const void *xq, size_t xq_stride, int k,
+                             float *out);
+#define NT_DOTK_Q_MAX 4
+
+/* The activation blocks a type multiplies with in fast mode. */
+typedef enum nt_act_type {
+    NT_ACT_F32 = 0, /* float types: F32 activations in both modes */
+    NT_ACT_Q8A,     /* 32-value blocks (kernels/qdot.h nt_q8a_block) */
+    NT_ACT_Q8K,     /* 256-value blocks (nt_q8k_block) */
+    NT_ACT_COUNT
+} nt_act_type;
+
+/* What a type is: its layout, and the activations fast mode gives it. */
 typedef struct nt_type_traits {
     const char *name;        /* "F32", "Q8_0", ... as ggml names them */
     int32_t blck_size;       /* values per block */
     int32_t type_size;       /* bytes per block */
-    nt_to_float_fn to_float; /* NULL: we cannot compute with this type */
-    nt_vec_dot_fn vec_dot[NT_ISA_COUNT]; /* NULL where no kernel for that ISA */
+    nt_act_type act;
+    bool computable;         /* the scalar table has its decoder and dot */
 } nt_type_traits;
+
+/* One ISA's kernels for one type. NULL where that ISA has none; see
+ * nt_type_kernels_isa for the fallback. */
+typedef struct nt_type_kernels {
+    nt_to_float_fn to_float;     /* row decoder (same values on every ISA) */
+    nt_from_float_fn from_float; /* row encoder (KV cache rows) */
+    nt_vec_dot_fn vec_dot;       /* exact mode: F32 activations */
+    nt_dotk_fn dotk;             /* ... for dotk_tokens tokens at once */
+    nt_dotk_fn dotk_decoded;     /* quantized types: a multi-token F32 dot
+                                    over rows decoded with to_float that
+                                    gives bitwise vec_dot */
+    nt_vec_dot_q_fn vec_dot_q;   /* fast mode: quantized activations */
+    nt_dotk_q_fn dotk_q;         /* ... for up to NT_DOTK_Q_MAX tokens */
+} nt_type_kernels;
+
+typedef void (*nt_axpy_fn)(float *y, float a, const float *x, int64_t n);
+
+/* The kernels one ISA file exports, indexed by ggml type id. */
+typedef struct nt_isa_kernels {
+    int32_t dotk_tokens;                    /* tokens per dotk call */
+    nt_axpy_fn axpy_f32;                    /* y += a * x */
+    nt_quantize_act_fn quantize[NT_ACT_COUNT]; /* by activation type */
+    nt_type_kernels type[NT_TYPE_ID_LIMIT];
+} nt_isa_kernels;
 
 /* The row for ggml type id `type`, or NULL when the id is unknown. */
 const nt_type_traits *nt_type_traits_get(uint32_t type);
@@ -64,7 +121,26 @@ const nt_type_traits *nt_type_traits_get(uint32_t type);
 /* True when we can run a forward pass with weights of this type. */
 bool nt_type_is_computable(uint32_t type);
 
-/* The dot product for the active ISA (falls back to scalar). */
+/* The table an ISA's file exports as it is (NULL for an ISA this build
+ * lacks): what that ISA has of its own. */
+const nt_isa_kernels *nt_isa_kernels_get(nt_isa isa);
+
+/* The kernels of `type` on `isa` with the fallback filled in: each entry
+ * the ISA lacks is the scalar one. A dot and its multi-token form fall back
+ * together, so a batch always agrees bitwise with the single dot.
+ * NULL for an unknown type or an ISA this build lacks. */
+const nt_type_kernels *nt_type_kernels_isa(uint32_t type, nt_isa isa);
+
+/* The same for the active ISA. */
+const nt_type_kernels *nt_type_kernels_get(uint32_t type);
+
+/* The activation quantizer of `act` on `isa` (falls back to scalar). */
+nt_quantize_act_fn nt_act_quantizer(nt_act_type act, nt_isa isa);
+
+/* Bytes of n activations quantized for `act` (n a multiple of its block). */
+int64_t nt_act_row_bytes(nt_act_type act, int64_t n);
+
+/* The exact-mode dot product for the active ISA (falls back to scalar). */
 nt_vec_dot_fn nt_type_vec_dot(uint32_t type);
 
 /* Bytes of n values of `type`; false when n is not a multiple of the block

@@ -1,0 +1,29 @@
+/* The AVX2 table: dots and multi-token dots of the float types, register
+ * decoders and dots of the quantized types. Entries left out fall back to
+ * the scalar table. */
+#include "kernels/kernels_isa.h"
+#include "kernels/qdot.h"
+#include "types/type_kernels.h"
+
+#define NT_FLOAT(t) {.vec_dot = nt_dot_##t##_avx2, .dotk = nt_dotk_##t##_avx2}
+#define NT_QUANT(t) {.to_float = nt_##t##_to_float_avx2, .vec_dot = nt_dot_##t##_avx2, .dotk_decoded = nt_dotk_f32_avx2}
+
+const nt_isa_kernels nt_kernels_avx2 = {
+    .dotk_tokens = NT_DOTK_AVX2,
+    .axpy_f32 = nt_axpy_f32_avx2,
+    .type = {
+        [NT_TYPE_F32] = NT_FLOAT(f32),
+        [NT_TYPE_F16] = NT_FLOAT(f16),
+        [NT_TYPE_BF16] = NT_FLOAT(bf16),
+        [NT_TYPE_Q4_0] = NT_QUANT(q4_0),
+        [NT_TYPE_Q4_1] = NT_QUANT(q4_1),
+        [NT_TYPE_Q5_0] = NT_QUANT(q5_0),
+        [NT_TYPE_Q5_1] = NT_QUANT(q5_1),
+        [NT_TYPE_Q8_0] = NT_QUANT(q8_0),
+        [NT_TYPE_Q2_K] = NT_QUANT(q2_k),
+        [NT_TYPE_Q3_K] = NT_QUANT(q3_k),
+        [NT_TYPE_Q4_K] = NT_QUANT(q4_k),
+        [NT_TYPE_Q5_K] = NT_QUANT(q5_k),
+        [NT_TYPE_Q6_K] = NT_QUANT(q6_k),
+    },
+};
