@@ -217,15 +217,66 @@ NEXTTOK_API nexttok_status nexttok_model_verify(const nexttok_model *model,
                                                 const uint8_t expected[NEXTTOK_DIGEST_BYTES]);
 
 /* ------------------------------------------------------------------------ */
+/* Thread pools: threads that sessions share                                */
+/* ------------------------------------------------------------------------ */
+
+typedef struct nexttok_pool nexttok_pool;
+
+/**
+ * Create a pool of `n_threads` threads (0 = one per online core; the calling
+ * thread of a forward pass is one of them). Sessions given the pool in
+ * nexttok_session_params.pool run their products on it instead of on
+ * threads of their own, so many sessions (NPCs, say) do not oversubscribe
+ * the cores. Sessions on one pool may be fed from different threads at
+ * once: their products take turns on the pool's threads.
+ */
+NEXTTOK_API nexttok_status nexttok_pool_create(int32_t n_threads, nexttok_pool **pool_out);
+
+/** Release a pool. Every session using it must be freed first. NULL is fine. */
+NEXTTOK_API void nexttok_pool_free(nexttok_pool *pool);
+
+/** Threads of a pool, the caller's included (0 for NULL). */
+NEXTTOK_API int32_t nexttok_pool_n_threads_get(const nexttok_pool *pool);
+
+/* ------------------------------------------------------------------------ */
 /* Sessions: one conversation, its KV cache and position                    */
 /* ------------------------------------------------------------------------ */
 
 typedef struct nexttok_session nexttok_session;
 
+/** How products with quantized weights run. */
+typedef enum nexttok_precision {
+    /** Fast for models with quantized weights, exact for float models. */
+    NEXTTOK_PRECISION_DEFAULT = 0,
+    /** Activations quantized to 8 bits per block and integer dot products,
+     * as llama.cpp does: the fastest path, with logits within llama.cpp's
+     * own distance of a float64 reference. Float weights run exact. */
+    NEXTTOK_PRECISION_FAST = 1,
+    /** F32 activations times weights decoded exactly: logits within about
+     * 1e-6 of a float64 pass over the dequantized weights. */
+    NEXTTOK_PRECISION_EXACT = 2,
+} nexttok_precision;
+
+/** The type of the KV cache's rows. */
+typedef enum nexttok_kv_type {
+    NEXTTOK_KV_F32 = 0,  /** 4 bytes a value: exact (the default) */
+    NEXTTOK_KV_F16 = 1,  /** 2 bytes a value (llama.cpp's default) */
+    NEXTTOK_KV_Q8_0 = 2, /** 34 bytes per 32 values; needs head sizes divisible by 32 */
+} nexttok_kv_type;
+
+/** The default context when n_ctx is 0 and the model's is longer. */
+#define NEXTTOK_DEFAULT_N_CTX 4096
+
 typedef struct nexttok_session_params {
     size_t struct_size;   /* sizeof(nexttok_session_params) */
-    int32_t n_ctx;        /* positions in the KV cache; 0 = model's trained context */
-    int32_t n_threads;    /* threads for this session's forward pass; 0 = all cores */
+    int32_t n_ctx;        /* positions in the KV cache; 0 = the model's
+                             trained context, at most NEXTTOK_DEFAULT_N_CTX */
+    int32_t n_threads;    /* threads for this session's forward pass; 0 = all
+                             cores; ignored when `pool` is set */
+    nexttok_pool *pool;   /* a shared pool (borrowed), or NULL: the session
+                             makes its own of n_threads */
+    int32_t precision;    /* a nexttok_precision */
+    int32_t kv_type;      /* a nexttok_kv_type */
 } nexttok_session_params;
 
 /** Fill `params` (struct_size = sizeof *params) with defaults. */

@@ -56,7 +56,7 @@ typedef struct nt_pool_job {
     _Atomic int64_t finished;
 } nt_pool_job;
 
-struct nt_pool {
+struct nexttok_pool {
     int32_t n_threads;  /* including the caller */
     int32_t spin;       /* spin rounds before sleeping */
     pthread_t *workers; /* n_threads - 1 of them */
@@ -66,6 +66,7 @@ struct nt_pool {
     _Atomic uint64_t claim;  /* NT_CLAIM(generation, next task) */
     uint32_t generation;     /* the caller's current generation */
 
+    pthread_mutex_t run_mu; /* one job at a time when sessions share the pool */
     pthread_mutex_t mu;
     pthread_cond_t wake; /* workers sleep here for a new generation */
     pthread_cond_t done; /* the caller sleeps here for the job's end */
@@ -150,17 +151,24 @@ nexttok_status nt_pool_create(int32_t n_threads, nt_pool **out)
         atomic_init(&pool->jobs[j].n_tasks, 0);
         atomic_init(&pool->jobs[j].finished, 0);
     }
+    if (pthread_mutex_init(&pool->run_mu, NULL) != 0) {
+        nt_free(pool);
+        return nt_fail(NEXTTOK_ERR_NO_MEMORY, "thread pool: cannot create a mutex");
+    }
     if (pthread_mutex_init(&pool->mu, NULL) != 0) {
+        pthread_mutex_destroy(&pool->run_mu);
         nt_free(pool);
         return nt_fail(NEXTTOK_ERR_NO_MEMORY, "thread pool: cannot create a mutex");
     }
     if (pthread_cond_init(&pool->wake, NULL) != 0) {
+        pthread_mutex_destroy(&pool->run_mu);
         pthread_mutex_destroy(&pool->mu);
         nt_free(pool);
         return nt_fail(NEXTTOK_ERR_NO_MEMORY, "thread pool: cannot create a condition variable");
     }
     if (pthread_cond_init(&pool->done, NULL) != 0) {
         pthread_cond_destroy(&pool->wake);
+        pthread_mutex_destroy(&pool->run_mu);
         pthread_mutex_destroy(&pool->mu);
         nt_free(pool);
         return nt_fail(NEXTTOK_ERR_NO_MEMORY, "thread pool: cannot create a condition variable");
@@ -196,6 +204,7 @@ void nt_pool_free(nt_pool *pool)
     pthread_cond_destroy(&pool->done);
     pthread_cond_destroy(&pool->wake);
     pthread_mutex_destroy(&pool->mu);
+    pthread_mutex_destroy(&pool->run_mu);
     nt_free(pool);
 }
 
@@ -208,6 +217,7 @@ void nt_pool_run(nt_pool *pool, nt_pool_task_fn task, void *ctx, int64_t n_tasks
         for (int64_t i = 0; i < n_tasks; i++) task(ctx, i);
         return;
     }
+    pthread_mutex_lock(&pool->run_mu);
     /* Fill the slot of the next generation, then publish it. Generation 0
      * is the idle state workers start in: on wrap-around skip to 2, which
      * keeps consecutive generations in alternate slots. */
@@ -227,7 +237,10 @@ void nt_pool_run(nt_pool *pool, nt_pool_task_fn task, void *ctx, int64_t n_tasks
     nt_pool_drain(pool);
 
     for (int32_t round = 0; round < pool->spin; round++) {
-        if (atomic_load_explicit(&job->finished, memory_order_acquire) == n_tasks) return;
+        if (atomic_load_explicit(&job->finished, memory_order_acquire) == n_tasks) {
+            pthread_mutex_unlock(&pool->run_mu);
+            return;
+        }
         spin_pause(round);
     }
     pthread_mutex_lock(&pool->mu);
@@ -236,4 +249,19 @@ void nt_pool_run(nt_pool *pool, nt_pool_task_fn task, void *ctx, int64_t n_tasks
         pthread_cond_wait(&pool->done, &pool->mu);
     pool->caller_sleeping = 0;
     pthread_mutex_unlock(&pool->mu);
+    pthread_mutex_unlock(&pool->run_mu);
 }
+
+NEXTTOK_API nexttok_status nexttok_pool_create(int32_t n_threads, nexttok_pool **pool_out)
+{
+    nt_error_clear();
+    if (pool_out) *pool_out = NULL;
+    if (!pool_out) return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_pool_create: pool_out must not be NULL");
+    if (n_threads < 0)
+        return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_pool_create: n_threads %d is negative", (int)n_threads);
+    return nt_pool_create(n_threads, pool_out);
+}
+
+NEXTTOK_API void nexttok_pool_free(nexttok_pool *pool) { nt_pool_free(pool); }
+
+NEXTTOK_API int32_t nexttok_pool_n_threads_get(const nexttok_pool *pool) { return pool ? pool->n_threads : 0; }

@@ -7,10 +7,12 @@
 
 #include "nexttok.h"
 
-typedef struct nt_pool nt_pool;
+/* The public nexttok_pool is this pool. */
+typedef struct nexttok_pool nt_pool;
 
 /* Run task(ctx, i) for i in [0, n_tasks) across the threads; returns when all
- * are done. Tasks must not call nt_pool_run on the same pool. */
+ * are done. Tasks must not call nt_pool_run on the same pool. Several
+ * threads may call it on one pool at once: their jobs take turns. */
 typedef void (*nt_pool_task_fn)(void *ctx, int64_t i);
 
 /* n_threads <= 0 means the number of online cores. */

@@ -1,27 +1,46 @@
 /* Causal attention over the KV cache, split by head across the pool. */
 #include <math.h>
+#include <string.h>
 
 #include "forward/forward.h"
-#include "kernels/kernels.h"
+#include "kernels/isa.h"
+#include "types/types.h"
+
+typedef struct attention_job {
+    const nt_attention_args *a;
+    nt_vec_dot_fn dot;       /* q . key head, in the cache's row type */
+    nt_to_float_fn decode;   /* value head to F32; NULL when rows are F32 */
+    nt_axpy_fn axpy;
+} attention_job;
 
 static void attention_head(void *ctx, int64_t h)
 {
-    const nt_attention_args *a = ctx;
+    const attention_job *job = ctx;
+    const nt_attention_args *a = job->a;
+    const nt_batch *b = a->batch;
     const int32_t hd = a->head_dim;
     const int32_t kvh = (int32_t)h / (a->n_head / a->n_head_kv);
     const float scale = 1.0f / sqrtf((float)hd);
-    float *scores = a->scores + h * a->n_ctx;
+    float *scores = a->sc->att + h * a->sc->att_stride;
+    float *vbuf = scores + (a->sc->att_stride - hd); /* a decoded value head */
 
-    for (int32_t t = 0; t < a->n_tok; t++) {
-        const int32_t n_keys = a->pos0 + t + 1;
+    for (int32_t t = 0; t < b->n_tok; t++) {
+        const nt_kv_view *kv = nt_batch_view(a->kv, b, t);
+        const int32_t n_keys = b->pos[t] + 1;
         const float *q = a->q + t * a->q_stride + h * hd;
         for (int32_t j = 0; j < n_keys; j++)
-            scores[j] = nt_dot_f32(q, a->k + (int64_t)j * a->kv_dim + kvh * hd, hd) * scale;
+            scores[j] = job->dot(hd, nt_kv_k_head(kv, a->layer, j, kvh), q) * scale;
         nt_softmax(scores, n_keys);
         float *out = a->out + (int64_t)t * a->n_head * hd + h * hd;
         for (int32_t i = 0; i < hd; i++) out[i] = 0.0f;
-        for (int32_t j = 0; j < n_keys; j++)
-            nt_axpy_f32(out, scores[j], a->v + (int64_t)j * a->kv_dim + kvh * hd, hd);
+        for (int32_t j = 0; j < n_keys; j++) {
+            const void *vh = nt_kv_v_head(kv, a->layer, j, kvh);
+            if (job->decode) {
+                job->decode(vh, vbuf, hd);
+                vh = vbuf;
+            }
+            job->axpy(out, scores[j], vh, hd);
+        }
     }
 }
 
@@ -31,9 +50,14 @@ static void attention_head(void *ctx, int64_t h)
 
 void nt_attention(nt_pool *pool, const nt_attention_args *a)
 {
-    const double keys = (double)a->n_tok * ((double)a->pos0 + 0.5 * (a->n_tok + 1));
+    const uint32_t type = a->kv[0].cache->type;
+    const nt_type_kernels *k = nt_type_kernels_get(type);
+    const nt_isa_kernels *isa = nt_isa_kernels_get(nt_isa_active());
+    attention_job job = {a, k->vec_dot, type == NT_TYPE_F32 ? NULL : k->to_float, isa->axpy_f32};
+    double keys = 0.0;
+    for (int32_t t = 0; t < a->batch->n_tok; t++) keys += (double)a->batch->pos[t] + 1.0;
     const double macs = 2.0 * keys * a->head_dim * a->n_head;
-    nt_pool_run(macs < NT_ATTENTION_SERIAL_MACS ? NULL : pool, attention_head, (void *)a, a->n_head);
+    nt_pool_run(macs < NT_ATTENTION_SERIAL_MACS ? NULL : pool, attention_head, &job, a->n_head);
 }
 
 void nt_add_bias_rows(float *y, const float *b, int32_t n_tok, int64_t n)
@@ -41,17 +65,12 @@ void nt_add_bias_rows(float *y, const float *b, int32_t n_tok, int64_t n)
     for (int32_t t = 0; t < n_tok; t++) nt_add(y + t * n, b, n);
 }
 
-void nt_forward_logits(nexttok_session *s, float *x, int32_t n_tok, float *rows,
+void nt_forward_logits(const nexttok_model *m, nt_run *run, float *x, const nt_batch *b,
                        void (*norm)(const nexttok_model *m, float *row))
 {
-    const nexttok_model *m = s->model;
-    const int64_t E = m->hp.n_embd, V = m->hp.n_vocab;
-    const int32_t first = rows ? 0 : n_tok - 1;
+    const int64_t E = m->hp.n_embd;
+    const int32_t n_tok = b->n_tok;
+    const int32_t first = b->all_logits ? 0 : n_tok - 1;
     for (int32_t t = first; t < n_tok; t++) norm(m, x + t * E);
-    if (rows) {
-        nt_matmul(s->pool, &m->output, x, n_tok, rows);
-        for (int64_t i = 0; i < V; i++) s->logits[i] = rows[(n_tok - 1) * V + i];
-    } else {
-        nt_matmul(s->pool, &m->output, x + (n_tok - 1) * E, 1, s->logits);
-    }
+    nt_matmul_ex(&run->mm, &m->output, x + first * E, n_tok - first, b->logits);
 }

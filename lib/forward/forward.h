@@ -1,32 +1,87 @@
 /*
- * Forward passes, one per architecture. Each runs n_tok (<= NT_BATCH) tokens
- * at positions s->pos .. s->pos + n_tok - 1 through the network, writes
- * their K/V into the cache, and the logits of the last token into
- * s->logits; when rows != NULL, all n_tok rows of logits into rows.
- * The caller (the session) checks ranges and advances s->pos.
+ * Forward passes, one per architecture. A pass takes its state explicitly:
+ * the model, a run state (scratch and how products run), the KV views of
+ * the sequences in the batch, and the batch (tokens with their positions).
+ * It runs the batch's tokens through the network, writes each token's K/V
+ * rows at its position, and writes logits: every token's row, or the last
+ * token's only. It knows nothing of sessions; the caller checks ranges.
  */
 #ifndef NT_FORWARD_H
 #define NT_FORWARD_H
 
-#include "session/session.h"
+#include <stdbool.h>
+#include <stdint.h>
 
-void nt_forward_gpt2(nexttok_session *s, const int32_t *tokens, int32_t n_tok, float *rows);
-void nt_forward_llama(nexttok_session *s, const int32_t *tokens, int32_t n_tok, float *rows);
+#include "core/pool.h"
+#include "kernels/kernels.h"
+#include "kvcache/kvcache.h"
+#include "model/model.h"
 
-/* Causal multi-head attention with grouped K/V heads over the session's
- * cache for one layer: for each token t (position pos0 + t) and head h,
- * out[t][h] = softmax(q[t][h] . K[0..pos0+t] / sqrt(head_dim)) V. */
+/* Tokens per forward call; longer feeds are split into chunks of this size,
+ * so scratch stays bounded while weights are read once per chunk. */
+#define NT_BATCH 32
+
+/* Tokens of one forward call. */
+typedef struct nt_batch {
+    int32_t n_tok;          /* 1 .. NT_BATCH */
+    const int32_t *tokens;  /* [n_tok] */
+    const int32_t *pos;     /* [n_tok] position of each token in its sequence */
+    const int32_t *seq;     /* [n_tok] index of each token's KV view, or NULL: view 0 */
+    float *logits;          /* out: [n_tok][n_vocab] when all_logits, else [n_vocab] */
+    bool all_logits;
+} nt_batch;
+
+/* Per-token widths (floats) of the scratch buffers an architecture uses. */
+typedef struct nt_scratch_dims {
+    int64_t x, xb, xb2, qkv, hb, hb2;
+} nt_scratch_dims;
+
+/* Working memory of one forward call, sized for NT_BATCH tokens. */
+typedef struct nt_scratch {
+    float *x;    /* residual stream   [B][n_embd] */
+    float *xb;   /* normed input      [B][n_embd] */
+    float *xb2;  /* attention output  [B][n_embd] */
+    float *qkv;  /* projections       [B][...] */
+    float *hb;   /* MLP hidden        [B][n_ff] */
+    float *hb2;  /* MLP hidden (up)   [B][n_ff] */
+    float *att;  /* attention scores and a decoded value head, [n_head][att_stride] */
+    int64_t att_stride;
+} nt_scratch;
+
+/* A forward pass's run state: scratch, and the context of its products
+ * (pool, fast mode and its quantized-activation buffer). One per session. */
+typedef struct nt_run {
+    nt_matmul_ctx mm;
+    nt_scratch sc;
+} nt_run;
+
+/* Make a run state for `m` with attention over up to n_ctx keys. `pool`
+ * is borrowed; `fast` chooses fast mode for quantized weights. */
+nexttok_status nt_run_create(const nexttok_model *m, int32_t n_ctx, nt_pool *pool, bool fast, nt_run **out);
+void nt_run_free(nt_run *run);
+
+typedef void (*nt_forward_fn)(const nexttok_model *m, nt_run *run, const nt_kv_view *kv, const nt_batch *b);
+
+/* Each architecture's pass and its scratch needs. */
+void nt_forward_gpt2(const nexttok_model *m, nt_run *run, const nt_kv_view *kv, const nt_batch *b);
+void nt_forward_gpt2_scratch(const nt_hparams *hp, nt_scratch_dims *d);
+void nt_forward_llama(const nexttok_model *m, nt_run *run, const nt_kv_view *kv, const nt_batch *b);
+void nt_forward_llama_scratch(const nt_hparams *hp, nt_scratch_dims *d);
+
+/* The pass of the model's architecture. */
+nt_forward_fn nt_forward_for(const nexttok_model *m);
+
+/* Causal multi-head attention with grouped K/V heads over the KV views for
+ * one layer: token t (position pos[t] of view kv[seq[t]]) and head h give
+ * out[t][h] = softmax(q[t][h] . K[0..pos[t]] / sqrt(head_dim)) V. */
 typedef struct nt_attention_args {
     const float *q;     /* [n_tok] rows of n_head * head_dim, row stride q_stride */
     int64_t q_stride;
-    const float *k;     /* this layer's cache rows, stride kv_dim */
-    const float *v;
-    int32_t kv_dim;
+    const nt_kv_view *kv;
+    const nt_batch *batch;
+    int layer;
     float *out;         /* [n_tok][n_head * head_dim] */
-    float *scores;      /* [n_head][n_ctx] scratch */
-    int32_t n_ctx;
-    int32_t n_tok;
-    int32_t pos0;
+    const nt_scratch *sc;
     int32_t n_head;
     int32_t n_head_kv;
     int32_t head_dim;
@@ -34,13 +89,19 @@ typedef struct nt_attention_args {
 
 void nt_attention(nt_pool *pool, const nt_attention_args *a);
 
+/* The KV view of batch token t. */
+static inline const nt_kv_view *nt_batch_view(const nt_kv_view *kv, const nt_batch *b, int32_t t)
+{
+    return &kv[b->seq ? b->seq[t] : 0];
+}
+
 /* y[t] += b for each of n_tok rows of n values. */
 void nt_add_bias_rows(float *y, const float *b, int32_t n_tok, int64_t n);
 
 /* Final norm of the rows whose logits are wanted, then the output
- * projection: all rows into `rows` when given, always the last into s->logits.
- * `norm` applies the architecture's final norm to one row in place. */
-void nt_forward_logits(nexttok_session *s, float *x, int32_t n_tok, float *rows,
+ * projection into b->logits. `norm` applies the architecture's final norm
+ * to one row in place. */
+void nt_forward_logits(const nexttok_model *m, nt_run *run, float *x, const nt_batch *b,
                        void (*norm)(const nexttok_model *m, float *row));
 
 #endif

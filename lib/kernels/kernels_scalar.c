@@ -80,3 +80,20 @@ void nt_bf16_to_float(const void *src, float *dst, int64_t n)
 {
     for (int64_t i = 0; i < n; i++) dst[i] = nt_bf16_to_fp32(nt_load_u16(src, i));
 }
+
+void nt_f32_from_float(const float *src, void *dst, int64_t n)
+{
+    memcpy(dst, src, (size_t)n * sizeof(float));
+}
+
+void nt_f16_from_float(const float *src, void *dst, int64_t n)
+{
+    uint16_t *d = dst;
+    for (int64_t i = 0; i < n; i++) d[i] = nt_fp32_to_fp16(src[i]);
+}
+
+void nt_bf16_from_float(const float *src, void *dst, int64_t n)
+{
+    uint16_t *d = dst;
+    for (int64_t i = 0; i < n; i++) d[i] = nt_fp32_to_bf16(src[i]);
+}

@@ -8,6 +8,8 @@
  * nt_dot_f32_scalar, so it is bitwise that function applied to the
  * dequantized row: no rounding of the activations, no integer shortcuts.
  */
+#include <math.h>
+
 #include "kernels/quant_blocks.h"
 #include "types/type_kernels.h"
 
@@ -202,3 +204,23 @@ NT_DEFINE_QUANT_SCALAR(q3_k, NT_QK_K, NT_Q3_K_BYTES)
 NT_DEFINE_QUANT_SCALAR(q4_k, NT_QK_K, NT_Q4_K_BYTES)
 NT_DEFINE_QUANT_SCALAR(q5_k, NT_QK_K, NT_Q5_K_BYTES)
 NT_DEFINE_QUANT_SCALAR(q6_k, NT_QK_K, NT_Q6_K_BYTES)
+
+/* ggml's Q8_0 quantization (quantize_row_q8_0_ref): per block of 32,
+ * d = max|x| / 127 stored as F16, q = round(x / d) with halves away from
+ * zero, computed as x * (1 / d) in F32. */
+void nt_q8_0_from_float(const float *src, void *dst, int64_t n)
+{
+    unsigned char *b = dst;
+    for (int64_t i = 0; i < n; i += NT_QK32, b += NT_Q8_0_BYTES) {
+        float amax = 0.0f;
+        for (int j = 0; j < NT_QK32; j++) {
+            const float a = fabsf(src[i + j]);
+            if (a > amax) amax = a;
+        }
+        const float d = amax / 127.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        const uint16_t h = nt_fp32_to_fp16(d);
+        memcpy(b, &h, sizeof h);
+        for (int j = 0; j < NT_QK32; j++) b[2 + j] = (unsigned char)(int8_t)roundf(src[i + j] * id);
+    }
+}

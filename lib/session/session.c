@@ -5,6 +5,8 @@
 #include "core/error.h"
 #include "core/params.h"
 #include "forward/forward.h"
+#include "kvcache/kvcache.h"
+#include "types/types.h"
 #include "sampling/probs.h"
 #include "session/session.h"
 
@@ -18,27 +20,22 @@ NEXTTOK_API void nexttok_session_params_init(nexttok_session_params *params, siz
 NEXTTOK_API void nexttok_session_free(nexttok_session *s)
 {
     if (!s) return;
-    nt_pool_free(s->pool);
+    if (s->owns_pool) nt_pool_free(s->pool);
+    nt_run_free(s->run);
+    nt_kvcache_release(&s->kv);
     nt_free(s->tokens);
-    nt_free(s->k_cache);
-    nt_free(s->v_cache);
     nt_free(s->logits);
-    nt_scratch *sc = &s->scratch;
-    nt_free(sc->x);
-    nt_free(sc->xb);
-    nt_free(sc->xb2);
-    nt_free(sc->qkv);
-    nt_free(sc->hb);
-    nt_free(sc->hb2);
-    nt_free(sc->att);
     nt_free(s);
 }
 
-/* count * width floats, 64-byte aligned for the SIMD kernels. */
-static float *floats(int64_t count, int64_t width)
+/* True when some weight matrix of the model is of a quantized type. */
+static bool has_quantized_weights(const nexttok_model *m)
 {
-    if (count <= 0 || width <= 0 || (uint64_t)count > SIZE_MAX / sizeof(float) / (uint64_t)width) return NULL;
-    return nt_aligned_alloc(64, (size_t)count * (size_t)width * sizeof(float));
+    for (uint64_t i = 0; i < m->gguf->n_tensors; i++) {
+        const nt_type_traits *tr = nt_type_traits_get(m->gguf->tensors[i].type);
+        if (tr && tr->act != NT_ACT_F32 && m->gguf->tensors[i].n_dims >= 2) return true;
+    }
+    return false;
 }
 
 NEXTTOK_API nexttok_status nexttok_session_create(const nexttok_model *m, const nexttok_session_params *params,
@@ -58,31 +55,45 @@ NEXTTOK_API nexttok_status nexttok_session_create(const nexttok_model *m, const 
                        p.n_ctx, hp->n_ctx_train);
     if (p.n_threads < 0)
         return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_session_create: n_threads %d is negative", p.n_threads);
+    if (p.precision < NEXTTOK_PRECISION_DEFAULT || p.precision > NEXTTOK_PRECISION_EXACT)
+        return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_session_create: precision %d is not a nexttok_precision",
+                       p.precision);
+    bool kv_ok;
+    const uint32_t kv_type = nt_kv_type_from_public(p.kv_type, &kv_ok);
+    if (!kv_ok)
+        return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_session_create: kv_type %d is not a nexttok_kv_type", p.kv_type);
 
     nexttok_session *s = nt_calloc(1, sizeof *s);
     if (!s) return nt_fail(NEXTTOK_ERR_NO_MEMORY, "out of memory");
     s->model = m;
-    s->n_ctx = p.n_ctx ? p.n_ctx : hp->n_ctx_train;
-    s->kv_dim = hp->n_head_kv * hp->head_dim;
-    const int64_t cache_rows = (int64_t)hp->n_layer * s->n_ctx;
-    nt_scratch *sc = &s->scratch;
-    s->tokens = nt_malloc_array((size_t)s->n_ctx, sizeof *s->tokens);
-    s->k_cache = floats(cache_rows, s->kv_dim);
-    s->v_cache = floats(cache_rows, s->kv_dim);
-    s->logits = floats(1, hp->n_vocab);
-    sc->x = floats(NT_BATCH, hp->n_embd);
-    sc->xb = floats(NT_BATCH, hp->n_embd);
-    sc->xb2 = floats(NT_BATCH, hp->n_embd);
-    sc->qkv = floats(NT_BATCH, hp->n_embd + 2 * (int64_t)s->kv_dim);
-    sc->hb = floats(NT_BATCH, hp->n_ff);
-    sc->hb2 = floats(NT_BATCH, hp->n_ff);
-    sc->att = floats(hp->n_head, s->n_ctx);
-    if (!s->tokens || !s->k_cache || !s->v_cache || !s->logits || !sc->x || !sc->xb || !sc->xb2 ||
-        !sc->qkv || !sc->hb || !sc->hb2 || !sc->att) {
+    s->n_ctx = p.n_ctx ? p.n_ctx : (hp->n_ctx_train < NEXTTOK_DEFAULT_N_CTX ? hp->n_ctx_train : NEXTTOK_DEFAULT_N_CTX);
+    s->forward = nt_forward_for(m);
+    s->precision = p.precision != NEXTTOK_PRECISION_DEFAULT ? (nexttok_precision)p.precision
+                   : has_quantized_weights(m)             ? NEXTTOK_PRECISION_FAST
+                                                          : NEXTTOK_PRECISION_EXACT;
+    nexttok_status st = nt_kvcache_init(&s->kv, kv_type, hp->n_layer, s->n_ctx, hp->n_head_kv, hp->head_dim);
+    if (st != NEXTTOK_OK) {
         nexttok_session_free(s);
-        return nt_fail(NEXTTOK_ERR_NO_MEMORY, "out of memory for a session of %d positions", p.n_ctx ? p.n_ctx : hp->n_ctx_train);
+        return st;
     }
-    nexttok_status st = nt_pool_create(p.n_threads, &s->pool);
+    s->view.cache = &s->kv;
+    s->tokens = nt_malloc_array((size_t)s->n_ctx, sizeof *s->tokens);
+    s->logits = nt_aligned_alloc(64, (size_t)hp->n_vocab * sizeof *s->logits);
+    if (!s->tokens || !s->logits) {
+        nexttok_session_free(s);
+        return nt_fail(NEXTTOK_ERR_NO_MEMORY, "out of memory for a session of %d positions", s->n_ctx);
+    }
+    if (p.pool) {
+        s->pool = p.pool;
+    } else {
+        st = nt_pool_create(p.n_threads, &s->pool);
+        if (st != NEXTTOK_OK) {
+            nexttok_session_free(s);
+            return st;
+        }
+        s->owns_pool = true;
+    }
+    st = nt_run_create(m, s->n_ctx, s->pool, s->precision == NEXTTOK_PRECISION_FAST, &s->run);
     if (st != NEXTTOK_OK) {
         nexttok_session_free(s);
         return st;
@@ -91,10 +102,15 @@ NEXTTOK_API nexttok_status nexttok_session_create(const nexttok_model *m, const 
     return NEXTTOK_OK;
 }
 
+/* Run tokens[0..n) at positions pos .. pos + n - 1 (n <= NT_BATCH). */
 static void forward(nexttok_session *s, const int32_t *tokens, int32_t n, float *rows)
 {
-    if (s->model->arch == NT_ARCH_GPT2) nt_forward_gpt2(s, tokens, n, rows);
-    else nt_forward_llama(s, tokens, n, rows);
+    int32_t pos[NT_BATCH];
+    for (int32_t i = 0; i < n; i++) pos[i] = s->pos + i;
+    const nt_batch b = {.n_tok = n, .tokens = tokens, .pos = pos, .logits = rows ? rows : s->logits, .all_logits = rows != NULL};
+    s->forward(s->model, s->run, &s->view, &b);
+    if (rows) memcpy(s->logits, rows + (size_t)(n - 1) * (size_t)s->model->hp.n_vocab,
+                     (size_t)s->model->hp.n_vocab * sizeof *s->logits);
 }
 
 NEXTTOK_API nexttok_status nexttok_session_feed(nexttok_session *s, const int32_t *tokens, size_t n_tokens,

@@ -42,6 +42,10 @@ NT_DECLARE_DOTS(q6_k)
 void nt_f32_to_float(const void *src, float *dst, int64_t n);
 void nt_f16_to_float(const void *src, float *dst, int64_t n);
 void nt_bf16_to_float(const void *src, float *dst, int64_t n);
+void nt_f32_from_float(const float *src, void *dst, int64_t n);
+void nt_f16_from_float(const float *src, void *dst, int64_t n);
+void nt_bf16_from_float(const float *src, void *dst, int64_t n);
+void nt_q8_0_from_float(const float *src, void *dst, int64_t n); /* ggml's Q8_0 rounding */
 /* Quantized rows (lib/kernels/quants_scalar.c). */
 void nt_q4_0_to_float(const void *src, float *dst, int64_t n);
 void nt_q4_1_to_float(const void *src, float *dst, int64_t n);

@@ -1,0 +1,89 @@
+/* Run states: the scratch an architecture asks for, sized for NT_BATCH
+ * tokens, and the architectures' passes. */
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "forward/forward.h"
+#include "types/types.h"
+
+typedef struct nt_forward_row {
+    nt_forward_fn forward;
+    void (*scratch)(const nt_hparams *hp, nt_scratch_dims *d);
+} nt_forward_row;
+
+static const nt_forward_row nt_forward_rows[] = {
+    [NT_ARCH_GPT2] = {nt_forward_gpt2, nt_forward_gpt2_scratch},
+    [NT_ARCH_LLAMA] = {nt_forward_llama, nt_forward_llama_scratch},
+};
+
+nt_forward_fn nt_forward_for(const nexttok_model *m) { return nt_forward_rows[m->arch].forward; }
+
+/* count * width floats, 64-byte aligned for the SIMD kernels; a zero
+ * width gives no buffer and no error. */
+static bool floats(float **out, int64_t count, int64_t width)
+{
+    *out = NULL;
+    if (width == 0) return true;
+    if (count <= 0 || width < 0 || (uint64_t)count > SIZE_MAX / sizeof(float) / (uint64_t)width) return false;
+    *out = nt_aligned_alloc(64, (size_t)count * (size_t)width * sizeof(float));
+    return *out != NULL;
+}
+
+/* The widest quantized-activation row any weight of the model needs in
+ * fast mode, in bytes. */
+static int64_t widest_act_row(const nexttok_model *m, const nt_scratch_dims *d)
+{
+    const int64_t widths[] = {m->hp.n_embd, m->hp.n_ff, d->xb2, d->hb};
+    int64_t best = 0;
+    for (int a = NT_ACT_Q8A; a < NT_ACT_COUNT; a++)
+        for (size_t i = 0; i < sizeof widths / sizeof widths[0]; i++) {
+            const int64_t b = nt_act_row_bytes((nt_act_type)a, widths[i]);
+            if (b > best) best = b;
+        }
+    return best;
+}
+
+nexttok_status nt_run_create(const nexttok_model *m, int32_t n_ctx, nt_pool *pool, bool fast, nt_run **out)
+{
+    *out = NULL;
+    const nt_hparams *hp = &m->hp;
+    nt_scratch_dims d = {0};
+    nt_forward_rows[m->arch].scratch(hp, &d);
+    nt_run *run = nt_calloc(1, sizeof *run);
+    if (!run) return nt_fail(NEXTTOK_ERR_NO_MEMORY, "out of memory");
+    nt_scratch *sc = &run->sc;
+    sc->att_stride = ((int64_t)n_ctx + hp->head_dim + 15) / 16 * 16;
+    bool ok = floats(&sc->x, NT_BATCH, d.x) && floats(&sc->xb, NT_BATCH, d.xb) && floats(&sc->xb2, NT_BATCH, d.xb2) &&
+              floats(&sc->qkv, NT_BATCH, d.qkv) && floats(&sc->hb, NT_BATCH, d.hb) &&
+              floats(&sc->hb2, NT_BATCH, d.hb2) && floats(&sc->att, hp->n_head, sc->att_stride);
+    run->mm.pool = pool;
+    run->mm.fast = fast;
+    if (ok && fast) {
+        const int64_t row = widest_act_row(m, &d);
+        run->mm.qbuf_bytes = (size_t)row * NT_BATCH;
+        run->mm.qbuf = nt_aligned_alloc(64, run->mm.qbuf_bytes);
+        ok = run->mm.qbuf != NULL;
+    }
+    if (!ok) {
+        nt_run_free(run);
+        return nt_fail(NEXTTOK_ERR_NO_MEMORY, "out of memory for the forward pass's scratch (%d positions)", (int)n_ctx);
+    }
+    *out = run;
+    return NEXTTOK_OK;
+}
+
+void nt_run_free(nt_run *run)
+{
+    if (!run) return;
+    nt_scratch *sc = &run->sc;
+    nt_free(sc->x);
+    nt_free(sc->xb);
+    nt_free(sc->xb2);
+    nt_free(sc->qkv);
+    nt_free(sc->hb);
+    nt_free(sc->hb2);
+    nt_free(sc->att);
+    nt_free(run->mm.qbuf);
+    nt_free(run);
+}
