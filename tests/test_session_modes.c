@@ -243,3 +243,38 @@ Test(session_modes, kv_types_stay_within_llamacpp_distance)
             kv_type_kl(q[i].name, kv, NEXTTOK_PRECISION_FAST, q[i].llamacpp_kl);
         }
 }
+
+/* ---- memory -------------------------------------------------------------------- */
+
+#include "core/alloc.h"
+
+/* After the first token, decoding allocates nothing, in every mode and KV
+ * type (one model's sessions run alone here: the counter is process-wide). */
+Test(session_modes, decode_steps_allocate_nothing)
+{
+    const char *models[] = {"models/aidreams260K.gguf", "models/gpt2-tiny-f32.gguf", "models/llama-q-Q4_K_M.gguf",
+                            "models/llama-q-Q8_0.gguf"};
+    for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
+        nexttok_model *m = load_fixture(models[i]);
+        const int32_t V = nexttok_model_n_vocab_get(m);
+        for (int32_t kv = NEXTTOK_KV_F32; kv <= NEXTTOK_KV_Q8_0; kv++)
+            for (int32_t prec = NEXTTOK_PRECISION_FAST; prec <= NEXTTOK_PRECISION_EXACT; prec++) {
+                nexttok_session_params p = params(48, 2);
+                p.kv_type = kv;
+                p.precision = prec;
+                nexttok_session *s = NULL;
+                if (nexttok_session_create(m, &p, &s) != NEXTTOK_OK) continue; /* Q8_0 on narrow heads */
+                int32_t tok = prompt[0] % V;
+                cr_assert_eq(nexttok_session_feed(s, &tok, 1, NULL), NEXTTOK_OK);
+                const uint64_t before = nt_alloc_count();
+                for (int32_t j = 1; j < 40; j++) {
+                    tok = prompt[j] % V;
+                    cr_assert_eq(nexttok_session_feed(s, &tok, 1, NULL), NEXTTOK_OK);
+                }
+                cr_assert_eq(nt_alloc_count(), before, "%s kv %d precision %d: %llu allocations in 39 decode steps",
+                             models[i], kv, prec, (unsigned long long)(nt_alloc_count() - before));
+                nexttok_session_free(s);
+            }
+        nexttok_model_free(m);
+    }
+}

@@ -1,5 +1,6 @@
 #include "core/alloc.h"
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +24,23 @@
 #  define NT_FREE(p) mi_free(p)
 #endif
 
-void *nt_malloc(size_t size) { return NT_MALLOC(size ? size : 1); }
-void *nt_calloc(size_t count, size_t size) { return NT_CALLOC(count ? count : 1, size ? size : 1); }
+static _Atomic uint64_t nt_allocs;
+
+uint64_t nt_alloc_count(void) { return atomic_load_explicit(&nt_allocs, memory_order_relaxed); }
+
+static inline void counted(void) { atomic_fetch_add_explicit(&nt_allocs, 1, memory_order_relaxed); }
+
+void *nt_malloc(size_t size)
+{
+    counted();
+    return NT_MALLOC(size ? size : 1);
+}
+
+void *nt_calloc(size_t count, size_t size)
+{
+    counted();
+    return NT_CALLOC(count ? count : 1, size ? size : 1);
+}
 
 void *nt_malloc_array(size_t count, size_t size)
 {
@@ -32,7 +48,11 @@ void *nt_malloc_array(size_t count, size_t size)
     return nt_malloc(count * size);
 }
 
-void *nt_realloc(void *ptr, size_t size) { return NT_REALLOC(ptr, size ? size : 1); }
+void *nt_realloc(void *ptr, size_t size)
+{
+    counted();
+    return NT_REALLOC(ptr, size ? size : 1);
+}
 
 void *nt_realloc_array(void *ptr, size_t count, size_t size)
 {
@@ -43,6 +63,7 @@ void *nt_realloc_array(void *ptr, size_t count, size_t size)
 void *nt_aligned_alloc(size_t alignment, size_t size)
 {
     if (size > SIZE_MAX - alignment) return NULL;
+    counted();
     return NT_ALIGNED(alignment, size ? size : 1);
 }
 

@@ -4,6 +4,7 @@
 #define NT_CORE_ALLOC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 void *nt_malloc(size_t size);
 void *nt_calloc(size_t count, size_t size);
@@ -16,5 +17,9 @@ void *nt_aligned_alloc(size_t alignment, size_t size);
 char *nt_strdup(const char *s);
 char *nt_strndup(const char *s, size_t n);
 void nt_free(void *ptr);
+
+/* Allocations made so far by the functions above, process-wide: tests pin
+ * that a decode step allocates nothing. */
+uint64_t nt_alloc_count(void);
 
 #endif
