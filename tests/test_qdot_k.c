@@ -80,8 +80,10 @@ static const struct {
     kset k;
 } isas[] = {
     {NT_ISA_SCALAR, KERNELS(scalar)},
-#if defined(__x86_64__) && defined(NT_TMP_X86)
+#if defined(__x86_64__)
     {NT_ISA_AVX2, KERNELS(avx2)},
+#endif
+#if defined(__x86_64__)
     {NT_ISA_AVX512, KERNELS(avx512)},
 #endif
 #if defined(__aarch64__)

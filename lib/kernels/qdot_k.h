@@ -45,14 +45,15 @@ static inline float nt_qk_step(float acc, float d, float dx, int32_t isum)
 }
 
 /* The driver every ISA shares: super-block by super-block, the ISA's
- * nt_sb_<t>(b, x, K, isum, isum_m) gives the exact integer sums of weight
- * super-block b with the K tokens' activation blocks x[t]; the float step
- * then runs per token in the scalar order. K is a constant in each
- * instantiation (always_inline), so the per-token loops unroll. */
-#define NT_QK_DEFINE(t, isa, bytes, d_off, dmin_off, f16)                                          \
-    static inline __attribute__((always_inline)) void nt_run_##t(int64_t n, const void *w,         \
-                                                                 const void *xq, size_t stride,    \
-                                                                 const int K, float *out)          \
+ * nt_sb_<t><sfx>(b, x, K, isum, isum_m) gives the exact integer sums of
+ * weight super-block b with the K tokens' activation blocks x[k]; the
+ * float step then runs per token in the scalar order. K is a constant in
+ * each instantiation (always_inline), so the per-token loops unroll.
+ * NT_QK_RUN defines, for one variant (sfx, compiled with `attr`), the
+ * static kernels nt_dot1_<t><sfx> and nt_dotk_<t><sfx>. */
+#define NT_QK_RUN(t, sfx, attr, bytes, d_off, dmin_off, f16)                                       \
+    static inline attr __attribute__((always_inline)) void nt_run_##t##sfx(                        \
+        int64_t n, const void *w, const void *xq, size_t stride, const int K, float *out)          \
     {                                                                                              \
         float acc[NT_DOTK_Q_MAX] = {0};                                                            \
         const unsigned char *b = w;                                                                \
@@ -61,7 +62,7 @@ static inline float nt_qk_step(float acc, float d, float dx, int32_t isum)
             const unsigned char *x[NT_DOTK_Q_MAX];                                                 \
             int32_t is[NT_DOTK_Q_MAX], im[NT_DOTK_Q_MAX];                                          \
             for (int k = 0; k < K; k++) x[k] = x0 + (size_t)k * stride;                            \
-            nt_sb_##t(b, x, K, is, im);                                                            \
+            nt_sb_##t##sfx(b, x, K, is, im);                                                       \
             const float d = f16(b, d_off);                                                         \
             if ((dmin_off) >= 0) {                                                                 \
                 const float dmin = f16(b, (dmin_off) >= 0 ? (dmin_off) : 0);                       \
@@ -73,27 +74,51 @@ static inline float nt_qk_step(float acc, float d, float dx, int32_t isum)
         }                                                                                          \
         for (int k = 0; k < K; k++) out[k] = acc[k];                                               \
     }                                                                                              \
-    float nt_vec_dot_q_##t##_##isa(int64_t n, const void *w, const void *xq)                       \
+    static attr float nt_dot1_##t##sfx(int64_t n, const void *w, const void *xq)                   \
     {                                                                                              \
         float r;                                                                                   \
-        nt_run_##t(n, w, xq, 0, 1, &r);                                                            \
+        nt_run_##t##sfx(n, w, xq, 0, 1, &r);                                                       \
         return r;                                                                                  \
+    }                                                                                              \
+    static attr void nt_dotk_##t##sfx(int64_t n, const void *w, const void *xq, size_t stride,     \
+                                      int k, float *out)                                           \
+    {                                                                                              \
+        /* k > NT_DOTK_Q_MAX is not used by matmul; it runs in chunks of four */                  \
+        for (int c = 0; c < k; c += NT_DOTK_Q_MAX, out += NT_DOTK_Q_MAX) {                         \
+            const void *xc = (const unsigned char *)xq + (size_t)c * stride;                       \
+            switch (k - c) {                                                                       \
+            case 1: nt_run_##t##sfx(n, w, xc, stride, 1, out); break;                              \
+            case 2: nt_run_##t##sfx(n, w, xc, stride, 2, out); break;                              \
+            case 3: nt_run_##t##sfx(n, w, xc, stride, 3, out); break;                              \
+            default: nt_run_##t##sfx(n, w, xc, stride, 4, out); break;                             \
+            }                                                                                      \
+        }                                                                                          \
+    }
+
+/* The exported pair for one variant... */
+#define NT_QK_EXPORT(t, isa, sfx)                                                                  \
+    float nt_vec_dot_q_##t##_##isa(int64_t n, const void *w, const void *xq)                       \
+    {                                                                                              \
+        return nt_dot1_##t##sfx(n, w, xq);                                                         \
     }                                                                                              \
     void nt_dotk_q_##t##_##isa(int64_t n, const void *w, const void *xq, size_t xq_stride, int k,  \
                                float *out)                                                         \
     {                                                                                              \
-        switch (k) {                                                                               \
-        case 1: nt_run_##t(n, w, xq, xq_stride, 1, out); break;                                    \
-        case 2: nt_run_##t(n, w, xq, xq_stride, 2, out); break;                                    \
-        case 3: nt_run_##t(n, w, xq, xq_stride, 3, out); break;                                    \
-        case 4: nt_run_##t(n, w, xq, xq_stride, 4, out); break;                                    \
-        default: /* not used by matmul (k <= NT_DOTK_Q_MAX); chunks of four */                    \
-            for (int c = 0; c < k; c += NT_DOTK_Q_MAX)                                             \
-                nt_dotk_q_##t##_##isa(n, w, (const unsigned char *)xq + (size_t)c * xq_stride,     \
-                                      xq_stride, k - c < NT_DOTK_Q_MAX ? k - c : NT_DOTK_Q_MAX,    \
-                                      out + c);                                                    \
-            break;                                                                                 \
-        }                                                                                          \
+        nt_dotk_##t##sfx(n, w, xq, xq_stride, k, out);                                             \
+    }
+
+/* ... or for two, the first where `fast` (a cached CPU check) holds. Both
+ * give bitwise the same results (exact integer sums, the same float steps). */
+#define NT_QK_EXPORT2(t, isa, sfx_fast, sfx, fast)                                                 \
+    float nt_vec_dot_q_##t##_##isa(int64_t n, const void *w, const void *xq)                       \
+    {                                                                                              \
+        return (fast) ? nt_dot1_##t##sfx_fast(n, w, xq) : nt_dot1_##t##sfx(n, w, xq);              \
+    }                                                                                              \
+    void nt_dotk_q_##t##_##isa(int64_t n, const void *w, const void *xq, size_t xq_stride, int k,  \
+                               float *out)                                                         \
+    {                                                                                              \
+        if (fast) nt_dotk_##t##sfx_fast(n, w, xq, xq_stride, k, out);                              \
+        else nt_dotk_##t##sfx(n, w, xq, xq_stride, k, out);                                        \
     }
 
 #endif

@@ -134,8 +134,13 @@ static inline void nt_sb_q6_k(const unsigned char *b, const unsigned char *const
     }
 }
 
-NT_QK_DEFINE(q2_k, scalar, NT_Q2_K_BYTES, 80, 82, nt_q_f16)
-NT_QK_DEFINE(q3_k, scalar, NT_Q3_K_BYTES, 108, -1, nt_q_f16)
-NT_QK_DEFINE(q4_k, scalar, NT_Q4_K_BYTES, 0, 2, nt_q_f16)
-NT_QK_DEFINE(q5_k, scalar, NT_Q5_K_BYTES, 0, 2, nt_q_f16)
-NT_QK_DEFINE(q6_k, scalar, NT_Q6_K_BYTES, 208, -1, nt_q_f16)
+NT_QK_RUN(q2_k, , , NT_Q2_K_BYTES, 80, 82, nt_q_f16)
+NT_QK_EXPORT(q2_k, scalar, )
+NT_QK_RUN(q3_k, , , NT_Q3_K_BYTES, 108, -1, nt_q_f16)
+NT_QK_EXPORT(q3_k, scalar, )
+NT_QK_RUN(q4_k, , , NT_Q4_K_BYTES, 0, 2, nt_q_f16)
+NT_QK_EXPORT(q4_k, scalar, )
+NT_QK_RUN(q5_k, , , NT_Q5_K_BYTES, 0, 2, nt_q_f16)
+NT_QK_EXPORT(q5_k, scalar, )
+NT_QK_RUN(q6_k, , , NT_Q6_K_BYTES, 208, -1, nt_q_f16)
+NT_QK_EXPORT(q6_k, scalar, )
