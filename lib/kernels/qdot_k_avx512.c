@@ -1,0 +1,72 @@
+/*
+ * AVX-512 integer dots of the k-quants with nt_q8k activations: the exact
+ * per-super-block sums of qdot_k_x86.inc (maddubs + madd), then the scalar
+ * kernels' float step, so each result is bitwise the scalar one; compiled
+ * with AVX-512 (EVEX encodings, 32 vector registers). Where the CPU has
+ * AVX512-VNNI, a variant fuses each madd and add into vpdpwssd; the
+ * integer sums, and so the results, are the same. (vpdpbusd would replace
+ * maddubs only at the price of a 32-bit multiply by each sub-block scale,
+ * two uops more per vector than maddubs + vpdpwssd.)
+ */
+#include <immintrin.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "kernels/f16c_scale.h"
+#include "kernels/qdot_k.h"
+#include "kernels/quant_blocks.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#  include <cpuid.h>
+#endif
+
+#define NT_CAT_(a, b) a##b
+#define NT_CAT(a, b) NT_CAT_(a, b)
+#define NT_QK_RUN_X(t, sfx, attr, bytes, d_off, dmin_off) NT_QK_RUN(t, sfx, attr, bytes, d_off, dmin_off, nt_f16_hw)
+
+#define NT_ALL_TYPES(sfx, attr)                                   \
+    NT_QK_RUN_X(q2_k, sfx, attr, NT_Q2_K_BYTES, 80, 82)           \
+    NT_QK_RUN_X(q3_k, sfx, attr, NT_Q3_K_BYTES, 108, -1)          \
+    NT_QK_RUN_X(q4_k, sfx, attr, NT_Q4_K_BYTES, 0, 2)             \
+    NT_QK_RUN_X(q5_k, sfx, attr, NT_Q5_K_BYTES, 0, 2)             \
+    NT_QK_RUN_X(q6_k, sfx, attr, NT_Q6_K_BYTES, 208, -1)
+
+#define NT_SFX _plain
+#define NT_TGT
+#define NT_MACC(a, p, s) _mm256_add_epi32((a), _mm256_madd_epi16((p), (s)))
+#include "kernels/qdot_k_x86.inc"
+NT_ALL_TYPES(_plain, )
+#undef NT_SFX
+#undef NT_TGT
+#undef NT_MACC
+
+#define NT_SFX _vnni
+#define NT_TGT __attribute__((target("avx512vnni")))
+#define NT_MACC(a, p, s) _mm256_dpwssd_epi32((a), (p), (s))
+#include "kernels/qdot_k_x86.inc"
+NT_ALL_TYPES(_vnni, __attribute__((target("avx512vnni"))))
+#undef NT_SFX
+#undef NT_TGT
+#undef NT_MACC
+
+/* AVX512-VNNI: cpuid leaf 7 subleaf 0, ecx bit 11 (the ZMM state the
+ * AVX-512 choice already required). Cached. */
+static bool nt_has_avx512vnni(void)
+{
+    static _Atomic int cached = -1;
+    int v = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (v < 0) {
+        unsigned a = 0, b = 0, c = 0, d = 0;
+        /* NEXTTOK_NO_VNNI (tests): the plain variant on a VNNI CPU */
+        const char *off = getenv("NEXTTOK_NO_VNNI");
+        v = __get_cpuid_max(0, NULL) >= 7 && __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c & (1u << 11)) && !(off && *off);
+        atomic_store_explicit(&cached, v, memory_order_relaxed);
+    }
+    return v != 0;
+}
+
+NT_QK_EXPORT2(q2_k, avx512, _vnni, _plain, nt_has_avx512vnni())
+NT_QK_EXPORT2(q3_k, avx512, _vnni, _plain, nt_has_avx512vnni())
+NT_QK_EXPORT2(q4_k, avx512, _vnni, _plain, nt_has_avx512vnni())
+NT_QK_EXPORT2(q5_k, avx512, _vnni, _plain, nt_has_avx512vnni())
+NT_QK_EXPORT2(q6_k, avx512, _vnni, _plain, nt_has_avx512vnni())
