@@ -109,7 +109,22 @@ class _TensorInfo(Structure):
 
 class _SessionParams(Structure):
     _fields_ = [("struct_size", c_size_t), ("n_ctx", c_int32),
-                ("n_threads", c_int32)]
+                ("n_threads", c_int32), ("pool", c_void_p),
+                ("precision", c_int32), ("kv_type", c_int32)]
+
+
+class Precision(enum.IntEnum):
+    """How products with quantized weights run (nexttok_precision)."""
+    DEFAULT = 0
+    FAST = 1
+    EXACT = 2
+
+
+class KvType(enum.IntEnum):
+    """The KV cache's row type (nexttok_kv_type)."""
+    F32 = 0
+    F16 = 1
+    Q8_0 = 2
 
 
 class _TokenProb(Structure):
@@ -154,6 +169,9 @@ _SIGNATURES = {
                                          POINTER(c_size_t)]),
     "nexttok_session_position_get": (c_int32, [_P]),
     "nexttok_session_n_ctx_get": (c_int32, [_P]),
+    "nexttok_pool_create": (c_int, [c_int32, POINTER(_P)]),
+    "nexttok_pool_free": (None, [_P]),
+    "nexttok_pool_n_threads_get": (c_int32, [_P]),
     "nexttok_session_rewind": (c_int, [_P, c_int32]),
     "nexttok_session_reset": (c_int, [_P]),
     "nexttok_session_text_feed": (c_int, [_P, _P, c_char_p, c_size_t, c_uint32]),
@@ -456,28 +474,57 @@ class Model(_Handle):
         _check(_library().nexttok_model_verify(
             self._handle, (c_uint8 * DIGEST_BYTES).from_buffer_copy(expected)))
 
-    def session(self, n_ctx=0, n_threads=0):
-        return Session(self, n_ctx=n_ctx, n_threads=n_threads)
+    def session(self, n_ctx=0, n_threads=0, pool=None, precision=Precision.DEFAULT,
+                kv_type=KvType.F32):
+        return Session(self, n_ctx=n_ctx, n_threads=n_threads, pool=pool,
+                       precision=precision, kv_type=kv_type)
 
     def tokenizer(self):
         return Tokenizer(self)
 
 
+class Pool(_Handle):
+    """Threads that several sessions share (nexttok_pool), so many sessions
+    do not oversubscribe the cores. Close it after its sessions."""
+
+    _free_name = "nexttok_pool_free"
+
+    def __init__(self, n_threads=0):
+        ptr = _P()
+        _check(_library().nexttok_pool_create(n_threads, byref(ptr)), "creating a pool")
+        super().__init__(ptr)
+
+    @property
+    def n_threads(self):
+        return _library().nexttok_pool_n_threads_get(self._handle)
+
+
 class Session(_Handle):
-    """One conversation over a model: its KV cache and position."""
+    """One conversation over a model: its KV cache and position.
+
+    pool: a Pool to run on instead of n_threads threads of its own;
+    precision: a Precision (FAST for quantized weights by default);
+    kv_type: a KvType for the cache's rows."""
 
     _free_name = "nexttok_session_free"
 
-    def __init__(self, model, n_ctx=0, n_threads=0):
+    def __init__(self, model, n_ctx=0, n_threads=0, pool=None, precision=Precision.DEFAULT,
+                 kv_type=KvType.F32):
         lib = _library()
         params = _SessionParams()
         lib.nexttok_session_params_init(byref(params), sizeof(params))
         params.n_ctx = n_ctx
         params.n_threads = n_threads
+        params.pool = pool._handle if pool is not None else None
+        params.precision = int(precision)
+        params.kv_type = int(kv_type)
         ptr = _P()
         _check(lib.nexttok_session_create(model._handle, byref(params), byref(ptr)),
                "creating a session")
         super().__init__(ptr, parent=model)
+        if pool is not None:
+            pool._children.add(self)  # a pool outlives its sessions
+            self.pool = pool
         self.model = model  # keeps the model alive as long as the session
         self._n_vocab = model.n_vocab
 

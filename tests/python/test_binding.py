@@ -239,3 +239,40 @@ def test_greedy_generation_matches_fixture():
                         s.feed([t])
                 out.append(dec.flush())
                 assert prompt + "".join(out) == expected
+
+
+def test_sessions_on_a_shared_pool_match_private_ones(gpt2):
+    tokens, _ = read_logits_file(fixture("logits/gpt2-tiny-f32.t1.exact.logits"))
+    with gpt2.session(n_threads=2) as own:
+        want = own.feed(tokens, logits=True)
+    with nexttok.Pool(2) as pool:
+        assert pool.n_threads == 2
+        a = gpt2.session(pool=pool)
+        b = gpt2.session(pool=pool, precision=nexttok.Precision.EXACT)
+        assert [r.tobytes() for r in a.feed(tokens, logits=True)] == [r.tobytes() for r in want]
+        assert [r.tobytes() for r in b.feed(tokens, logits=True)] == [r.tobytes() for r in want]
+    # closing the pool closed its sessions first
+    assert a.closed and b.closed
+
+
+def test_kv_types_and_bad_options():
+    path = fixture("models/llama-q-Q8_0.gguf")
+    tokens, want = read_logits_file(fixture("logits/llama-q-Q8_0.t1.exact.logits"))
+    with nexttok.Model(path) as model:
+        rows = {}
+        for kv in nexttok.KvType:
+            with model.session(n_ctx=64, kv_type=kv, precision=nexttok.Precision.EXACT) as s:
+                rows[kv] = s.feed(tokens, logits=True)
+        assert rows[nexttok.KvType.F16][-1].tobytes() != rows[nexttok.KvType.F32][-1].tobytes()
+        for kv in nexttok.KvType:
+            worst = max(abs(a - b) for r, w in zip(rows[kv], want) for a, b in zip(r, w))
+            assert worst < 0.1, (kv, worst)
+        with pytest.raises(nexttok.NexttokError) as e:
+            model.session(kv_type=9)
+        assert e.value.status == nexttok.Status.INVALID_ARGUMENT and "kv_type 9" in str(e.value)
+        with pytest.raises(nexttok.NexttokError) as e:
+            model.session(precision=5)
+        assert "precision 5" in str(e.value)
+    with pytest.raises(nexttok.NexttokError) as e:
+        nexttok.Pool(-2)
+    assert e.value.status == nexttok.Status.INVALID_ARGUMENT
