@@ -72,5 +72,10 @@ void nt_forward_logits(const nexttok_model *m, nt_run *run, float *x, const nt_b
     const int32_t n_tok = b->n_tok;
     const int32_t first = b->all_logits ? 0 : n_tok - 1;
     for (int32_t t = first; t < n_tok; t++) norm(m, x + t * E);
-    nt_matmul_ex(&run->mm, &m->output, x + first * E, n_tok - first, b->logits);
+    /* The logits take the activations' rounding without a norm after it,
+     * and one product's worth of extra work is small: in fast mode the
+     * output projection runs with the residual pass. */
+    nt_matmul_ctx head = run->mm;
+    head.residual = head.fast;
+    nt_matmul_ex(&head, &m->output, x + first * E, n_tok - first, b->logits);
 }

@@ -60,10 +60,13 @@ nexttok_status nt_run_create(const nexttok_model *m, int32_t n_ctx, nt_pool *poo
     run->mm.pool = pool;
     run->mm.fast = fast;
     if (ok && fast) {
+        /* room for the residual pass of the output projection too */
         const int64_t row = widest_act_row(m, &d);
-        run->mm.qbuf_bytes = (size_t)row * NT_BATCH;
+        run->mm.qbuf_bytes = (size_t)row * NT_BATCH * 2;
         run->mm.qbuf = nt_aligned_alloc(64, run->mm.qbuf_bytes);
-        ok = run->mm.qbuf != NULL;
+        run->mm.rbuf_floats = (size_t)hp->n_embd;
+        run->mm.rbuf = nt_aligned_alloc(64, run->mm.rbuf_floats * sizeof(float));
+        ok = run->mm.qbuf != NULL && run->mm.rbuf != NULL;
     }
     if (!ok) {
         nt_run_free(run);
@@ -85,5 +88,6 @@ void nt_run_free(nt_run *run)
     nt_free(sc->hb2);
     nt_free(sc->att);
     nt_free(run->mm.qbuf);
+    nt_free(run->mm.rbuf);
     nt_free(run);
 }

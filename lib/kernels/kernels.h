@@ -31,7 +31,13 @@ typedef struct nt_matmul_ctx {
     nt_pool *pool;
     bool fast;          /* quantized weights: 8-bit activations, integer dots */
     void *qbuf;         /* fast mode: at least n_tok * nt_act_row_bytes(act, */
-    size_t qbuf_bytes;  /*   n_in) bytes, else the product runs exact */
+    size_t qbuf_bytes;  /*   n_in) bytes (twice that with residual), else
+                           the product runs exact */
+    bool residual;      /* fast mode: quantize also what the first
+                           quantization left over and add its dot, which
+                           makes the activations good to ~16 bits */
+    float *rbuf;        /* residual: room for one row of n_in floats */
+    size_t rbuf_floats;
 } nt_matmul_ctx;
 
 /* nt_matmul with a context: in fast mode, a quantized weight multiplies

@@ -13,6 +13,7 @@
 #include "kernels/isa.h"
 #include "kernels/kernels.h"
 #include "kernels/kernels_isa.h"
+#include "kernels/qdot.h"
 #include "types/types.h"
 
 /* Below this many multiply-adds a product runs on the caller's thread: the
@@ -50,6 +51,7 @@ typedef struct nt_matmul_job {
     nt_vec_dot_q_fn dot_q;
     nt_dotk_q_fn dotk_q;
     const unsigned char *xq;
+    const unsigned char *xq2; /* residual pass, or NULL */
     size_t xq_stride;
 } nt_matmul_job;
 
@@ -126,18 +128,29 @@ static void nt_matmul_rows_q(const nt_matmul_job *job, int64_t r0, int64_t r1)
     const int64_t n_in = w->n_in, n_out = w->n_out;
     int64_t t = 0;
     if (job->dotk_q) {
-        float out[NT_DOTK_Q_MAX];
+        float out[NT_DOTK_Q_MAX], out2[NT_DOTK_Q_MAX];
         for (; t + NT_DOTK_Q_MAX <= job->n_tok; t += NT_DOTK_Q_MAX)
             for (int64_t r = r0; r < r1; r++) {
-                job->dotk_q(n_in, base + (size_t)r * w->row_bytes, job->xq + (size_t)t * job->xq_stride,
-                            job->xq_stride, NT_DOTK_Q_MAX, out);
+                const unsigned char *wr = base + (size_t)r * w->row_bytes;
+                const size_t off = (size_t)t * job->xq_stride;
+                job->dotk_q(n_in, wr, job->xq + off, job->xq_stride, NT_DOTK_Q_MAX, out);
+                if (job->xq2) {
+                    job->dotk_q(n_in, wr, job->xq2 + off, job->xq_stride, NT_DOTK_Q_MAX, out2);
+                    for (int j = 0; j < NT_DOTK_Q_MAX; j++) out[j] += out2[j];
+                }
                 for (int j = 0; j < NT_DOTK_Q_MAX; j++) job->y[(t + j) * n_out + r] = out[j];
             }
     }
     for (; t < job->n_tok; t++) {
         const unsigned char *xt = job->xq + (size_t)t * job->xq_stride;
+        const unsigned char *xt2 = job->xq2 ? job->xq2 + (size_t)t * job->xq_stride : NULL;
         float *yt = job->y + t * n_out;
-        for (int64_t r = r0; r < r1; r++) yt[r] = job->dot_q(n_in, base + (size_t)r * w->row_bytes, xt);
+        for (int64_t r = r0; r < r1; r++) {
+            const unsigned char *wr = base + (size_t)r * w->row_bytes;
+            float v = job->dot_q(n_in, wr, xt);
+            if (xt2) v += job->dot_q(n_in, wr, xt2);
+            yt[r] = v;
+        }
     }
 }
 
@@ -172,17 +185,41 @@ static void nt_matmul_task(void *ctx, int64_t chunk)
     nt_matmul_rows(job, r0, r1);
 }
 
-/* Quantize the n_tok activation rows for fast mode into ctx->qbuf. */
+/* x - dequantized(xq) for one row of n activations quantized for `act`. */
+static void nt_act_residual(nt_act_type act, const float *x, const void *xq, int64_t n, float *r)
+{
+    if (act == NT_ACT_Q8A) {
+        const nt_q8a_block *b = xq;
+        for (int64_t i = 0; i < n; i++) r[i] = x[i] - b[i / NT_Q8A_VALUES].d * (float)b[i / NT_Q8A_VALUES].qs[i % NT_Q8A_VALUES];
+    } else {
+        const nt_q8k_block *b = xq;
+        for (int64_t i = 0; i < n; i++) r[i] = x[i] - b[i / NT_Q8K_VALUES].d * (float)b[i / NT_Q8K_VALUES].qs[i % NT_Q8K_VALUES];
+    }
+}
+
+/* Quantize the n_tok activation rows for fast mode into ctx->qbuf; with
+ * ctx->residual, also what that quantization left over, after them. */
 static bool nt_matmul_quantize(const nt_matmul_ctx *ctx, const nt_type_traits *tr, nt_isa isa,
                                const nt_weight *w, const float *x, int64_t n_tok, nt_matmul_job *job)
 {
     const int64_t row = nt_act_row_bytes(tr->act, w->n_in);
+    const int passes = ctx->residual ? 2 : 1;
     nt_quantize_act_fn q = nt_act_quantizer(tr->act, isa);
-    if (!q || row <= 0 || !ctx->qbuf || (uint64_t)row * (uint64_t)n_tok > ctx->qbuf_bytes) return false;
+    if (!q || row <= 0 || !ctx->qbuf || (uint64_t)row * (uint64_t)n_tok * (uint64_t)passes > ctx->qbuf_bytes)
+        return false;
+    if (ctx->residual && (!ctx->rbuf || (size_t)w->n_in > ctx->rbuf_floats)) return false;
     unsigned char *dst = ctx->qbuf;
     for (int64_t t = 0; t < n_tok; t++) q(x + t * w->n_in, dst + (size_t)(t * row), w->n_in);
     job->xq = dst;
     job->xq_stride = (size_t)row;
+    if (ctx->residual) {
+        unsigned char *dst2 = dst + (size_t)(n_tok * row);
+        for (int64_t t = 0; t < n_tok; t++) {
+            nt_act_residual(tr->act, x + t * w->n_in, dst + (size_t)(t * row), w->n_in, ctx->rbuf);
+            q(ctx->rbuf, dst2 + (size_t)(t * row), w->n_in);
+        }
+        job->xq2 = dst2;
+    }
     return true;
 }
 

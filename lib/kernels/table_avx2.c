@@ -6,12 +6,12 @@
 #include "types/type_kernels.h"
 
 #define NT_FLOAT(t) {.vec_dot = nt_dot_##t##_avx2, .dotk = nt_dotk_##t##_avx2}
-#define NT_QUANT(t) {.to_float = nt_##t##_to_float_avx2, .vec_dot = nt_dot_##t##_avx2, .dotk_decoded = nt_dotk_f32_avx2}
-#define NT_QUANT_K(t) {.to_float = nt_##t##_to_float_avx2, .vec_dot = nt_dot_##t##_avx2, .dotk_decoded = nt_dotk_f32_avx2, .vec_dot_q = nt_vec_dot_q_##t##_avx2, .dotk_q = nt_dotk_q_##t##_avx2}
+#define NT_QUANT(t) {.to_float = nt_##t##_to_float_avx2, .vec_dot = nt_dot_##t##_avx2, .dotk_decoded = nt_dotk_f32_avx2, .vec_dot_q = nt_vec_dot_q_##t##_avx2, .dotk_q = nt_dotk_q_##t##_avx2}
 
 const nt_isa_kernels nt_kernels_avx2 = {
     .dotk_tokens = NT_DOTK_AVX2,
     .axpy_f32 = nt_axpy_f32_avx2,
+    .quantize = {[NT_ACT_Q8A] = nt_quantize_q8a_avx2, [NT_ACT_Q8K] = nt_quantize_q8k_avx2},
     .type = {
         [NT_TYPE_F32] = NT_FLOAT(f32),
         [NT_TYPE_F16] = NT_FLOAT(f16),
@@ -21,10 +21,10 @@ const nt_isa_kernels nt_kernels_avx2 = {
         [NT_TYPE_Q5_0] = NT_QUANT(q5_0),
         [NT_TYPE_Q5_1] = NT_QUANT(q5_1),
         [NT_TYPE_Q8_0] = NT_QUANT(q8_0),
-        [NT_TYPE_Q2_K] = NT_QUANT_K(q2_k),
-        [NT_TYPE_Q3_K] = NT_QUANT_K(q3_k),
-        [NT_TYPE_Q4_K] = NT_QUANT_K(q4_k),
-        [NT_TYPE_Q5_K] = NT_QUANT_K(q5_k),
-        [NT_TYPE_Q6_K] = NT_QUANT_K(q6_k),
+        [NT_TYPE_Q2_K] = NT_QUANT(q2_k),
+        [NT_TYPE_Q3_K] = NT_QUANT(q3_k),
+        [NT_TYPE_Q4_K] = NT_QUANT(q4_k),
+        [NT_TYPE_Q5_K] = NT_QUANT(q5_k),
+        [NT_TYPE_Q6_K] = NT_QUANT(q6_k),
     },
 };

@@ -1,0 +1,47 @@
+/*
+ * Activation quantizers in plain C (the rule in qdot.h and qact_rule.h):
+ * nt_q8a blocks of 32 values with the sum of their quants, nt_q8k blocks of
+ * 256 values with the sums of each 16. lrintf rounds to nearest even under
+ * the default rounding mode, as the SIMD conversions do.
+ */
+#include <math.h>
+
+#include "kernels/qact_rule.h"
+#include "kernels/qdot.h"
+
+/* Quantize len values of x into q; returns d. */
+static inline float nt_qact_block(const float *x, int len, int8_t *q)
+{
+    float amax = 0.0f;
+    for (int i = 0; i < len; i++) {
+        const float a = fabsf(x[i]);
+        amax = a > amax ? a : amax;
+    }
+    const float d = nt_qact_d(amax), id = nt_qact_id(d);
+    for (int i = 0; i < len; i++) q[i] = (int8_t)lrintf(x[i] * id);
+    return d;
+}
+
+void nt_quantize_q8a_scalar(const float *x, void *dst, int64_t n)
+{
+    nt_q8a_block *y = dst;
+    for (int64_t b = 0; b < n / NT_Q8A_VALUES; b++, x += NT_Q8A_VALUES) {
+        y[b].d = nt_qact_block(x, NT_Q8A_VALUES, y[b].qs);
+        int32_t s = 0;
+        for (int i = 0; i < NT_Q8A_VALUES; i++) s += y[b].qs[i];
+        y[b].s = s;
+    }
+}
+
+void nt_quantize_q8k_scalar(const float *x, void *dst, int64_t n)
+{
+    nt_q8k_block *y = dst;
+    for (int64_t b = 0; b < n / NT_Q8K_VALUES; b++, x += NT_Q8K_VALUES) {
+        y[b].d = nt_qact_block(x, NT_Q8K_VALUES, y[b].qs);
+        for (int g = 0; g < NT_Q8K_VALUES / 16; g++) {
+            int s = 0;
+            for (int i = 0; i < 16; i++) s += y[b].qs[16 * g + i];
+            y[b].bsums[g] = (int16_t)s;
+        }
+    }
+}

@@ -1,0 +1,139 @@
+/*
+ * Fast-mode dots of the 32-wide weight types with AVX-512 (qdot_legacy.h
+ * defines the result). Two blocks per 512-bit register: the weight quants
+ * as bytes (unsigned 0..31 for the 4/5-bit types, |q| with the sign moved
+ * onto the activations for Q8_0), multiplied into the activation quants by
+ * vpdpbusd where the CPU has AVX512-VNNI, else by vpmaddubsw + vpmaddwd
+ * (no pair of products reaches the int16 limit: 31 * 127 * 2 and
+ * 128 * 127 * 2 are below 32767); both give the same int32 lanes.
+ *
+ * Eight blocks make a group: their lanes are reduced to one exact int32
+ * per block, and the group's eight block results c_b, with qdot_legacy.h's
+ * float operations, are added into one eight-lane F32 accumulator per
+ * token. The blocks after the last whole group go through the scalar code;
+ * the result is the accumulator's fixed-order sum plus that tail. The
+ * multi-token dot runs the same sequence for every token.
+ */
+#include <immintrin.h>
+#include <stdatomic.h>
+
+#if defined(__GNUC__)
+#  include <cpuid.h>
+#endif
+
+#include "kernels/qdot_legacy.h"
+
+/* The weight quants of the blocks at b and b + bytes as 64 bytes. */
+static inline __attribute__((always_inline)) __m512i nt_w_pair(int t, const unsigned char *b)
+{
+    const int bytes = nt_ql_bytes(t), qo = nt_ql_qs_off(t);
+    if (t == NT_QL_Q8_0)
+        return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(b + qo))),
+                                  _mm256_loadu_si256((const __m256i *)(b + bytes + qo)), 1);
+    /* 128-bit lanes: block 0's quants twice, block 1's twice; the high
+     * nibbles (values 16..31) in lanes 1 and 3 */
+    __m512i z = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(b + qo)));
+    z = _mm512_mask_broadcast_i32x4(z, 0xFF00, _mm_loadu_si128((const __m128i *)(b + bytes + qo)));
+    z = _mm512_and_si512(_mm512_mask_srli_epi16(z, 0xFF00FF00u, z, 4), _mm512_set1_epi8(0x0F));
+    if (t == NT_QL_Q5_0 || t == NT_QL_Q5_1) {
+        uint32_t h0, h1;
+        memcpy(&h0, b + nt_ql_qh_off(t), sizeof h0);
+        memcpy(&h1, b + bytes + nt_ql_qh_off(t), sizeof h1);
+        z = _mm512_mask_add_epi8(z, (__mmask64)h0 | (__mmask64)h1 << 32, z, _mm512_set1_epi8(16));
+    }
+    return z;
+}
+
+static inline __attribute__((always_inline)) __m512i nt_x_pair(const nt_q8a_block *x)
+{
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)x[0].qs)),
+                              _mm256_loadu_si256((const __m256i *)x[1].qs), 1);
+}
+
+/* Four pair registers (blocks 2j, 2j+1 in p[j], eight lanes each) to the
+ * eight block sums in the order 0 2 4 6 1 3 5 7. */
+static inline __attribute__((always_inline)) __m256i nt_reduce8(const __m512i p[4])
+{
+    const __m512i t1 = _mm512_add_epi32(_mm512_unpacklo_epi32(p[0], p[1]), _mm512_unpackhi_epi32(p[0], p[1]));
+    const __m512i t2 = _mm512_add_epi32(_mm512_unpacklo_epi32(p[2], p[3]), _mm512_unpackhi_epi32(p[2], p[3]));
+    /* 128-bit lane L: the sums of lane L of p[0], p[1], p[2], p[3] */
+    const __m512i u = _mm512_add_epi32(_mm512_unpacklo_epi64(t1, t2), _mm512_unpackhi_epi64(t1, t2));
+    const __m512i s = _mm512_add_epi32(u, _mm512_shuffle_i32x4(u, u, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm512_castsi512_si256(_mm512_shuffle_i32x4(s, s, _MM_SHUFFLE(2, 0, 2, 0)));
+}
+
+static inline float nt_hsum8(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+static inline __attribute__((always_inline)) __m512i nt_dp_maddubs(__m512i w, __m512i x)
+{
+    return _mm512_madd_epi16(_mm512_maddubs_epi16(w, x), _mm512_set1_epi16(1));
+}
+
+#define NT_V(name) name##_maddubs
+#define NT_DP(w, x) nt_dp_maddubs(w, x)
+#include "kernels/qdot_legacy_avx512_body.h"
+#undef NT_V
+#undef NT_DP
+
+#pragma GCC push_options
+#pragma GCC target("avx512vnni")
+#define NT_V(name) name##_vnni
+#define NT_DP(w, x) _mm512_dpbusd_epi32(_mm512_setzero_si512(), w, x)
+#include "kernels/qdot_legacy_avx512_body.h"
+#undef NT_V
+#undef NT_DP
+#pragma GCC pop_options
+
+/* AVX512-VNNI: cpuid leaf 7, subleaf 0, ecx bit 11 (the caller has checked
+ * AVX-512 itself, with its OS support). */
+static bool nt_cpu_has_ext(void)
+{
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (__get_cpuid_max(0, NULL) < 7) return false;
+    __cpuid_count(7, 0, a, b, c, d);
+    return ((c >> 11) & 1) != 0;
+}
+
+/* -1 until first use; then whether the VNNI kernels run. */
+static _Atomic int nt_use_ext = -1;
+
+static bool nt_have_vnni(void)
+{
+    int v = atomic_load_explicit(&nt_use_ext, memory_order_relaxed);
+    if (v < 0) atomic_store_explicit(&nt_use_ext, v = nt_cpu_has_ext(), memory_order_relaxed);
+    return v != 0;
+}
+
+int nt_qdot_legacy_ext_avx512(int on)
+{
+    const int was = nt_have_vnni();
+    if (on >= 0) atomic_store_explicit(&nt_use_ext, on && nt_cpu_has_ext(), memory_order_relaxed);
+    return was;
+}
+
+#define NT_DEFINE_QDOT_AVX512(name)                                                            \
+    float nt_vec_dot_q_##name##_avx512(int64_t n, const void *w, const void *xq)               \
+    {                                                                                          \
+        float r;                                                                               \
+        if (nt_have_vnni()) nt_run_##name##_vnni(n, w, xq, 0, 1, &r);                          \
+        else nt_run_##name##_maddubs(n, w, xq, 0, 1, &r);                                      \
+        return r;                                                                              \
+    }                                                                                          \
+    void nt_dotk_q_##name##_avx512(int64_t n, const void *w, const void *xq, size_t xq_stride, \
+                                   int k, float *out)                                          \
+    {                                                                                          \
+        if (nt_have_vnni()) nt_run_##name##_vnni(n, w, xq, xq_stride, k, out);                 \
+        else nt_run_##name##_maddubs(n, w, xq, xq_stride, k, out);                             \
+    }
+
+NT_DEFINE_QDOT_AVX512(q4_0)
+NT_DEFINE_QDOT_AVX512(q4_1)
+NT_DEFINE_QDOT_AVX512(q5_0)
+NT_DEFINE_QDOT_AVX512(q5_1)
+NT_DEFINE_QDOT_AVX512(q8_0)
