@@ -331,7 +331,8 @@ part_generate() {
 part_bench() {
     have_fixtures || { echo "$skip_msg"; exit 77; }
     local model=$fixtures/models/aidreams260K.gguf
-    if "$cli" bench "$model" --reps 1 --prompt 4 --gen 2 --json >"$tmp/bench.json" 2>"$tmp/err"; then
+    # --json first: a flag must not swallow the option after it.
+    if "$cli" bench "$model" --json --reps 1 --prompt 4 --gen 2 >"$tmp/bench.json" 2>"$tmp/err"; then
         [[ -s "$tmp/err" ]] && fail "bench --json wrote to stderr: $(cat "$tmp/err")"
         "$python" -c 'import json,sys; json.load(sys.stdin)' <"$tmp/bench.json" ||
             fail "bench --json does not parse: $(cat "$tmp/bench.json")"

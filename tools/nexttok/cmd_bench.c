@@ -113,9 +113,8 @@ static int run_once(nexttok_session *session, const int32_t *tokens, const bench
 static int bench_option(int argc, char **argv, int *i, void *ctx)
 {
     bench_options *o = ctx;
-    if (strcmp(argv[*i], "--json") == 0) {
+    if (strcmp(argv[*i], "--json") == 0) { /* a flag: nothing to skip */
         o->json = 1;
-        (*i)++;
         return 1;
     }
     int r = nt_cli_session_option(argc, argv, i, "bench", &o->n_threads, &o->n_ctx);
