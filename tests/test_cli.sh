@@ -3,7 +3,7 @@
 #
 #   test_cli.sh NEXTTOK_BINARY PART
 #
-# PART is one of: errors, logits, generate. Exit 0 = pass, 77 = skipped
+# PART is one of: errors, logits, generate, bench. Exit 0 = pass, 77 = skipped
 # (meson's skip code, with the reason on stdout), anything else = fail.
 # Conformance parts read $NEXTTOK_FIXTURES in place.
 set -u
@@ -91,6 +91,11 @@ part_errors() {
     expect_error "bad --top-p" "--top-p" -- generate "$model" --text hi --top-p 1.5
     expect_error "bad --threads" "--threads" -- bench "$model" --threads many
     expect_error "bad --reps" "--reps" -- bench "$model" --reps 0
+    expect_error "bad --depth" "--depth" -- bench "$model" --depth -1
+    expect_error "junk --prompt" "--prompt" -- bench "$model" --prompt 4x
+    expect_error "bad --gen" "--gen" -- bench "$model" --gen -2
+    expect_error "bench times nothing" "nothing to time" -- bench "$model" --prompt 0 --gen 0
+    expect_error "bench depth without decode" "--depth" -- bench "$model" --depth 8 --gen 0
 
     # A file that is not GGUF at all.
     printf 'not a gguf file, just text\n' >"$tmp/junk.gguf"
@@ -122,7 +127,15 @@ part_errors() {
         expect_error "context overflow (next)" "context" -- next "$gpt2" --tokens "$(seq_list 1 200)"
         expect_error "context larger than trained" "ctx|context" -- \
             next "$gpt2" --tokens 1 --ctx 100000
-        expect_error "context overflow (bench)" "context" -- bench "$gpt2" --prompt 100 --gen 100
+        # Decode is timed at depth D, the prompt from position 0: needs max(P, D+G).
+        expect_error "context overflow (bench)" "need 200 positions.*trained context of 128" -- \
+            bench "$gpt2" --prompt 100 --depth 100 --gen 100
+        expect_error "context overflow (bench prompt)" "need 129 positions" -- \
+            bench "$gpt2" --prompt 129 --gen 1
+        expect_error "bench run beyond --ctx" "more than the --ctx of 16" -- \
+            bench "$gpt2" --prompt 8 --depth 10 --gen 8 --ctx 16
+        expect_error "bench --ctx beyond trained" "ctx|context" -- \
+            bench "$gpt2" --prompt 8 --gen 8 --ctx 1000
         expect_error "output not writable" "/nonexistent/dir" -- \
             logits "$gpt2" --tokens 1,2 --out /nonexistent/dir/x.logits
 
@@ -312,8 +325,109 @@ part_generate() {
     return 0
 }
 
+# nexttok bench on the small trained model: --json is one object with the
+# documented keys and positive rates; the text form and --depth work; a run
+# that exactly fills the trained context (128) is accepted.
+part_bench() {
+    have_fixtures || { echo "$skip_msg"; exit 77; }
+    local model=$fixtures/models/aidreams260K.gguf
+    # --json first: a flag must not swallow the option after it.
+    if "$cli" bench "$model" --json --reps 1 --prompt 4 --gen 2 >"$tmp/bench.json" 2>"$tmp/err"; then
+        [[ -s "$tmp/err" ]] && fail "bench --json wrote to stderr: $(cat "$tmp/err")"
+        "$python" -c 'import json,sys; json.load(sys.stdin)' <"$tmp/bench.json" ||
+            fail "bench --json does not parse: $(cat "$tmp/bench.json")"
+        "$python" - "$tmp/bench.json" "$model" <<'EOF' || fail "bench --json content: $(cat "$tmp/bench.json")"
+import json, sys
+text = open(sys.argv[1], encoding="utf-8").read()
+doc = json.loads(text)
+assert text.count("\n") == 1 and text.endswith("}\n"), "not one line with one object"
+assert doc["model"] == sys.argv[2], doc["model"]
+want = {"threads": None, "prompt_tokens": 4, "gen_tokens": 2, "depth": 0, "reps": 1}
+for k, v in want.items():
+    assert isinstance(doc[k], int) and not isinstance(doc[k], bool), (k, doc[k])
+    assert v is None or doc[k] == v, (k, doc[k], v)
+assert doc["threads"] >= 1
+for k in ("prefill_tokens_per_s", "decode_tokens_per_s"):
+    assert isinstance(doc[k], (int, float)) and doc[k] > 0, (k, doc[k])
+for k in ("prefill_tokens_per_s_reps", "decode_tokens_per_s_reps",
+          "prefill_seconds_reps", "decode_seconds_reps"):
+    assert isinstance(doc[k], list) and len(doc[k]) == 1, (k, doc[k])
+    assert all(isinstance(x, (int, float)) and x > 0 for x in doc[k]), (k, doc[k])
+print("ok: bench --json: %.0f prefill, %.0f decode tokens/s"
+      % (doc["prefill_tokens_per_s"], doc["decode_tokens_per_s"]))
+EOF
+    else
+        fail "bench --json: $(cat "$tmp/err")"
+    fi
+
+    # Medians of 3, decode at depth 100: 100 + 28 = 128 positions exactly.
+    if "$cli" bench "$model" --reps 3 --prompt 8 --depth 100 --gen 28 --threads 1 --json \
+        >"$tmp/deep.json" 2>"$tmp/err"; then
+        "$python" - "$tmp/deep.json" <<'EOF' || fail "bench --depth --json: $(cat "$tmp/deep.json")"
+import json, statistics, sys
+doc = json.load(open(sys.argv[1], encoding="utf-8"))
+assert doc["depth"] == 100 and doc["threads"] == 1 and doc["reps"] == 3, doc
+assert doc["n_ctx"] == 128, doc["n_ctx"]
+for k in ("prefill_tokens_per_s", "decode_tokens_per_s"):
+    reps = doc[k + "_reps"]
+    assert len(reps) == 3 and doc[k] == statistics.median(reps), (k, doc[k], reps)
+print("ok: bench --depth 100: medians of the per-rep arrays")
+EOF
+    else
+        fail "bench --depth 100 --gen 28: $(cat "$tmp/err")"
+    fi
+
+    # Prefill only: decode is null in JSON.
+    "$cli" bench "$model" --reps 1 --prompt 4 --gen 0 --json >"$tmp/pre.json" 2>"$tmp/err" ||
+        fail "bench --gen 0: $(cat "$tmp/err")"
+    "$python" -c 'import json,sys; d=json.load(sys.stdin); assert d["decode_tokens_per_s"] is None and d["decode_tokens_per_s_reps"] == [] and d["prefill_tokens_per_s"] > 0, d' \
+        <"$tmp/pre.json" && echo "ok: bench --gen 0: decode is null" ||
+        fail "bench --gen 0 --json: $(cat "$tmp/pre.json")"
+
+    # The default text form: one prefill and one decode line.
+    if "$cli" bench "$model" --reps 1 --prompt 4 --gen 2 --depth 3 >"$tmp/bench.txt" 2>"$tmp/err"; then
+        grep -qE '^prefill   4 tokens at position 0: [0-9.]+ tokens/s' "$tmp/bench.txt" ||
+            fail "bench text lacks the prefill line: $(cat "$tmp/bench.txt")"
+        grep -qE '^decode    2 tokens at depth 3: [0-9.]+ tokens/s' "$tmp/bench.txt" ||
+            fail "bench text lacks the decode line: $(cat "$tmp/bench.txt")"
+        grep -q '{' "$tmp/bench.txt" && fail "bench text output holds JSON"
+        echo "ok: bench text output"
+    else
+        fail "bench: $(cat "$tmp/err")"
+    fi
+    expect_error "bench depth beyond the trained context" "need 129 positions" -- \
+        bench "$model" --depth 100 --gen 29
+
+    # make_model's random models (the benchmark script's) load and run, and
+    # carry a vocabulary (llama.cpp's tools refuse files without one).
+    local make_model=${NEXTTOK_MAKE_MODEL:-}
+    if [[ -n "$make_model" && -x "$make_model" ]]; then
+        local t
+        for t in "gpt2 f16 300 64 2 4 4" "llama q8_0 300 64 2 4 2"; do
+            # shellcheck disable=SC2086
+            if "$make_model" "$tmp/mm.gguf" $t 96 64 2>"$tmp/err"; then
+                "$cli" bench "$tmp/mm.gguf" --reps 1 --prompt 8 --gen 2 --depth 30 --json \
+                    >"$tmp/mm.json" 2>"$tmp/err" &&
+                    "$python" -c 'import json,sys; d=json.load(sys.stdin); assert d["decode_tokens_per_s"] > 0 and d["n_ctx"] == 64' <"$tmp/mm.json" &&
+                    "$cli" tokenize "$tmp/mm.gguf" --text "hi" >/dev/null 2>>"$tmp/err" &&
+                    echo "ok: make_model ${t%% 300*}: bench and tokenize run" ||
+                    fail "make_model ${t%% 300*}: $(cat "$tmp/err")"
+            else
+                fail "make_model ${t%% 300*}: $(cat "$tmp/err")"
+            fi
+        done
+        "$make_model" "$tmp/mm.gguf" llama q4_k 300 64 2 4 2 96 64 2>"$tmp/err" &&
+            fail "make_model accepts the unknown type q4_k"
+        grep -q "unknown weight type" "$tmp/err" || fail "make_model q4_k: $(cat "$tmp/err")"
+    else
+        echo "note: NEXTTOK_MAKE_MODEL not set; make_model checks skipped"
+    fi
+    return 0
+}
+
 case "$part" in
 errors) part_errors ;;
+bench) part_bench ;;
 logits) part_logits ;;
 generate) part_generate ;;
 *) echo "unknown part '$part'"; exit 2 ;;

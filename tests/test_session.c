@@ -1,6 +1,5 @@
 /* Session behaviour on the fixture models: batching, rewind, limits,
  * probabilities, top-k, sampling, and sessions on several threads. */
-#include <criterion/criterion.h>
 #include <math.h>
 #include <stddef.h>
 #include <pthread.h>
@@ -8,6 +7,7 @@
 #include <string.h>
 
 #include "nexttok.h"
+#include "support/harness.h"
 #include "support/fixtures.h"
 
 static nexttok_model *load_fixture(const char *rel)

@@ -480,3 +480,42 @@ int nt_cli_session_option(int argc, char **argv, int *i, const char *cmd,
     if (r > 0) *n_ctx = (int32_t)x;
     return r;
 }
+
+/* A JSON string: quotes, backslashes and control characters escaped, and
+ * bytes that are not well-formed UTF-8 (possible in untrusted files, or
+ * where the library truncated a value) replaced by U+FFFD so the output
+ * always parses. */
+void nt_cli_json_string(const char *text)
+{
+    const unsigned char *s = (const unsigned char *)(text ? text : "");
+    size_t len = strlen((const char *)s);
+    size_t i = 0;
+    putchar('"');
+    while (i < len) {
+        unsigned char c = s[i];
+        switch (c) {
+        case '"': fputs("\\\"", stdout); i++; continue;
+        case '\\': fputs("\\\\", stdout); i++; continue;
+        case '\n': fputs("\\n", stdout); i++; continue;
+        case '\r': fputs("\\r", stdout); i++; continue;
+        case '\t': fputs("\\t", stdout); i++; continue;
+        case '\b': fputs("\\b", stdout); i++; continue;
+        case '\f': fputs("\\f", stdout); i++; continue;
+        default: break;
+        }
+        if (c < 0x20 || c == 0x7F) {
+            printf("\\u%04x", c);
+            i++;
+            continue;
+        }
+        size_t n = nt_cli_utf8_seq_len(s + i, len - i);
+        if (n == 0) {
+            fputs("\\ufffd", stdout);
+            i++;
+            continue;
+        }
+        fwrite(s + i, 1, n, stdout);
+        i += n;
+    }
+    putchar('"');
+}

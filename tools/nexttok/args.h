@@ -142,4 +142,9 @@ void nt_cli_print_escaped(const char *text, size_t len);
  * available), or 0 when the bytes there are not well-formed UTF-8. */
 size_t nt_cli_utf8_seq_len(const unsigned char *s, size_t len);
 
+/* Write `text` (NULL = "") to stdout as a JSON string: quotes, backslashes and
+ * control characters escaped, bytes that are not well-formed UTF-8 replaced
+ * by U+FFFD, so the output always parses. */
+void nt_cli_json_string(const char *text);
+
 #endif

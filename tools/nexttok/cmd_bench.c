@@ -1,4 +1,6 @@
-/* nexttok bench MODEL [--prompt N] [--gen N] [--threads T] [--reps R] */
+/* nexttok bench MODEL [--threads T] [--prompt P] [--gen G] [--reps R] [--depth D]
+ *                     [--ctx N] [--json] */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,14 +15,32 @@
 #define DEFAULT_PROMPT 64
 #define DEFAULT_GEN 32
 #define DEFAULT_REPS 5
+/* Default context when --ctx is not given: what the run needs, at least
+ * this much (a KV cache of a usual size), never beyond the trained context. */
+#define DEFAULT_MIN_CTX 512
 
 static void usage(void)
 {
-    printf("usage: nexttok bench MODEL [--prompt N] [--gen N] [--threads T] [--reps R] [--ctx N]\n\n"
-           "Times a batched prefill of N prompt tokens (default %d) and the generation\n"
-           "of N tokens one at a time (default %d) after it, R times (default %d) after\n"
-           "one warm-up run, and prints the median tokens per second of each.\n",
-           DEFAULT_PROMPT, DEFAULT_GEN, DEFAULT_REPS);
+    printf("usage: nexttok bench MODEL [--threads T] [--prompt P] [--gen G] [--reps R]\n"
+           "                     [--depth D] [--ctx N] [--json]\n\n"
+           "Measures two things, R times (default %d) after one untimed warm-up run:\n"
+           "  prefill  one batched feed of P prompt tokens (default %d) into an empty\n"
+           "           session (positions 0..P-1);\n"
+           "  decode   G tokens (default %d) fed one at a time, each followed by reading\n"
+           "           its logits, into a session that already holds D tokens (default 0):\n"
+           "           positions D..D+G-1.\n"
+           "The D context tokens are fed untimed in each repetition, after the timed\n"
+           "prefill (the prompt's first D tokens are kept when D <= P, the rest is fed\n"
+           "in one batch), so decode is measured at depth D whatever P is. P or G may\n"
+           "be 0 to skip that measurement. Token ids are fixed pseudo-random ids of the\n"
+           "model's vocabulary, the same in every run.\n\n"
+           "The session holds max(P, D+G) positions, at least %d unless --ctx N says\n"
+           "otherwise, and never more than the model's trained context (a run that\n"
+           "does not fit is an error). --threads T (0 = all cores) sets the session's\n"
+           "threads. Prints the median tokens per second of each measurement; --json\n"
+           "prints one JSON object instead, with the medians and every repetition's\n"
+           "rates and seconds.\n",
+           DEFAULT_REPS, DEFAULT_PROMPT, DEFAULT_GEN, DEFAULT_MIN_CTX);
 }
 
 static double now_seconds(void)
@@ -36,16 +56,30 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static double median(double *v, size_t n)
+/* Median of v[0..n) (n > 0), sorting the scratch copy `tmp`, not v. */
+static double median(const double *v, double *tmp, size_t n)
 {
-    qsort(v, n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    memcpy(tmp, v, n * sizeof *v);
+    qsort(tmp, n, sizeof *tmp, cmp_double);
+    return n % 2 ? tmp[n / 2] : 0.5 * (tmp[n / 2 - 1] + tmp[n / 2]);
 }
 
-/* One run: reset, prefill, then generation token by token. */
-static int run_once(nexttok_session *session, const int32_t *tokens, size_t n_prompt,
-                    size_t n_gen, double *prefill_s, double *gen_s)
+typedef struct bench_options {
+    int32_t n_threads, n_ctx;
+    int64_t n_prompt, n_gen, reps, depth;
+    int json;
+} bench_options;
+
+/*
+ * One repetition over the token stream tokens[0 .. max(P, D+G)): reset and
+ * time the prefill of tokens[0..P); bring the session to the D tokens
+ * tokens[0..D) untimed (rewind when D <= P, feed the rest otherwise); time
+ * the decode of tokens[D..D+G) one by one.
+ */
+static int run_once(nexttok_session *session, const int32_t *tokens, const bench_options *o,
+                    double *prefill_s, double *decode_s)
 {
+    size_t n_prompt = (size_t)o->n_prompt, n_gen = (size_t)o->n_gen, depth = (size_t)o->depth;
     nexttok_status st = nexttok_session_reset(session);
     if (st != NEXTTOK_OK) return nt_cli_api_fail(st, "resetting the session");
     double t0 = now_seconds();
@@ -53,29 +87,36 @@ static int run_once(nexttok_session *session, const int32_t *tokens, size_t n_pr
         st = nexttok_session_feed(session, tokens, n_prompt, NULL);
         if (st != NEXTTOK_OK) return nt_cli_api_fail(st, "prefill of %zu tokens", n_prompt);
     }
+    *prefill_s = now_seconds() - t0;
+    if (n_gen == 0) return 0;
+
+    if (depth <= n_prompt) {
+        st = nexttok_session_rewind(session, (int32_t)depth);
+        if (st != NEXTTOK_OK) return nt_cli_api_fail(st, "rewinding to depth %zu", depth);
+    } else {
+        st = nexttok_session_feed(session, &tokens[n_prompt], depth - n_prompt, NULL);
+        if (st != NEXTTOK_OK) return nt_cli_api_fail(st, "feeding the %zu context tokens", depth);
+    }
     double t1 = now_seconds();
     for (size_t i = 0; i < n_gen; i++) {
-        st = nexttok_session_feed(session, &tokens[n_prompt + i], 1, NULL);
-        if (st != NEXTTOK_OK) return nt_cli_api_fail(st, "generation step %zu", i + 1);
+        st = nexttok_session_feed(session, &tokens[depth + i], 1, NULL);
+        if (st != NEXTTOK_OK) return nt_cli_api_fail(st, "decode step %zu", i + 1);
         /* Reading the logits is part of every real generation step. */
         const float *logits = NULL;
         st = nexttok_session_logits_get(session, &logits);
-        if (st != NEXTTOK_OK) return nt_cli_api_fail(st, "logits of step %zu", i + 1);
+        if (st != NEXTTOK_OK) return nt_cli_api_fail(st, "logits of decode step %zu", i + 1);
     }
-    double t2 = now_seconds();
-    *prefill_s = t1 - t0;
-    *gen_s = t2 - t1;
+    *decode_s = now_seconds() - t1;
     return 0;
 }
-
-typedef struct bench_options {
-    int32_t n_threads, n_ctx;
-    int64_t n_prompt, n_gen, reps;
-} bench_options;
 
 static int bench_option(int argc, char **argv, int *i, void *ctx)
 {
     bench_options *o = ctx;
+    if (strcmp(argv[*i], "--json") == 0) { /* a flag: nothing to skip */
+        o->json = 1;
+        return 1;
+    }
     int r = nt_cli_session_option(argc, argv, i, "bench", &o->n_threads, &o->n_ctx);
     if (r == 0)
         r = nt_cli_opt_i64(argc, argv, i, "bench", "--prompt", 0, INT32_MAX,
@@ -84,57 +125,148 @@ static int bench_option(int argc, char **argv, int *i, void *ctx)
         r = nt_cli_opt_i64(argc, argv, i, "bench", "--gen", 0, INT32_MAX, "a token count >= 0",
                            &o->n_gen);
     if (r == 0)
+        r = nt_cli_opt_i64(argc, argv, i, "bench", "--depth", 0, INT32_MAX,
+                           "a token count >= 0", &o->depth);
+    if (r == 0)
         r = nt_cli_opt_i64(argc, argv, i, "bench", "--reps", 1, 100000,
                            "a count in [1, 100000]", &o->reps);
     return r;
 }
 
+static void json_array(const double *v, size_t n, const char *fmt)
+{
+    putchar('[');
+    for (size_t i = 0; i < n; i++) {
+        if (i) fputs(", ", stdout);
+        printf(fmt, v[i]);
+    }
+    putchar(']');
+}
+
+/* Per-repetition results: rates (tokens/s) and seconds of each measurement. */
+typedef struct bench_results {
+    double *pre_rate, *pre_s, *dec_rate, *dec_s, *scratch;
+    double pre_median, dec_median;
+} bench_results;
+
+static void print_json(const char *path, const nexttok_model_info *info, const bench_options *o,
+                       int32_t threads, int32_t n_ctx, const bench_results *res)
+{
+    size_t reps = (size_t)o->reps;
+    fputs("{\"model\": ", stdout);
+    nt_cli_json_string(path);
+    fputs(", \"architecture\": ", stdout);
+    nt_cli_json_string(info->architecture);
+    printf(", \"n_params\": %llu, \"file_size\": %llu", (unsigned long long)info->n_params,
+           (unsigned long long)info->file_size);
+    fputs(", \"isa\": ", stdout);
+    nt_cli_json_string(nexttok_isa_name_get());
+    printf(", \"threads\": %d, \"n_ctx\": %d, \"prompt_tokens\": %lld, \"gen_tokens\": %lld,"
+           " \"depth\": %lld, \"reps\": %lld",
+           (int)threads, (int)n_ctx, (long long)o->n_prompt, (long long)o->n_gen,
+           (long long)o->depth, (long long)o->reps);
+    /* A measurement that was not made (P or G 0) is null, its arrays empty. */
+    if (o->n_prompt > 0) printf(", \"prefill_tokens_per_s\": %.6g", res->pre_median);
+    else fputs(", \"prefill_tokens_per_s\": null", stdout);
+    if (o->n_gen > 0) printf(", \"decode_tokens_per_s\": %.6g", res->dec_median);
+    else fputs(", \"decode_tokens_per_s\": null", stdout);
+    size_t np = o->n_prompt > 0 ? reps : 0, nd = o->n_gen > 0 ? reps : 0;
+    fputs(", \"prefill_tokens_per_s_reps\": ", stdout);
+    json_array(res->pre_rate, np, "%.6g");
+    fputs(", \"prefill_seconds_reps\": ", stdout);
+    json_array(res->pre_s, np, "%.9f");
+    fputs(", \"decode_tokens_per_s_reps\": ", stdout);
+    json_array(res->dec_rate, nd, "%.6g");
+    fputs(", \"decode_seconds_reps\": ", stdout);
+    json_array(res->dec_s, nd, "%.9f");
+    fputs("}\n", stdout);
+}
+
+static void print_text(const char *path, const nexttok_model_info *info, const bench_options *o,
+                       int32_t threads, int32_t n_ctx, const bench_results *res)
+{
+    printf("model     %s (%s, %d layers, n_embd %d, %.2fM params)\n", path,
+           info->architecture ? info->architecture : "?", (int)info->n_layer, (int)info->n_embd,
+           (double)info->n_params / 1e6);
+    printf("isa       %s\n", nexttok_isa_name_get());
+    if (o->n_threads > 0) printf("threads   %d\n", (int)threads);
+    else printf("threads   all cores (%d)\n", (int)threads);
+    printf("context   %d positions\n", (int)n_ctx);
+    if (o->n_prompt > 0)
+        printf("prefill   %lld tokens at position 0: %.1f tokens/s (median of %lld)\n",
+               (long long)o->n_prompt, res->pre_median, (long long)o->reps);
+    if (o->n_gen > 0)
+        printf("decode    %lld tokens at depth %lld: %.1f tokens/s (median of %lld)\n",
+               (long long)o->n_gen, (long long)o->depth, res->dec_median, (long long)o->reps);
+}
+
 int nt_cli_bench(int argc, char **argv)
 {
     const char *path = NULL;
-    bench_options o = {0, 0, DEFAULT_PROMPT, DEFAULT_GEN, DEFAULT_REPS};
+    bench_options o = {0, 0, DEFAULT_PROMPT, DEFAULT_GEN, DEFAULT_REPS, 0, 0};
     int rc = 0;
     if (!nt_cli_scan_args(argc, argv, "bench", usage, bench_option, &o, &path, &rc)) return rc;
     if (!path) return nt_cli_usage_fail("bench", "no model file given");
-    if (o.n_prompt + o.n_gen == 0) return nt_cli_usage_fail("bench", "nothing to time: --prompt and --gen are 0");
+    if (o.n_prompt + o.n_gen == 0)
+        return nt_cli_usage_fail("bench", "nothing to time: --prompt and --gen are 0");
+    if (o.depth > 0 && o.n_gen == 0)
+        return nt_cli_usage_fail("bench", "--depth %lld with --gen 0: no decode to time",
+                                 (long long)o.depth);
+    /* Positions the run needs: the prompt from 0, and the decode after D. */
+    int64_t needed = o.n_prompt > o.depth + o.n_gen ? o.n_prompt : o.depth + o.n_gen;
 
     nexttok_model *model = NULL;
     nexttok_session *session = NULL;
     int32_t *tokens = NULL;
     double *samples = NULL;
     if ((rc = nt_cli_model_load(path, false, &model)) != 0) goto done;
-    if ((rc = nt_cli_session_create(model, o.n_ctx, o.n_threads, &session)) != 0) goto done;
-    int32_t ctx = nexttok_session_n_ctx_get(session);
-    if (o.n_prompt + o.n_gen > ctx) {
-        rc = nt_cli_fail("context overflow: --prompt %lld + --gen %lld exceed the context of %d "
-                         "positions", (long long)o.n_prompt, (long long)o.n_gen, (int)ctx);
+    int64_t n_ctx_train = nexttok_model_n_ctx_train_get(model);
+    if (needed > n_ctx_train || (o.n_ctx > 0 && needed > o.n_ctx)) {
+        bool train = needed > n_ctx_train;
+        rc = nt_cli_fail("context overflow: --prompt %lld, --depth %lld + --gen %lld need %lld "
+                         "positions, more than the %s of %lld",
+                         (long long)o.n_prompt, (long long)o.depth, (long long)o.n_gen,
+                         (long long)needed, train ? "model's trained context" : "--ctx",
+                         (long long)(train ? n_ctx_train : o.n_ctx));
         goto done;
     }
+    int32_t n_ctx = o.n_ctx;
+    if (n_ctx == 0) {
+        int64_t want = needed > DEFAULT_MIN_CTX ? needed : DEFAULT_MIN_CTX;
+        n_ctx = (int32_t)(want < n_ctx_train ? want : n_ctx_train);
+    }
+    if ((rc = nt_cli_session_create(model, n_ctx, o.n_threads, &session)) != 0) goto done;
+    n_ctx = nexttok_session_n_ctx_get(session);
+
     int32_t n_vocab = nexttok_model_n_vocab_get(model);
-    size_t n_total = (size_t)(o.n_prompt + o.n_gen);
+    size_t n_total = (size_t)needed, reps = (size_t)o.reps;
     tokens = malloc(n_total * sizeof *tokens);
-    samples = malloc(2 * (size_t)o.reps * sizeof *samples);
+    samples = malloc(5 * reps * sizeof *samples);
     if (!tokens || !samples) {
         rc = nt_cli_fail("out of memory");
         goto done;
     }
-    /* Fixed pseudo-random ids: the cost does not depend on them, and every
-     * run feeds the same ones. */
+    /* Fixed pseudo-random ids in [0, n_vocab): the cost does not depend on
+     * them, and every run feeds the same ones. */
     uint64_t state = 0x9E3779B97F4A7C15ull;
     for (size_t i = 0; i < n_total; i++) {
         state = state * 6364136223846793005ull + 1442695040888963407ull;
         tokens[i] = (int32_t)((state >> 33) % (uint64_t)(n_vocab > 0 ? n_vocab : 1));
     }
-    double pre = 0, gen = 0;
-    if ((rc = run_once(session, tokens, (size_t)o.n_prompt, (size_t)o.n_gen, &pre, &gen)) != 0)
+    bench_results res = {samples, samples + reps, samples + 2 * reps, samples + 3 * reps,
+                         samples + 4 * reps, 0, 0};
+    double pre = 0, dec = 0;
+    if ((rc = run_once(session, tokens, &o, &pre, &dec)) != 0)
         goto done; /* warm-up: page in the weights, settle the threads */
-    double *pre_rate = samples, *gen_rate = samples + o.reps;
-    for (int64_t r = 0; r < o.reps; r++) {
-        if ((rc = run_once(session, tokens, (size_t)o.n_prompt, (size_t)o.n_gen, &pre, &gen)) != 0)
-            goto done;
-        pre_rate[r] = pre > 0 ? (double)o.n_prompt / pre : 0;
-        gen_rate[r] = gen > 0 ? (double)o.n_gen / gen : 0;
+    for (size_t r = 0; r < reps; r++) {
+        if ((rc = run_once(session, tokens, &o, &pre, &dec)) != 0) goto done;
+        res.pre_s[r] = pre;
+        res.dec_s[r] = dec;
+        res.pre_rate[r] = pre > 0 ? (double)o.n_prompt / pre : 0;
+        res.dec_rate[r] = dec > 0 ? (double)o.n_gen / dec : 0;
     }
+    res.pre_median = median(res.pre_rate, res.scratch, reps);
+    res.dec_median = median(res.dec_rate, res.scratch, reps);
 
     nexttok_model_info info;
     memset(&info, 0, sizeof info);
@@ -144,19 +276,13 @@ int nt_cli_bench(int argc, char **argv)
         rc = nt_cli_api_fail(st, "model facts");
         goto done;
     }
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    printf("model     %s (%s, %d layers, n_embd %d, %.2fM params)\n", path,
-           info.architecture ? info.architecture : "?", (int)info.n_layer, (int)info.n_embd,
-           (double)info.n_params / 1e6);
-    printf("isa       %s\n", nexttok_isa_name_get());
-    if (o.n_threads > 0) printf("threads   %d\n", (int)o.n_threads);
-    else printf("threads   all cores (%ld)\n", cores);
-    if (o.n_prompt > 0)
-        printf("prefill   %lld tokens: %.1f tokens/s (median of %lld)\n", (long long)o.n_prompt,
-               median(pre_rate, (size_t)o.reps), (long long)o.reps);
-    if (o.n_gen > 0)
-        printf("generate  %lld tokens: %.1f tokens/s (median of %lld)\n", (long long)o.n_gen,
-               median(gen_rate, (size_t)o.reps), (long long)o.reps);
+    int32_t threads = o.n_threads;
+    if (threads <= 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = cores > 0 ? (int32_t)cores : 1;
+    }
+    if (o.json) print_json(path, &info, &o, threads, n_ctx, &res);
+    else print_text(path, &info, &o, threads, n_ctx, &res);
     if (fflush(stdout) != 0 || ferror(stdout)) rc = nt_cli_fail("cannot write the output");
 done:
     free(samples);

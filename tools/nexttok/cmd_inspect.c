@@ -31,45 +31,6 @@ static void hex_digest(const uint8_t d[NEXTTOK_DIGEST_BYTES], char out[2 * NEXTT
     out[2 * NEXTTOK_DIGEST_BYTES] = '\0';
 }
 
-/* A JSON string: quotes, backslashes and control characters escaped, and
- * bytes that are not well-formed UTF-8 (possible in untrusted files, or
- * where the library truncated a value) replaced by U+FFFD so the output
- * always parses. */
-static void json_string(const char *text)
-{
-    const unsigned char *s = (const unsigned char *)(text ? text : "");
-    size_t len = strlen((const char *)s);
-    size_t i = 0;
-    putchar('"');
-    while (i < len) {
-        unsigned char c = s[i];
-        switch (c) {
-        case '"': fputs("\\\"", stdout); i++; continue;
-        case '\\': fputs("\\\\", stdout); i++; continue;
-        case '\n': fputs("\\n", stdout); i++; continue;
-        case '\r': fputs("\\r", stdout); i++; continue;
-        case '\t': fputs("\\t", stdout); i++; continue;
-        case '\b': fputs("\\b", stdout); i++; continue;
-        case '\f': fputs("\\f", stdout); i++; continue;
-        default: break;
-        }
-        if (c < 0x20 || c == 0x7F) {
-            printf("\\u%04x", c);
-            i++;
-            continue;
-        }
-        size_t n = nt_cli_utf8_seq_len(s + i, len - i);
-        if (n == 0) {
-            fputs("\\ufffd", stdout);
-            i++;
-            continue;
-        }
-        fwrite(s + i, 1, n, stdout);
-        i += n;
-    }
-    putchar('"');
-}
-
 /* Shape as the GGUF order lists it, dims[0] the contiguous one. */
 static void format_shape(const nexttok_tensor_info *t, char *buf, size_t size)
 {
@@ -142,12 +103,12 @@ static int print_json(const char *path, const nexttok_model *model, const nextto
                       const char *file_hex, const char *why_not_runnable)
 {
     printf("{\n  \"file\": ");
-    json_string(path);
+    nt_cli_json_string(path);
     printf(",\n  \"file_size\": %" PRIu64 ",\n  \"blake2b_256\": \"%s\",\n", info->file_size, file_hex);
     printf("  \"architecture\": ");
-    json_string(info->architecture);
+    nt_cli_json_string(info->architecture);
     printf(",\n  \"name\": ");
-    json_string(info->name);
+    nt_cli_json_string(info->name);
     printf(",\n  \"gguf_version\": %" PRIu32 ",\n", info->gguf_version);
     printf("  \"hparams\": {\"n_vocab\": %" PRId32 ", \"n_ctx_train\": %" PRId32
            ", \"n_embd\": %" PRId32 ", \"n_layer\": %" PRId32 ", \"n_head\": %" PRId32
@@ -158,7 +119,7 @@ static int print_json(const char *path, const nexttok_model *model, const nextto
     printf("  \"runnable\": %s,\n", info->runnable ? "true" : "false");
     if (!info->runnable) {
         printf("  \"not_runnable_because\": ");
-        json_string(why_not_runnable);
+        nt_cli_json_string(why_not_runnable);
         printf(",\n");
     }
 
@@ -174,9 +135,9 @@ static int print_json(const char *path, const nexttok_model *model, const nextto
             return nt_cli_api_fail(st, "metadata entry %zu", i);
         }
         printf("%s\n    {\"key\": ", i ? "," : "");
-        json_string(key);
+        nt_cli_json_string(key);
         printf(", \"value\": ");
-        json_string(value);
+        nt_cli_json_string(value);
         printf("}");
     }
     printf("%s],\n", n_meta ? "\n  " : "");
@@ -201,9 +162,9 @@ static int print_json(const char *path, const nexttok_model *model, const nextto
         char hex[2 * NEXTTOK_DIGEST_BYTES + 1];
         hex_digest(d, hex);
         printf("%s\n    {\"name\": ", i ? "," : "");
-        json_string(t.name);
+        nt_cli_json_string(t.name);
         printf(", \"type\": ");
-        json_string(t.type_name);
+        nt_cli_json_string(t.type_name);
         printf(", \"shape\": [");
         for (uint32_t k = 0; k < t.n_dims && k < 4; k++)
             printf("%s%" PRId64, k ? ", " : "", t.dims[k]);
