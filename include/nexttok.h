@@ -338,6 +338,22 @@ NEXTTOK_API nexttok_status nexttok_session_topk_get(const nexttok_session *sessi
 
 /** Number of tokens fed so far (the next token's position). */
 NEXTTOK_API int32_t nexttok_session_position_get(const nexttok_session *session);
+/** What a session is and holds, for tools and memory budgets. */
+typedef struct nexttok_session_info {
+    size_t struct_size;     /* sizeof(nexttok_session_info), set by caller */
+    int32_t n_ctx;          /* KV cache positions */
+    int32_t n_threads;      /* threads of its pool, the caller's included */
+    int32_t precision;      /* NEXTTOK_PRECISION_FAST or _EXACT, as resolved */
+    int32_t kv_type;        /* a nexttok_kv_type */
+    uint64_t kv_bytes;      /* the KV cache, all positions */
+    uint64_t kv_bytes_per_pos; /* keys and values of one position, all layers */
+    uint64_t scratch_bytes; /* the forward pass's working memory, history, logits */
+} nexttok_session_info;
+
+/** Fill `info` (whose struct_size the caller sets) with the session's facts. */
+NEXTTOK_API nexttok_status nexttok_session_info_get(const nexttok_session *session,
+                                                    nexttok_session_info *info);
+
 /** The session's context length (KV cache positions). */
 NEXTTOK_API int32_t nexttok_session_n_ctx_get(const nexttok_session *session);
 

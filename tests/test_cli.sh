@@ -68,6 +68,12 @@ part_errors() {
     expect_error "missing file" "model.gguf" -- inspect "$model"
     expect_error "missing file (next)" "model.gguf" -- next "$model" --tokens 1,2
     expect_error "two inputs" "only one" -- next "$model" --tokens 1 --text hi
+    expect_error "bad precision" "--precision: 'fasst' is not fast or exact" -- next "$model" --tokens 1 --precision fasst
+    expect_error "bad kv type" "--kv-type: 'q4' is not f32, f16 or q8_0" -- bench "$model" --kv-type q4
+    if have_fixtures; then
+        expect_error "q8_0 cache on 16-wide heads" "Q8_0 needs a head size divisible by 32, the model's is 16" -- \
+            next "$fixtures/models/aidreams260K.gguf" --tokens 1,2 --kv-type q8_0
+    fi
     expect_error "no input" "no input" -- next "$model"
     expect_error "logits without --out" "--out" -- logits "$model" --tokens 1
     expect_error "missing text file" "nope.txt" -- next "$model" --text-file "$tmp/nope.txt"
@@ -353,6 +359,11 @@ for k in ("prefill_tokens_per_s_reps", "decode_tokens_per_s_reps",
           "prefill_seconds_reps", "decode_seconds_reps"):
     assert isinstance(doc[k], list) and len(doc[k]) == 1, (k, doc[k])
     assert all(isinstance(x, (int, float)) and x > 0 for x in doc[k]), (k, doc[k])
+assert doc["precision"] == "exact" and doc["kv_type"] == "f32", (doc["precision"], doc["kv_type"])
+# aidreams260K: 4 layers x 4 KV heads x 16 x (K and V) x 4 bytes
+assert doc["kv_bytes_per_token"] == 4 * 4 * 16 * 2 * 4, doc["kv_bytes_per_token"]
+assert doc["kv_bytes"] == doc["kv_bytes_per_token"] * doc["n_ctx"], doc["kv_bytes"]
+assert doc["scratch_bytes"] > 0
 print("ok: bench --json: %.0f prefill, %.0f decode tokens/s"
       % (doc["prefill_tokens_per_s"], doc["decode_tokens_per_s"]))
 EOF

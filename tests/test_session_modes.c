@@ -1,7 +1,6 @@
 /* Session options: shared thread pools, KV cache types, precision, the
  * default context. Where we promise identical results (thread counts,
  * shared pools, batching) the tests compare bytes. */
-#include <criterion/criterion.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -10,6 +9,7 @@
 #include <unistd.h>
 
 #include "nexttok.h"
+#include "support/harness.h"
 #include "support/fixtures.h"
 #include "support/logits_file.h"
 #include "support/tiny_model.h"

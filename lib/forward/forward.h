@@ -53,12 +53,16 @@ typedef struct nt_scratch {
 typedef struct nt_run {
     nt_matmul_ctx mm;
     nt_scratch sc;
+    uint64_t bytes; /* allocated for the scratch */
 } nt_run;
 
 /* Make a run state for `m` with attention over up to n_ctx keys. `pool`
  * is borrowed; `fast` chooses fast mode for quantized weights. */
 nexttok_status nt_run_create(const nexttok_model *m, int32_t n_ctx, nt_pool *pool, bool fast, nt_run **out);
 void nt_run_free(nt_run *run);
+
+/* Bytes a run state holds. */
+uint64_t nt_run_bytes(const nt_run *run);
 
 typedef void (*nt_forward_fn)(const nexttok_model *m, nt_run *run, const nt_kv_view *kv, const nt_batch *b);
 

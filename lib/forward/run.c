@@ -72,9 +72,14 @@ nexttok_status nt_run_create(const nexttok_model *m, int32_t n_ctx, nt_pool *poo
         nt_run_free(run);
         return nt_fail(NEXTTOK_ERR_NO_MEMORY, "out of memory for the forward pass's scratch (%d positions)", (int)n_ctx);
     }
+    const int64_t per_tok = d.x + d.xb + d.xb2 + d.qkv + d.hb + d.hb2;
+    run->bytes = (uint64_t)per_tok * NT_BATCH * sizeof(float) + (uint64_t)hp->n_head * (uint64_t)sc->att_stride * sizeof(float) +
+                 run->mm.qbuf_bytes + run->mm.rbuf_floats * sizeof(float);
     *out = run;
     return NEXTTOK_OK;
 }
+
+uint64_t nt_run_bytes(const nt_run *run) { return run ? run->bytes : 0; }
 
 void nt_run_free(nt_run *run)
 {

@@ -68,6 +68,7 @@ NEXTTOK_API nexttok_status nexttok_session_create(const nexttok_model *m, const 
     s->model = m;
     s->n_ctx = p.n_ctx ? p.n_ctx : (hp->n_ctx_train < NEXTTOK_DEFAULT_N_CTX ? hp->n_ctx_train : NEXTTOK_DEFAULT_N_CTX);
     s->forward = nt_forward_for(m);
+    s->kv_type = p.kv_type;
     s->precision = p.precision != NEXTTOK_PRECISION_DEFAULT ? (nexttok_precision)p.precision
                    : has_quantized_weights(m)             ? NEXTTOK_PRECISION_FAST
                                                           : NEXTTOK_PRECISION_EXACT;
@@ -148,6 +149,27 @@ NEXTTOK_API nexttok_status nexttok_session_logits_get(const nexttok_session *s, 
     if (!s->has_logits) return nt_fail(NEXTTOK_ERR_STATE, "no logits: nothing has been fed to the session");
     *logits_out = s->logits;
     return NEXTTOK_OK;
+}
+
+NEXTTOK_API nexttok_status nexttok_session_info_get(const nexttok_session *s, nexttok_session_info *info)
+{
+    nt_error_clear();
+    if (!s || !info)
+        return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_session_info_get: session and info must not be NULL");
+    const nt_hparams *hp = &s->model->hp;
+    const uint64_t per_pos = nt_kvcache_bytes_per_pos(s->kv.type, hp->n_layer, hp->n_head_kv, hp->head_dim);
+    nexttok_session_info full = {
+        .struct_size = sizeof full,
+        .n_ctx = s->n_ctx,
+        .n_threads = nt_pool_n_threads(s->pool),
+        .precision = s->precision,
+        .kv_type = s->kv_type,
+        .kv_bytes = per_pos * (uint64_t)s->n_ctx,
+        .kv_bytes_per_pos = per_pos,
+        .scratch_bytes = nt_run_bytes(s->run) + (uint64_t)s->n_ctx * sizeof *s->tokens +
+                         (uint64_t)hp->n_vocab * sizeof *s->logits,
+    };
+    return nt_info_fill(info, &full, sizeof full, "nexttok_session_info_get");
 }
 
 NEXTTOK_API int32_t nexttok_session_position_get(const nexttok_session *s) { return s ? s->pos : 0; }

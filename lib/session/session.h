@@ -24,6 +24,7 @@ struct nexttok_session {
     nt_run *run;
     nt_forward_fn forward;
     nexttok_precision precision; /* FAST or EXACT, as resolved */
+    int32_t kv_type;             /* the public nexttok_kv_type */
     float *logits;      /* [n_vocab] after the last fed token */
     bool has_logits;
 };

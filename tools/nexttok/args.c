@@ -445,13 +445,15 @@ void nt_cli_print_escaped(const char *text, size_t len)
     }
 }
 
-int nt_cli_session_create(const nexttok_model *model, int32_t n_ctx, int32_t n_threads,
+int nt_cli_session_create(const nexttok_model *model, const nt_cli_session_opts *opts,
                           nexttok_session **session_out)
 {
     nexttok_session_params params;
     nexttok_session_params_init(&params, sizeof params);
-    params.n_ctx = n_ctx;
-    params.n_threads = n_threads;
+    params.n_ctx = opts->n_ctx;
+    params.n_threads = opts->n_threads;
+    params.precision = opts->precision;
+    params.kv_type = opts->kv_type;
     nexttok_status st = nexttok_session_create(model, &params, session_out);
     if (st != NEXTTOK_OK) return nt_cli_api_fail(st, "creating a session");
     return 0;
@@ -467,18 +469,45 @@ int nt_cli_tokenizer_create(const nexttok_model *model, bool required,
     return nt_cli_api_fail(st, "the model's tokenizer (text input needs one; --tokens does not)");
 }
 
-int nt_cli_session_option(int argc, char **argv, int *i, const char *cmd,
-                          int32_t *n_threads, int32_t *n_ctx)
+/* A named choice: the index of `value` in `names`, or -1 reported. */
+static int choice(const char *cmd, const char *opt, const char *value, const char *const *names, int n,
+                  const char *expected)
+{
+    for (int k = 0; k < n; k++)
+        if (strcmp(value, names[k]) == 0) return k;
+    nt_cli_usage_fail(cmd, "%s: '%s' is not %s", opt, value, expected);
+    return -1;
+}
+
+int nt_cli_session_option(int argc, char **argv, int *i, const char *cmd, nt_cli_session_opts *opts)
 {
     int64_t x = 0;
     int r = nt_cli_opt_i64(argc, argv, i, cmd, "--threads", 0, 4096,
                            "a count in [0, 4096] (0 = all cores)", &x);
-    if (r > 0) *n_threads = (int32_t)x;
+    if (r > 0) opts->n_threads = (int32_t)x;
     if (r != 0) return r;
     r = nt_cli_opt_i64(argc, argv, i, cmd, "--ctx", 0, INT32_MAX,
                        "a context length (0 = trained context)", &x);
-    if (r > 0) *n_ctx = (int32_t)x;
-    return r;
+    if (r > 0) opts->n_ctx = (int32_t)x;
+    if (r != 0) return r;
+    const char *v = NULL;
+    if ((r = nt_cli_opt_value(argc, argv, i, "--precision", &v)) != 0) {
+        static const char *const names[] = {"fast", "exact"};
+        static const int32_t values[] = {NEXTTOK_PRECISION_FAST, NEXTTOK_PRECISION_EXACT};
+        int k = r > 0 ? choice(cmd, "--precision", v, names, 2, "fast or exact") : -1;
+        if (k < 0) return -1;
+        opts->precision = values[k];
+        return 1;
+    }
+    if ((r = nt_cli_opt_value(argc, argv, i, "--kv-type", &v)) != 0) {
+        static const char *const names[] = {"f32", "f16", "q8_0"};
+        static const int32_t values[] = {NEXTTOK_KV_F32, NEXTTOK_KV_F16, NEXTTOK_KV_Q8_0};
+        int k = r > 0 ? choice(cmd, "--kv-type", v, names, 3, "f32, f16 or q8_0") : -1;
+        if (k < 0) return -1;
+        opts->kv_type = values[k];
+        return 1;
+    }
+    return 0;
 }
 
 /* A JSON string: quotes, backslashes and control characters escaped, and

@@ -120,8 +120,15 @@ int nt_cli_read_file(const char *path, char **data_out, size_t *size_out);
 /* Load a model, reporting failure with the path. Returns an exit status. */
 int nt_cli_model_load(const char *path, bool metadata_only, nexttok_model **model_out);
 
-/* Create a session (n_ctx / n_threads 0 = defaults), reporting failure. */
-int nt_cli_session_create(const nexttok_model *model, int32_t n_ctx, int32_t n_threads,
+/* The session options every model command shares (0 = defaults). */
+typedef struct nt_cli_session_opts {
+    int32_t n_threads, n_ctx;
+    int32_t precision; /* nexttok_precision */
+    int32_t kv_type;   /* nexttok_kv_type */
+} nt_cli_session_opts;
+
+/* Create a session with those options, reporting failure. */
+int nt_cli_session_create(const nexttok_model *model, const nt_cli_session_opts *opts,
                           nexttok_session **session_out);
 
 /* The model's tokenizer. When `required` is false a model without one gives
@@ -129,10 +136,18 @@ int nt_cli_session_create(const nexttok_model *model, int32_t n_ctx, int32_t n_t
 int nt_cli_tokenizer_create(const nexttok_model *model, bool required,
                             nexttok_tokenizer **tokenizer_out);
 
-/* Handle the options every model command shares at argv[*i]: --threads T
- * and --ctx N. 1 consumed, 0 not one of them, -1 error reported. */
-int nt_cli_session_option(int argc, char **argv, int *i, const char *cmd,
-                          int32_t *n_threads, int32_t *n_ctx);
+/* Handle the options every model command shares at argv[*i]: --threads T,
+ * --ctx N, --precision fast|exact, --kv-type f32|f16|q8_0. 1 consumed, 0
+ * not one of them, -1 error reported. */
+int nt_cli_session_option(int argc, char **argv, int *i, const char *cmd, nt_cli_session_opts *opts);
+
+/* The help lines of those options. */
+#define NT_CLI_SESSION_OPTIONS_HELP                                                        \
+    "  --threads T          threads of the forward pass (0 = all cores)\n"                 \
+    "  --ctx N              context positions (0 = the model's, at most 4096)\n"          \
+    "  --precision P        fast (8-bit activations, integer dots; default for\n"         \
+    "                       quantized weights) or exact (F32 activations)\n"              \
+    "  --kv-type T          KV cache rows: f32 (default), f16 or q8_0\n"
 
 /* Write `len` bytes of a token piece with control and non-UTF-8 bytes
  * escaped (\n, \t, \xNN), for one-line listings. */

@@ -22,7 +22,8 @@
 static void usage(void)
 {
     printf("usage: nexttok bench MODEL [--threads T] [--prompt P] [--gen G] [--reps R]\n"
-           "                     [--depth D] [--ctx N] [--json]\n\n"
+           "                     [--depth D] [--ctx N] [--precision fast|exact]\n"
+           "                     [--kv-type f32|f16|q8_0] [--json]\n\n"
            "Measures two things, R times (default %d) after one untimed warm-up run:\n"
            "  prefill  one batched feed of P prompt tokens (default %d) into an empty\n"
            "           session (positions 0..P-1);\n"
@@ -39,7 +40,8 @@ static void usage(void)
            "does not fit is an error). --threads T (0 = all cores) sets the session's\n"
            "threads. Prints the median tokens per second of each measurement; --json\n"
            "prints one JSON object instead, with the medians and every repetition's\n"
-           "rates and seconds.\n",
+           "rates and seconds, and the session's precision and memory (KV cache bytes\n"
+           "per token and in all, scratch bytes).\n\n" NT_CLI_SESSION_OPTIONS_HELP,
            DEFAULT_REPS, DEFAULT_PROMPT, DEFAULT_GEN, DEFAULT_MIN_CTX);
 }
 
@@ -65,7 +67,7 @@ static double median(const double *v, double *tmp, size_t n)
 }
 
 typedef struct bench_options {
-    int32_t n_threads, n_ctx;
+    nt_cli_session_opts sess;
     int64_t n_prompt, n_gen, reps, depth;
     int json;
 } bench_options;
@@ -117,7 +119,7 @@ static int bench_option(int argc, char **argv, int *i, void *ctx)
         o->json = 1;
         return 1;
     }
-    int r = nt_cli_session_option(argc, argv, i, "bench", &o->n_threads, &o->n_ctx);
+    int r = nt_cli_session_option(argc, argv, i, "bench", &o->sess);
     if (r == 0)
         r = nt_cli_opt_i64(argc, argv, i, "bench", "--prompt", 0, INT32_MAX,
                            "a token count >= 0", &o->n_prompt);
@@ -149,8 +151,14 @@ typedef struct bench_results {
     double pre_median, dec_median;
 } bench_results;
 
+static const char *precision_name(int32_t p) { return p == NEXTTOK_PRECISION_FAST ? "fast" : "exact"; }
+static const char *kv_type_name(int32_t t)
+{
+    return t == NEXTTOK_KV_F16 ? "f16" : t == NEXTTOK_KV_Q8_0 ? "q8_0" : "f32";
+}
+
 static void print_json(const char *path, const nexttok_model_info *info, const bench_options *o,
-                       int32_t threads, int32_t n_ctx, const bench_results *res)
+                       int32_t threads, int32_t n_ctx, const bench_results *res, const nexttok_session_info *si)
 {
     size_t reps = (size_t)o->reps;
     fputs("{\"model\": ", stdout);
@@ -165,6 +173,10 @@ static void print_json(const char *path, const nexttok_model_info *info, const b
            " \"depth\": %lld, \"reps\": %lld",
            (int)threads, (int)n_ctx, (long long)o->n_prompt, (long long)o->n_gen,
            (long long)o->depth, (long long)o->reps);
+    printf(", \"precision\": \"%s\", \"kv_type\": \"%s\", \"kv_bytes\": %llu, \"kv_bytes_per_token\": %llu,"
+           " \"scratch_bytes\": %llu", precision_name(si->precision), kv_type_name(si->kv_type),
+           (unsigned long long)si->kv_bytes, (unsigned long long)si->kv_bytes_per_pos,
+           (unsigned long long)si->scratch_bytes);
     /* A measurement that was not made (P or G 0) is null, its arrays empty. */
     if (o->n_prompt > 0) printf(", \"prefill_tokens_per_s\": %.6g", res->pre_median);
     else fputs(", \"prefill_tokens_per_s\": null", stdout);
@@ -183,15 +195,18 @@ static void print_json(const char *path, const nexttok_model_info *info, const b
 }
 
 static void print_text(const char *path, const nexttok_model_info *info, const bench_options *o,
-                       int32_t threads, int32_t n_ctx, const bench_results *res)
+                       int32_t threads, int32_t n_ctx, const bench_results *res, const nexttok_session_info *si)
 {
     printf("model     %s (%s, %d layers, n_embd %d, %.2fM params)\n", path,
            info->architecture ? info->architecture : "?", (int)info->n_layer, (int)info->n_embd,
            (double)info->n_params / 1e6);
     printf("isa       %s\n", nexttok_isa_name_get());
-    if (o->n_threads > 0) printf("threads   %d\n", (int)threads);
+    if (o->sess.n_threads > 0) printf("threads   %d\n", (int)threads);
     else printf("threads   all cores (%d)\n", (int)threads);
     printf("context   %d positions\n", (int)n_ctx);
+    printf("precision %s, KV cache %s: %.1f KiB per token, %.1f MiB in all; scratch %.1f MiB\n",
+           precision_name(si->precision), kv_type_name(si->kv_type), (double)si->kv_bytes_per_pos / 1024.0,
+           (double)si->kv_bytes / 1048576.0, (double)si->scratch_bytes / 1048576.0);
     if (o->n_prompt > 0)
         printf("prefill   %lld tokens at position 0: %.1f tokens/s (median of %lld)\n",
                (long long)o->n_prompt, res->pre_median, (long long)o->reps);
@@ -203,7 +218,7 @@ static void print_text(const char *path, const nexttok_model_info *info, const b
 int nt_cli_bench(int argc, char **argv)
 {
     const char *path = NULL;
-    bench_options o = {0, 0, DEFAULT_PROMPT, DEFAULT_GEN, DEFAULT_REPS, 0, 0};
+    bench_options o = {.n_prompt = DEFAULT_PROMPT, .n_gen = DEFAULT_GEN, .reps = DEFAULT_REPS};
     int rc = 0;
     if (!nt_cli_scan_args(argc, argv, "bench", usage, bench_option, &o, &path, &rc)) return rc;
     if (!path) return nt_cli_usage_fail("bench", "no model file given");
@@ -221,21 +236,23 @@ int nt_cli_bench(int argc, char **argv)
     double *samples = NULL;
     if ((rc = nt_cli_model_load(path, false, &model)) != 0) goto done;
     int64_t n_ctx_train = nexttok_model_n_ctx_train_get(model);
-    if (needed > n_ctx_train || (o.n_ctx > 0 && needed > o.n_ctx)) {
+    if (needed > n_ctx_train || (o.sess.n_ctx > 0 && needed > o.sess.n_ctx)) {
         bool train = needed > n_ctx_train;
         rc = nt_cli_fail("context overflow: --prompt %lld, --depth %lld + --gen %lld need %lld "
                          "positions, more than the %s of %lld",
                          (long long)o.n_prompt, (long long)o.depth, (long long)o.n_gen,
                          (long long)needed, train ? "model's trained context" : "--ctx",
-                         (long long)(train ? n_ctx_train : o.n_ctx));
+                         (long long)(train ? n_ctx_train : o.sess.n_ctx));
         goto done;
     }
-    int32_t n_ctx = o.n_ctx;
+    int32_t n_ctx = o.sess.n_ctx;
     if (n_ctx == 0) {
         int64_t want = needed > DEFAULT_MIN_CTX ? needed : DEFAULT_MIN_CTX;
         n_ctx = (int32_t)(want < n_ctx_train ? want : n_ctx_train);
     }
-    if ((rc = nt_cli_session_create(model, n_ctx, o.n_threads, &session)) != 0) goto done;
+    nt_cli_session_opts so = o.sess;
+    so.n_ctx = n_ctx;
+    if ((rc = nt_cli_session_create(model, &so, &session)) != 0) goto done;
     n_ctx = nexttok_session_n_ctx_get(session);
 
     int32_t n_vocab = nexttok_model_n_vocab_get(model);
@@ -276,13 +293,18 @@ int nt_cli_bench(int argc, char **argv)
         rc = nt_cli_api_fail(st, "model facts");
         goto done;
     }
-    int32_t threads = o.n_threads;
+    int32_t threads = o.sess.n_threads;
     if (threads <= 0) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         threads = cores > 0 ? (int32_t)cores : 1;
     }
-    if (o.json) print_json(path, &info, &o, threads, n_ctx, &res);
-    else print_text(path, &info, &o, threads, n_ctx, &res);
+    nexttok_session_info si = {.struct_size = sizeof si};
+    if (nexttok_session_info_get(session, &si) != NEXTTOK_OK) {
+        rc = nt_cli_api_fail(NEXTTOK_ERR_STATE, "session facts");
+        goto done;
+    }
+    if (o.json) print_json(path, &info, &o, threads, n_ctx, &res, &si);
+    else print_text(path, &info, &o, threads, n_ctx, &res, &si);
     if (fflush(stdout) != 0 || ferror(stdout)) rc = nt_cli_fail("cannot write the output");
 done:
     free(samples);

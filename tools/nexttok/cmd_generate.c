@@ -23,7 +23,8 @@ static void usage(void)
 {
     printf("usage: nexttok generate MODEL (--text T | --text-file F | --tokens 1,2,3) [-n N]\n"
            "                       [--temp T] [--seed S] [--top-k K] [--top-p P] [--min-p P]\n"
-           "                       [--threads T] [--ctx N]\n\n"
+           "                       [--threads T] [--ctx N]\n"
+           "                       [--precision fast|exact] [--kv-type f32|f16|q8_0]\n\n"
            "Prints the prompt followed by up to N (default %d) generated tokens, stopping\n"
            "at end-of-sequence. --temp 0 is greedy (arg-max); otherwise the sampler draws\n"
            "at temperature T (default 1) after the top-k / top-p / min-p filters (off by\n"

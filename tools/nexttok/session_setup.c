@@ -6,7 +6,7 @@ int nt_cli_setup_option(int argc, char **argv, int *i, nt_cli_setup *setup)
 {
     int r = nt_cli_input_option(argc, argv, i, &setup->input);
     if (r != 0) return r;
-    return nt_cli_session_option(argc, argv, i, setup->cmd, &setup->n_threads, &setup->n_ctx);
+    return nt_cli_session_option(argc, argv, i, setup->cmd, &setup->opts);
 }
 
 bool nt_cli_setup_has_input(const nt_cli_setup *setup)
@@ -42,7 +42,7 @@ int nt_cli_setup_load(nt_cli_setup *setup, const char *path, nt_cli_tokenizer_ne
 
 int nt_cli_setup_session(nt_cli_setup *setup)
 {
-    return nt_cli_session_create(setup->model, setup->n_ctx, setup->n_threads, &setup->session);
+    return nt_cli_session_create(setup->model, &setup->opts, &setup->session);
 }
 
 void nt_cli_setup_release(nt_cli_setup *setup)

@@ -17,7 +17,7 @@
 typedef struct nt_cli_setup {
     const char *cmd; /* command name, for usage errors */
     nt_cli_input input;
-    int32_t n_threads, n_ctx; /* 0 = defaults */
+    nt_cli_session_opts opts; /* 0 = defaults */
     int32_t *tokens;          /* the input's ids (free()) */
     size_t n_tokens;
     nexttok_model *model;
