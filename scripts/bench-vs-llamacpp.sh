@@ -242,8 +242,13 @@ for m in "${models[@]}"; do
     dir=$raw/$name
     mkdir -p "$dir"
     n_ctx_train=$("$nexttok" inspect "$path" --json 2>"$dir/inspect.err" |
-        "$python" -c 'import json,sys; print(json.load(sys.stdin)["hparams"]["n_ctx_train"])') ||
-        { log "$name: cannot inspect: $(cat "$dir/inspect.err")"; failed=1; continue; }
+        "$python" -c 'import json,sys; print(json.load(sys.stdin)["hparams"]["n_ctx_train"])' \
+            2>/dev/null) || {
+        log "$name: cannot inspect: $(cat "$dir/inspect.err")"
+        rows+=("| $name | $t | nexttok cannot load it: $(tr '|' '/' <"$dir/inspect.err") |")
+        failed=1
+        continue
+    }
 
     # Ours first, then llama.cpp, on the same file and threads.
     lb_prompts=()
