@@ -6,6 +6,9 @@
  * subnormal whose reciprocal overflows to infinity, and x_i * id would be
  * infinite (or NaN for x_i = 0). There id is 0 as well: the block quantizes
  * to zeros (its values are below 3.7e-37 in magnitude) and keeps its d.
+ * The values must be finite: an infinity or NaN gives blocks that differ
+ * between ISAs (the SIMD maxima order NaNs differently, and inf * 0 has no
+ * nearest integer).
  */
 #ifndef NT_KERNELS_QACT_RULE_H
 #define NT_KERNELS_QACT_RULE_H

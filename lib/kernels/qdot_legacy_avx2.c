@@ -9,8 +9,8 @@
  *
  * Eight blocks make a group: their lanes are reduced to one exact int32 per
  * block, in block order, and the eight block results c_b (qdot_legacy.h's
- * float operations) are added into one eight-lane F32 accumulator per
- * token. Blocks after the last whole group go through the scalar code; the
+ * float operations, on scales loaded one by one: gathers are slow on many
+ * AVX2 CPUs) are added into one eight-lane F32 accumulator per token. Blocks after the last whole group go through the scalar code; the
  * result is the accumulator's fixed-order sum plus that tail. The
  * multi-token dot runs the same sequence for every token.
  */

@@ -11,9 +11,6 @@ static inline __attribute__((always_inline)) void NT_V(nt_run)(int t, int64_t n,
     const int bytes = nt_ql_bytes(t), off = nt_ql_offset(t);
     const bool has_min = nt_ql_has_min(t);
     const int64_t nb = n / NT_QK32, ng = nb / 8;
-    const __m256i order = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const __m256i widx = _mm256_mullo_epi32(order, _mm256_set1_epi32(bytes));
-    const __m256i xidx = _mm256_mullo_epi32(order, _mm256_set1_epi32((int)sizeof(nt_q8a_block)));
     __m256 acc[NT_DOTK_Q_MAX];
 #pragma GCC unroll 4
     for (int u = 0; u < K; u++) acc[u] = _mm256_setzero_ps();
@@ -48,14 +45,18 @@ static inline __attribute__((always_inline)) void NT_V(nt_run)(int t, int64_t n,
 #pragma GCC unroll 4
             for (int u = 0; u < K; u++) h[u][half] = _mm256_hadd_epi32(hp[u][0], hp[u][1]);
         }
-        const __m256i wg = _mm256_i32gather_epi32((const int *)b, widx, 1);
+        /* the scales by plain loads: gathers are slow on many AVX2 CPUs */
+        uint32_t wd[8];
+        for (int j = 0; j < 8; j++) memcpy(&wd[j], b + j * bytes, 4);
+        const __m256i wg = _mm256_setr_epi32((int)wd[0], (int)wd[1], (int)wd[2], (int)wd[3], (int)wd[4], (int)wd[5], (int)wd[6], (int)wd[7]);
         const __m256 dw = nt_f16_lanes(wg, 0);
         const __m256 m = has_min ? nt_f16_lanes(wg, 1) : _mm256_setzero_ps();
 #pragma GCC unroll 4
         for (int u = 0; u < K; u++) {
             const unsigned char *xb = xq + u * stride + xo;
-            const __m256 dx = _mm256_i32gather_ps((const float *)xb, xidx, 1);
-            const __m256i s = (off || has_min) ? _mm256_i32gather_epi32((const int *)(xb + 4), xidx, 1)
+            const nt_q8a_block *xx = (const nt_q8a_block *)xb;
+            const __m256 dx = _mm256_setr_ps(xx[0].d, xx[1].d, xx[2].d, xx[3].d, xx[4].d, xx[5].d, xx[6].d, xx[7].d);
+            const __m256i s = (off || has_min) ? _mm256_setr_epi32(xx[0].s, xx[1].s, xx[2].s, xx[3].s, xx[4].s, xx[5].s, xx[6].s, xx[7].s)
                                                : _mm256_setzero_si256();
             /* 128-bit lane L of h[u][i]: lane L of blocks 4i..4i+3 */
             __m256i isum = _mm256_add_epi32(_mm256_permute2x128_si256(h[u][0], h[u][1], 0x20),

@@ -7,11 +7,12 @@
  * (no pair of products reaches the int16 limit: 31 * 127 * 2 and
  * 128 * 127 * 2 are below 32767); both give the same int32 lanes.
  *
- * Eight blocks make a group: their lanes are reduced to one exact int32
- * per block, and the group's eight block results c_b, with qdot_legacy.h's
- * float operations, are added into one eight-lane F32 accumulator per
- * token. The blocks after the last whole group go through the scalar code;
- * the result is the accumulator's fixed-order sum plus that tail. The
+ * Sixteen blocks make a group: their lanes are reduced to one exact int32
+ * per block, and the group's 16 block results c_b, with qdot_legacy.h's
+ * float operations, are added into one 16-lane F32 accumulator per token
+ * (their scales gathered in the same lane order). Eight blocks left over
+ * make a half group (lanes 8..15 zero); fewer go through the scalar code.
+ * The result is the accumulator's fixed-order sum plus that tail. The
  * multi-token dot runs the same sequence for every token.
  */
 #include <immintrin.h>
@@ -50,24 +51,28 @@ static inline __attribute__((always_inline)) __m512i nt_x_pair(const nt_q8a_bloc
                               _mm256_loadu_si256((const __m256i *)x[1].qs), 1);
 }
 
-/* Four pair registers (blocks 2j, 2j+1 in p[j], eight lanes each) to the
- * eight block sums in the order 0 2 4 6 1 3 5 7. */
-static inline __attribute__((always_inline)) __m256i nt_reduce8(const __m512i p[4])
+/* The reduction tree of a group's pair registers (blocks 2j, 2j+1 in
+ * pair j, eight int32 lanes each), in three steps:
+ * nt_merge32(p, q): per 128-bit lane [p0+p2, q0+q2, p1+p3, q1+q3];
+ * nt_merge64(t, v): per 128-bit lane L the sums of lane L of the four pairs
+ *   behind t and v;
+ * nt_tree_last(a, b): one exact int32 per block, for the pairs behind a
+ *   (0..3) and b (4..7), in the block order 0 2 4 6 1 3 5 7 8 10 12 14 9 11
+ *   13 15. */
+static inline __attribute__((always_inline)) __m512i nt_merge32(__m512i p, __m512i q)
 {
-    const __m512i t1 = _mm512_add_epi32(_mm512_unpacklo_epi32(p[0], p[1]), _mm512_unpackhi_epi32(p[0], p[1]));
-    const __m512i t2 = _mm512_add_epi32(_mm512_unpacklo_epi32(p[2], p[3]), _mm512_unpackhi_epi32(p[2], p[3]));
-    /* 128-bit lane L: the sums of lane L of p[0], p[1], p[2], p[3] */
-    const __m512i u = _mm512_add_epi32(_mm512_unpacklo_epi64(t1, t2), _mm512_unpackhi_epi64(t1, t2));
-    const __m512i s = _mm512_add_epi32(u, _mm512_shuffle_i32x4(u, u, _MM_SHUFFLE(2, 3, 0, 1)));
-    return _mm512_castsi512_si256(_mm512_shuffle_i32x4(s, s, _MM_SHUFFLE(2, 0, 2, 0)));
+    return _mm512_add_epi32(_mm512_unpacklo_epi32(p, q), _mm512_unpackhi_epi32(p, q));
 }
 
-static inline float nt_hsum8(__m256 v)
+static inline __attribute__((always_inline)) __m512i nt_merge64(__m512i t, __m512i v)
 {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
+    return _mm512_add_epi32(_mm512_unpacklo_epi64(t, v), _mm512_unpackhi_epi64(t, v));
+}
+
+static inline __attribute__((always_inline)) __m512i nt_tree_last(__m512i a, __m512i b)
+{
+    return _mm512_add_epi32(_mm512_shuffle_i32x4(a, b, _MM_SHUFFLE(2, 0, 2, 0)),
+                            _mm512_shuffle_i32x4(a, b, _MM_SHUFFLE(3, 1, 3, 1)));
 }
 
 static inline __attribute__((always_inline)) __m512i nt_dp_maddubs(__m512i w, __m512i x)

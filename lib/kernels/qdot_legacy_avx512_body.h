@@ -4,59 +4,90 @@
  * (maddubs or VNNI) and NT_V(name) suffixes the names. No include guard.
  */
 
+/* One group of 16 blocks (G = 16) or 8 (G = 8, lanes 8..15 zero) at b for
+ * K tokens: each token's 16 block results c_b into acc[u]. */
+static inline __attribute__((always_inline)) void NT_V(nt_group)(int t, int G, const unsigned char *b,
+                                                                const unsigned char *xq, size_t stride, int K,
+                                                                __m512 *acc)
+{
+    const int bytes = nt_ql_bytes(t), off = nt_ql_offset(t);
+    const bool has_min = nt_ql_has_min(t);
+    /* the block order nt_tree16 leaves its sums in */
+    const __m512i order = _mm512_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15);
+    const __m512i widx = _mm512_mullo_epi32(order, _mm512_set1_epi32(bytes));
+    const __m256i xidx0 = _mm256_mullo_epi32(_mm512_castsi512_si256(order), _mm256_set1_epi32((int)sizeof(nt_q8a_block)));
+    const __m256i xidx1 = _mm256_mullo_epi32(_mm512_extracti64x4_epi64(order, 1), _mm256_set1_epi32((int)sizeof(nt_q8a_block)));
+    const __mmask16 live = G == 16 ? 0xFFFF : 0x00FF;
+    __m512i half[NT_DOTK_Q_MAX][2];
+#pragma GCC unroll 2
+    for (int h = 0; h < G / 8; h++) {
+        __m512i tq[NT_DOTK_Q_MAX][2];
+#pragma GCC unroll 2
+        for (int q = 0; q < 2; q++) {
+            __m512i pp[NT_DOTK_Q_MAX][2];
+#pragma GCC unroll 2
+            for (int j = 0; j < 2; j++) {
+                const int pair = 4 * h + 2 * q + j; /* blocks 2 pair, 2 pair + 1 */
+                __m512i wv = nt_w_pair(t, b + 2 * pair * bytes);
+                __mmask64 neg = 0;
+                if (t == NT_QL_Q8_0) {
+                    neg = _mm512_movepi8_mask(wv);
+                    wv = _mm512_abs_epi8(wv);
+                }
+#pragma GCC unroll 4
+                for (int u = 0; u < K; u++) {
+                    __m512i xv = nt_x_pair((const nt_q8a_block *)(xq + u * stride) + 2 * pair);
+                    if (t == NT_QL_Q8_0) xv = _mm512_mask_sub_epi8(xv, neg, _mm512_setzero_si512(), xv);
+                    pp[u][j] = NT_DP(wv, xv);
+                }
+            }
+#pragma GCC unroll 4
+            for (int u = 0; u < K; u++) tq[u][q] = nt_merge32(pp[u][0], pp[u][1]);
+        }
+#pragma GCC unroll 4
+        for (int u = 0; u < K; u++) half[u][h] = nt_merge64(tq[u][0], tq[u][1]);
+    }
+    const __m512i wg = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, widx, (const void *)b, 1);
+    const __m512 dw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(wg));
+    const __m512 m = has_min ? _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(wg, 16))) : _mm512_setzero_ps();
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+#pragma GCC unroll 4
+    for (int u = 0; u < K; u++) {
+        /* (d, s) of the blocks, as 64-bit pairs, split into d and s */
+        const unsigned char *xb = xq + u * stride;
+        const __m512i g0 = _mm512_i32gather_epi64(xidx0, (const void *)xb, 1);
+        const __m512i g1 = G == 16 ? _mm512_i32gather_epi64(xidx1, (const void *)xb, 1) : _mm512_setzero_si512();
+        const __m512 dx = _mm512_castsi512_ps(_mm512_permutex2var_epi32(g0, even, g1));
+        const __m512i s = _mm512_permutex2var_epi32(g0, odd, g1);
+        __m512i isum = nt_tree_last(half[u][0], G == 16 ? half[u][1] : _mm512_setzero_si512());
+        if (off) isum = _mm512_sub_epi32(isum, _mm512_slli_epi32(s, off == 8 ? 3 : 4));
+        __m512 c = _mm512_mul_ps(_mm512_mul_ps(dw, dx), _mm512_cvtepi32_ps(isum));
+        if (has_min) c = _mm512_add_ps(c, _mm512_mul_ps(_mm512_mul_ps(m, dx), _mm512_cvtepi32_ps(s)));
+        acc[u] = _mm512_add_ps(acc[u], c);
+    }
+}
+
 static inline __attribute__((always_inline)) void NT_V(nt_run)(int t, int64_t n, const unsigned char *w,
                                                               const unsigned char *xq, size_t stride, int K,
                                                               float *out)
 {
-    const int bytes = nt_ql_bytes(t), off = nt_ql_offset(t);
-    const bool has_min = nt_ql_has_min(t);
-    const int64_t nb = n / NT_QK32, ng = nb / 8;
-    const __m256i order = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
-    const __m256i widx = _mm256_mullo_epi32(order, _mm256_set1_epi32(bytes));
-    const __m256i xidx = _mm256_mullo_epi32(order, _mm256_set1_epi32((int)sizeof(nt_q8a_block)));
-    __m256 acc[NT_DOTK_Q_MAX];
+    const int bytes = nt_ql_bytes(t);
+    const int64_t nb = n / NT_QK32;
+    __m512 acc[NT_DOTK_Q_MAX];
 #pragma GCC unroll 4
-    for (int u = 0; u < K; u++) acc[u] = _mm256_setzero_ps();
-    for (int64_t g = 0; g < ng; g++) {
-        const unsigned char *b = w + g * 8 * bytes;
-        const size_t xo = (size_t)g * 8 * sizeof(nt_q8a_block);
-        __m512i p[NT_DOTK_Q_MAX][4];
-#pragma GCC unroll 4
-        for (int j = 0; j < 4; j++) {
-            __m512i wv = nt_w_pair(t, b + 2 * j * bytes);
-            __mmask64 neg = 0;
-            if (t == NT_QL_Q8_0) {
-                neg = _mm512_movepi8_mask(wv);
-                wv = _mm512_abs_epi8(wv);
-            }
-#pragma GCC unroll 4
-            for (int u = 0; u < K; u++) {
-                __m512i xv = nt_x_pair((const nt_q8a_block *)(xq + u * stride + xo) + 2 * j);
-                if (t == NT_QL_Q8_0) xv = _mm512_mask_sub_epi8(xv, neg, _mm512_setzero_si512(), xv);
-                p[u][j] = NT_DP(wv, xv);
-            }
-        }
-        const __m256i wg = _mm256_i32gather_epi32((const int *)b, widx, 1);
-        const __m256 dw = _mm256_cvtph_ps(_mm256_cvtepi32_epi16(wg));
-        const __m256 m = has_min ? _mm256_cvtph_ps(_mm256_cvtepi32_epi16(_mm256_srli_epi32(wg, 16)))
-                                 : _mm256_setzero_ps();
-#pragma GCC unroll 4
-        for (int u = 0; u < K; u++) {
-            /* (d, s) of the eight activation blocks, as 64-bit pairs */
-            const __m512i ds = _mm512_i32gather_epi64(xidx, (const void *)(xq + u * stride + xo), 1);
-            const __m256 dx = _mm256_castsi256_ps(_mm512_cvtepi64_epi32(ds));
-            const __m256i s = _mm512_cvtepi64_epi32(_mm512_srli_epi64(ds, 32));
-            __m256i isum = nt_reduce8(p[u]);
-            if (off) isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(s, off == 8 ? 3 : 4));
-            __m256 c = _mm256_mul_ps(_mm256_mul_ps(dw, dx), _mm256_cvtepi32_ps(isum));
-            if (has_min) c = _mm256_add_ps(c, _mm256_mul_ps(_mm256_mul_ps(m, dx), _mm256_cvtepi32_ps(s)));
-            acc[u] = _mm256_add_ps(acc[u], c);
-        }
+    for (int u = 0; u < K; u++) acc[u] = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= nb; i += 16)
+        NT_V(nt_group)(t, 16, w + i * bytes, xq + i * sizeof(nt_q8a_block), stride, K, acc);
+    if (i + 8 <= nb) {
+        NT_V(nt_group)(t, 8, w + i * bytes, xq + i * sizeof(nt_q8a_block), stride, K, acc);
+        i += 8;
     }
     float tail[NT_DOTK_Q_MAX] = {0};
-    nt_ql_blocks_scalar(t, ng * 8, nb, w, xq, stride, K, tail);
+    nt_ql_blocks_scalar(t, i, nb, w, xq, stride, K, tail);
 #pragma GCC unroll 4
-    for (int u = 0; u < K; u++) out[u] = nt_hsum8(acc[u]) + tail[u];
+    for (int u = 0; u < K; u++) out[u] = _mm512_reduce_add_ps(acc[u]) + tail[u];
 }
 
 #define NT_RUN_TYPE(name, T)                                                                        \
