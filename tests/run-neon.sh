@@ -42,7 +42,7 @@ libs="$build/lib/libnexttok_internal.a -lmimalloc -lsodium -lpcre2-8 -lm -lpthre
 $cc $cflags -o "$out/test_kernels" tests/test_kernels.c tests/test_convert.c tests/test_ops.c \
     tests/support/guarded.c tests/support/mini_test.c $libs
 $cc $cflags -o "$out/test_quant" tests/test_quant.c tests/support/guarded.c tests/support/mini_test.c $libs
-$cc $cflags -o "$out/test_qdot" tests/test_qdot.c tests/support/guarded.c tests/support/mini_test.c $libs -lm
+$cc $cflags -o "$out/test_qdot" tests/test_qdot.c tests/support/guarded.c tests/support/mini_test.c $libs
 
 # qemu-user 7.2 (Debian 12) hangs in a forked child and in a new thread, so
 # each test gets its own process, the pool tests (threads) are not run, and

@@ -69,18 +69,21 @@ static inline __attribute__((always_inline)) __m256i nt_dp_maddubs(__m256i w, __
 
 #define NT_V(name) name##_maddubs
 #define NT_DP(w, x) nt_dp_maddubs(w, x)
+#define NT_ATTR
 #include "kernels/qdot_legacy_avx2_body.h"
 #undef NT_V
 #undef NT_DP
+#undef NT_ATTR
 
-#pragma GCC push_options
-#pragma GCC target("avxvnni")
+/* A target attribute rather than a pragma: clang (the fuzzing build) has
+ * no #pragma GCC target. */
 #define NT_V(name) name##_vnni
 #define NT_DP(w, x) _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), w, x)
+#define NT_ATTR __attribute__((target("avxvnni")))
 #include "kernels/qdot_legacy_avx2_body.h"
 #undef NT_V
 #undef NT_DP
-#pragma GCC pop_options
+#undef NT_ATTR
 
 /* AVX-VNNI: cpuid leaf 7, subleaf 1, eax bit 4 (the caller has checked AVX2
  * and the OS's YMM support). */

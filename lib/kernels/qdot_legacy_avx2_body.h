@@ -1,10 +1,11 @@
 /*
  * The body of the AVX2 fast-mode dots, included twice by
  * qdot_legacy_avx2.c: NT_DP(w, x) is the int32 lanes of the byte dot
- * (maddubs or VNNI) and NT_V(name) suffixes the names. No include guard.
+ * (maddubs or VNNI), NT_V(name) suffixes the names and NT_ATTR is the
+ * functions' target attribute. No include guard.
  */
 
-static inline __attribute__((always_inline)) void NT_V(nt_run)(int t, int64_t n, const unsigned char *w,
+static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_run)(int t, int64_t n, const unsigned char *w,
                                                               const unsigned char *xq, size_t stride, int K,
                                                               float *out)
 {
@@ -74,7 +75,7 @@ static inline __attribute__((always_inline)) void NT_V(nt_run)(int t, int64_t n,
 }
 
 #define NT_RUN_TYPE(name, T)                                                                        \
-    static __attribute__((noinline)) void NT_V(nt_run_##name)(int64_t n, const void *w, const void *xq, \
+    static __attribute__((noinline)) NT_ATTR void NT_V(nt_run_##name)(int64_t n, const void *w, const void *xq, \
                                                               size_t stride, int k, float *out)       \
     {                                                                                               \
         switch (k) {                                                                                \

@@ -18,9 +18,7 @@
 #include <immintrin.h>
 #include <stdatomic.h>
 
-#if defined(__GNUC__)
-#  include <cpuid.h>
-#endif
+#include <cpuid.h>
 
 #include "kernels/qdot_legacy.h"
 
@@ -82,18 +80,21 @@ static inline __attribute__((always_inline)) __m512i nt_dp_maddubs(__m512i w, __
 
 #define NT_V(name) name##_maddubs
 #define NT_DP(w, x) nt_dp_maddubs(w, x)
+#define NT_ATTR
 #include "kernels/qdot_legacy_avx512_body.h"
 #undef NT_V
 #undef NT_DP
+#undef NT_ATTR
 
-#pragma GCC push_options
-#pragma GCC target("avx512vnni")
+/* A target attribute rather than a pragma: clang (the fuzzing build) has
+ * no #pragma GCC target. */
 #define NT_V(name) name##_vnni
 #define NT_DP(w, x) _mm512_dpbusd_epi32(_mm512_setzero_si512(), w, x)
+#define NT_ATTR __attribute__((target("avx512vnni")))
 #include "kernels/qdot_legacy_avx512_body.h"
 #undef NT_V
 #undef NT_DP
-#pragma GCC pop_options
+#undef NT_ATTR
 
 /* AVX512-VNNI: cpuid leaf 7, subleaf 0, ecx bit 11 (the caller has checked
  * AVX-512 itself, with its OS support). */
