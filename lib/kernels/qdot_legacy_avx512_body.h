@@ -43,10 +43,10 @@ static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_group)(int t, 
                 }
             }
 #pragma GCC unroll 4
-            for (int u = 0; u < K; u++) tq[u][q] = nt_merge32(pp[u][0], pp[u][1]);
+            for (int u = 0; u < K; u++) tq[u][q] = nt_merge1(t, pp[u][0], pp[u][1]);
         }
 #pragma GCC unroll 4
-        for (int u = 0; u < K; u++) half[u][h] = nt_merge64(tq[u][0], tq[u][1]);
+        for (int u = 0; u < K; u++) half[u][h] = nt_merge2(t, tq[u][0], tq[u][1]);
     }
     const __m512i wg = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, widx, (const void *)b, 1);
     const __m512 dw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(wg));
