@@ -12,6 +12,9 @@ static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_run)(int t, in
     const int bytes = nt_ql_bytes(t), off = nt_ql_offset(t);
     const bool has_min = nt_ql_has_min(t);
     const int64_t nb = n / NT_QK32, ng = nb / 8;
+    /* a lane of the byte dot is at most 4 * 31 * 127 (Q5_*) or 4 * 15 * 127
+     * (Q4_*): sums of two lanes fit in int16 for both, of four for Q4_* */
+    const bool small1 = t != NT_QL_Q8_0, small2 = t == NT_QL_Q4_0 || t == NT_QL_Q4_1;
     __m256 acc[NT_DOTK_Q_MAX];
 #pragma GCC unroll 4
     for (int u = 0; u < K; u++) acc[u] = _mm256_setzero_ps();
@@ -40,11 +43,11 @@ static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_run)(int t, in
                         x0 = _mm256_sign_epi8(x0, s0);
                         x1 = _mm256_sign_epi8(x1, s1);
                     }
-                    hp[u][j] = _mm256_hadd_epi32(NT_DP(w0, x0), NT_DP(w1, x1));
+                    hp[u][j] = nt_pairsum(small1, NT_DP(w0, x0), NT_DP(w1, x1));
                 }
             }
 #pragma GCC unroll 4
-            for (int u = 0; u < K; u++) h[u][half] = _mm256_hadd_epi32(hp[u][0], hp[u][1]);
+            for (int u = 0; u < K; u++) h[u][half] = nt_pairsum(small2, hp[u][0], hp[u][1]);
         }
         /* the scales by plain loads: gathers are slow on many AVX2 CPUs */
         uint32_t wd[8];
