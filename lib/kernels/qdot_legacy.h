@@ -95,12 +95,16 @@ static inline int32_t nt_ql_isum(const int8_t q[NT_QK32], const int8_t *qx)
     return s;
 }
 
-/* c_b from its parts: the float operations every kernel uses. */
+/* c_b from its parts: the float operations every kernel uses. The product
+ * and the add are separate statements, so no compiler contracts them into
+ * a fused multiply-add (clang's default -ffp-contract=on fuses within one
+ * expression). */
 static inline float nt_ql_contrib(int t, float dw, float m, int32_t isum, const nt_q8a_block *x)
 {
-    float c = (dw * x->d) * (float)isum;
-    if (nt_ql_has_min(t)) c = c + (m * x->d) * (float)x->s;
-    return c;
+    const float a = (dw * x->d) * (float)isum;
+    if (!nt_ql_has_min(t)) return a;
+    const float b = (m * x->d) * (float)x->s;
+    return a + b;
 }
 
 /* The dot over blocks [b0, nb) of a row for k tokens, each token's blocks

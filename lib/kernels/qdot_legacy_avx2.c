@@ -54,6 +54,15 @@ static inline __m256 nt_f16_lanes(__m256i g, int half)
     return _mm256_cvtph_ps(_mm256_castsi256_si128(h));
 }
 
+/* Per 128-bit lane [p0+p1, p2+p3, q0+q1, q2+q3] (hadd). When the sums fit
+ * in int16 (`small`), a saturating pack that never saturates and vpmaddwd
+ * with ones give the same lanes with one shuffle instead of two. */
+static inline __attribute__((always_inline)) __m256i nt_pairsum(bool small, __m256i p, __m256i q)
+{
+    if (small) return _mm256_madd_epi16(_mm256_packs_epi32(p, q), _mm256_set1_epi16(1));
+    return _mm256_hadd_epi32(p, q);
+}
+
 static inline float nt_hsum8(__m256 v)
 {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -69,18 +78,21 @@ static inline __attribute__((always_inline)) __m256i nt_dp_maddubs(__m256i w, __
 
 #define NT_V(name) name##_maddubs
 #define NT_DP(w, x) nt_dp_maddubs(w, x)
+#define NT_ATTR
 #include "kernels/qdot_legacy_avx2_body.h"
 #undef NT_V
 #undef NT_DP
+#undef NT_ATTR
 
-#pragma GCC push_options
-#pragma GCC target("avxvnni")
+/* A target attribute rather than a pragma: clang (the fuzzing build) has
+ * no #pragma GCC target. */
 #define NT_V(name) name##_vnni
 #define NT_DP(w, x) _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), w, x)
+#define NT_ATTR __attribute__((target("avxvnni")))
 #include "kernels/qdot_legacy_avx2_body.h"
 #undef NT_V
 #undef NT_DP
-#pragma GCC pop_options
+#undef NT_ATTR
 
 /* AVX-VNNI: cpuid leaf 7, subleaf 1, eax bit 4 (the caller has checked AVX2
  * and the OS's YMM support). */

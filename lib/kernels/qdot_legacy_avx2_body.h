@@ -1,16 +1,20 @@
 /*
  * The body of the AVX2 fast-mode dots, included twice by
  * qdot_legacy_avx2.c: NT_DP(w, x) is the int32 lanes of the byte dot
- * (maddubs or VNNI) and NT_V(name) suffixes the names. No include guard.
+ * (maddubs or VNNI), NT_V(name) suffixes the names and NT_ATTR is the
+ * functions' target attribute. No include guard.
  */
 
-static inline __attribute__((always_inline)) void NT_V(nt_run)(int t, int64_t n, const unsigned char *w,
+static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_run)(int t, int64_t n, const unsigned char *w,
                                                               const unsigned char *xq, size_t stride, int K,
                                                               float *out)
 {
     const int bytes = nt_ql_bytes(t), off = nt_ql_offset(t);
     const bool has_min = nt_ql_has_min(t);
     const int64_t nb = n / NT_QK32, ng = nb / 8;
+    /* a lane of the byte dot is at most 4 * 31 * 127 (Q5_*) or 4 * 15 * 127
+     * (Q4_*): sums of two lanes fit in int16 for both, of four for Q4_* */
+    const bool small1 = t != NT_QL_Q8_0, small2 = t == NT_QL_Q4_0 || t == NT_QL_Q4_1;
     __m256 acc[NT_DOTK_Q_MAX];
 #pragma GCC unroll 4
     for (int u = 0; u < K; u++) acc[u] = _mm256_setzero_ps();
@@ -39,11 +43,11 @@ static inline __attribute__((always_inline)) void NT_V(nt_run)(int t, int64_t n,
                         x0 = _mm256_sign_epi8(x0, s0);
                         x1 = _mm256_sign_epi8(x1, s1);
                     }
-                    hp[u][j] = _mm256_hadd_epi32(NT_DP(w0, x0), NT_DP(w1, x1));
+                    hp[u][j] = nt_pairsum(small1, NT_DP(w0, x0), NT_DP(w1, x1));
                 }
             }
 #pragma GCC unroll 4
-            for (int u = 0; u < K; u++) h[u][half] = _mm256_hadd_epi32(hp[u][0], hp[u][1]);
+            for (int u = 0; u < K; u++) h[u][half] = nt_pairsum(small2, hp[u][0], hp[u][1]);
         }
         /* the scales by plain loads: gathers are slow on many AVX2 CPUs */
         uint32_t wd[8];
@@ -74,7 +78,7 @@ static inline __attribute__((always_inline)) void NT_V(nt_run)(int t, int64_t n,
 }
 
 #define NT_RUN_TYPE(name, T)                                                                        \
-    static __attribute__((noinline)) void NT_V(nt_run_##name)(int64_t n, const void *w, const void *xq, \
+    static __attribute__((noinline)) NT_ATTR void NT_V(nt_run_##name)(int64_t n, const void *w, const void *xq, \
                                                               size_t stride, int k, float *out)       \
     {                                                                                               \
         switch (k) {                                                                                \

@@ -18,9 +18,7 @@
 #include <immintrin.h>
 #include <stdatomic.h>
 
-#if defined(__GNUC__)
-#  include <cpuid.h>
-#endif
+#include <cpuid.h>
 
 #include "kernels/qdot_legacy.h"
 
@@ -53,20 +51,26 @@ static inline __attribute__((always_inline)) __m512i nt_x_pair(const nt_q8a_bloc
 
 /* The reduction tree of a group's pair registers (blocks 2j, 2j+1 in
  * pair j, eight int32 lanes each), in three steps:
- * nt_merge32(p, q): per 128-bit lane [p0+p2, q0+q2, p1+p3, q1+q3];
- * nt_merge64(t, v): per 128-bit lane L the sums of lane L of the four pairs
+ * nt_merge1(p, q): per 128-bit lane, the lanes of p and q summed in pairs;
+ * nt_merge2(t, v): per 128-bit lane L the sums of lane L of the four pairs
  *   behind t and v;
  * nt_tree_last(a, b): one exact int32 per block, for the pairs behind a
  *   (0..3) and b (4..7), in the block order 0 2 4 6 1 3 5 7 8 10 12 14 9 11
- *   13 15. */
-static inline __attribute__((always_inline)) __m512i nt_merge32(__m512i p, __m512i q)
+ *   13 15.
+ * For the 4/5-bit types a lane is at most 4 * 31 * 127 and a pair of lanes
+ * 8 * 31 * 127, below 32767: the first two steps pack to int16 (no
+ * saturation) and add pairs with vpmaddwd, one shuffle instead of two; Q8_0
+ * lanes (up to 4 * 128 * 127) unpack and add in int32. */
+static inline __attribute__((always_inline)) __m512i nt_merge1(int t, __m512i p, __m512i q)
 {
+    if (t != NT_QL_Q8_0) return _mm512_madd_epi16(_mm512_packs_epi32(p, q), _mm512_set1_epi16(1));
     return _mm512_add_epi32(_mm512_unpacklo_epi32(p, q), _mm512_unpackhi_epi32(p, q));
 }
 
-static inline __attribute__((always_inline)) __m512i nt_merge64(__m512i t, __m512i v)
+static inline __attribute__((always_inline)) __m512i nt_merge2(int t, __m512i a, __m512i b)
 {
-    return _mm512_add_epi32(_mm512_unpacklo_epi64(t, v), _mm512_unpackhi_epi64(t, v));
+    if (t != NT_QL_Q8_0) return _mm512_madd_epi16(_mm512_packs_epi32(a, b), _mm512_set1_epi16(1));
+    return _mm512_add_epi32(_mm512_unpacklo_epi64(a, b), _mm512_unpackhi_epi64(a, b));
 }
 
 static inline __attribute__((always_inline)) __m512i nt_tree_last(__m512i a, __m512i b)
@@ -82,18 +86,21 @@ static inline __attribute__((always_inline)) __m512i nt_dp_maddubs(__m512i w, __
 
 #define NT_V(name) name##_maddubs
 #define NT_DP(w, x) nt_dp_maddubs(w, x)
+#define NT_ATTR
 #include "kernels/qdot_legacy_avx512_body.h"
 #undef NT_V
 #undef NT_DP
+#undef NT_ATTR
 
-#pragma GCC push_options
-#pragma GCC target("avx512vnni")
+/* A target attribute rather than a pragma: clang (the fuzzing build) has
+ * no #pragma GCC target. */
 #define NT_V(name) name##_vnni
 #define NT_DP(w, x) _mm512_dpbusd_epi32(_mm512_setzero_si512(), w, x)
+#define NT_ATTR __attribute__((target("avx512vnni")))
 #include "kernels/qdot_legacy_avx512_body.h"
 #undef NT_V
 #undef NT_DP
-#pragma GCC pop_options
+#undef NT_ATTR
 
 /* AVX512-VNNI: cpuid leaf 7, subleaf 0, ecx bit 11 (the caller has checked
  * AVX-512 itself, with its OS support). */

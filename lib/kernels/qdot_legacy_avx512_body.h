@@ -1,12 +1,13 @@
 /*
  * The body of the AVX-512 fast-mode dots, included twice by
  * qdot_legacy_avx512.c: NT_DP(w, x) is the int32 lanes of the byte dot
- * (maddubs or VNNI) and NT_V(name) suffixes the names. No include guard.
+ * (maddubs or VNNI), NT_V(name) suffixes the names and NT_ATTR is the
+ * functions' target attribute. No include guard.
  */
 
 /* One group of 16 blocks (G = 16) or 8 (G = 8, lanes 8..15 zero) at b for
  * K tokens: each token's 16 block results c_b into acc[u]. */
-static inline __attribute__((always_inline)) void NT_V(nt_group)(int t, int G, const unsigned char *b,
+static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_group)(int t, int G, const unsigned char *b,
                                                                 const unsigned char *xq, size_t stride, int K,
                                                                 __m512 *acc)
 {
@@ -42,10 +43,10 @@ static inline __attribute__((always_inline)) void NT_V(nt_group)(int t, int G, c
                 }
             }
 #pragma GCC unroll 4
-            for (int u = 0; u < K; u++) tq[u][q] = nt_merge32(pp[u][0], pp[u][1]);
+            for (int u = 0; u < K; u++) tq[u][q] = nt_merge1(t, pp[u][0], pp[u][1]);
         }
 #pragma GCC unroll 4
-        for (int u = 0; u < K; u++) half[u][h] = nt_merge64(tq[u][0], tq[u][1]);
+        for (int u = 0; u < K; u++) half[u][h] = nt_merge2(t, tq[u][0], tq[u][1]);
     }
     const __m512i wg = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, widx, (const void *)b, 1);
     const __m512 dw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(wg));
@@ -68,7 +69,7 @@ static inline __attribute__((always_inline)) void NT_V(nt_group)(int t, int G, c
     }
 }
 
-static inline __attribute__((always_inline)) void NT_V(nt_run)(int t, int64_t n, const unsigned char *w,
+static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_run)(int t, int64_t n, const unsigned char *w,
                                                               const unsigned char *xq, size_t stride, int K,
                                                               float *out)
 {
@@ -91,7 +92,7 @@ static inline __attribute__((always_inline)) void NT_V(nt_run)(int t, int64_t n,
 }
 
 #define NT_RUN_TYPE(name, T)                                                                        \
-    static __attribute__((noinline)) void NT_V(nt_run_##name)(int64_t n, const void *w, const void *xq, \
+    static __attribute__((noinline)) NT_ATTR void NT_V(nt_run_##name)(int64_t n, const void *w, const void *xq, \
                                                               size_t stride, int k, float *out)       \
     {                                                                                               \
         switch (k) {                                                                                \

@@ -64,26 +64,51 @@ static inline __attribute__((always_inline)) int32x4_t nt_dp_mull(const int8x16_
 
 #define NT_V(name) name##_mull
 #define NT_DP(w, x) nt_dp_mull(w, x)
+#define NT_ATTR
 #include "kernels/qdot_legacy_neon_body.h"
 #undef NT_V
 #undef NT_DP
+#undef NT_ATTR
 
-#pragma GCC push_options
-#pragma GCC target("arch=armv8.2-a+dotprod")
-static inline __attribute__((always_inline)) int32x4_t nt_dp_dot(const int8x16_t w[2], const int8_t *x)
+/* The dot-product kernels, under a target attribute (GCC: v8.2-a, which a
+ * CPU with the extension implements; its arm_neon.h defines vdotq_s32 for
+ * that target). Clang before 16 defines vdotq_s32 only when the whole
+ * build targets the extension, so elsewhere only the vmull kernels exist. */
+#if defined(__clang__)
+#  if defined(__ARM_FEATURE_DOTPROD)
+#    define NT_HAVE_DOT 1
+#    define NT_DOT_ATTR
+#  else
+#    define NT_HAVE_DOT 0
+#  endif
+#else
+#  define NT_HAVE_DOT 1
+#  define NT_DOT_ATTR __attribute__((target("arch=armv8.2-a+dotprod")))
+#endif
+
+#if NT_HAVE_DOT
+static inline __attribute__((always_inline)) NT_DOT_ATTR int32x4_t nt_dp_dot(const int8x16_t w[2], const int8_t *x)
 {
     return vdotq_s32(vdotq_s32(vdupq_n_s32(0), w[0], vld1q_s8(x)), w[1], vld1q_s8(x + 16));
 }
-#define NT_V(name) name##_dot
-#define NT_DP(w, x) nt_dp_dot(w, x)
-#include "kernels/qdot_legacy_neon_body.h"
-#undef NT_V
-#undef NT_DP
-#pragma GCC pop_options
+#  define NT_V(name) name##_dot
+#  define NT_DP(w, x) nt_dp_dot(w, x)
+#  define NT_ATTR NT_DOT_ATTR
+#  include "kernels/qdot_legacy_neon_body.h"
+#  undef NT_V
+#  undef NT_DP
+#  undef NT_ATTR
+#else
+#  define nt_run_q4_0_dot nt_run_q4_0_mull
+#  define nt_run_q4_1_dot nt_run_q4_1_mull
+#  define nt_run_q5_0_dot nt_run_q5_0_mull
+#  define nt_run_q5_1_dot nt_run_q5_1_mull
+#  define nt_run_q8_0_dot nt_run_q8_0_mull
+#endif
 
 static _Atomic int nt_use_dotprod = -1;
 
-static bool nt_have_dotprod(void) { return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0; }
+static bool nt_have_dotprod(void) { return NT_HAVE_DOT && (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0; }
 
 static bool nt_dotprod(void)
 {

@@ -1,10 +1,11 @@
 /*
  * The body of the NEON fast-mode dots, included twice by
  * qdot_legacy_neon.c: NT_DP(w, x) is an int32x4 whose lanes sum to the
- * block's integer dot, and NT_V(name) suffixes the names. No include guard.
+ * block's integer dot, NT_V(name) suffixes the names and NT_ATTR is the
+ * functions' target attribute. No include guard.
  */
 
-static inline __attribute__((always_inline)) void NT_V(nt_run)(int t, int64_t n, const unsigned char *w,
+static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_run)(int t, int64_t n, const unsigned char *w,
                                                               const unsigned char *xq, size_t stride, int K,
                                                               float *out)
 {
@@ -51,7 +52,7 @@ static inline __attribute__((always_inline)) void NT_V(nt_run)(int t, int64_t n,
 }
 
 #define NT_RUN_TYPE(name, T)                                                                        \
-    static __attribute__((noinline)) void NT_V(nt_run_##name)(int64_t n, const void *w, const void *xq, \
+    static __attribute__((noinline)) NT_ATTR void NT_V(nt_run_##name)(int64_t n, const void *w, const void *xq, \
                                                               size_t stride, int k, float *out)       \
     {                                                                                               \
         switch (k) {                                                                                \
