@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "core/pool.h"
-#include "kernels/isa.h"
+#include "core/isa.h"
 #include "kernels/kernels.h"
 #include "types/types.h"
 

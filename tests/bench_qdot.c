@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "kernels/isa.h"
+#include "core/isa.h"
 #include "kernels/qdot.h"
 #include "types/type_kernels.h"
 #include "types/types.h"

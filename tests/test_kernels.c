@@ -15,7 +15,7 @@
 #include "support/guarded.h"
 
 #include "core/pool.h"
-#include "kernels/isa.h"
+#include "core/isa.h"
 #include "kernels/kernels.h"
 #include "types/types.h"
 

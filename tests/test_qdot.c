@@ -24,7 +24,7 @@
 #include "support/harness.h"
 #include "support/guarded.h"
 
-#include "kernels/isa.h"
+#include "core/isa.h"
 #include "kernels/qdot.h"
 #include "kernels/qdot_legacy.h"
 #include "types/types.h"

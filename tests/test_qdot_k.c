@@ -25,7 +25,7 @@
 #include "support/harness.h"
 #include "support/guarded.h"
 
-#include "kernels/isa.h"
+#include "core/isa.h"
 #include "kernels/qdot.h"
 #include "types/types.h"
 

@@ -17,7 +17,7 @@
 #include "support/harness.h"
 #include "support/guarded.h"
 
-#include "kernels/isa.h"
+#include "core/isa.h"
 #include "kernels/kernels.h"
 #include "types/types.h"
 

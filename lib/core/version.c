@@ -1,4 +1,4 @@
-#include "kernels/isa.h"
+#include "core/isa.h"
 #include "nexttok.h"
 
 #define NT_STR2(x) #x

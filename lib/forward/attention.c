@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "forward/forward.h"
-#include "kernels/isa.h"
+#include "core/isa.h"
 #include "types/types.h"
 
 typedef struct attention_job {

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
-#include "kernels/isa.h"
+#include "core/isa.h"
 #include "kernels/kernels.h"
 #include "kernels/kernels_isa.h"
 #include "kernels/qdot.h"

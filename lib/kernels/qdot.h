@@ -1,9 +1,9 @@
 /*
  * Fast mode for quantized weights: the activations are quantized to 8 bits
  * per block and multiplied into the weights' integer quants with integer dot
- * products, the way llama.cpp does it, but with F32 block scales (ggml keeps
- * F16 ones for the activations of the _0 and _1 types), which costs nothing in speed and
- * keeps the activations closer to their F32 values.
+ * products, the way llama.cpp does it, but with F32 block scales (ggml
+ * keeps F16 ones for the activations of the _0 and _1 types), which costs
+ * nothing in speed and keeps the activations closer to their F32 values.
  *
  * Two activation blocks, our own layouts (never stored in files):
  *  - nt_q8a: 32 values, for the weight types whose blocks are 32 wide
@@ -13,7 +13,8 @@
  *    sum of quants 16*i .. 16*i + 15, which the mins of the k-quants need.
  *
  * Quantization of a block of x (both layouts, the same rule):
- *   amax = max |x_i|;  d = amax / 127;  id = d != 0 ? 1 / d : 0;
+ *   amax = max |x_i|;  d = amax / 127;  id = d != 0 ? 1 / d : 0 (and 0
+ *   too when 1 / d overflows, amax below ~3.7e-37: kernels/qact_rule.h);
  *   q_i = nearest-even(x_i * id), which lies in [-127, 127];
  * computed in F32 with exactly these operations (x_i * id, not x_i / d),
  * so every ISA's quantizer gives bitwise the same blocks.
@@ -31,25 +32,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "types/block_layouts.h"
 #include "types/types.h"
 
-#define NT_Q8A_VALUES 32
-#define NT_Q8K_VALUES 256
-
-typedef struct nt_q8a_block {
-    float d;
-    int32_t s;         /* sum of qs */
-    int8_t qs[NT_Q8A_VALUES];
-} nt_q8a_block;
-
-typedef struct nt_q8k_block {
-    float d;
-    int16_t bsums[NT_Q8K_VALUES / 16];
-    int8_t qs[NT_Q8K_VALUES];
-} nt_q8k_block;
-
-_Static_assert(sizeof(nt_q8a_block) == 40, "nt_q8a_block layout");
-_Static_assert(sizeof(nt_q8k_block) == 292, "nt_q8k_block layout");
+/* The block structs nt_q8a_block and nt_q8k_block are in
+ * types/block_layouts.h, beside the weights' layouts. Rows of blocks (and
+ * the xq_stride between tokens' rows) keep 4-byte alignment. */
 
 /* The kernel types (nt_quantize_act_fn, nt_vec_dot_q_fn, nt_dotk_q_fn) and
  * NT_DOTK_Q_MAX are in types/types.h, beside the table that holds them:

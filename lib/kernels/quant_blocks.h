@@ -13,30 +13,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "types/block_layouts.h"
 #include "types/types.h"
 
-#define NT_QK32 32   /* values per block of the legacy types */
-#define NT_QK_K 256  /* values per super-block of the k-quants */
 
-/* Bytes per block:
- * Q4_0 {f16 d; u8 qs[16]}            Q4_1 {f16 d, m; u8 qs[16]}
- * Q5_0 {f16 d; u8 qh[4]; u8 qs[16]}  Q5_1 {f16 d, m; u8 qh[4]; u8 qs[16]}
- * Q8_0 {f16 d; i8 qs[32]}
- * Q2_K {u8 scales[16]; u8 qs[64]; f16 d, dmin}
- * Q3_K {u8 hmask[32]; u8 qs[64]; u8 scales[12]; f16 d}
- * Q4_K {f16 d, dmin; u8 scales[12]; u8 qs[128]}
- * Q5_K {f16 d, dmin; u8 scales[12]; u8 qh[32]; u8 qs[128]}
- * Q6_K {u8 ql[128]; u8 qh[64]; i8 scales[16]; f16 d} */
-#define NT_Q4_0_BYTES 18
-#define NT_Q4_1_BYTES 20
-#define NT_Q5_0_BYTES 22
-#define NT_Q5_1_BYTES 24
-#define NT_Q8_0_BYTES 34
-#define NT_Q2_K_BYTES 84
-#define NT_Q3_K_BYTES 110
-#define NT_Q4_K_BYTES 144
-#define NT_Q5_K_BYTES 176
-#define NT_Q6_K_BYTES 210
 
 /* An F16 field at byte offset `off` (blocks are byte-packed, so unaligned). */
 static inline float nt_q_f16(const unsigned char *b, int off)

@@ -1,7 +1,7 @@
 /* The F32 vector kernels attention uses, dispatched to the active ISA. */
 #include <stddef.h>
 
-#include "kernels/isa.h"
+#include "core/isa.h"
 #include "kernels/kernels.h"
 #include "kernels/kernels_isa.h"
 #include "types/type_kernels.h"

@@ -6,9 +6,8 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "kernels/isa.h"
-#include "kernels/qdot.h"
-#include "kernels/quant_blocks.h"
+#include "core/isa.h"
+#include "types/block_layouts.h"
 #include "types/type_kernels.h"
 
 /* Bytes per block, from ggml-common.h's structs: scales as F16 (2 bytes),

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/isa.h"
+
 /* ggml type ids as GGUF stores them. */
 enum {
     NT_TYPE_F32 = 0,
@@ -38,14 +40,6 @@ enum {
     NT_TYPE_ID_LIMIT = 64 /* ids at or above this are unknown */
 };
 
-/* Instruction sets with kernels of their own. */
-typedef enum nt_isa {
-    NT_ISA_SCALAR = 0,
-    NT_ISA_AVX2 = 1,   /* AVX2 + FMA + F16C */
-    NT_ISA_AVX512 = 2, /* AVX-512 F/BW/VL (+BF16, VNNI where present) */
-    NT_ISA_NEON = 3,   /* aarch64 Advanced SIMD */
-    NT_ISA_COUNT
-} nt_isa;
 
 /* Dequantize n values (n a multiple of the block size) into dst. */
 typedef void (*nt_to_float_fn)(const void *src, float *dst, int64_t n);

@@ -1,10 +1,17 @@
 /* Run-time CPU feature detection and the choice of instruction set. */
-#ifndef NT_KERNELS_ISA_H
-#define NT_KERNELS_ISA_H
+#ifndef NT_CORE_ISA_H
+#define NT_CORE_ISA_H
 
 #include <stdbool.h>
 
-#include "types/types.h"
+/* Instruction sets with kernels of their own. */
+typedef enum nt_isa {
+    NT_ISA_SCALAR = 0,
+    NT_ISA_AVX2 = 1,   /* AVX2 + FMA + F16C */
+    NT_ISA_AVX512 = 2, /* AVX-512 F/BW/VL (+BF16, VNNI where present) */
+    NT_ISA_NEON = 3,   /* aarch64 Advanced SIMD */
+    NT_ISA_COUNT
+} nt_isa;
 
 /* True when this CPU (and this build) can run kernels of `isa`. */
 bool nt_isa_supported(nt_isa isa);

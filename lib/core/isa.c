@@ -4,7 +4,7 @@
  * switches, which XCR0 (read with xgetbv) reports. The choice is made once,
  * lazily, and can be overridden by NEXTTOK_ISA or, in tests, nt_isa_force.
  */
-#include "kernels/isa.h"
+#include "core/isa.h"
 
 #include <stdatomic.h>
 #include <stdint.h>
