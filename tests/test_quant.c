@@ -158,7 +158,7 @@ static uint16_t random_scale(nt_rng *r, bool wild)
         do h = (uint16_t)nt_rng_next(r); while ((h & 0x7c00) == 0x7c00);
         switch (nt_rng_next(r) % 8) {
         case 0: return (uint16_t)(h & 0x83ff);  /* subnormal or zero */
-        case 1: return (uint16_t)(h | 0x7bff);  /* largest magnitude */
+        case 1: return (uint16_t)((h & 0x8000) | 0x7bff); /* largest magnitude, either sign */
         default: return h;
         }
     }
