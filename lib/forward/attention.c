@@ -8,6 +8,8 @@
 
 typedef struct attention_job {
     const nt_attention_args *a;
+    nt_attn_scores_fn scores; /* the ISA's loops over all keys, or NULL: */
+    nt_attn_accum_fn accum;   /*   one dot and one axpy per key */
     nt_vec_dot_fn dot;       /* q . key head, in the cache's row type */
     nt_to_float_fn decode;   /* value head to F32; NULL when rows are F32 */
     nt_axpy_fn axpy;
@@ -28,10 +30,17 @@ static void attention_head(void *ctx, int64_t h)
         const nt_kv_view *kv = nt_batch_view(a->kv, b, t);
         const int32_t n_keys = b->pos[t] + 1;
         const float *q = a->q + t * a->q_stride + h * hd;
+        float *out = a->out + (int64_t)t * a->n_head * hd + h * hd;
+        if (job->scores) {
+            const size_t stride = nt_kv_pos_stride(kv);
+            job->scores(q, nt_kv_k_head(kv, a->layer, 0, kvh), stride, n_keys, hd, scale, scores);
+            nt_softmax(scores, n_keys);
+            job->accum(out, scores, nt_kv_v_head(kv, a->layer, 0, kvh), stride, n_keys, hd);
+            continue;
+        }
         for (int32_t j = 0; j < n_keys; j++)
             scores[j] = job->dot(hd, nt_kv_k_head(kv, a->layer, j, kvh), q) * scale;
         nt_softmax(scores, n_keys);
-        float *out = a->out + (int64_t)t * a->n_head * hd + h * hd;
         for (int32_t i = 0; i < hd; i++) out[i] = 0.0f;
         for (int32_t j = 0; j < n_keys; j++) {
             const void *vh = nt_kv_v_head(kv, a->layer, j, kvh);
@@ -53,7 +62,9 @@ void nt_attention(nt_pool *pool, const nt_attention_args *a)
     const uint32_t type = a->kv[0].cache->type;
     const nt_type_kernels *k = nt_type_kernels_get(type);
     const nt_isa_kernels *isa = nt_isa_kernels_get(nt_isa_active());
-    attention_job job = {a, k->vec_dot, type == NT_TYPE_F32 ? NULL : k->to_float, isa->axpy_f32};
+    attention_job job = {a, k->attn_scores && k->attn_accum ? k->attn_scores : NULL,
+                         k->attn_scores && k->attn_accum ? k->attn_accum : NULL, k->vec_dot,
+                         type == NT_TYPE_F32 ? NULL : k->to_float, isa->axpy_f32};
     double keys = 0.0;
     for (int32_t t = 0; t < a->batch->n_tok; t++) keys += (double)a->batch->pos[t] + 1.0;
     const double macs = 2.0 * keys * a->head_dim * a->n_head;

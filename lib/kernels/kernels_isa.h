@@ -15,6 +15,17 @@ void nt_axpy_f32_avx2(float *y, float a, const float *x, int64_t n);
 void nt_axpy_f32_avx512(float *y, float a, const float *x, int64_t n);
 void nt_axpy_f32_neon(float *y, float a, const float *x, int64_t n);
 
+/* Attention over F32 and F16 KV rows (attn_<isa>.c). */
+#define NT_DECLARE_ATTN(t, isa)                                                                        \
+    void nt_attn_scores_##t##_##isa(const float *q, const void *k, size_t stride, int64_t n, int64_t hd, \
+                                    float scale, float *scores);                                       \
+    void nt_attn_accum_##t##_##isa(float *out, const float *w, const void *v, size_t stride, int64_t n,  \
+                                   int64_t hd);
+NT_DECLARE_ATTN(f32, avx2)
+NT_DECLARE_ATTN(f16, avx2)
+NT_DECLARE_ATTN(f32, avx512)
+NT_DECLARE_ATTN(f16, avx512)
+
 /* Multi-token dots (nt_dotk_fn in types/types.h), tokens per call: */
 #define NT_DOTK_AVX2 2   /* 16 ymm registers: 2 tokens x 4 accumulators */
 #define NT_DOTK_AVX512 4 /* 32 zmm registers: 4 tokens x 4 accumulators */

@@ -13,8 +13,10 @@ const nt_isa_kernels nt_kernels_avx512 = {
     .axpy_f32 = nt_axpy_f32_avx512,
     .quantize = {[NT_ACT_Q8A] = nt_quantize_q8a_avx512, [NT_ACT_Q8K] = nt_quantize_q8k_avx512},
     .type = {
-        [NT_TYPE_F32] = NT_FLOAT(f32),
-        [NT_TYPE_F16] = NT_FLOAT(f16),
+        [NT_TYPE_F32] = {.vec_dot = nt_dot_f32_avx512, .dotk = nt_dotk_f32_avx512,
+                         .attn_scores = nt_attn_scores_f32_avx512, .attn_accum = nt_attn_accum_f32_avx512},
+        [NT_TYPE_F16] = {.vec_dot = nt_dot_f16_avx512, .dotk = nt_dotk_f16_avx512,
+                         .attn_scores = nt_attn_scores_f16_avx512, .attn_accum = nt_attn_accum_f16_avx512},
         [NT_TYPE_BF16] = NT_FLOAT(bf16),
         [NT_TYPE_Q4_0] = NT_QUANT(q4_0),
         [NT_TYPE_Q4_1] = NT_QUANT(q4_1),

@@ -74,6 +74,11 @@ static inline const void *nt_kv_v_head(const nt_kv_view *v, int layer, int32_t p
     return nt_kv_v_row(v, layer, pos) + (size_t)h * v->cache->head_bytes;
 }
 
+/* Bytes between the rows of consecutive positions of one layer: a view's
+ * positions 0 .. n of a layer are evenly spaced, so attention's loops can
+ * walk them (a view that maps positions otherwise must say so here). */
+static inline size_t nt_kv_pos_stride(const nt_kv_view *v) { return v->cache->row_bytes; }
+
 /* Write the key and value rows (kv_dim F32 values each) of `layer` at
  * `pos`, converted to the row type. */
 void nt_kv_store(const nt_kv_view *v, int layer, int32_t pos, const float *k, const float *val);

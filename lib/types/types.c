@@ -107,6 +107,8 @@ static void nt_merge_tables(void)
                 m->dotk = ref->dotk;
                 m->dotk_decoded = ref->dotk_decoded;
             }
+            m->attn_scores = own->attn_scores;
+            m->attn_accum = own->attn_accum;
             if (own->vec_dot_q) {
                 m->vec_dot_q = own->vec_dot_q;
                 m->dotk_q = own->dotk_q;

@@ -68,6 +68,15 @@ typedef void (*nt_dotk_q_fn)(int64_t n, const void *w, const void *xq, size_t xq
                              float *out);
 #define NT_DOTK_Q_MAX 4
 
+/* Attention over KV rows of a type, for one query head: scores[j] = scale *
+ * (q . K_j) for the n key heads at k + j * stride bytes, and out = sum_j
+ * w[j] V_j for the value heads at v + j * stride (out is written, not
+ * added to). */
+typedef void (*nt_attn_scores_fn)(const float *q, const void *k, size_t stride, int64_t n, int64_t hd,
+                                  float scale, float *scores);
+typedef void (*nt_attn_accum_fn)(float *out, const float *w, const void *v, size_t stride, int64_t n,
+                                 int64_t hd);
+
 /* The activation blocks a type multiplies with in fast mode. */
 typedef enum nt_act_type {
     NT_ACT_F32 = 0, /* float types: F32 activations in both modes */
@@ -97,6 +106,8 @@ typedef struct nt_type_kernels {
                                     gives bitwise vec_dot */
     nt_vec_dot_q_fn vec_dot_q;   /* fast mode: quantized activations */
     nt_dotk_q_fn dotk_q;         /* ... for up to NT_DOTK_Q_MAX tokens */
+    nt_attn_scores_fn attn_scores; /* KV rows of this type (no scalar */
+    nt_attn_accum_fn attn_accum;   /*   fallback: NULL where the ISA has none) */
 } nt_type_kernels;
 
 typedef void (*nt_axpy_fn)(float *y, float a, const float *x, int64_t n);
