@@ -127,6 +127,12 @@ class KvType(enum.IntEnum):
     Q8_0 = 2
 
 
+class _SessionInfo(Structure):
+    _fields_ = [("struct_size", c_size_t), ("n_ctx", c_int32), ("n_threads", c_int32),
+                ("precision", c_int32), ("kv_type", c_int32), ("kv_bytes", c_uint64),
+                ("kv_bytes_per_pos", c_uint64), ("scratch_bytes", c_uint64)]
+
+
 class _TokenProb(Structure):
     _fields_ = [("id", c_int32), ("prob", c_float)]
 
@@ -169,6 +175,7 @@ _SIGNATURES = {
                                          POINTER(c_size_t)]),
     "nexttok_session_position_get": (c_int32, [_P]),
     "nexttok_session_n_ctx_get": (c_int32, [_P]),
+    "nexttok_session_info_get": (c_int, [_P, POINTER(_SessionInfo)]),
     "nexttok_pool_create": (c_int, [c_int32, POINTER(_P)]),
     "nexttok_pool_free": (None, [_P]),
     "nexttok_pool_n_threads_get": (c_int32, [_P]),
@@ -374,6 +381,9 @@ ModelInfo = namedtuple("ModelInfo", [
     "architecture", "name", "n_vocab", "n_ctx_train", "n_embd", "n_layer",
     "n_head", "n_head_kv", "n_ff", "gguf_version", "n_params", "file_size"])
 
+SessionInfo = namedtuple("SessionInfo", [
+    "n_ctx", "n_threads", "precision", "kv_type", "kv_bytes", "kv_bytes_per_pos", "scratch_bytes"])
+
 TensorInfo = namedtuple("TensorInfo", ["name", "type_name", "shape", "offset", "n_bytes"])
 
 
@@ -527,6 +537,15 @@ class Session(_Handle):
             self.pool = pool
         self.model = model  # keeps the model alive as long as the session
         self._n_vocab = model.n_vocab
+
+    def info(self):
+        """The session's facts: a SessionInfo (resolved precision, KV type,
+        KV bytes per position and in all, scratch bytes, threads)."""
+        raw = _SessionInfo()
+        raw.struct_size = sizeof(raw)
+        _check(_library().nexttok_session_info_get(self._handle, byref(raw)), "session info")
+        return SessionInfo(raw.n_ctx, raw.n_threads, Precision(raw.precision), KvType(raw.kv_type),
+                           raw.kv_bytes, raw.kv_bytes_per_pos, raw.scratch_bytes)
 
     def feed(self, tokens, logits=False):
         """Feed token ids. With logits=True, return one array.array('f') of

@@ -276,3 +276,17 @@ def test_kv_types_and_bad_options():
     with pytest.raises(nexttok.NexttokError) as e:
         nexttok.Pool(-2)
     assert e.value.status == nexttok.Status.INVALID_ARGUMENT
+
+
+def test_session_info_reports_precision_and_memory():
+    with nexttok.Model(fixture("models/llama-q-Q4_0.gguf")) as model:
+        with model.session(n_ctx=32, kv_type=nexttok.KvType.F16) as s:
+            info = s.info()
+            assert info.precision == nexttok.Precision.FAST  # quantized: fast by default
+            assert info.kv_type == nexttok.KvType.F16 and info.n_ctx == 32
+            # 1 layer x 2 KV heads x 64 x (K and V) x 2 bytes
+            assert info.kv_bytes_per_pos == 1 * 2 * 64 * 2 * 2
+            assert info.kv_bytes == 32 * info.kv_bytes_per_pos
+            assert info.scratch_bytes > 0
+        with model.session(precision=nexttok.Precision.EXACT) as s:
+            assert s.info().precision == nexttok.Precision.EXACT
