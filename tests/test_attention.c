@@ -1,7 +1,7 @@
 /* Attention's per-ISA loops (scores of a query head against a run of key
  * heads, and the weighted sum of value heads) against a double-precision
- * reference, for F32 and F16 rows and head sizes that do and do not fill
- * whole vectors. */
+ * reference, for F32, F16 and Q8_0 rows and head sizes that do and do not fill
+ * whole vectors (Q8_0: heads of whole 32-value blocks). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +29,12 @@ static double value(uint32_t type, const unsigned char *rows, size_t stride, int
         memcpy(&f, r + 4 * i, 4);
         return f;
     }
+    if (type == NT_TYPE_Q8_0) { /* {F16 d; int8 q[32]} blocks */
+        const unsigned char *blk = r + (i / 32) * 34;
+        uint16_t h;
+        memcpy(&h, blk, 2);
+        return (double)nt_fp16_to_fp32(h) * (double)(int8_t)blk[2 + i % 32];
+    }
     uint16_t h;
     memcpy(&h, r + 2 * i, 2);
     return nt_fp16_to_fp32(h);
@@ -36,20 +42,22 @@ static double value(uint32_t type, const unsigned char *rows, size_t stride, int
 
 Test(attention, isa_loops_match_a_double_reference)
 {
-    const uint32_t types[] = {NT_TYPE_F32, NT_TYPE_F16};
+    const uint32_t types[] = {NT_TYPE_F32, NT_TYPE_F16, NT_TYPE_Q8_0};
     const int64_t hds[] = {8, 16, 40, 64, 72, 128, 256};
     const int64_t n = 37; /* keys */
     int checked = 0;
     for (int isa = 0; isa < NT_ISA_COUNT; isa++) {
         if (!nt_isa_supported((nt_isa)isa)) continue;
-        for (size_t ti = 0; ti < 2; ti++)
+        for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++)
             for (size_t hi = 0; hi < sizeof hds / sizeof hds[0]; hi++) {
                 const nt_type_kernels *k = nt_type_kernels_isa(types[ti], (nt_isa)isa);
                 if (!k->attn_scores) continue;
                 cr_assert(k->attn_accum, "scores without accum");
                 const int64_t hd = hds[hi];
-                const size_t esz = types[ti] == NT_TYPE_F32 ? 4 : 2;
-                const size_t stride = (size_t)(hd + 24) * esz; /* other heads between rows */
+                if (types[ti] == NT_TYPE_Q8_0 && hd % 32 != 0) continue; /* heads are whole blocks */
+                uint64_t head_bytes = 0;
+                cr_assert(nt_type_row_bytes(types[ti], hd, &head_bytes));
+                const size_t stride = (size_t)head_bytes + 96; /* other heads between rows */
                 unsigned char *krows = calloc((size_t)n, stride), *vrows = calloc((size_t)n, stride);
                 float *q = malloc((size_t)hd * sizeof *q), *x = malloc((size_t)hd * sizeof *x);
                 float *scores = malloc((size_t)n * sizeof *scores), *out = malloc((size_t)(hd + 1) * sizeof *out);
@@ -99,7 +107,7 @@ Test(attention, isa_loops_match_a_double_reference)
             }
     }
 #if defined(__x86_64__)
-    if (nt_isa_supported(NT_ISA_AVX2)) cr_assert(checked >= 14, "only %d cases had ISA loops", checked);
+    if (nt_isa_supported(NT_ISA_AVX2)) cr_assert(checked >= 17, "only %d cases had ISA loops", checked);
 #endif
     cr_log_info("attention loops checked: %d cases", checked);
 }

@@ -1,5 +1,5 @@
 /*
- * Attention's inner loops on AVX2 for F32 and F16 KV rows (see
+ * Attention's inner loops on AVX2 for F32, F16 and Q8_0 KV rows (see
  * attn_avx512.c): one call per (token, head) for every key; the output
  * head stays in registers, 32 values at a time.
  */
@@ -82,3 +82,57 @@ static inline void nt_store_part(float *out, __m256 v, int64_t r)
 
 NT_DEFINE_ATTN_AVX2(f32)
 NT_DEFINE_ATTN_AVX2(f16)
+
+/* Q8_0 rows ({F16 d; int8 q[32]} blocks; heads are whole blocks): 8 values
+ * of a block's quants from byte `at`, as floats. */
+static inline __m256 nt_q8_8(const unsigned char *blk, int at)
+{
+    return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(blk + 2 + at))));
+}
+
+static inline float nt_q8_d(const unsigned char *blk)
+{
+    uint16_t h;
+    memcpy(&h, blk, sizeof h);
+    return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h)));
+}
+
+void nt_attn_scores_q8_0_avx2(const float *q, const void *k, size_t stride, int64_t n, int64_t hd, float scale,
+                              float *scores)
+{
+    const unsigned char *kb = k;
+    const int64_t nb = hd / 32;
+    for (int64_t j = 0; j < n; j++, kb += stride) {
+        __m256 acc = _mm256_setzero_ps();
+        for (int64_t b = 0; b < nb; b++) {
+            const unsigned char *blk = kb + b * 34;
+            const float *qb = q + 32 * b;
+            __m256 t = _mm256_mul_ps(_mm256_loadu_ps(qb), nt_q8_8(blk, 0));
+            t = _mm256_fmadd_ps(_mm256_loadu_ps(qb + 8), nt_q8_8(blk, 8), t);
+            t = _mm256_fmadd_ps(_mm256_loadu_ps(qb + 16), nt_q8_8(blk, 16), t);
+            t = _mm256_fmadd_ps(_mm256_loadu_ps(qb + 24), nt_q8_8(blk, 24), t);
+            acc = _mm256_fmadd_ps(t, _mm256_set1_ps(nt_q8_d(blk)), acc);
+        }
+        scores[j] = nt_hsum8(acc) * scale;
+    }
+}
+
+void nt_attn_accum_q8_0_avx2(float *out, const float *w, const void *v, size_t stride, int64_t n, int64_t hd)
+{
+    const int64_t nb = hd / 32;
+    for (int64_t b = 0; b < nb; b++) { /* one block (32 values) in registers */
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        const unsigned char *vb = (const unsigned char *)v + b * 34;
+        for (int64_t j = 0; j < n; j++, vb += stride) {
+            const __m256 s = _mm256_set1_ps(w[j] * nt_q8_d(vb));
+            a0 = _mm256_fmadd_ps(s, nt_q8_8(vb, 0), a0);
+            a1 = _mm256_fmadd_ps(s, nt_q8_8(vb, 8), a1);
+            a2 = _mm256_fmadd_ps(s, nt_q8_8(vb, 16), a2);
+            a3 = _mm256_fmadd_ps(s, nt_q8_8(vb, 24), a3);
+        }
+        _mm256_storeu_ps(out + 32 * b, a0);
+        _mm256_storeu_ps(out + 32 * b + 8, a1);
+        _mm256_storeu_ps(out + 32 * b + 16, a2);
+        _mm256_storeu_ps(out + 32 * b + 24, a3);
+    }
+}

@@ -1,11 +1,13 @@
 /*
- * Attention's inner loops on AVX-512 for F32 and F16 KV rows: the scores of
+ * Attention's inner loops on AVX-512 for F32, F16 and Q8_0 KV rows: the scores of
  * one query head against a run of key heads, and the score-weighted sum of
  * the value heads. One call covers every key of a (token, head), so no
  * call or reload of the output happens per key; the output head stays in
  * registers (64 values at a time) while the value rows stream past.
  */
 #include <immintrin.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "kernels/kernels_isa.h"
 
@@ -62,3 +64,61 @@ static inline __m512 nt_ld_f16(const void *p, int64_t i, __mmask16 m)
 
 NT_DEFINE_ATTN_AVX512(f32)
 NT_DEFINE_ATTN_AVX512(f16)
+
+/* Q8_0 rows ({F16 d; int8 q[32]} blocks; heads are whole blocks): 16
+ * values of block b's quants from byte `at`, as floats. */
+static inline __m512 nt_q8_16(const unsigned char *blk, int at)
+{
+    return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(blk + 2 + at))));
+}
+
+static inline float nt_q8_d(const unsigned char *blk)
+{
+    uint16_t h;
+    __builtin_memcpy(&h, blk, sizeof h);
+    return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h)));
+}
+
+void nt_attn_scores_q8_0_avx512(const float *q, const void *k, size_t stride, int64_t n, int64_t hd, float scale,
+                                float *scores)
+{
+    const unsigned char *kb = k;
+    const int64_t nb = hd / 32;
+    for (int64_t j = 0; j < n; j++, kb += stride) {
+        __m512 acc = _mm512_setzero_ps();
+        for (int64_t b = 0; b < nb; b++) {
+            const unsigned char *blk = kb + b * 34;
+            const __m512 d = _mm512_set1_ps(nt_q8_d(blk));
+            const __m512 t = _mm512_fmadd_ps(_mm512_loadu_ps(q + 32 * b + 16), nt_q8_16(blk, 16),
+                                             _mm512_mul_ps(_mm512_loadu_ps(q + 32 * b), nt_q8_16(blk, 0)));
+            acc = _mm512_fmadd_ps(t, d, acc);
+        }
+        scores[j] = _mm512_reduce_add_ps(acc) * scale;
+    }
+}
+
+void nt_attn_accum_q8_0_avx512(float *out, const float *w, const void *v, size_t stride, int64_t n, int64_t hd)
+{
+    const int64_t nb = hd / 32;
+    for (int64_t b0 = 0; b0 < nb; b0 += 2) { /* two blocks (64 values) in registers */
+        const bool two = b0 + 1 < nb;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        const unsigned char *vb = (const unsigned char *)v + b0 * 34;
+        for (int64_t j = 0; j < n; j++, vb += stride) {
+            const __m512 s0 = _mm512_set1_ps(w[j] * nt_q8_d(vb));
+            a0 = _mm512_fmadd_ps(s0, nt_q8_16(vb, 0), a0);
+            a1 = _mm512_fmadd_ps(s0, nt_q8_16(vb, 16), a1);
+            if (two) {
+                const __m512 s1 = _mm512_set1_ps(w[j] * nt_q8_d(vb + 34));
+                a2 = _mm512_fmadd_ps(s1, nt_q8_16(vb + 34, 0), a2);
+                a3 = _mm512_fmadd_ps(s1, nt_q8_16(vb + 34, 16), a3);
+            }
+        }
+        _mm512_storeu_ps(out + 32 * b0, a0);
+        _mm512_storeu_ps(out + 32 * b0 + 16, a1);
+        if (two) {
+            _mm512_storeu_ps(out + 32 * b0 + 32, a2);
+            _mm512_storeu_ps(out + 32 * b0 + 48, a3);
+        }
+    }
+}

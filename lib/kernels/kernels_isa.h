@@ -25,6 +25,8 @@ NT_DECLARE_ATTN(f32, avx2)
 NT_DECLARE_ATTN(f16, avx2)
 NT_DECLARE_ATTN(f32, avx512)
 NT_DECLARE_ATTN(f16, avx512)
+NT_DECLARE_ATTN(q8_0, avx2)
+NT_DECLARE_ATTN(q8_0, avx512)
 
 /* Multi-token dots (nt_dotk_fn in types/types.h), tokens per call: */
 #define NT_DOTK_AVX2 2   /* 16 ymm registers: 2 tokens x 4 accumulators */
