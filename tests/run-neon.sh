@@ -44,13 +44,17 @@ $cc $cflags -o "$out/test_kernels" tests/test_kernels.c tests/test_convert.c tes
 $cc $cflags -o "$out/test_quant" tests/test_quant.c tests/support/guarded.c tests/support/mini_test.c $libs
 $cc $cflags -o "$out/test_qdot_k" tests/test_qdot_k.c tests/support/guarded.c tests/support/mini_test.c $libs -lm
 $cc $cflags -o "$out/test_qdot" tests/test_qdot.c tests/support/guarded.c tests/support/mini_test.c $libs -lm
+# fast and exact mode end to end on the quantized fixtures, with NEON kernels
+$cc $cflags -o "$out/test_conformance_quant" tests/test_conformance_quant.c tests/support/fixtures.c \
+    tests/support/logits_file.c tests/support/mini_test.c $libs -lm
 
 # qemu-user 7.2 (Debian 12) hangs in a forked child and in a new thread, so
 # each test gets its own process, the pool tests (threads) are not run, and
 # the matmul test checks the one-thread pool only.
 status=0
 export NT_TEST_NO_THREADS=1
-for t in test_kernels test_quant test_qdot_k test_qdot; do
+export NEXTTOK_FIXTURES="${NEXTTOK_FIXTURES:-$PWD/../shared/fixtures}"
+for t in test_kernels test_quant test_qdot_k test_qdot test_conformance_quant; do
     echo "== $t (aarch64 under qemu)"
     for name in $(qemu-aarch64 -L /usr/aarch64-linux-gnu "$out/$t" --list); do
         qemu-aarch64 -L /usr/aarch64-linux-gnu "$out/$t" "$name" || { echo "[FAIL] $name"; status=1; }

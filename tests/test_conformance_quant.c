@@ -12,13 +12,13 @@
  * and one token at a time (the quantized single dots) must also agree
  * bitwise: the batched path is built to repeat the single dot exactly.
  */
-#include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nexttok.h"
+#include "support/harness.h"
 #include "support/fixtures.h"
 #include "support/logits_file.h"
 
@@ -46,6 +46,7 @@ static void check_quant_fixture_in(const char *name, double llamacpp_kl, int32_t
     nexttok_session_params sp;
     nexttok_session_params_init(&sp, sizeof sp);
     sp.precision = precision;
+    if (getenv("NT_TEST_NO_THREADS")) sp.n_threads = 1; /* qemu-user hangs in new threads */
     cr_assert_eq(nexttok_session_create(model, &sp, &s), NEXTTOK_OK, "%s", nexttok_error_message());
     cr_assert_eq(nexttok_session_feed(s, ref.tokens, (size_t)ref.n, ours), NEXTTOK_OK, "%s",
                  nexttok_error_message());
