@@ -7,6 +7,8 @@
 
 #define NT_FLOAT(t) {.vec_dot = nt_dot_##t##_avx512, .dotk = nt_dotk_##t##_avx512}
 #define NT_QUANT(t) {.to_float = nt_##t##_to_float_avx512, .vec_dot = nt_dot_##t##_avx512, .dotk_decoded = nt_dotk_f32_avx512, .vec_dot_q = nt_vec_dot_q_##t##_avx512, .dotk_q = nt_dotk_q_##t##_avx512}
+/* the 32-wide types: with the packed-activation dot too */
+#define NT_QUANT32(t) {.to_float = nt_##t##_to_float_avx512, .vec_dot = nt_dot_##t##_avx512, .dotk_decoded = nt_dotk_f32_avx512, .vec_dot_q = nt_vec_dot_q_##t##_avx512, .dotk_q = nt_dotk_q_##t##_avx512, .dotk_qp = nt_dotk_qp_##t##_avx512}
 
 const nt_isa_kernels nt_kernels_avx512 = {
     .dotk_tokens = NT_DOTK_AVX512,
@@ -16,11 +18,11 @@ const nt_isa_kernels nt_kernels_avx512 = {
         [NT_TYPE_F32] = NT_FLOAT(f32),
         [NT_TYPE_F16] = NT_FLOAT(f16),
         [NT_TYPE_BF16] = NT_FLOAT(bf16),
-        [NT_TYPE_Q4_0] = NT_QUANT(q4_0),
-        [NT_TYPE_Q4_1] = NT_QUANT(q4_1),
-        [NT_TYPE_Q5_0] = NT_QUANT(q5_0),
-        [NT_TYPE_Q5_1] = NT_QUANT(q5_1),
-        [NT_TYPE_Q8_0] = NT_QUANT(q8_0),
+        [NT_TYPE_Q4_0] = NT_QUANT32(q4_0),
+        [NT_TYPE_Q4_1] = NT_QUANT32(q4_1),
+        [NT_TYPE_Q5_0] = NT_QUANT32(q5_0),
+        [NT_TYPE_Q5_1] = NT_QUANT32(q5_1),
+        [NT_TYPE_Q8_0] = NT_QUANT32(q8_0),
         [NT_TYPE_Q2_K] = NT_QUANT(q2_k),
         [NT_TYPE_Q3_K] = NT_QUANT(q3_k),
         [NT_TYPE_Q4_K] = NT_QUANT(q4_k),
