@@ -485,3 +485,49 @@ Test(qdot, multi_token_dots_match_single_dots_bitwise)
         }
     }
 }
+
+/* The kernels with packed activations (qdot.h nt_q8a_pack), where an ISA
+ * has them: each token's result bitwise that ISA's single dot. */
+Test(qdot, packed_multi_token_dots_match_single_dots_bitwise)
+{
+    nt_rng r = {29};
+    variant vs[8];
+    const int nv = variants(vs);
+    const int k = NT_DOTK_Q_MAX;
+    int tested = 0;
+    for (int ti = 0; ti < N_TYPES; ti++) {
+        const ltype *t = &ltypes[ti];
+        for (size_t c = 0; c < N_COUNTS; c++) {
+            const int64_t nb = block_counts[c], n = nb * 32;
+            rows rw;
+            rows_alloc(&rw, t, nb, k);
+            const size_t xbytes = (size_t)(k - 1) * rw.stride + (size_t)nb * sizeof(nt_q8a_block);
+            nt_guard gp;
+            unsigned char *xp = nt_guarded_alloc(xbytes, &gp);
+            float *x = malloc((size_t)n * sizeof *x);
+            cr_assert(x && xp);
+            memset(xp, 0xA5, xbytes); /* the unpacked tail must not be read */
+            random_blocks_w(t, rw.w, nb, &r, c % 2 == 0);
+            for (int u = 0; u < k; u++) {
+                random_activations(x, n, &r);
+                nt_quantize_q8a_scalar(x, rw.xq + (size_t)u * rw.stride, n);
+                nt_q8a_pack(rw.xq + (size_t)u * rw.stride, xp + (size_t)u * rw.stride, nb);
+            }
+            for (int v = 0; v < nv; v++) {
+                const nt_type_kernels *tk = nt_type_kernels_isa(t->id, vs[v].k->isa);
+                if (!tk || !tk->dotk_qp) continue;
+                use(&vs[v]);
+                float out[NT_DOTK_Q_MAX], want[NT_DOTK_Q_MAX];
+                tk->dotk_qp(n, rw.w, rw.xq, xp, rw.stride, out);
+                for (int u = 0; u < k; u++) want[u] = vs[v].k->dot[ti](n, rw.w, rw.xq + (size_t)u * rw.stride);
+                cr_assert(memcmp(out, want, sizeof out) == 0, "%s %s nb=%lld packed", vname(&vs[v]), t->name,
+                          (long long)nb);
+                tested++;
+            }
+            free(x);
+            nt_guarded_free(&gp);
+            rows_free(&rw);
+        }
+    }
+    cr_log_info("packed kernels tested: %d cases", tested);
+}

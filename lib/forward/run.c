@@ -60,9 +60,10 @@ nexttok_status nt_run_create(const nexttok_model *m, int32_t n_ctx, nt_pool *poo
     run->mm.pool = pool;
     run->mm.fast = fast;
     if (ok && fast) {
-        /* room for the residual pass of the output projection too */
+        /* room for the residual pass of the output projection too, and
+         * for the packed copies of both (kernels/qdot.h nt_q8a_pack) */
         const int64_t row = widest_act_row(m, &d);
-        run->mm.qbuf_bytes = (size_t)row * NT_BATCH * 2;
+        run->mm.qbuf_bytes = (size_t)row * NT_BATCH * 4;
         run->mm.qbuf = nt_aligned_alloc(64, run->mm.qbuf_bytes);
         run->mm.rbuf_floats = (size_t)hp->n_embd;
         run->mm.rbuf = nt_aligned_alloc(64, run->mm.rbuf_floats * sizeof(float));

@@ -53,6 +53,8 @@ typedef struct nt_matmul_job {
     const unsigned char *xq;
     const unsigned char *xq2; /* residual pass, or NULL */
     size_t xq_stride;
+    nt_dotk_qp_fn dotk_qp; /* with xp (and xp2): xq (xq2) packed, or NULL */
+    const unsigned char *xp, *xp2;
 } nt_matmul_job;
 
 /* Rows [r0, r1) for tokens [t, t + k) with the multi-token dot; row r is
@@ -133,9 +135,11 @@ static void nt_matmul_rows_q(const nt_matmul_job *job, int64_t r0, int64_t r1)
             for (int64_t r = r0; r < r1; r++) {
                 const unsigned char *wr = base + (size_t)r * w->row_bytes;
                 const size_t off = (size_t)t * job->xq_stride;
-                job->dotk_q(n_in, wr, job->xq + off, job->xq_stride, NT_DOTK_Q_MAX, out);
+                if (job->xp) job->dotk_qp(n_in, wr, job->xq + off, job->xp + off, job->xq_stride, out);
+                else job->dotk_q(n_in, wr, job->xq + off, job->xq_stride, NT_DOTK_Q_MAX, out);
                 if (job->xq2) {
-                    job->dotk_q(n_in, wr, job->xq2 + off, job->xq_stride, NT_DOTK_Q_MAX, out2);
+                    if (job->xp2) job->dotk_qp(n_in, wr, job->xq2 + off, job->xp2 + off, job->xq_stride, out2);
+                    else job->dotk_q(n_in, wr, job->xq2 + off, job->xq_stride, NT_DOTK_Q_MAX, out2);
                     for (int j = 0; j < NT_DOTK_Q_MAX; j++) out[j] += out2[j];
                 }
                 for (int j = 0; j < NT_DOTK_Q_MAX; j++) job->y[(t + j) * n_out + r] = out[j];
@@ -198,9 +202,12 @@ static void nt_act_residual(nt_act_type act, const float *x, const void *xq, int
 }
 
 /* Quantize the n_tok activation rows for fast mode into ctx->qbuf; with
- * ctx->residual, also what that quantization left over, after them. */
+ * ctx->residual, also what that quantization left over, after them. With
+ * `pack` (a dotk_qp kernel and whole groups of tokens), also the rows in
+ * the packed layout (qdot.h) after those, when qbuf has room. */
 static bool nt_matmul_quantize(const nt_matmul_ctx *ctx, const nt_type_traits *tr, nt_isa isa,
-                               const nt_weight *w, const float *x, int64_t n_tok, nt_matmul_job *job)
+                               const nt_weight *w, const float *x, int64_t n_tok, bool pack,
+                               nt_matmul_job *job)
 {
     const int64_t row = nt_act_row_bytes(tr->act, w->n_in);
     const int passes = ctx->residual ? 2 : 1;
@@ -220,6 +227,18 @@ static bool nt_matmul_quantize(const nt_matmul_ctx *ctx, const nt_type_traits *t
         }
         job->xq2 = dst2;
     }
+    if (pack && tr->act == NT_ACT_Q8A &&
+        (uint64_t)row * (uint64_t)n_tok * (uint64_t)passes * 2 <= ctx->qbuf_bytes) {
+        const int64_t nb = w->n_in / NT_Q8A_VALUES;
+        unsigned char *p = dst + (size_t)(n_tok * row) * (size_t)passes;
+        for (int pass = 0; pass < passes; pass++) {
+            const unsigned char *src = pass ? job->xq2 : job->xq;
+            unsigned char *pd = p + (size_t)(pass * n_tok * row);
+            for (int64_t t = 0; t < n_tok; t++) nt_q8a_pack(src + (size_t)(t * row), pd + (size_t)(t * row), nb);
+            if (pass) job->xp2 = pd;
+            else job->xp = pd;
+        }
+    }
     return true;
 }
 
@@ -234,9 +253,11 @@ void nt_matmul_ex(const nt_matmul_ctx *ctx, const nt_weight *w, const float *x, 
         return;
     }
     nt_matmul_job job = {.w = w, .x = x, .y = y, .n_tok = n_tok, .dot = k->vec_dot, .dotk_tokens = 1};
-    if (ctx->fast && tr->act != NT_ACT_F32 && k->vec_dot_q && nt_matmul_quantize(ctx, tr, isa, w, x, n_tok, &job)) {
+    const bool pack = k->dotk_qp && k->dotk_q && n_tok >= NT_DOTK_Q_MAX;
+    if (ctx->fast && tr->act != NT_ACT_F32 && k->vec_dot_q && nt_matmul_quantize(ctx, tr, isa, w, x, n_tok, pack, &job)) {
         job.dot_q = k->vec_dot_q;
         job.dotk_q = k->dotk_q;
+        if (job.xp) job.dotk_qp = k->dotk_qp;
         job.dotk_tokens = NT_DOTK_Q_MAX;
     } else {
         const nt_isa_kernels *own = nt_isa_kernels_get(isa);

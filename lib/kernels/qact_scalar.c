@@ -5,6 +5,7 @@
  * the default rounding mode, as the SIMD conversions do.
  */
 #include <math.h>
+#include <string.h>
 
 #include "kernels/qact_rule.h"
 #include "kernels/qdot.h"
@@ -43,5 +44,22 @@ void nt_quantize_q8k_scalar(const float *x, void *dst, int64_t n)
             for (int i = 0; i < 16; i++) s += y[b].qs[16 * g + i];
             y[b].bsums[g] = (int16_t)s;
         }
+    }
+}
+
+void nt_q8a_pack(const void *xq, void *xp, int64_t nb)
+{
+    static const int order[16] = {0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15};
+    const nt_q8a_block *x = xq;
+    unsigned char *p = xp;
+    for (int64_t i = 0; i + 8 <= nb;) {
+        const int G = i + 16 <= nb ? 16 : 8;
+        unsigned char *g = p + i * (int64_t)sizeof(nt_q8a_block);
+        for (int l = 0; l < G; l++) {
+            memcpy(g + 4 * l, &x[i + order[l]].d, 4);
+            memcpy(g + 4 * G + 4 * l, &x[i + order[l]].s, 4);
+        }
+        for (int b = 0; b < G; b++) memcpy(g + 8 * G + 32 * b, x[i + b].qs, 32);
+        i += G;
     }
 }

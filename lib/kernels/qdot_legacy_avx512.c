@@ -142,6 +142,12 @@ int nt_qdot_legacy_ext_avx512(int on)
     {                                                                                          \
         if (nt_have_vnni()) nt_run_##name##_vnni(n, w, xq, xq_stride, k, out);                 \
         else nt_run_##name##_maddubs(n, w, xq, xq_stride, k, out);                             \
+    }                                                                                          \
+    void nt_dotk_qp_##name##_avx512(int64_t n, const void *w, const void *xq, const void *xp,  \
+                                    size_t xq_stride, float *out)                              \
+    {                                                                                          \
+        if (nt_have_vnni()) nt_runp_##name##_vnni(n, w, xq, xp, xq_stride, out);               \
+        else nt_runp_##name##_maddubs(n, w, xq, xp, xq_stride, out);                           \
     }
 
 NT_DEFINE_QDOT_AVX512(q4_0)

@@ -6,9 +6,13 @@
  */
 
 /* One group of 16 blocks (G = 16) or 8 (G = 8, lanes 8..15 zero) at b for
- * K tokens: each token's 16 block results c_b into acc[u]. */
+ * K tokens: each token's 16 block results c_b into acc[u]. The activations
+ * come from the nt_q8a blocks at xq, or, when xp is not NULL, from the same
+ * group in the packed layout (qdot.h nt_q8a_pack), the same values read
+ * with plain loads. */
 static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_group)(int t, int G, const unsigned char *b,
-                                                                const unsigned char *xq, size_t stride, int K,
+                                                                const unsigned char *xq,
+                                                                const unsigned char *xp, size_t stride, int K,
                                                                 __m512 *acc)
 {
     const int bytes = nt_ql_bytes(t), off = nt_ql_offset(t);
@@ -37,7 +41,8 @@ static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_group)(int t, 
                 }
 #pragma GCC unroll 4
                 for (int u = 0; u < K; u++) {
-                    __m512i xv = nt_x_pair((const nt_q8a_block *)(xq + u * stride) + 2 * pair);
+                    __m512i xv = xp ? _mm512_loadu_si512((const void *)(xp + u * stride + 8 * G + 64 * pair))
+                                    : nt_x_pair((const nt_q8a_block *)(xq + u * stride) + 2 * pair);
                     if (t == NT_QL_Q8_0) xv = _mm512_mask_sub_epi8(xv, neg, _mm512_setzero_si512(), xv);
                     pp[u][j] = NT_DP(wv, xv);
                 }
@@ -56,11 +61,24 @@ static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_group)(int t, 
 #pragma GCC unroll 4
     for (int u = 0; u < K; u++) {
         /* (d, s) of the blocks, as 64-bit pairs, split into d and s */
-        const unsigned char *xb = xq + u * stride;
-        const __m512i g0 = _mm512_i32gather_epi64(xidx0, (const void *)xb, 1);
-        const __m512i g1 = G == 16 ? _mm512_i32gather_epi64(xidx1, (const void *)xb, 1) : _mm512_setzero_si512();
-        const __m512 dx = _mm512_castsi512_ps(_mm512_permutex2var_epi32(g0, even, g1));
-        const __m512i s = _mm512_permutex2var_epi32(g0, odd, g1);
+        __m512 dx;
+        __m512i s;
+        if (xp) {
+            const unsigned char *xpu = xp + u * stride;
+            if (G == 16) {
+                dx = _mm512_loadu_ps((const void *)xpu);
+                s = _mm512_loadu_si512((const void *)(xpu + 64));
+            } else {
+                dx = _mm512_zextps256_ps512(_mm256_loadu_ps((const float *)xpu));
+                s = _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i *)(xpu + 32)));
+            }
+        } else {
+            const unsigned char *xb = xq + u * stride;
+            const __m512i g0 = _mm512_i32gather_epi64(xidx0, (const void *)xb, 1);
+            const __m512i g1 = G == 16 ? _mm512_i32gather_epi64(xidx1, (const void *)xb, 1) : _mm512_setzero_si512();
+            dx = _mm512_castsi512_ps(_mm512_permutex2var_epi32(g0, even, g1));
+            s = _mm512_permutex2var_epi32(g0, odd, g1);
+        }
         __m512i isum = nt_tree_last(half[u][0], G == 16 ? half[u][1] : _mm512_setzero_si512());
         if (off) isum = _mm512_sub_epi32(isum, _mm512_slli_epi32(s, off == 8 ? 3 : 4));
         __m512 c = _mm512_mul_ps(_mm512_mul_ps(dw, dx), _mm512_cvtepi32_ps(isum));
@@ -70,8 +88,8 @@ static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_group)(int t, 
 }
 
 static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_run)(int t, int64_t n, const unsigned char *w,
-                                                              const unsigned char *xq, size_t stride, int K,
-                                                              float *out)
+                                                              const unsigned char *xq, const unsigned char *xp,
+                                                              size_t stride, int K, float *out)
 {
     const int bytes = nt_ql_bytes(t);
     const int64_t nb = n / NT_QK32;
@@ -80,9 +98,11 @@ static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_run)(int t, in
     for (int u = 0; u < K; u++) acc[u] = _mm512_setzero_ps();
     int64_t i = 0;
     for (; i + 16 <= nb; i += 16)
-        NT_V(nt_group)(t, 16, w + i * bytes, xq + i * sizeof(nt_q8a_block), stride, K, acc);
+        NT_V(nt_group)(t, 16, w + i * bytes, xq + i * sizeof(nt_q8a_block), xp ? xp + i * sizeof(nt_q8a_block) : NULL,
+                       stride, K, acc);
     if (i + 8 <= nb) {
-        NT_V(nt_group)(t, 8, w + i * bytes, xq + i * sizeof(nt_q8a_block), stride, K, acc);
+        NT_V(nt_group)(t, 8, w + i * bytes, xq + i * sizeof(nt_q8a_block), xp ? xp + i * sizeof(nt_q8a_block) : NULL,
+                       stride, K, acc);
         i += 8;
     }
     float tail[NT_DOTK_Q_MAX] = {0};
@@ -96,12 +116,17 @@ static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_run)(int t, in
                                                               size_t stride, int k, float *out)       \
     {                                                                                               \
         switch (k) {                                                                                \
-        case 1: NT_V(nt_run)(T, n, w, xq, stride, 1, out); break;                                   \
-        case 2: NT_V(nt_run)(T, n, w, xq, stride, 2, out); break;                                   \
-        case 3: NT_V(nt_run)(T, n, w, xq, stride, 3, out); break;                                   \
-        case 4: NT_V(nt_run)(T, n, w, xq, stride, 4, out); break;                                   \
+        case 1: NT_V(nt_run)(T, n, w, xq, NULL, stride, 1, out); break;                             \
+        case 2: NT_V(nt_run)(T, n, w, xq, NULL, stride, 2, out); break;                             \
+        case 3: NT_V(nt_run)(T, n, w, xq, NULL, stride, 3, out); break;                             \
+        case 4: NT_V(nt_run)(T, n, w, xq, NULL, stride, 4, out); break;                             \
         default: break;                                                                             \
         }                                                                                           \
+    }                                                                                               \
+    static __attribute__((noinline)) NT_ATTR void NT_V(nt_runp_##name)(int64_t n, const void *w, const void *xq, \
+                                                               const void *xp, size_t stride, float *out) \
+    {                                                                                               \
+        NT_V(nt_run)(T, n, w, xq, xp, stride, NT_DOTK_Q_MAX, out);                                  \
     }
 
 NT_RUN_TYPE(q4_0, NT_QL_Q4_0)

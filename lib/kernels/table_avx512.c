@@ -7,6 +7,11 @@
 
 #define NT_FLOAT(t) {.vec_dot = nt_dot_##t##_avx512, .dotk = nt_dotk_##t##_avx512}
 #define NT_QUANT(t) {.to_float = nt_##t##_to_float_avx512, .vec_dot = nt_dot_##t##_avx512, .dotk_decoded = nt_dotk_f32_avx512, .vec_dot_q = nt_vec_dot_q_##t##_avx512, .dotk_q = nt_dotk_q_##t##_avx512}
+/* the 32-wide types: with the packed-activation dot too */
+#define NT_QUANT32_FIELDS(t)                                                                              \
+    .to_float = nt_##t##_to_float_avx512, .vec_dot = nt_dot_##t##_avx512, .dotk_decoded = nt_dotk_f32_avx512, \
+    .vec_dot_q = nt_vec_dot_q_##t##_avx512, .dotk_q = nt_dotk_q_##t##_avx512, .dotk_qp = nt_dotk_qp_##t##_avx512
+#define NT_QUANT32(t) {NT_QUANT32_FIELDS(t)}
 
 const nt_isa_kernels nt_kernels_avx512 = {
     .dotk_tokens = NT_DOTK_AVX512,
@@ -18,13 +23,12 @@ const nt_isa_kernels nt_kernels_avx512 = {
         [NT_TYPE_F16] = {.vec_dot = nt_dot_f16_avx512, .dotk = nt_dotk_f16_avx512,
                          .attn_scores = nt_attn_scores_f16_avx512, .attn_accum = nt_attn_accum_f16_avx512},
         [NT_TYPE_BF16] = NT_FLOAT(bf16),
-        [NT_TYPE_Q4_0] = NT_QUANT(q4_0),
-        [NT_TYPE_Q4_1] = NT_QUANT(q4_1),
-        [NT_TYPE_Q5_0] = NT_QUANT(q5_0),
-        [NT_TYPE_Q5_1] = NT_QUANT(q5_1),
-        [NT_TYPE_Q8_0] = {.to_float = nt_q8_0_to_float_avx512, .vec_dot = nt_dot_q8_0_avx512, .dotk_decoded = nt_dotk_f32_avx512,
-                          .vec_dot_q = nt_vec_dot_q_q8_0_avx512, .dotk_q = nt_dotk_q_q8_0_avx512,
-                          .attn_scores = nt_attn_scores_q8_0_avx512, .attn_accum = nt_attn_accum_q8_0_avx512},
+        [NT_TYPE_Q4_0] = NT_QUANT32(q4_0),
+        [NT_TYPE_Q4_1] = NT_QUANT32(q4_1),
+        [NT_TYPE_Q5_0] = NT_QUANT32(q5_0),
+        [NT_TYPE_Q5_1] = NT_QUANT32(q5_1),
+        [NT_TYPE_Q8_0] = {NT_QUANT32_FIELDS(q8_0), .attn_scores = nt_attn_scores_q8_0_avx512,
+                          .attn_accum = nt_attn_accum_q8_0_avx512},
         [NT_TYPE_Q2_K] = NT_QUANT(q2_k),
         [NT_TYPE_Q3_K] = NT_QUANT(q3_k),
         [NT_TYPE_Q4_K] = NT_QUANT(q4_k),

@@ -112,9 +112,11 @@ static void nt_merge_tables(void)
             if (own->vec_dot_q) {
                 m->vec_dot_q = own->vec_dot_q;
                 m->dotk_q = own->dotk_q;
+                m->dotk_qp = own->dotk_qp;
             } else {
                 m->vec_dot_q = ref->vec_dot_q;
                 m->dotk_q = ref->dotk_q;
+                m->dotk_qp = ref->dotk_qp;
             }
         }
     }

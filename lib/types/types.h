@@ -67,6 +67,12 @@ typedef float (*nt_vec_dot_q_fn)(int64_t n, const void *w, const void *xq);
 typedef void (*nt_dotk_q_fn)(int64_t n, const void *w, const void *xq, size_t xq_stride, int k,
                              float *out);
 #define NT_DOTK_Q_MAX 4
+/* dotk_q for exactly NT_DOTK_Q_MAX tokens that also reads xp, the same
+ * activations in the packed layout of kernels/qdot.h (nt_q8a_pack), each
+ * token's packed row xq_stride bytes after the last; out[t] bitwise
+ * vec_dot_q of token t. */
+typedef void (*nt_dotk_qp_fn)(int64_t n, const void *w, const void *xq, const void *xp, size_t xq_stride,
+                              float *out);
 
 /* Attention over KV rows of a type, for one query head: scores[j] = scale *
  * (q . K_j) for the n key heads at k + j * stride bytes, and out = sum_j
@@ -106,6 +112,7 @@ typedef struct nt_type_kernels {
                                     gives bitwise vec_dot */
     nt_vec_dot_q_fn vec_dot_q;   /* fast mode: quantized activations */
     nt_dotk_q_fn dotk_q;         /* ... for up to NT_DOTK_Q_MAX tokens */
+    nt_dotk_qp_fn dotk_qp;       /* ... with packed activations too, or NULL */
     nt_attn_scores_fn attn_scores; /* KV rows of this type (no scalar */
     nt_attn_accum_fn attn_accum;   /*   fallback: NULL where the ISA has none) */
 } nt_type_kernels;
