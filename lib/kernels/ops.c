@@ -4,7 +4,7 @@
  * they favour accuracy: reductions and transcendental functions run in
  * double and each result is rounded to F32 once.
  *
- * The activation functions flush results below FLT_MIN (subnormals, all
+ * The activation functions and softmax flush results below FLT_MIN (subnormals, all
  * smaller than 2^-126) to zero: they feed the matrix products, where a
  * subnormal operand costs x86 a microcode assist per multiply-add (GELU of
  * strongly negative inputs made GPT-2 prefill three times slower), and
@@ -50,6 +50,8 @@ void nt_layernorm(float *out, const float *x, const float *weight, const float *
     }
 }
 
+static inline float nt_flush_subnormal(float v) { return fabsf(v) < FLT_MIN ? 0.0f : v; }
+
 void nt_softmax(float *x, int64_t n)
 {
     if (n <= 0) return;
@@ -67,10 +69,8 @@ void nt_softmax(float *x, int64_t n)
         x[i] = (float)e;
     }
     const double inv = 1.0 / sum;
-    for (int64_t i = 0; i < n; i++) x[i] = (float)((double)x[i] * inv);
+    for (int64_t i = 0; i < n; i++) x[i] = nt_flush_subnormal((float)((double)x[i] * inv));
 }
-
-static inline float nt_flush_subnormal(float v) { return fabsf(v) < FLT_MIN ? 0.0f : v; }
 
 void nt_gelu_tanh(float *x, int64_t n)
 {
