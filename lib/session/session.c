@@ -103,7 +103,7 @@ NEXTTOK_API nexttok_status nexttok_session_create(const nexttok_model *m, const 
     return NEXTTOK_OK;
 }
 
-/* Run tokens[0..n) at positions pos .. pos + n - 1 (n <= NT_BATCH). */
+/* Run tokens[0..n) at positions pos .. pos + n - 1 (n <= the run's batch). */
 static void forward(nexttok_session *s, const int32_t *tokens, int32_t n, float *rows)
 {
     int32_t pos[NT_BATCH];
@@ -131,7 +131,8 @@ NEXTTOK_API nexttok_status nexttok_session_feed(nexttok_session *s, const int32_
                            tokens[i], i, n_vocab);
 
     for (size_t done = 0; done < n_tokens;) {
-        int32_t n = (int32_t)(n_tokens - done < NT_BATCH ? n_tokens - done : NT_BATCH);
+        const int32_t B = s->run->batch;
+        int32_t n = (int32_t)(n_tokens - done < (size_t)B ? n_tokens - done : (size_t)B);
         memcpy(s->tokens + s->pos, tokens + done, (size_t)n * sizeof *tokens);
         forward(s, tokens + done, n, logits_out ? logits_out + done * (size_t)n_vocab : NULL);
         s->pos += n;
