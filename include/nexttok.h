@@ -277,6 +277,10 @@ typedef struct nexttok_session_params {
                              makes its own of n_threads */
     int32_t precision;    /* a nexttok_precision */
     int32_t kv_type;      /* a nexttok_kv_type */
+    int32_t n_batch;      /* tokens per forward call of a long feed, 1..512;
+                             0 = 512 (at most n_ctx). Scratch grows with it
+                             (~40 MB at 512 for a 1.1B model): sessions that
+                             only decode (NPCs) can take 16 or 32 */
 } nexttok_session_params;
 
 /** Fill `params` (struct_size = sizeof *params) with defaults. */

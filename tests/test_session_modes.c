@@ -128,10 +128,11 @@ static void same_bytes_for_thread_counts(const char *rel, int32_t precision)
     const int32_t n = N_PROMPT < 40 ? N_PROMPT : 40;
     nexttok_session_params p1 = params(64, 1), p2 = params(64, 2), p3 = params(64, 3);
     p1.precision = p2.precision = p3.precision = precision;
+    p2.n_batch = 7; /* the prompt split into six forward calls */
     float *a = run_rows(m, &p1, toks, n, false), *b = run_rows(m, &p2, toks, n, false);
     float *c = run_rows(m, &p3, toks, n, true);
     const size_t bytes = (size_t)n * (size_t)V * sizeof(float);
-    cr_assert(memcmp(a, b, bytes) == 0, "%s: 1 and 2 threads differ", rel);
+    cr_assert(memcmp(a, b, bytes) == 0, "%s: 1 thread and 2 threads in batches of 7 differ", rel);
     cr_assert(memcmp(a, c, bytes) == 0, "%s: whole prompt on 1 thread and stepwise on 3 differ", rel);
     free(a);
     free(b);
@@ -173,6 +174,34 @@ Test(session_modes, bad_precision_and_kv_type_are_refused)
     cr_assert_eq(nexttok_session_create(m, &p, &s), NEXTTOK_ERR_UNSUPPORTED);
     cr_assert(strstr(nexttok_error_message(), "divisible by 32"), "%s", nexttok_error_message());
     nexttok_model_free(m);
+}
+
+/* A context longer than the default batch: a long feed is split into
+ * forward calls of 512 tokens, and must still give the bytes of feeding
+ * one token at a time. */
+Test(session_modes, long_feeds_split_into_batches_match_stepwise)
+{
+    nt_tiny_spec spec = nt_tiny_spec_default("llama");
+    spec.n_ctx = 1200;
+    char *path = nt_tiny_model_file(&spec);
+    nexttok_model *m = NULL;
+    cr_assert_eq(nexttok_model_load(path, NULL, &m), NEXTTOK_OK, "%s", nexttok_error_message());
+    const int32_t n = 1100, V = nexttok_model_n_vocab_get(m);
+    int32_t *toks = malloc((size_t)n * sizeof *toks);
+    for (int32_t i = 0; i < n; i++) toks[i] = (int32_t)((i * 7919u + 13u) % (uint32_t)V);
+    nexttok_session_params p = params(n, 1);
+    float *whole = run_rows(m, &p, toks, n, false), *step = run_rows(m, &p, toks, n, true);
+    cr_assert(memcmp(whole, step, (size_t)n * (size_t)V * sizeof(float)) == 0, "batched and stepwise differ");
+    free(whole);
+    free(step);
+    free(toks);
+    p.n_batch = 513;
+    nexttok_session *s = NULL;
+    cr_assert_eq(nexttok_session_create(m, &p, &s), NEXTTOK_ERR_INVALID_ARGUMENT);
+    cr_assert(strstr(nexttok_error_message(), "n_batch 513"), "%s", nexttok_error_message());
+    nexttok_model_free(m);
+    unlink(path);
+    free(path);
 }
 
 Test(session_modes, default_context_is_capped)

@@ -110,7 +110,7 @@ class _TensorInfo(Structure):
 class _SessionParams(Structure):
     _fields_ = [("struct_size", c_size_t), ("n_ctx", c_int32),
                 ("n_threads", c_int32), ("pool", c_void_p),
-                ("precision", c_int32), ("kv_type", c_int32)]
+                ("precision", c_int32), ("kv_type", c_int32), ("n_batch", c_int32)]
 
 
 class Precision(enum.IntEnum):
@@ -485,9 +485,9 @@ class Model(_Handle):
             self._handle, (c_uint8 * DIGEST_BYTES).from_buffer_copy(expected)))
 
     def session(self, n_ctx=0, n_threads=0, pool=None, precision=Precision.DEFAULT,
-                kv_type=KvType.F32):
+                kv_type=KvType.F32, n_batch=0):
         return Session(self, n_ctx=n_ctx, n_threads=n_threads, pool=pool,
-                       precision=precision, kv_type=kv_type)
+                       precision=precision, kv_type=kv_type, n_batch=n_batch)
 
     def tokenizer(self):
         return Tokenizer(self)
@@ -514,12 +514,14 @@ class Session(_Handle):
 
     pool: a Pool to run on instead of n_threads threads of its own;
     precision: a Precision (FAST for quantized weights by default);
-    kv_type: a KvType for the cache's rows."""
+    kv_type: a KvType for the cache's rows;
+    n_batch: tokens per forward call of a long feed (0 = 512; less scratch
+    when smaller)."""
 
     _free_name = "nexttok_session_free"
 
     def __init__(self, model, n_ctx=0, n_threads=0, pool=None, precision=Precision.DEFAULT,
-                 kv_type=KvType.F32):
+                 kv_type=KvType.F32, n_batch=0):
         lib = _library()
         params = _SessionParams()
         lib.nexttok_session_params_init(byref(params), sizeof(params))
@@ -528,6 +530,7 @@ class Session(_Handle):
         params.pool = pool._handle if pool is not None else None
         params.precision = int(precision)
         params.kv_type = int(kv_type)
+        params.n_batch = n_batch
         ptr = _P()
         _check(lib.nexttok_session_create(model._handle, byref(params), byref(ptr)),
                "creating a session")

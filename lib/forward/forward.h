@@ -17,9 +17,12 @@
 #include "kvcache/kvcache.h"
 #include "model/model.h"
 
-/* Tokens per forward call; longer feeds are split into chunks of this size,
- * so scratch stays bounded while weights are read once per chunk. */
-#define NT_BATCH 32
+/* Most tokens per forward call; longer feeds are split into chunks of a run
+ * state's `batch` (this, or the context if shorter), so scratch stays
+ * bounded while weights are read once per chunk. Prefill streams every
+ * weight from memory once per chunk: at 32 tokens GPT-2 F32 prefill of 512
+ * tokens was memory-bound, at 512 it runs at the kernels' speed. */
+#define NT_BATCH 512
 
 /* Tokens of one forward call. */
 typedef struct nt_batch {
@@ -54,11 +57,13 @@ typedef struct nt_run {
     nt_matmul_ctx mm;
     nt_scratch sc;
     uint64_t bytes; /* allocated for the scratch */
+    int32_t batch;  /* tokens per forward call: min(NT_BATCH, n_ctx) */
 } nt_run;
 
 /* Make a run state for `m` with attention over up to n_ctx keys. `pool`
  * is borrowed; `fast` chooses fast mode for quantized weights. */
-nexttok_status nt_run_create(const nexttok_model *m, int32_t n_ctx, nt_pool *pool, bool fast, nt_run **out);
+nexttok_status nt_run_create(const nexttok_model *m, int32_t n_ctx, int32_t n_batch, nt_pool *pool, bool fast,
+                             nt_run **out);
 void nt_run_free(nt_run *run);
 
 /* Bytes a run state holds. */

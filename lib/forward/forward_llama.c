@@ -26,7 +26,7 @@ void nt_forward_llama(const nexttok_model *m, nt_run *run, const nt_kv_view *kv,
     const nt_scratch *sc = &run->sc;
     const nt_matmul_ctx *mm = &run->mm;
     float *x = sc->x, *xb = sc->xb, *xb2 = sc->xb2, *hb = sc->hb, *hb2 = sc->hb2;
-    float *q = sc->qkv, *k = q + NT_BATCH * Q, *v = k + NT_BATCH * KV;
+    float *q = sc->qkv, *k = q + run->batch * Q, *v = k + run->batch * KV;
 
     for (int32_t t = 0; t < n_tok; t++) nt_weight_row_get(&m->tok_embd, b->tokens[t], x + t * E);
 

@@ -44,7 +44,8 @@ static int64_t widest_act_row(const nexttok_model *m, const nt_scratch_dims *d)
     return best;
 }
 
-nexttok_status nt_run_create(const nexttok_model *m, int32_t n_ctx, nt_pool *pool, bool fast, nt_run **out)
+nexttok_status nt_run_create(const nexttok_model *m, int32_t n_ctx, int32_t n_batch, nt_pool *pool, bool fast,
+                             nt_run **out)
 {
     *out = NULL;
     const nt_hparams *hp = &m->hp;
@@ -53,17 +54,20 @@ nexttok_status nt_run_create(const nexttok_model *m, int32_t n_ctx, nt_pool *poo
     nt_run *run = nt_calloc(1, sizeof *run);
     if (!run) return nt_fail(NEXTTOK_ERR_NO_MEMORY, "out of memory");
     nt_scratch *sc = &run->sc;
+    int32_t B = n_batch > 0 && n_batch < NT_BATCH ? n_batch : NT_BATCH;
+    if (n_ctx > 0 && n_ctx < B) B = n_ctx;
+    run->batch = B;
     sc->att_stride = ((int64_t)n_ctx + hp->head_dim + 15) / 16 * 16;
-    bool ok = floats(&sc->x, NT_BATCH, d.x) && floats(&sc->xb, NT_BATCH, d.xb) && floats(&sc->xb2, NT_BATCH, d.xb2) &&
-              floats(&sc->qkv, NT_BATCH, d.qkv) && floats(&sc->hb, NT_BATCH, d.hb) &&
-              floats(&sc->hb2, NT_BATCH, d.hb2) && floats(&sc->att, hp->n_head, sc->att_stride);
+    bool ok = floats(&sc->x, B, d.x) && floats(&sc->xb, B, d.xb) && floats(&sc->xb2, B, d.xb2) &&
+              floats(&sc->qkv, B, d.qkv) && floats(&sc->hb, B, d.hb) &&
+              floats(&sc->hb2, B, d.hb2) && floats(&sc->att, hp->n_head, sc->att_stride);
     run->mm.pool = pool;
     run->mm.fast = fast;
     if (ok && fast) {
         /* room for the residual pass of the output projection too, and
          * for the packed copies of both (kernels/qdot.h nt_q8a_pack) */
         const int64_t row = widest_act_row(m, &d);
-        run->mm.qbuf_bytes = (size_t)row * NT_BATCH * 4;
+        run->mm.qbuf_bytes = (size_t)row * (size_t)B * 4;
         run->mm.qbuf = nt_aligned_alloc(64, run->mm.qbuf_bytes);
         run->mm.rbuf_floats = (size_t)hp->n_embd;
         run->mm.rbuf = nt_aligned_alloc(64, run->mm.rbuf_floats * sizeof(float));
@@ -74,7 +78,7 @@ nexttok_status nt_run_create(const nexttok_model *m, int32_t n_ctx, nt_pool *poo
         return nt_fail(NEXTTOK_ERR_NO_MEMORY, "out of memory for the forward pass's scratch (%d positions)", (int)n_ctx);
     }
     const int64_t per_tok = d.x + d.xb + d.xb2 + d.qkv + d.hb + d.hb2;
-    run->bytes = (uint64_t)per_tok * NT_BATCH * sizeof(float) + (uint64_t)hp->n_head * (uint64_t)sc->att_stride * sizeof(float) +
+    run->bytes = (uint64_t)per_tok * B * sizeof(float) + (uint64_t)hp->n_head * (uint64_t)sc->att_stride * sizeof(float) +
                  run->mm.qbuf_bytes + run->mm.rbuf_floats * sizeof(float);
     *out = run;
     return NEXTTOK_OK;

@@ -58,6 +58,9 @@ NEXTTOK_API nexttok_status nexttok_session_create(const nexttok_model *m, const 
     if (p.precision < NEXTTOK_PRECISION_DEFAULT || p.precision > NEXTTOK_PRECISION_EXACT)
         return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_session_create: precision %d is not a nexttok_precision",
                        p.precision);
+    if (p.n_batch < 0 || p.n_batch > NT_BATCH)
+        return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_session_create: n_batch %d outside [0, %d]", p.n_batch,
+                       NT_BATCH);
     bool kv_ok;
     const uint32_t kv_type = nt_kv_type_from_public(p.kv_type, &kv_ok);
     if (!kv_ok)
@@ -94,7 +97,7 @@ NEXTTOK_API nexttok_status nexttok_session_create(const nexttok_model *m, const 
         }
         s->owns_pool = true;
     }
-    st = nt_run_create(m, s->n_ctx, s->pool, s->precision == NEXTTOK_PRECISION_FAST, &s->run);
+    st = nt_run_create(m, s->n_ctx, p.n_batch, s->pool, s->precision == NEXTTOK_PRECISION_FAST, &s->run);
     if (st != NEXTTOK_OK) {
         nexttok_session_free(s);
         return st;
@@ -103,7 +106,7 @@ NEXTTOK_API nexttok_status nexttok_session_create(const nexttok_model *m, const 
     return NEXTTOK_OK;
 }
 
-/* Run tokens[0..n) at positions pos .. pos + n - 1 (n <= NT_BATCH). */
+/* Run tokens[0..n) at positions pos .. pos + n - 1 (n <= the run's batch). */
 static void forward(nexttok_session *s, const int32_t *tokens, int32_t n, float *rows)
 {
     int32_t pos[NT_BATCH];
@@ -131,7 +134,8 @@ NEXTTOK_API nexttok_status nexttok_session_feed(nexttok_session *s, const int32_
                            tokens[i], i, n_vocab);
 
     for (size_t done = 0; done < n_tokens;) {
-        int32_t n = (int32_t)(n_tokens - done < NT_BATCH ? n_tokens - done : NT_BATCH);
+        const int32_t B = s->run->batch;
+        int32_t n = (int32_t)(n_tokens - done < (size_t)B ? n_tokens - done : (size_t)B);
         memcpy(s->tokens + s->pos, tokens + done, (size_t)n * sizeof *tokens);
         forward(s, tokens + done, n, logits_out ? logits_out + done * (size_t)n_vocab : NULL);
         s->pos += n;

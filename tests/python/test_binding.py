@@ -248,7 +248,7 @@ def test_sessions_on_a_shared_pool_match_private_ones(gpt2):
     with nexttok.Pool(2) as pool:
         assert pool.n_threads == 2
         a = gpt2.session(pool=pool)
-        b = gpt2.session(pool=pool, precision=nexttok.Precision.EXACT)
+        b = gpt2.session(pool=pool, precision=nexttok.Precision.EXACT, n_batch=5)
         assert [r.tobytes() for r in a.feed(tokens, logits=True)] == [r.tobytes() for r in want]
         assert [r.tobytes() for r in b.feed(tokens, logits=True)] == [r.tobytes() for r in want]
     # closing the pool closed its sessions first

@@ -454,6 +454,7 @@ int nt_cli_session_create(const nexttok_model *model, const nt_cli_session_opts 
     params.n_threads = opts->n_threads;
     params.precision = opts->precision;
     params.kv_type = opts->kv_type;
+    params.n_batch = opts->n_batch;
     nexttok_status st = nexttok_session_create(model, &params, session_out);
     if (st != NEXTTOK_OK) return nt_cli_api_fail(st, "creating a session");
     return 0;
@@ -489,6 +490,9 @@ int nt_cli_session_option(int argc, char **argv, int *i, const char *cmd, nt_cli
     r = nt_cli_opt_i64(argc, argv, i, cmd, "--ctx", 0, INT32_MAX,
                        "a context length (0 = trained context)", &x);
     if (r > 0) opts->n_ctx = (int32_t)x;
+    if (r != 0) return r;
+    r = nt_cli_opt_i64(argc, argv, i, cmd, "--batch", 0, 512, "a count in [0, 512] (0 = 512)", &x);
+    if (r > 0) opts->n_batch = (int32_t)x;
     if (r != 0) return r;
     const char *v = NULL;
     if ((r = nt_cli_opt_value(argc, argv, i, "--precision", &v)) != 0) {

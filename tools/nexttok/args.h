@@ -125,6 +125,7 @@ typedef struct nt_cli_session_opts {
     int32_t n_threads, n_ctx;
     int32_t precision; /* nexttok_precision */
     int32_t kv_type;   /* nexttok_kv_type */
+    int32_t n_batch;   /* tokens per forward call */
 } nt_cli_session_opts;
 
 /* Create a session with those options, reporting failure. */
@@ -137,7 +138,7 @@ int nt_cli_tokenizer_create(const nexttok_model *model, bool required,
                             nexttok_tokenizer **tokenizer_out);
 
 /* Handle the options every model command shares at argv[*i]: --threads T,
- * --ctx N, --precision fast|exact, --kv-type f32|f16|q8_0. 1 consumed, 0
+ * --ctx N, --batch N, --precision fast|exact, --kv-type f32|f16|q8_0. 1 consumed, 0
  * not one of them, -1 error reported. */
 int nt_cli_session_option(int argc, char **argv, int *i, const char *cmd, nt_cli_session_opts *opts);
 
@@ -147,7 +148,8 @@ int nt_cli_session_option(int argc, char **argv, int *i, const char *cmd, nt_cli
     "  --ctx N              context positions (0 = the model's, at most 4096)\n"          \
     "  --precision P        fast (8-bit activations, integer dots; default for\n"         \
     "                       quantized weights) or exact (F32 activations)\n"              \
-    "  --kv-type T          KV cache rows: f32 (default), f16 or q8_0\n"
+    "  --kv-type T          KV cache rows: f32 (default), f16 or q8_0\n"                  \
+    "  --batch N            tokens per forward call of a long input (0 = 512)\n"
 
 /* Write `len` bytes of a token piece with control and non-UTF-8 bytes
  * escaped (\n, \t, \xNN), for one-line listings. */
