@@ -23,12 +23,44 @@ static inline __m512 nt_ld_f16(const void *p, int64_t i, __mmask16 m)
     return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, (const uint16_t *)p + i));
 }
 
+/* The sums of 16 vectors' lanes, as one vector: lane u is the sum of v[u]'s
+ * lanes (pairs within 128-bit chunks, then the chunks). */
+static inline __m512 nt_sum16x16(const __m512 v[16])
+{
+    __m512 w[4];
+    for (int g = 0; g < 4; g++) {
+        const __m512 *a = v + 4 * g;
+        const __m512 r01 = _mm512_add_ps(_mm512_unpacklo_ps(a[0], a[1]), _mm512_unpackhi_ps(a[0], a[1]));
+        const __m512 r23 = _mm512_add_ps(_mm512_unpacklo_ps(a[2], a[3]), _mm512_unpackhi_ps(a[2], a[3]));
+        /* per 128-bit chunk: partial sums of a[0], a[1], a[2], a[3] */
+        w[g] = _mm512_add_ps(_mm512_shuffle_ps(r01, r23, 0x44), _mm512_shuffle_ps(r01, r23, 0xEE));
+    }
+    const __m512 x01 = _mm512_add_ps(_mm512_shuffle_f32x4(w[0], w[1], 0x44), _mm512_shuffle_f32x4(w[0], w[1], 0xEE));
+    const __m512 x23 = _mm512_add_ps(_mm512_shuffle_f32x4(w[2], w[3], 0x44), _mm512_shuffle_f32x4(w[2], w[3], 0xEE));
+    return _mm512_add_ps(_mm512_shuffle_f32x4(x01, x23, 0x88), _mm512_shuffle_f32x4(x01, x23, 0xDD));
+}
+
+/* Scores go 16 keys at a time, their lane sums reduced together
+ * (nt_sum16x16); the last n % 16 keys one at a time. */
 #define NT_DEFINE_ATTN_AVX512(T)                                                                       \
     void nt_attn_scores_##T##_avx512(const float *q, const void *k, size_t stride, int64_t n,          \
                                      int64_t hd, float scale, float *scores)                          \
     {                                                                                                  \
         const unsigned char *kb = k;                                                                   \
-        for (int64_t j = 0; j < n; j++, kb += stride) {                                                \
+        const __m512 vs = _mm512_set1_ps(scale);                                                       \
+        int64_t j = 0;                                                                                 \
+        for (; j + 16 <= n; j += 16, kb += 16 * stride) {                                              \
+            __m512 acc[16];                                                                            \
+            for (int u = 0; u < 16; u++) acc[u] = _mm512_setzero_ps();                                 \
+            for (int64_t i = 0; i < hd; i += 16) {                                                     \
+                const __mmask16 m = hd - i >= 16 ? (__mmask16)0xFFFF : nt_mask16(hd - i);             \
+                const __m512 qv = _mm512_maskz_loadu_ps(m, q + i);                                     \
+                for (int u = 0; u < 16; u++)                                                           \
+                    acc[u] = _mm512_fmadd_ps(qv, nt_ld_##T(kb + (size_t)u * stride, i, m), acc[u]);   \
+            }                                                                                          \
+            _mm512_storeu_ps(scores + j, _mm512_mul_ps(nt_sum16x16(acc), vs));                         \
+        }                                                                                              \
+        for (; j < n; j++, kb += stride) {                                                             \
             __m512 acc = _mm512_setzero_ps();                                                          \
             for (int64_t i = 0; i < hd; i += 16) {                                                     \
                 const __mmask16 m = hd - i >= 16 ? (__mmask16)0xFFFF : nt_mask16(hd - i);             \
