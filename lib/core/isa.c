@@ -15,6 +15,12 @@
 #if defined(__x86_64__) || defined(__i386__)
 #  include <cpuid.h>
 #endif
+#if defined(__aarch64__) && defined(__linux__)
+#  include <sys/auxv.h>
+#  ifndef HWCAP_ASIMDDP
+#    define HWCAP_ASIMDDP (1 << 20)
+#  endif
+#endif
 
 static const char *const nt_isa_names[NT_ISA_COUNT] = {
     [NT_ISA_SCALAR] = "scalar",
@@ -72,6 +78,32 @@ static unsigned nt_x86_detect(void)
 }
 
 #endif
+
+/* The dot-product extension of each ISA, read from the CPU. */
+static bool nt_dot_ext_detect(nt_isa isa)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (__get_cpuid_max(0, NULL) < 7) return false;
+    if (isa == NT_ISA_AVX2) /* AVX-VNNI: leaf 7 subleaf 1, eax bit 4 */
+        return __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 4));
+    if (isa == NT_ISA_AVX512) /* AVX512-VNNI: leaf 7 subleaf 0, ecx bit 11 */
+        return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c & (1u << 11));
+#elif defined(__aarch64__) && defined(__linux__)
+    if (isa == NT_ISA_NEON) return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+#endif
+    (void)isa;
+    return false;
+}
+
+bool nt_isa_has_dot_ext(nt_isa isa)
+{
+    static _Atomic int cached[NT_ISA_COUNT] = {-1, -1, -1, -1};
+    if ((unsigned)isa >= NT_ISA_COUNT) return false;
+    int v = atomic_load_explicit(&cached[isa], memory_order_relaxed);
+    if (v < 0) atomic_store_explicit(&cached[isa], v = nt_dot_ext_detect(isa), memory_order_relaxed);
+    return v != 0;
+}
 
 bool nt_isa_supported(nt_isa isa)
 {

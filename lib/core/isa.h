@@ -16,6 +16,13 @@ typedef enum nt_isa {
 /* True when this CPU (and this build) can run kernels of `isa`. */
 bool nt_isa_supported(nt_isa isa);
 
+/* Whether the CPU has the integer dot-product extension the fast-mode
+ * kernels of `isa` can use: AVX-VNNI for AVX2, AVX512-VNNI for AVX-512,
+ * the dotprod extension (SDOT) for NEON. Read once. The kernels give the
+ * same bits without it, only slower. (The OS state those need is what
+ * nt_isa_supported already checked for the ISA itself.) */
+bool nt_isa_has_dot_ext(nt_isa isa);
+
 /* The ISA in use: the best supported one, unless the environment variable
  * NEXTTOK_ISA (scalar|avx2|avx512|neon) or nt_isa_force chose another. */
 nt_isa nt_isa_active(void);

@@ -9,13 +9,10 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include "core/isa.h"
 #include "kernels/f16c_scale.h"
 #include "kernels/qdot_k.h"
 #include "kernels/quant_blocks.h"
-
-#if defined(__x86_64__) || defined(__i386__)
-#  include <cpuid.h>
-#endif
 
 #define NT_CAT_(a, b) a##b
 #define NT_CAT(a, b) NT_CAT_(a, b)
@@ -46,17 +43,15 @@ NT_ALL_TYPES(_vnni, __attribute__((target("avxvnni"))))
 #undef NT_TGT
 #undef NT_MACC
 
-/* AVX-VNNI: cpuid leaf 7 subleaf 1, eax bit 4 (the YMM state the AVX2
- * choice already required). Cached. */
+/* AVX-VNNI (core/isa.c reads it), unless the tests turn it off. Cached. */
 static bool nt_has_avxvnni(void)
 {
     static _Atomic int cached = -1;
     int v = atomic_load_explicit(&cached, memory_order_relaxed);
     if (v < 0) {
-        unsigned a = 0, b = 0, c = 0, d = 0;
         /* NEXTTOK_NO_VNNI (tests): the plain variant on a VNNI CPU */
         const char *off = getenv("NEXTTOK_NO_VNNI");
-        v = __get_cpuid_max(0, NULL) >= 7 && __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 4)) && !(off && *off);
+        v = nt_isa_has_dot_ext(NT_ISA_AVX2) && !(off && *off);
         atomic_store_explicit(&cached, v, memory_order_relaxed);
     }
     return v != 0;

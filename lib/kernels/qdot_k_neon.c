@@ -8,14 +8,10 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
-#include <sys/auxv.h>
 
+#include "core/isa.h"
 #include "kernels/qdot_k.h"
 #include "kernels/quant_blocks.h"
-
-#ifndef HWCAP_ASIMDDP
-#  define HWCAP_ASIMDDP (1 << 20)
-#endif
 
 #define NT_CAT_(a, b) a##b
 #define NT_CAT(a, b) NT_CAT_(a, b)
@@ -61,7 +57,7 @@ static bool nt_has_dotprod(void)
     int v = atomic_load_explicit(&cached, memory_order_relaxed);
     if (v < 0) {
         const char *off = getenv("NEXTTOK_NO_VNNI");
-        v = (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0 && !(off && *off);
+        v = nt_isa_has_dot_ext(NT_ISA_NEON) && !(off && *off);
         atomic_store_explicit(&cached, v, memory_order_relaxed);
     }
     return v != 0;

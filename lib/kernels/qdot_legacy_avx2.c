@@ -17,8 +17,7 @@
 #include <immintrin.h>
 #include <stdatomic.h>
 
-#include <cpuid.h>
-
+#include "core/isa.h"
 #include "kernels/qdot_legacy.h"
 
 /* Byte j of the result: 0xFF when bit j of the 32 bits at p is set. */
@@ -94,15 +93,7 @@ static inline __attribute__((always_inline)) __m256i nt_dp_maddubs(__m256i w, __
 #undef NT_DP
 #undef NT_ATTR
 
-/* AVX-VNNI: cpuid leaf 7, subleaf 1, eax bit 4 (the caller has checked AVX2
- * and the OS's YMM support). */
-static bool nt_cpu_has_ext(void)
-{
-    unsigned a = 0, b = 0, c = 0, d = 0;
-    if (__get_cpuid_max(0, NULL) < 7) return false;
-    __cpuid_count(7, 1, a, b, c, d);
-    return ((a >> 4) & 1) != 0;
-}
+static bool nt_cpu_has_ext(void) { return nt_isa_has_dot_ext(NT_ISA_AVX2); }
 
 /* -1 until first use; then whether the VNNI kernels run. */
 static _Atomic int nt_use_ext = -1;

@@ -18,8 +18,7 @@
 #include <immintrin.h>
 #include <stdatomic.h>
 
-#include <cpuid.h>
-
+#include "core/isa.h"
 #include "kernels/qdot_legacy.h"
 
 /* The weight quants of the blocks at b and b + bytes as 64 bytes. */
@@ -102,15 +101,7 @@ static inline __attribute__((always_inline)) __m512i nt_dp_maddubs(__m512i w, __
 #undef NT_DP
 #undef NT_ATTR
 
-/* AVX512-VNNI: cpuid leaf 7, subleaf 0, ecx bit 11 (the caller has checked
- * AVX-512 itself, with its OS support). */
-static bool nt_cpu_has_ext(void)
-{
-    unsigned a = 0, b = 0, c = 0, d = 0;
-    if (__get_cpuid_max(0, NULL) < 7) return false;
-    __cpuid_count(7, 0, a, b, c, d);
-    return ((c >> 11) & 1) != 0;
-}
+static bool nt_cpu_has_ext(void) { return nt_isa_has_dot_ext(NT_ISA_AVX512); }
 
 /* -1 until first use; then whether the VNNI kernels run. */
 static _Atomic int nt_use_ext = -1;

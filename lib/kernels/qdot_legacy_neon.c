@@ -16,13 +16,9 @@
  */
 #include <arm_neon.h>
 #include <stdatomic.h>
-#include <sys/auxv.h>
 
+#include "core/isa.h"
 #include "kernels/qdot_legacy.h"
-
-#ifndef HWCAP_ASIMDDP
-#  define HWCAP_ASIMDDP (1 << 20)
-#endif
 
 /* Bits 0..15 of `bits` as 16 bytes of 16 (bit set) or 0. */
 static inline uint8x16_t nt_fifth16(uint32_t bits)
@@ -108,7 +104,7 @@ static inline __attribute__((always_inline)) NT_DOT_ATTR int32x4_t nt_dp_dot(con
 
 static _Atomic int nt_use_dotprod = -1;
 
-static bool nt_have_dotprod(void) { return NT_HAVE_DOT && (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0; }
+static bool nt_have_dotprod(void) { return NT_HAVE_DOT && nt_isa_has_dot_ext(NT_ISA_NEON); }
 
 static bool nt_dotprod(void)
 {
