@@ -123,6 +123,15 @@ static int64_t nt_matmul_rows_dequant(const nt_matmul_job *job, int64_t r0, int6
 
 /* Fast mode: rows [r0, r1) against the quantized activations, up to
  * NT_DOTK_Q_MAX tokens per pass over a row. */
+/* NT_DOTK_Q_MAX tokens of one quantization pass against one row: the
+ * packed-activation kernel when the pass has a packed copy (xp). */
+static inline void nt_dotk_q_pass(const nt_matmul_job *job, int64_t n_in, const unsigned char *wr,
+                                  const unsigned char *xq, const unsigned char *xp, float *out)
+{
+    if (xp) job->dotk_qp(n_in, wr, xq, xp, job->xq_stride, out);
+    else job->dotk_q(n_in, wr, xq, job->xq_stride, NT_DOTK_Q_MAX, out);
+}
+
 static void nt_matmul_rows_q(const nt_matmul_job *job, int64_t r0, int64_t r1)
 {
     const nt_weight *w = job->w;
@@ -135,11 +144,9 @@ static void nt_matmul_rows_q(const nt_matmul_job *job, int64_t r0, int64_t r1)
             for (int64_t r = r0; r < r1; r++) {
                 const unsigned char *wr = base + (size_t)r * w->row_bytes;
                 const size_t off = (size_t)t * job->xq_stride;
-                if (job->xp) job->dotk_qp(n_in, wr, job->xq + off, job->xp + off, job->xq_stride, out);
-                else job->dotk_q(n_in, wr, job->xq + off, job->xq_stride, NT_DOTK_Q_MAX, out);
+                nt_dotk_q_pass(job, n_in, wr, job->xq + off, job->xp ? job->xp + off : NULL, out);
                 if (job->xq2) {
-                    if (job->xp2) job->dotk_qp(n_in, wr, job->xq2 + off, job->xp2 + off, job->xq_stride, out2);
-                    else job->dotk_q(n_in, wr, job->xq2 + off, job->xq_stride, NT_DOTK_Q_MAX, out2);
+                    nt_dotk_q_pass(job, n_in, wr, job->xq2 + off, job->xp2 ? job->xp2 + off : NULL, out2);
                     for (int j = 0; j < NT_DOTK_Q_MAX; j++) out[j] += out2[j];
                 }
                 for (int j = 0; j < NT_DOTK_Q_MAX; j++) job->y[(t + j) * n_out + r] = out[j];
