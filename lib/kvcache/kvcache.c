@@ -74,11 +74,6 @@ void nt_kvcache_release(nt_kvcache *c)
 void nt_kv_store(const nt_kv_view *v, int layer, int32_t pos, const float *k, const float *val)
 {
     const nt_kvcache *c = v->cache;
-    if (c->type == NT_TYPE_F32) {
-        memcpy(nt_kv_k_row(v, layer, pos), k, (size_t)c->kv_dim * sizeof(float));
-        memcpy(nt_kv_v_row(v, layer, pos), val, (size_t)c->kv_dim * sizeof(float));
-        return;
-    }
     const nt_type_kernels *kern = nt_type_kernels_get(c->type);
     kern->from_float(k, nt_kv_k_row(v, layer, pos), c->kv_dim);
     kern->from_float(val, nt_kv_v_row(v, layer, pos), c->kv_dim);
