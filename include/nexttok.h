@@ -138,7 +138,7 @@ NEXTTOK_API void nexttok_model_free(nexttok_model *model);
 
 typedef struct nexttok_model_info {
     size_t struct_size;        /* sizeof(nexttok_model_info), set by caller */
-    const char *architecture;  /* "gpt2", "llama" (general.architecture as
+    const char *architecture;  /* "gpt2", "llama", "qwen2", ... (general.architecture as
                                   written, for a metadata-only load); owned
                                   by the model */
     const char *name;          /* general.name or "" ; owned by the model */
@@ -155,6 +155,12 @@ typedef struct nexttok_model_info {
     int32_t runnable;          /* 1 when sessions can run the model; 0 after
                                   a metadata-only load. Hyper-parameters are
                                   0 where the file does not give them. */
+    int32_t head_dim;          /* values per attention head (attention.key_length,
+                                  else n_embd / n_head); 0 after a metadata-only load */
+    const char *features;      /* what the architecture does, comma-separated, e.g.
+                                  "rmsnorm, rope-neox, gqa 14/2, qkv bias, swiglu,
+                                  tied output"; "" after a metadata-only load;
+                                  owned by the model */
 } nexttok_model_info;
 
 /** Fill `info` (whose struct_size the caller sets) with the model's facts. */

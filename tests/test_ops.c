@@ -179,7 +179,7 @@ static void rope_ref(long double *out, const float *head, int64_t head_dim, int6
 
 static void rope(float *head, int64_t head_dim, int64_t n_rot, int64_t pos, float base, int neox)
 {
-    nt_rope_cfg cfg = {n_rot, base, 1.0f, NULL, neox};
+    nt_rope_cfg cfg = {n_rot, base, 1.0f, NULL, neox, 1.0f};
     nt_rope(head, head_dim, pos, &cfg);
 }
 
@@ -250,7 +250,7 @@ Test(ops, rope_scaling_and_frequency_factors)
                 fill(h, D, &rng, 2.0f, 0.0f);
                 memcpy(plain, h, sizeof h);
                 const int64_t pos = 1000;
-                nt_rope_cfg cfg = {D, 10000.0f, scales[sc], with_factors ? factors : NULL, neox};
+                nt_rope_cfg cfg = {D, 10000.0f, scales[sc], with_factors ? factors : NULL, neox, 1.0f};
                 rope_ref_scaled(want, h, D, D, pos, 10000.0f, scales[sc], cfg.freq_factors, neox);
                 rope(plain, D, D, pos, 10000.0f, neox); /* fills the cache with the plain config */
                 nt_rope(h, D, pos, &cfg);

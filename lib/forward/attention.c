@@ -22,28 +22,31 @@ static void attention_head(void *ctx, int64_t h)
     const nt_batch *b = a->batch;
     const int32_t hd = a->head_dim;
     const int32_t kvh = (int32_t)h / (a->n_head / a->n_head_kv);
-    const float scale = 1.0f / sqrtf((float)hd);
+    const float scale = a->scale;
     float *scores = a->sc->att + h * a->sc->att_stride;
     float *vbuf = scores + (a->sc->att_stride - hd); /* a decoded value head */
 
     for (int32_t t = 0; t < b->n_tok; t++) {
         const nt_kv_view *kv = nt_batch_view(a->kv, b, t);
-        const int32_t n_keys = b->pos[t] + 1;
+        const int32_t j0 = a->window > 0 && b->pos[t] >= a->window ? b->pos[t] - a->window + 1 : 0;
+        const int32_t n_keys = b->pos[t] + 1 - j0;
         const float *q = a->q + t * a->q_stride + h * hd;
         float *out = a->out + (int64_t)t * a->n_head * hd + h * hd;
         if (job->scores) {
             const size_t stride = nt_kv_pos_stride(kv);
-            job->scores(q, nt_kv_k_head(kv, a->layer, 0, kvh), stride, n_keys, hd, scale, scores);
+            job->scores(q, nt_kv_k_head(kv, a->layer, j0, kvh), stride, n_keys, hd, scale, scores);
+            if (a->softcap > 0.0f) nt_softcap(scores, a->softcap, n_keys);
             nt_softmax(scores, n_keys);
-            job->accum(out, scores, nt_kv_v_head(kv, a->layer, 0, kvh), stride, n_keys, hd);
+            job->accum(out, scores, nt_kv_v_head(kv, a->layer, j0, kvh), stride, n_keys, hd);
             continue;
         }
         for (int32_t j = 0; j < n_keys; j++)
-            scores[j] = job->dot(hd, nt_kv_k_head(kv, a->layer, j, kvh), q) * scale;
+            scores[j] = job->dot(hd, nt_kv_k_head(kv, a->layer, j0 + j, kvh), q) * scale;
+        if (a->softcap > 0.0f) nt_softcap(scores, a->softcap, n_keys);
         nt_softmax(scores, n_keys);
         for (int32_t i = 0; i < hd; i++) out[i] = 0.0f;
         for (int32_t j = 0; j < n_keys; j++) {
-            const void *vh = nt_kv_v_head(kv, a->layer, j, kvh);
+            const void *vh = nt_kv_v_head(kv, a->layer, j0 + j, kvh);
             if (job->decode) {
                 job->decode(vh, vbuf, hd);
                 vh = vbuf;
@@ -66,7 +69,8 @@ void nt_attention(nt_pool *pool, const nt_attention_args *a)
                          k->attn_scores && k->attn_accum ? k->attn_accum : NULL, k->vec_dot,
                          type == NT_TYPE_F32 ? NULL : k->to_float, isa->axpy_f32};
     double keys = 0.0;
-    for (int32_t t = 0; t < a->batch->n_tok; t++) keys += (double)a->batch->pos[t] + 1.0;
+    for (int32_t t = 0; t < a->batch->n_tok; t++)
+        keys += a->window > 0 && a->batch->pos[t] >= a->window ? (double)a->window : (double)a->batch->pos[t] + 1.0;
     const double macs = 2.0 * keys * a->head_dim * a->n_head;
     nt_pool_run(macs < NT_ATTENTION_SERIAL_MACS ? NULL : pool, attention_head, &job, a->n_head);
 }

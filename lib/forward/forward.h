@@ -34,7 +34,7 @@ typedef struct nt_batch {
     bool all_logits;
 } nt_batch;
 
-/* Per-token widths (floats) of the scratch buffers an architecture uses. */
+/* Per-token widths (floats) of the scratch buffers a pass uses. */
 typedef struct nt_scratch_dims {
     int64_t x, xb, xb2, qkv, hb, hb2;
 } nt_scratch_dims;
@@ -58,6 +58,7 @@ typedef struct nt_run {
     nt_scratch sc;
     uint64_t bytes; /* allocated for the scratch */
     int32_t batch;  /* tokens per forward call: min(NT_BATCH, n_ctx) */
+    bool long_rope; /* the context passes the model's original one: LongRoPE's long factors */
 } nt_run;
 
 /* Make a run state for `m` with attention over up to n_ctx keys. `pool`
@@ -71,18 +72,20 @@ uint64_t nt_run_bytes(const nt_run *run);
 
 typedef void (*nt_forward_fn)(const nexttok_model *m, nt_run *run, const nt_kv_view *kv, const nt_batch *b);
 
-/* Each architecture's pass and its scratch needs. */
+/* Each pass (nt_pass in model/arch.h) and its scratch needs. */
 void nt_forward_gpt2(const nexttok_model *m, nt_run *run, const nt_kv_view *kv, const nt_batch *b);
-void nt_forward_gpt2_scratch(const nt_hparams *hp, nt_scratch_dims *d);
-void nt_forward_llama(const nexttok_model *m, nt_run *run, const nt_kv_view *kv, const nt_batch *b);
-void nt_forward_llama_scratch(const nt_hparams *hp, nt_scratch_dims *d);
+void nt_forward_gpt2_scratch(const nexttok_model *m, nt_scratch_dims *d);
+void nt_forward_decoder(const nexttok_model *m, nt_run *run, const nt_kv_view *kv, const nt_batch *b);
+void nt_forward_decoder_scratch(const nexttok_model *m, nt_scratch_dims *d);
 
 /* The pass of the model's architecture. */
 nt_forward_fn nt_forward_for(const nexttok_model *m);
 
 /* Causal multi-head attention with grouped K/V heads over the KV views for
  * one layer: token t (position pos[t] of view kv[seq[t]]) and head h give
- * out[t][h] = softmax(q[t][h] . K[0..pos[t]] / sqrt(head_dim)) V. */
+ * out[t][h] = softmax(cap(scale * q[t][h] . K[j0..pos[t]])) V[j0..pos[t]],
+ * j0 = pos[t] - window + 1 for a sliding window (else 0), cap the
+ * soft-cap c tanh(l / c) when softcap > 0. */
 typedef struct nt_attention_args {
     const float *q;     /* [n_tok] rows of n_head * head_dim, row stride q_stride */
     int64_t q_stride;
@@ -94,6 +97,9 @@ typedef struct nt_attention_args {
     int32_t n_head;
     int32_t n_head_kv;
     int32_t head_dim;
+    float scale;        /* of the logits: 1/sqrt(head_dim) unless the model says otherwise */
+    float softcap;      /* 0: none */
+    int32_t window;     /* keys a query sees, itself included; 0: all before it */
 } nt_attention_args;
 
 void nt_attention(nt_pool *pool, const nt_attention_args *a);

@@ -3,8 +3,9 @@
 #include "forward/forward.h"
 #include "kernels/kernels.h"
 
-void nt_forward_gpt2_scratch(const nt_hparams *hp, nt_scratch_dims *d)
+void nt_forward_gpt2_scratch(const nexttok_model *m, nt_scratch_dims *d)
 {
+    const nt_hparams *hp = &m->hp;
     d->x = d->xb = d->xb2 = hp->n_embd;
     d->qkv = 3 * (int64_t)hp->n_embd;
     d->hb = hp->n_ff;
@@ -43,7 +44,8 @@ void nt_forward_gpt2(const nexttok_model *m, nt_run *run, const nt_kv_view *kv, 
             nt_kv_store(nt_batch_view(kv, b, t), l, b->pos[t], qkv + t * 3 * E + E, qkv + t * 3 * E + 2 * E);
         nt_attention(mm->pool, &(nt_attention_args){
             .q = qkv, .q_stride = 3 * E, .kv = kv, .batch = b, .layer = l, .out = xb2, .sc = sc,
-            .n_head = hp->n_head, .n_head_kv = hp->n_head_kv, .head_dim = hp->head_dim});
+            .n_head = hp->n_head, .n_head_kv = hp->n_head_kv, .head_dim = hp->head_dim,
+            .scale = hp->kq_scale});
         nt_matmul_ex(mm, &L->attn_out, xb2, n_tok, xb);
         nt_add_bias_rows(xb, L->attn_out_b, n_tok, E);
         nt_add(x, xb, n_tok * E);

@@ -9,15 +9,16 @@
 
 typedef struct nt_forward_row {
     nt_forward_fn forward;
-    void (*scratch)(const nt_hparams *hp, nt_scratch_dims *d);
+    void (*scratch)(const nexttok_model *m, nt_scratch_dims *d);
 } nt_forward_row;
 
+/* The passes the architecture table's rows name. */
 static const nt_forward_row nt_forward_rows[] = {
-    [NT_ARCH_GPT2] = {nt_forward_gpt2, nt_forward_gpt2_scratch},
-    [NT_ARCH_LLAMA] = {nt_forward_llama, nt_forward_llama_scratch},
+    [NT_PASS_GPT2] = {nt_forward_gpt2, nt_forward_gpt2_scratch},
+    [NT_PASS_DECODER] = {nt_forward_decoder, nt_forward_decoder_scratch},
 };
 
-nt_forward_fn nt_forward_for(const nexttok_model *m) { return nt_forward_rows[m->arch].forward; }
+nt_forward_fn nt_forward_for(const nexttok_model *m) { return nt_forward_rows[m->arch->pass].forward; }
 
 /* count * width floats, 64-byte aligned for the SIMD kernels; a zero
  * width gives no buffer and no error. */
@@ -50,13 +51,14 @@ nexttok_status nt_run_create(const nexttok_model *m, int32_t n_ctx, int32_t n_ba
     *out = NULL;
     const nt_hparams *hp = &m->hp;
     nt_scratch_dims d = {0};
-    nt_forward_rows[m->arch].scratch(hp, &d);
+    nt_forward_rows[m->arch->pass].scratch(m, &d);
     nt_run *run = nt_calloc(1, sizeof *run);
     if (!run) return nt_fail(NEXTTOK_ERR_NO_MEMORY, "out of memory");
     nt_scratch *sc = &run->sc;
     int32_t B = n_batch > 0 && n_batch < NT_BATCH ? n_batch : NT_BATCH;
     if (n_ctx > 0 && n_ctx < B) B = n_ctx;
     run->batch = B;
+    run->long_rope = n_ctx > hp->n_ctx_orig;
     sc->att_stride = ((int64_t)n_ctx + hp->head_dim + 15) / 16 * 16;
     bool ok = floats(&sc->x, B, d.x) && floats(&sc->xb, B, d.xb) && floats(&sc->xb2, B, d.xb2) &&
               floats(&sc->qkv, B, d.qkv) && floats(&sc->hb, B, d.hb) &&

@@ -61,6 +61,9 @@ void nt_layernorm(float *out, const float *x, const float *weight, const float *
 void nt_softmax(float *x, int64_t n);               /* in place, max-subtracted */
 void nt_gelu_tanh(float *x, int64_t n);             /* in place, GPT-2's tanh form */
 void nt_silu_mul(float *gate, const float *up, int64_t n); /* gate = silu(gate)*up */
+void nt_gelu_mul(float *gate, const float *up, int64_t n); /* gate = gelu_tanh(gate)*up */
+void nt_scale(float *x, float s, int64_t n);        /* x *= s */
+void nt_softcap(float *x, float cap, int64_t n);    /* x = cap * tanh(x / cap) */
 void nt_add(float *y, const float *x, int64_t n);   /* y += x */
 
 /* Rotary position embedding of one model. */
@@ -70,14 +73,16 @@ typedef struct nt_rope_cfg {
     float freq_scale;          /* positions are scaled by it (linear scaling: 1/factor) */
     const float *freq_factors; /* n_rot/2 divisors of each pair's frequency, or NULL */
     int neox;
+    float mscale;              /* multiplies cos and sin (attention factor); 0 means 1 */
 } nt_rope_cfg;
 
 /* Rotate pairs of one head vector of size head_dim at position pos.
  * Normal (interleaved) mode: pairs (2i, 2i+1), as Llama's GGUF layout has it.
  * NeoX mode: pairs (i, i + n_rot/2), i.e. (i, i + head_dim/2) when all
  * dimensions rotate, as ggml does. For i < n_rot/2,
- * theta_i = pos * freq_scale * base^(-2i/n_rot) / freq_factors[i];
- * dimensions from n_rot on are left as they are. */
+ * theta_i = pos * freq_scale * base^(-2i/n_rot) / freq_factors[i],
+ * rotated by mscale * (cos, sin); dimensions from n_rot on are left as
+ * they are. */
 void nt_rope(float *head, int64_t head_dim, int64_t pos, const nt_rope_cfg *cfg);
 
 #endif

@@ -92,6 +92,26 @@ void nt_silu_mul(float *gate, const float *up, int64_t n)
     }
 }
 
+void nt_gelu_mul(float *gate, const float *up, int64_t n)
+{
+    const double k = 0.79788456080286535588; /* sqrt(2/pi) */
+    for (int64_t i = 0; i < n; i++) {
+        double v = gate[i];
+        double z = k * (v + 0.044715 * v * v * v);
+        gate[i] = nt_flush_subnormal((float)(v / (1.0 + exp(-2.0 * z)) * (double)up[i]));
+    }
+}
+
+void nt_scale(float *x, float s, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) x[i] *= s;
+}
+
+void nt_softcap(float *x, float cap, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) x[i] = (float)((double)cap * tanh((double)x[i] / (double)cap));
+}
+
 void nt_add(float *y, const float *x, int64_t n)
 {
     for (int64_t i = 0; i < n; i++) y[i] += x[i];
@@ -118,14 +138,15 @@ static void nt_rope_angle(int64_t pos, int64_t i, const nt_rope_cfg *cfg, double
     double theta = (double)pos * (double)cfg->freq_scale *
                    pow((double)cfg->freq_base, -2.0 * (double)i / (double)cfg->n_rot);
     if (cfg->freq_factors) theta /= (double)cfg->freq_factors[i];
-    *c = cos(theta);
-    *s = sin(theta);
+    const double mscale = cfg->mscale != 0.0f ? (double)cfg->mscale : 1.0;
+    *c = cos(theta) * mscale;
+    *s = sin(theta) * mscale;
 }
 
 static bool nt_rope_cfg_eq(const nt_rope_cfg *a, const nt_rope_cfg *b)
 {
     return a->n_rot == b->n_rot && a->freq_base == b->freq_base && a->freq_scale == b->freq_scale &&
-           a->freq_factors == b->freq_factors;
+           a->freq_factors == b->freq_factors && a->mscale == b->mscale;
 }
 
 void nt_rope(float *head, int64_t head_dim, int64_t pos, const nt_rope_cfg *cfg_in)

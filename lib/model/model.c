@@ -25,27 +25,11 @@ NEXTTOK_API void nexttok_model_free(nexttok_model *m)
     for (size_t i = 0; i < m->n_owned; i++) nt_free(m->owned[i]);
     nt_free(m->owned);
     nt_free(m->gpt2_layers);
-    nt_free(m->llama_layers);
+    nt_free(m->layers);
     nt_free(m->arch_name);
     nt_free(m->name);
     nt_gguf_close(m->gguf);
     nt_free(m);
-}
-
-static const struct {
-    const char *name;
-    nt_arch arch;
-    nexttok_status (*bind)(nexttok_model *);
-} nt_archs[] = {
-    {"gpt2", NT_ARCH_GPT2, nt_model_bind_gpt2},
-    {"llama", NT_ARCH_LLAMA, nt_model_bind_llama},
-};
-
-static size_t find_arch(nt_str arch)
-{
-    size_t a = 0;
-    while (a < sizeof nt_archs / sizeof nt_archs[0] && !nt_str_eq(arch, nt_archs[a].name)) a++;
-    return a;
 }
 
 /* For a metadata-only load: whatever hyper-parameters the file gives under
@@ -105,15 +89,20 @@ static nexttok_status load(nexttok_model *m, const char *path, bool metadata_onl
         return nt_model_progress(m, 1.0f);
     }
 
-    size_t a = find_arch(arch);
-    if (a == sizeof nt_archs / sizeof nt_archs[0]) {
-        int len = arch.len > 64 ? 64 : (int)arch.len;
-        return nt_fail(NEXTTOK_ERR_UNSUPPORTED, "architecture '%.*s' is not supported (supported: gpt2, llama)",
-                       len, arch.ptr);
+    m->arch = nt_arch_find(arch);
+    if (!m->arch) {
+        const int len = arch.len > 64 ? 64 : (int)arch.len;
+        const char *why = nt_arch_refusal(arch);
+        if (why)
+            return nt_fail(NEXTTOK_ERR_UNSUPPORTED, "architecture '%.*s' is %s, which libnexttok does not run yet",
+                           len, arch.ptr, why);
+        return nt_fail(NEXTTOK_ERR_UNSUPPORTED, "architecture '%.*s' is not supported (supported: %s)", len,
+                       arch.ptr, nt_arch_names());
     }
-    m->arch = nt_archs[a].arch;
     if ((st = nt_model_read_hparams(m))) return st;
-    if ((st = nt_archs[a].bind(m))) return st;
+    st = m->arch->pass == NT_PASS_GPT2 ? nt_model_bind_gpt2(m) : nt_model_bind_decoder(m);
+    if (st) return st;
+    nt_model_describe(m);
     m->runnable = true;
     return nt_model_progress(m, 1.0f);
 }
@@ -161,6 +150,8 @@ NEXTTOK_API nexttok_status nexttok_model_info_get(const nexttok_model *m, nextto
         .n_params = m->n_params,
         .file_size = m->gguf->size,
         .runnable = m->runnable,
+        .head_dim = m->hp.head_dim,
+        .features = m->features,
     };
     return nt_info_fill(info, &full, sizeof full, "nexttok_model_info_get");
 }

@@ -10,9 +10,8 @@
 
 #include "gguf/gguf.h"
 #include "kernels/kernels.h"
+#include "model/arch.h"
 #include "nexttok.h"
-
-typedef enum nt_arch { NT_ARCH_GPT2, NT_ARCH_LLAMA } nt_arch;
 
 typedef struct nt_hparams {
     int32_t n_vocab;
@@ -22,11 +21,22 @@ typedef struct nt_hparams {
     int32_t n_head;
     int32_t n_head_kv;
     int32_t n_ff;
-    int32_t head_dim;   /* n_embd / n_head */
-    int32_t n_rot;      /* rotated dimensions per head (llama) */
+    int32_t head_dim;   /* attention.key_length, else n_embd / n_head */
+    int32_t n_rot;      /* rotated dimensions per head (RoPE families) */
     float norm_eps;
     float rope_freq_base;
     float rope_freq_scale; /* positions are multiplied by it (linear scaling) */
+    float rope_attn_factor; /* multiplies cos and sin (LongRoPE's attention factor) */
+    float rope_freq_base_swa; /* sliding layers' base */
+    int32_t n_ctx_orig;  /* rope.scaling.original_context_length */
+    int32_t n_swa;       /* sliding window (keys a query sees, itself included); 0: none */
+    int32_t swa_pattern; /* layer il slides when il % swa_pattern < swa_pattern - 1 */
+    float kq_scale;      /* attention logits are q.k times this */
+    float attn_softcap;  /* attention logits l -> c tanh(l / c); 0: none */
+    float final_softcap; /* output logits likewise; 0: none */
+    float embd_scale;    /* token embeddings times this */
+    float residual_scale; /* branch outputs times this before each residual add */
+    float logit_scale;   /* output logits divided by this */
 } nt_hparams;
 
 /* GPT-2 block: LayerNorm with bias, fused QKV with bias, tanh-GELU MLP. */
@@ -43,17 +53,35 @@ typedef struct nt_gpt2_layer {
     const float *ffn_down_b;
 } nt_gpt2_layer;
 
-/* Llama block: RMSNorm, separate Q/K/V/O, SwiGLU MLP. */
-typedef struct nt_llama_layer {
-    const float *attn_norm;
-    nt_weight wq, wk, wv, wo;
-    const float *ffn_norm;
-    nt_weight ffn_gate, ffn_up, ffn_down;
-} nt_llama_layer;
+/* Which rotary embedding a decoder layer applies. */
+typedef enum nt_layer_rope { NT_LAYER_ROPE_GLOBAL, NT_LAYER_ROPE_SWA, NT_LAYER_ROPE_NONE } nt_layer_rope;
+
+/* A decoder block of any family in the table: the slots its row names
+ * (nt_slot), absent ones NULL. Which are present says what the layer
+ * does: no attn_norm means no pre-norm, a post_attn_norm norms the
+ * branch output, and so on. */
+typedef struct nt_layer {
+    const float *attn_norm, *attn_norm_b;
+    nt_weight wq, wk, wv, wqkv;
+    const float *bq, *bk, *bv, *bqkv;
+    nt_weight wo;
+    const float *bo;
+    const float *q_norm, *k_norm;
+    const float *post_attn_norm;
+    const float *ffn_norm, *ffn_norm_b;
+    nt_weight ffn_gate, ffn_up;
+    const float *ffn_up_b;
+    nt_weight ffn_down;
+    const float *ffn_down_b;
+    const float *post_ffn_norm;
+    int32_t window;       /* sliding window of this layer; 0: all keys */
+    nt_layer_rope rope;
+    bool parallel;        /* attention and MLP read one norm and add together */
+} nt_layer;
 
 struct nexttok_model {
     nt_gguf *gguf;
-    nt_arch arch;
+    const nt_arch *arch;  /* its row of the architecture table */
     char *arch_name;
     char *name;
     nt_hparams hp;
@@ -67,8 +95,12 @@ struct nexttok_model {
     const float *out_norm_w, *out_norm_b;
 
     nt_gpt2_layer *gpt2_layers;
-    nt_llama_layer *llama_layers;
-    nt_rope_cfg rope; /* llama: rotary embedding, incl. rope_freqs.weight */
+    nt_layer *layers;
+    nt_rope_cfg rope;      /* global layers' rotary embedding, incl. its frequency factors */
+    nt_rope_cfg rope_long; /* the same with LongRoPE's long factors (contexts past n_ctx_orig) */
+    nt_rope_cfg rope_swa;  /* sliding layers' */
+    bool has_parallel;     /* some layer is parallel */
+    char features[256];    /* what the model does, for inspect: "rmsnorm, rope-neox, ..." */
 
     /* 1-D parameters widened to F32 at load (norms and biases). */
     float **owned;
@@ -84,8 +116,8 @@ const nt_gguf *nt_model_gguf(const nexttok_model *m);
 
 /* --- helpers the per-architecture loaders use (model_bind.c) --------------- */
 
-/* Read the hyper-parameters common to both architectures, from
- * "{arch}.*" keys. */
+/* Read the hyper-parameters from "{arch}.*" keys, as the architecture's
+ * row asks (model_hparams.c). */
 nexttok_status nt_model_read_hparams(nexttok_model *m);
 
 /* Bind a 2-D weight `name` that must be n_in x n_out (GGUF ne[0] x ne[1])
@@ -98,14 +130,22 @@ nexttok_status nt_bind_matrix(nexttok_model *m, const char *name, int64_t n_in, 
  * When !required and absent, returns OK with *out == NULL. */
 nexttok_status nt_bind_vector(nexttok_model *m, const char *name, int64_t n, bool required, const float **out);
 
+/* The same for an n0 x n1 tensor of F32-widened values (n1 == 1: 1-D). */
+nexttok_status nt_bind_vector2(nexttok_model *m, const char *name, int64_t n0, int64_t n1, bool required,
+                               const float **out);
+
 /* printf-style name, e.g. nt_tensor_name(buf, "blk.%d.attn_q.weight", l). */
 const char *nt_tensor_name(char *buf, size_t size, const char *fmt, int layer);
 
 /* Report load progress; NEXTTOK_ERR_CANCELLED when the callback says stop. */
 nexttok_status nt_model_progress(nexttok_model *m, float fraction);
 
-/* Per-architecture binders (model_gpt2.c, model_llama.c). */
+/* Binders: GPT-2's (model_gpt2.c) and the table-driven one of the decoder
+ * families (model_decoder.c). */
 nexttok_status nt_model_bind_gpt2(nexttok_model *m);
-nexttok_status nt_model_bind_llama(nexttok_model *m);
+nexttok_status nt_model_bind_decoder(nexttok_model *m);
+
+/* Fill m->features from the row and the bound layers. */
+void nt_model_describe(nexttok_model *m);
 
 #endif

@@ -93,15 +93,24 @@ static nexttok_status keep_owned(nexttok_model *m, float *buf)
 
 nexttok_status nt_bind_vector(nexttok_model *m, const char *name, int64_t n, bool required, const float **out)
 {
+    return nt_bind_vector2(m, name, n, 1, required, out);
+}
+
+nexttok_status nt_bind_vector2(nexttok_model *m, const char *name, int64_t n0, int64_t n1, bool required,
+                               const float **out)
+{
     const nt_gguf_tensor *t;
     *out = NULL;
     nexttok_status st = find_tensor(m, name, required, &t);
     if (st != NEXTTOK_OK || !t) return st;
-    if (t->n_dims != 1 || t->ne[0] != n) {
+    const bool ok = n1 == 1 ? t->n_dims == 1 && t->ne[0] == n0 : t->n_dims == 2 && t->ne[0] == n0 && t->ne[1] == n1;
+    if (!ok) {
         char got[96];
         shape_str(t, got, sizeof got);
-        return nt_fail(NEXTTOK_ERR_FORMAT, "tensor %s: expected %" PRId64 ", got %s", name, n, got);
+        if (n1 == 1) return nt_fail(NEXTTOK_ERR_FORMAT, "tensor %s: expected %" PRId64 ", got %s", name, n0, got);
+        return nt_fail(NEXTTOK_ERR_FORMAT, "tensor %s: expected %" PRId64 "x%" PRId64 ", got %s", name, n0, n1, got);
     }
+    const int64_t n = n0 * n1;
     const nt_type_traits *tr = nt_type_traits_get(t->type);
     const nt_type_kernels *k = nt_type_kernels_get(t->type);
     if (!tr || !tr->computable || !k || !k->to_float || n % tr->blck_size != 0)
@@ -119,118 +128,3 @@ nexttok_status nt_bind_vector(nexttok_model *m, const char *name, int64_t n, boo
     return NEXTTOK_OK;
 }
 
-/* The rule both readers below apply to a lookup's status: an absent key
- * that the architecture requires becomes a format error naming it; an
- * absent optional key stays NEXTTOK_ERR_NOT_FOUND (take the default). */
-static nexttok_status key_rule(const nexttok_model *m, const char *key, bool required,
-                               nexttok_status lookup)
-{
-    if (lookup == NEXTTOK_ERR_NOT_FOUND && required)
-        return nt_fail(NEXTTOK_ERR_FORMAT, "key '%s': missing (required by architecture %s)", key,
-                       m->arch_name);
-    return lookup;
-}
-
-/* An integer hyper-parameter in [lo, hi]. */
-static nexttok_status read_int(const nexttok_model *m, const char *suffix, bool required,
-                               int64_t dflt, int64_t lo, int64_t hi, int32_t *out)
-{
-    char key[128];
-    snprintf(key, sizeof key, "%s.%s", m->arch_name, suffix);
-    int64_t v;
-    nexttok_status st = key_rule(m, key, required, nt_gguf_get_int(m->gguf, key, &v));
-    if (st == NEXTTOK_ERR_NOT_FOUND) v = dflt;
-    else if (st != NEXTTOK_OK) return st;
-    if (v < lo || v > hi)
-        return nt_fail(NEXTTOK_ERR_FORMAT, "key '%s': value %" PRId64 " outside [%" PRId64 ", %" PRId64 "]",
-                       key, v, lo, hi);
-    *out = (int32_t)v;
-    return NEXTTOK_OK;
-}
-
-static nexttok_status read_float(const nexttok_model *m, const char *suffix, bool required,
-                                 double dflt, double lo, double hi, float *out)
-{
-    char key[128];
-    snprintf(key, sizeof key, "%s.%s", m->arch_name, suffix);
-    double v;
-    nexttok_status st = key_rule(m, key, required, nt_gguf_get_float(m->gguf, key, &v));
-    if (st == NEXTTOK_ERR_NOT_FOUND) v = dflt;
-    else if (st != NEXTTOK_OK) return st;
-    if (!(v >= lo && v <= hi))
-        return nt_fail(NEXTTOK_ERR_FORMAT, "key '%s': value %g outside [%g, %g]", key, v, lo, hi);
-    *out = (float)v;
-    return NEXTTOK_OK;
-}
-
-/* RoPE frequency scaling as llama.cpp reads it: "linear" (or no type)
- * divides positions by rope.scaling.factor (formerly rope.scale_linear);
- * YaRN and the other schemes are refused rather than run wrong. */
-static nexttok_status read_rope_scaling(nexttok_model *m)
-{
-    char key[128];
-    nt_str type = {"", 0};
-    snprintf(key, sizeof key, "%s.rope.scaling.type", m->arch_name);
-    nexttok_status st = nt_gguf_get_str(m->gguf, key, &type);
-    if (st == NEXTTOK_OK && !nt_str_eq(type, "none") && !nt_str_eq(type, "linear")) {
-        int len = type.len > 32 ? 32 : (int)type.len;
-        return nt_fail(NEXTTOK_ERR_UNSUPPORTED, "key '%s': RoPE scaling '%.*s' is not supported (supported: none, linear)",
-                       key, len, type.ptr);
-    }
-    if (st != NEXTTOK_OK && st != NEXTTOK_ERR_NOT_FOUND) return st;
-    float factor = 0.0f;
-    if ((st = read_float(m, "rope.scaling.factor", false, 0.0, 0.0, 1e6, &factor))) return st;
-    if (factor == 0.0f && (st = read_float(m, "rope.scale_linear", false, 0.0, 0.0, 1e6, &factor))) return st;
-    /* A factor of 0 means none; type "none" never scales, whatever the factor. */
-    bool scaled = factor != 0.0f && !nt_str_eq(type, "none");
-    m->hp.rope_freq_scale = scaled ? 1.0f / factor : 1.0f;
-    return NEXTTOK_OK;
-}
-
-/* Bounds keep every later size computation (KV cache, scratch) far from
- * overflow while admitting every real model. */
-#define NT_MAX_DIM (1 << 20)
-#define NT_MAX_LAYERS 4096
-#define NT_MAX_CTX (1 << 24)
-
-nexttok_status nt_model_read_hparams(nexttok_model *m)
-{
-    nt_hparams *hp = &m->hp;
-    nexttok_status st;
-    bool is_llama = m->arch == NT_ARCH_LLAMA;
-    if ((st = read_int(m, "context_length", true, 0, 1, NT_MAX_CTX, &hp->n_ctx_train)) ||
-        (st = read_int(m, "embedding_length", true, 0, 1, NT_MAX_DIM, &hp->n_embd)) ||
-        (st = read_int(m, "block_count", true, 0, 1, NT_MAX_LAYERS, &hp->n_layer)) ||
-        (st = read_int(m, "feed_forward_length", true, 0, 1, NT_MAX_DIM, &hp->n_ff)) ||
-        (st = read_int(m, "attention.head_count", true, 0, 1, hp->n_embd, &hp->n_head)))
-        return st;
-    if ((st = read_int(m, "attention.head_count_kv", false, hp->n_head, 1, hp->n_head, &hp->n_head_kv)))
-        return st;
-    if (hp->n_embd % hp->n_head != 0)
-        return nt_fail(NEXTTOK_ERR_FORMAT, "key '%s.attention.head_count': %d heads do not divide embedding length %d",
-                       m->arch_name, hp->n_head, hp->n_embd);
-    if (hp->n_head % hp->n_head_kv != 0)
-        return nt_fail(NEXTTOK_ERR_FORMAT, "key '%s.attention.head_count_kv': %d KV heads do not divide %d heads",
-                       m->arch_name, hp->n_head_kv, hp->n_head);
-    hp->head_dim = hp->n_embd / hp->n_head;
-    if (is_llama) {
-        if ((st = read_float(m, "attention.layer_norm_rms_epsilon", true, 0, 0, 1, &hp->norm_eps)) ||
-            (st = read_float(m, "rope.freq_base", false, 10000.0, 1e-3, 1e12, &hp->rope_freq_base)) ||
-            (st = read_int(m, "rope.dimension_count", false, hp->head_dim, 2, hp->head_dim, &hp->n_rot)))
-            return st;
-        if (hp->n_rot % 2 != 0)
-            return nt_fail(NEXTTOK_ERR_FORMAT, "key '%s.rope.dimension_count': %d is odd",
-                           m->arch_name, hp->n_rot);
-        if ((st = read_rope_scaling(m))) return st;
-    } else {
-        if ((st = read_float(m, "attention.layer_norm_epsilon", true, 0, 0, 1, &hp->norm_eps)))
-            return st;
-    }
-    /* The vocabulary size is the token embedding's row count. */
-    const nt_gguf_tensor *te = nt_gguf_tensor_find(m->gguf, "token_embd.weight");
-    if (!te) return nt_fail(NEXTTOK_ERR_FORMAT, "tensor token_embd.weight: missing");
-    if (te->n_dims != 2 || te->ne[1] < 1 || te->ne[1] > INT32_MAX)
-        return nt_fail(NEXTTOK_ERR_FORMAT, "tensor token_embd.weight: expected 2 dimensions with a vocabulary size");
-    hp->n_vocab = (int32_t)te->ne[1];
-    return NEXTTOK_OK;
-}
