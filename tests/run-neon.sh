@@ -47,6 +47,10 @@ $cc $cflags -o "$out/test_qdot" tests/test_qdot.c tests/support/guarded.c tests/
 # fast and exact mode end to end on the quantized fixtures, with NEON kernels
 $cc $cflags -o "$out/test_conformance_quant" tests/test_conformance_quant.c tests/support/fixtures.c \
     tests/support/logits_file.c tests/support/mini_test.c $libs -lm
+# every architecture in the default mode, fed in chunks, and quantized
+$cc $cflags -o "$out/test_conformance_arch" tests/test_conformance_arch.c tests/support/fixtures.c \
+    tests/support/logits_file.c tests/support/gguf_copy.c tests/support/gguf_writer.c \
+    tests/support/tiny_model.c tests/support/quantize.c tests/support/mini_test.c $libs -lm
 
 # qemu-user 7.2 (Debian 12) hangs in a forked child and in a new thread, so
 # each test gets its own process, the pool tests (threads) are not run, and
@@ -59,6 +63,10 @@ for t in test_kernels test_quant test_qdot_k test_qdot test_conformance_quant; d
     for name in $(qemu-aarch64 -L /usr/aarch64-linux-gnu "$out/$t" --list); do
         qemu-aarch64 -L /usr/aarch64-linux-gnu "$out/$t" "$name" || { echo "[FAIL] $name"; status=1; }
     done
+done
+echo "== test_conformance_arch: default mode, feeds, fast-mode KL (aarch64 under qemu)"
+for name in $(qemu-aarch64 -L /usr/aarch64-linux-gnu "$out/test_conformance_arch" --list | grep -E '^arch_(default|feeds|kl)'); do
+    qemu-aarch64 -L /usr/aarch64-linux-gnu "$out/test_conformance_arch" "$name" || { echo "[FAIL] $name"; status=1; }
 done
 # the integer dots again without their dot-product variant (qemu's CPU has it)
 echo "== test_qdot_k, NEXTTOK_NO_VNNI=1 (aarch64 under qemu)"
