@@ -257,6 +257,52 @@ Test(tokenizer_spm, add_flags_and_prefix_come_from_metadata)
     nexttok_tokenizer_free(t);
 }
 
+static nexttok_tokenizer *spm_named(const char *name)
+{
+    nt_gw *w = spm_writer();
+    nt_gw_add_str(w, "general.name", name);
+    return make(w);
+}
+
+/* llama.cpp's rule: a general.name containing "phi-3" or "phi3" (any case)
+ * gives every special token Hugging Face's rstrip, except <unk>, <s> and
+ * <|endoftext|>. The ids below follow from dropping the white space after
+ * the token and then encoding the rest as usual (the dummy prefix goes
+ * before text that follows a special token). */
+Test(tokenizer_spm, phi3_special_tokens_eat_the_white_space_after_them)
+{
+    nexttok_tokenizer *t = spm_named("Phi-3 Mini 4K Instruct");
+    /* "<tool>\n a": "\n " is dropped, "a" -> WS a */
+    EXPECT_IDS(t, "<tool>\n a", 0, SPM_TOOL, SPM_WS_A);
+    /* "</s>  b" -> "b" -> WS, b ("WS b" is no token) */
+    EXPECT_IDS(t, "</s>  b", NEXTTOK_ENCODE_PARSE_SPECIAL, SPM_EOS, SPM_WS, SPM_B);
+    /* white space before the token stays (that would be lstrip) */
+    EXPECT_IDS(t, "a <tool>", 0, SPM_WS_A, SPM_WS, SPM_TOOL);
+    /* the three exceptions keep what follows: " a" -> WS WS a */
+    EXPECT_IDS(t, "<s> a", NEXTTOK_ENCODE_PARSE_SPECIAL, SPM_BOS, SPM_WS, SPM_WS_A);
+    EXPECT_IDS(t, "<unk> a", NEXTTOK_ENCODE_PARSE_SPECIAL, SPM_UNK, SPM_WS, SPM_WS_A);
+    /* nothing left after the token: no text fragment, no dummy prefix */
+    EXPECT_IDS(t, "<tool> \t", 0, SPM_TOOL);
+    nexttok_tokenizer_free(t);
+    t = spm_named("microsoft/phi3-medium");
+    EXPECT_IDS(t, "<tool> a", 0, SPM_TOOL, SPM_WS_A);
+    nexttok_tokenizer_free(t);
+}
+
+Test(tokenizer_spm, other_names_keep_the_white_space_after_special_tokens)
+{
+    /* "\n a" with the prefix is WS, <0x0A>, WS a */
+    static const char *const names[] = {"Phi 3.5 Mini Instruct", "Phi 4 Mini Instruct", "Gemma 2 2b"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        nexttok_tokenizer *t = spm_named(names[i]);
+        EXPECT_IDS(t, "<tool>\n a", 0, SPM_TOOL, SPM_WS, SPM_BYTE0 + '\n', SPM_WS_A);
+        nexttok_tokenizer_free(t);
+    }
+    nexttok_tokenizer *t = make(spm_writer());
+    EXPECT_IDS(t, "</s> a", NEXTTOK_ENCODE_PARSE_SPECIAL, SPM_EOS, SPM_WS, SPM_WS_A);
+    nexttok_tokenizer_free(t);
+}
+
 /* --- byte-level BPE ------------------------------------------------------- */
 
 Test(tokenizer_bpe, merge_rank_decides)
