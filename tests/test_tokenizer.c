@@ -303,6 +303,126 @@ Test(tokenizer_spm, other_names_keep_the_white_space_after_special_tokens)
     nexttok_tokenizer_free(t);
 }
 
+/* --- a Gemma-shaped SentencePiece vocabulary ---------------------------------
+ * Gemma's ids: 0 <pad>, 1 <eos>, 2 <bos>, 3 <unk>; then 4 <start_of_turn>
+ * (control), 5 <end_of_turn> (user-defined, as some converted files have
+ * it), 6..261 <0x00>..<0xFF>, 262 "us", 263 "er", 264 "user". No token for
+ * U+2581, so a dummy prefix would show as its three bytes. Gemma's GGUF
+ * files say add_space_prefix false. */
+enum { GM_PAD, GM_EOS, GM_BOS, GM_UNK, GM_SOT, GM_EOT, GM_BYTE0, GM_US = GM_BYTE0 + 256, GM_ER, GM_USER,
+       GM_N };
+
+static nexttok_tokenizer *gemma_like(bool space_prefix_key)
+{
+    static char bytes[256][7];
+    const char *toks[GM_N] = {"<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>", "<end_of_turn>"};
+    float scores[GM_N] = {0};
+    int32_t types[GM_N] = {NEXTTOK_TOKEN_CONTROL, NEXTTOK_TOKEN_CONTROL, NEXTTOK_TOKEN_CONTROL,
+                           NEXTTOK_TOKEN_UNKNOWN, NEXTTOK_TOKEN_CONTROL, NEXTTOK_TOKEN_USER_DEFINED};
+    for (int b = 0; b < 256; b++) {
+        snprintf(bytes[b], sizeof bytes[b], "<0x%02X>", b);
+        toks[GM_BYTE0 + b] = bytes[b];
+        types[GM_BYTE0 + b] = NEXTTOK_TOKEN_BYTE;
+    }
+    toks[GM_US] = "us", scores[GM_US] = -1.0f, types[GM_US] = NEXTTOK_TOKEN_NORMAL;
+    toks[GM_ER] = "er", scores[GM_ER] = -2.0f, types[GM_ER] = NEXTTOK_TOKEN_NORMAL;
+    toks[GM_USER] = "user", scores[GM_USER] = -0.5f, types[GM_USER] = NEXTTOK_TOKEN_NORMAL;
+    nt_gw *w = nt_gw_new();
+    nt_gw_add_str(w, "general.architecture", "gemma");
+    nt_gw_add_str(w, "tokenizer.ggml.model", "llama");
+    nt_gw_add_str(w, "tokenizer.ggml.pre", "default");
+    nt_gw_add_arr_str(w, "tokenizer.ggml.tokens", toks, GM_N);
+    nt_gw_add_arr(w, "tokenizer.ggml.scores", NT_GGUF_FLOAT32, scores, GM_N);
+    nt_gw_add_arr(w, "tokenizer.ggml.token_type", NT_GGUF_INT32, types, GM_N);
+    nt_gw_add_u32(w, "tokenizer.ggml.bos_token_id", GM_BOS);
+    nt_gw_add_u32(w, "tokenizer.ggml.eos_token_id", GM_EOS);
+    nt_gw_add_u32(w, "tokenizer.ggml.unknown_token_id", GM_UNK);
+    nt_gw_add_u32(w, "tokenizer.ggml.padding_token_id", GM_PAD);
+    if (space_prefix_key) nt_gw_add_bool(w, "tokenizer.ggml.add_space_prefix", false);
+    return make(w);
+}
+
+Test(tokenizer_spm, gemma_turns_without_a_space_prefix)
+{
+    nexttok_tokenizer *t = gemma_like(true);
+    /* "user": us (-1) merges before er (-2), then us+er is "user". "H", "i"
+     * and "\n" are no tokens: their bytes. No U+2581 anywhere, since the
+     * prefix is off. */
+    EXPECT_IDS(t, "<start_of_turn>user\nHi<end_of_turn>\n",
+               NEXTTOK_ENCODE_ADD_SPECIAL | NEXTTOK_ENCODE_PARSE_SPECIAL, GM_BOS, GM_SOT, GM_USER,
+               GM_BYTE0 + '\n', GM_BYTE0 + 'H', GM_BYTE0 + 'i', GM_EOT, GM_BYTE0 + '\n');
+    cr_assert_eq(nexttok_tokenizer_bos_get(t), GM_BOS);
+    cr_assert_eq(nexttok_tokenizer_pad_get(t), GM_PAD);
+    /* <end_of_turn> is an end-of-generation name, so a control token: not
+     * matched in plain text, and skipped as special when decoding. */
+    cr_assert_eq(nexttok_tokenizer_token_type_get(t, GM_EOT), NEXTTOK_TOKEN_CONTROL);
+    EXPECT_IDS(t, "x<end_of_turn>", 0, GM_BYTE0 + 'x', GM_BYTE0 + '<', GM_BYTE0 + 'e', GM_BYTE0 + 'n',
+               GM_BYTE0 + 'd', GM_BYTE0 + '_', GM_BYTE0 + 'o', GM_BYTE0 + 'f', GM_BYTE0 + '_',
+               GM_BYTE0 + 't', GM_BYTE0 + 'u', GM_BYTE0 + 'r', GM_BYTE0 + 'n', GM_BYTE0 + '>');
+    EXPECT_TEXT(t, NEXTTOK_DECODE_SKIP_SPECIAL, "user\n", GM_BOS, GM_SOT, GM_USER, GM_EOT,
+                GM_BYTE0 + '\n');
+    EXPECT_TEXT(t, 0, "<start_of_turn>user<end_of_turn>", GM_SOT, GM_USER, GM_EOT);
+    nexttok_tokenizer_free(t);
+
+    /* Without the key the SentencePiece default (a prefix) holds: U+2581's
+     * three bytes lead each text fragment. */
+    t = gemma_like(false);
+    EXPECT_IDS(t, "<start_of_turn>user", NEXTTOK_ENCODE_PARSE_SPECIAL, GM_SOT, GM_BYTE0 + 0xE2,
+               GM_BYTE0 + 0x96, GM_BYTE0 + 0x81, GM_USER);
+    nexttok_tokenizer_free(t);
+}
+
+/* A SentencePiece vocabulary of <unk>, <s>, </s> and the given tokens, all
+ * of type `type`; returns the loaded tokenizer. */
+static nexttok_tokenizer *spm_with(const char *const *extra, int n_extra, int32_t type)
+{
+    const char *toks[16] = {"<unk>", "<s>", "</s>"};
+    int32_t types[16] = {NEXTTOK_TOKEN_UNKNOWN, NEXTTOK_TOKEN_CONTROL, NEXTTOK_TOKEN_CONTROL};
+    float scores[16] = {0};
+    cr_assert_leq(n_extra, 13);
+    for (int i = 0; i < n_extra; i++) toks[3 + i] = extra[i], types[3 + i] = type;
+    nt_gw *w = nt_gw_new();
+    nt_gw_add_str(w, "tokenizer.ggml.model", "llama");
+    nt_gw_add_arr_str(w, "tokenizer.ggml.tokens", toks, (uint64_t)(3 + n_extra));
+    nt_gw_add_arr(w, "tokenizer.ggml.scores", NT_GGUF_FLOAT32, scores, (uint64_t)(3 + n_extra));
+    nt_gw_add_arr(w, "tokenizer.ggml.token_type", NT_GGUF_INT32, types, (uint64_t)(3 + n_extra));
+    return make(w);
+}
+
+Test(tokenizer_types, end_of_generation_names_are_control)
+{
+    static const char *const eog[] = {"<|im_end|>", "<|end_of_text|>", "<|endoftext|>", "<|end|>",
+                                      "<|eot_id|>", "<end_of_turn>"};
+    nexttok_tokenizer *t = spm_with(eog, 6, NEXTTOK_TOKEN_USER_DEFINED);
+    for (int i = 0; i < 6; i++)
+        cr_assert_eq(nexttok_tokenizer_token_type_get(t, 3 + i), NEXTTOK_TOKEN_CONTROL, "%s", eog[i]);
+    nexttok_tokenizer_free(t);
+    /* other names keep their type */
+    static const char *const other[] = {"<start_of_turn>", "<|im_start|>", "<|end_of_turn|>"};
+    t = spm_with(other, 3, NEXTTOK_TOKEN_USER_DEFINED);
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(nexttok_tokenizer_token_type_get(t, 3 + i), NEXTTOK_TOKEN_USER_DEFINED, "%s", other[i]);
+    nexttok_tokenizer_free(t);
+}
+
+Test(tokenizer_types, harmony_framing_tokens_are_user_defined)
+{
+    /* gpt-oss: with <|return|> and <|call|> present, <|end|> ends no
+     * generation and llama.cpp makes it user-defined, as its framing tokens */
+    static const char *const harmony[] = {"<|end|>", "<|return|>", "<|call|>", "<|channel|>", "<|start|>"};
+    nexttok_tokenizer *t = spm_with(harmony, 5, NEXTTOK_TOKEN_CONTROL);
+    cr_assert_eq(nexttok_tokenizer_token_type_get(t, 3), NEXTTOK_TOKEN_USER_DEFINED);
+    cr_assert_eq(nexttok_tokenizer_token_type_get(t, 4), NEXTTOK_TOKEN_CONTROL);
+    cr_assert_eq(nexttok_tokenizer_token_type_get(t, 5), NEXTTOK_TOKEN_CONTROL);
+    cr_assert_eq(nexttok_tokenizer_token_type_get(t, 6), NEXTTOK_TOKEN_USER_DEFINED);
+    cr_assert_eq(nexttok_tokenizer_token_type_get(t, 7), NEXTTOK_TOKEN_USER_DEFINED);
+    nexttok_tokenizer_free(t);
+    /* without <|call|>, <|end|> stays control */
+    t = spm_with(harmony, 2, NEXTTOK_TOKEN_CONTROL);
+    cr_assert_eq(nexttok_tokenizer_token_type_get(t, 3), NEXTTOK_TOKEN_CONTROL);
+    nexttok_tokenizer_free(t);
+}
+
 /* --- byte-level BPE ------------------------------------------------------- */
 
 Test(tokenizer_bpe, merge_rank_decides)

@@ -497,6 +497,34 @@ static nexttok_status tokens_load(nexttok_tokenizer *t, const nt_gguf *g)
     return NEXTTOK_OK;
 }
 
+/* llama.cpp decides end-of-generation by token text and makes each such
+ * token a control token, whatever tokenizer.ggml.token_type says: some
+ * converted vocabularies mark e.g. Gemma's <end_of_turn> user-defined,
+ * which would otherwise be matched in plain text and kept by
+ * NEXTTOK_DECODE_SKIP_SPECIAL. It then turns gpt-oss's (harmony's) framing
+ * tokens user-defined, <|end|> too when <|return|> and <|call|> exist. */
+static void types_by_text(nexttok_tokenizer *t)
+{
+    static const char *const end_of_generation[] = {
+        "<|eot_id|>", "<|im_end|>",    "<|end|>",         "<|return|>", "<|call|>",
+        "<end_of_turn>", "<|endoftext|>", "<|eom_id|>", "<EOT>",      "_<EOT>",
+        "<|end_of_text|>", "<end_of_utterance>",
+    };
+    static const char *const harmony_framing[] = {"<|channel|>", "<|message|>", "<|start|>",
+                                                  "<|constrain|>"};
+    for (size_t i = 0; i < sizeof end_of_generation / sizeof end_of_generation[0]; i++) {
+        int32_t id = nt_vocab_find(t, end_of_generation[i], strlen(end_of_generation[i]));
+        if (id >= 0) t->types[id] = NEXTTOK_TOKEN_CONTROL;
+    }
+    for (size_t i = 0; i < sizeof harmony_framing / sizeof harmony_framing[0]; i++) {
+        int32_t id = nt_vocab_find(t, harmony_framing[i], strlen(harmony_framing[i]));
+        if (id >= 0) t->types[id] = NEXTTOK_TOKEN_USER_DEFINED;
+    }
+    int32_t end = nt_vocab_find(t, "<|end|>", 7);
+    if (end >= 0 && nt_vocab_find(t, "<|return|>", 10) >= 0 && nt_vocab_find(t, "<|call|>", 8) >= 0)
+        t->types[end] = NEXTTOK_TOKEN_USER_DEFINED;
+}
+
 static nexttok_status settings_load(nexttok_tokenizer *t, const nt_gguf *g, nt_str pre)
 {
     if (t->kind == NT_VOCAB_SPM) {
@@ -567,7 +595,9 @@ nexttok_status nt_tokenizer_from_gguf(const nt_gguf *g, nexttok_tokenizer **out)
     if (st == NEXTTOK_ERR_NOT_FOUND) nt_error_clear();
     else if (st) goto fail;
 
-    if ((st = tokens_load(t, g)) || (st = index_build(t)) || (st = settings_load(t, g, pre)) ||
+    if ((st = tokens_load(t, g)) || (st = index_build(t))) goto fail;
+    types_by_text(t);
+    if ((st = settings_load(t, g, pre)) ||
         (st = pieces_build(t)) || (st = specials_build(t)) || (st = special_strip_build(t, g)))
         goto fail;
     if (t->kind == NT_VOCAB_BPE) {
