@@ -89,7 +89,7 @@ static void bpe_tokens(nt_gw *w, const char *pre)
     toks[BPE_USER] = "<u>", types[BPE_USER] = NEXTTOK_TOKEN_USER_DEFINED;
     toks[BPE_XYZ] = "xyz", types[BPE_XYZ] = NEXTTOK_TOKEN_NORMAL;
     nt_gw_add_str(w, "tokenizer.ggml.model", "gpt2");
-    nt_gw_add_str(w, "tokenizer.ggml.pre", pre);
+    if (pre) nt_gw_add_str(w, "tokenizer.ggml.pre", pre);
     nt_gw_add_arr_str(w, "tokenizer.ggml.tokens", toks, BPE_N);
     nt_gw_add_arr(w, "tokenizer.ggml.token_type", NT_GGUF_INT32, types, BPE_N);
 }
@@ -883,6 +883,40 @@ Test(tokenizer_malformed, each_inconsistency_names_its_key)
     EXPECT_BAD(b, NEXTTOK_ERR_NOT_FOUND, "tokenizer.ggml.model");
     b = good("gpt2"), b.pre = "no-such-pre";
     EXPECT_BAD(b, NEXTTOK_ERR_UNSUPPORTED, "tokenizer.ggml.pre");
+    EXPECT_BAD(b, NEXTTOK_ERR_UNSUPPORTED, "\"no-such-pre\"");
+}
+
+/* llama.cpp falls back to its default splitting for a name it does not
+ * know; that gives other tokens than the model was trained on, so here the
+ * load fails and says which name. */
+Test(tokenizer_malformed, unknown_pre_tokenizer_is_named)
+{
+    static const char *const names[] = {"qwen3", "olmo2", "granite", "gemma", "phi-3", "smollm3"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        bad_vocab b = good("gpt2");
+        b.pre = names[i];
+        char want[64];
+        snprintf(want, sizeof want, "tokenizer.ggml.pre: unknown pre-tokenizer \"%s\"", names[i]);
+        EXPECT_BAD(b, NEXTTOK_ERR_UNSUPPORTED, want);
+    }
+    /* an SPM vocabulary has no pre-tokenizer: its name is not looked at */
+    bad_vocab b = good("llama");
+    b.pre = "no-such-pre";
+    cr_assert_eq(load_bad(b), NEXTTOK_OK, "%s", nexttok_error_message());
+}
+
+/* "gpt-2" followed by a NUL must not be read as "gpt-2". */
+Test(tokenizer_malformed, pre_tokenizer_name_with_a_nul_is_unknown)
+{
+    nt_gw *w = nt_gw_new();
+    bpe_tokens(w, NULL);
+    nt_gw_add_strn(w, "tokenizer.ggml.pre", "gpt-2\0x", 7);
+    const char *merges[] = {"b c"};
+    nt_gw_add_arr_str(w, "tokenizer.ggml.merges", merges, 1);
+    nexttok_tokenizer *t = NULL;
+    nexttok_status st = from_writer(w, &t);
+    cr_assert_eq(st, NEXTTOK_ERR_UNSUPPORTED, "%d %s", st, nexttok_error_message());
+    cr_assert(strstr(nexttok_error_message(), "NUL"), "%s", nexttok_error_message());
 }
 
 Test(tokenizer_malformed, minus_one_means_no_token)

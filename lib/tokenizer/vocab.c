@@ -605,6 +605,13 @@ nexttok_status nt_tokenizer_from_gguf(const nt_gguf *g, nexttok_tokenizer **out)
         char name[128];
         const char *pre_name = NULL;
         if (pre.ptr && pre.len > 0) { /* llama.cpp reads an empty name as the default */
+            /* No known name is this long or holds a NUL; a NUL would
+             * otherwise cut the name short and could turn it into one. */
+            if (memchr(pre.ptr, 0, (size_t)pre.len)) {
+                st = nt_fail(NEXTTOK_ERR_UNSUPPORTED, "%s: unknown pre-tokenizer \"%.32s\" (with a NUL byte)",
+                             KEY_PRE, pre.ptr);
+                goto fail;
+            }
             if (pre.len >= sizeof name) {
                 st = nt_fail(NEXTTOK_ERR_UNSUPPORTED, "%s: unknown pre-tokenizer \"%.32s...\"", KEY_PRE, pre.ptr);
                 goto fail;
