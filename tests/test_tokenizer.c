@@ -1009,6 +1009,44 @@ static void check_model_tokens(const char *model, const char *text)
     free(s);
 }
 
+/* The architecture fixtures carry aidreams260K's tokenizer keys (arch/README.md):
+ * each must load from a file of its architecture and give the tokens the
+ * aidreams260K logits files were made with. */
+Test(tokenizer_model, arch_fixtures_tokenize_like_aidreams)
+{
+    static const char *const archs[] = {"qwen2",  "qwen3", "gemma",   "gemma2",   "gemma3",    "phi3",
+                                        "smollm3", "olmo2", "granite", "stablelm", "starcoder2"};
+    static const char *const texts[] = {"t1", "t2"};
+    char rel[256], path[1024], lpath[1024], tpath[1024];
+    if (!nt_test_fixture_path("arch/qwen2.gguf", path, sizeof path)) cr_skip(NT_SKIP_MSG);
+    for (size_t k = 0; k < 2; k++) {
+        snprintf(rel, sizeof rel, "logits/aidreams260K.%s.exact.logits", texts[k]);
+        cr_assert(nt_test_fixture_path(rel, lpath, sizeof lpath));
+        snprintf(rel, sizeof rel, "texts/%s.txt", texts[k]);
+        cr_assert(nt_test_fixture_path(rel, tpath, sizeof tpath));
+        nt_logits_file lf;
+        cr_assert_eq(nt_logits_file_read(lpath, &lf), 0);
+        size_t len;
+        char *s = nt_test_read_file(tpath, &len);
+        for (size_t a = 0; a < sizeof archs / sizeof archs[0]; a++) {
+            snprintf(rel, sizeof rel, "arch/%s.gguf", archs[a]);
+            cr_assert(nt_test_fixture_path(rel, path, sizeof path), "%s missing", rel);
+            nexttok_tokenizer *t;
+            cr_assert_eq(nexttok_tokenizer_load(path, &t), NEXTTOK_OK, "%s", nexttok_error_message());
+            int32_t ids[512];
+            size_t n;
+            cr_assert_eq(nexttok_tokenizer_encode(t, s, len, NEXTTOK_ENCODE_ADD_SPECIAL, ids, 512, &n),
+                         NEXTTOK_OK);
+            cr_assert_eq(n, (size_t)lf.n, "%s %s: %zu tokens, expected %d", archs[a], texts[k], n, lf.n);
+            for (size_t i = 0; i < n; i++)
+                cr_assert_eq(ids[i], lf.tokens[i], "%s %s: token %zu", archs[a], texts[k], i);
+            nexttok_tokenizer_free(t);
+        }
+        nt_logits_file_free(&lf);
+        free(s);
+    }
+}
+
 Test(tokenizer_model, gpt2_tiny_t1) { check_model_tokens("gpt2-tiny-f32", "t1"); }
 Test(tokenizer_model, gpt2_tiny_t2) { check_model_tokens("gpt2-tiny-f32", "t2"); }
 Test(tokenizer_model, llama_tiny_t1) { check_model_tokens("llama-tiny-f32", "t1"); }
