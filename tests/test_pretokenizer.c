@@ -434,6 +434,88 @@ Test(others, spark_and_youtu)
     CHECK("youtu", "\xE4\xBD\xA0\xE5\xA5\xBD" "abc don't", "\xE4\xBD\xA0\xE5\xA5\xBD", "abc", " don't");
 }
 
+/* -------------------------------------------------------------- families */
+/* The tokenizer.ggml.pre names the GGUF files of the model families we run
+ * carry (see docs/internals.md), each on two texts chosen so that the four
+ * regex classes among them differ: digit grouping (1, 1-3, runs), case of
+ * contractions, a word led by a tab, newline runs after punctuation, and
+ * case changes inside a word. Worked out by hand, alternative by
+ * alternative, leftmost match first:
+ *
+ * "I'M 12345 apples!!\n\n  ok"
+ *  qwen2:  I | 'M (contractions ignore case) | " " (\s+ alone: (?!\S) fails
+ *          before 1) | 1 2 3 4 5 (\p{N}) | " apples" | "!!\n\n" (the
+ *          punctuation run takes trailing newlines) | " " (\s+(?!\S) backs
+ *          off one space) | " ok"
+ *  llama3: the same with \p{N}{1,3}: 123 | 45
+ *  gpt-2:  I | ' | M (lower-case contractions only; ' is punctuation) |
+ *          " 12345" | " apples" | !! | "\n\n " | " ok"
+ *  starcoder: \p{N} cuts first, then gpt-2 inside each piece, whose end
+ *          ends the lookahead too: I | ' | M | " " | 1 2 3 4 5 | " apples" |
+ *          !! | "\n\n " | " ok"
+ *  gpt-4o: "I'M" (an upper-case run takes its contraction) | " " | 123 | 45
+ *          | " apples" | "!!\n\n" | " " | " ok"
+ *
+ * "Hello世界 x\r\n\tabc getHTTPResponse" (世界 are Lo: letters, and in both
+ * of gpt-4o's case classes)
+ *  qwen2, llama3: "Hello世界" | " x" | "\r\n" (\s*[\r\n]+) | "\tabc" (one
+ *          non-letter may lead a word) | " getHTTPResponse"
+ *  gpt-2, starcoder: "Hello世界" | " x" | "\r\n" (\s+(?!\S) backs off the
+ *          tab) | "\t" (only a space may lead a word; the gap is a piece) |
+ *          abc | " getHTTPResponse"
+ *  gpt-4o: "Hello世界" | " x" | "\r\n" | "\tabc" | " get" | "HTTPResponse"
+ *          (upper run HTTPR, then lower esponse) */
+#define T1 "I'M 12345 apples!!\n\n  ok"
+#define T2 "Hello\xE4\xB8\x96\xE7\x95\x8C x\r\n\tabc getHTTPResponse"
+
+static void check_family_texts(const char *pre)
+{
+    nt_pretok *p = make(pre);
+    const char *type = nt_pretok_type_name(p);
+    nt_pretok_free(p);
+    if (strcmp(type, "qwen2") == 0) {
+        CHECK(pre, T1, "I", "'M", " ", "1", "2", "3", "4", "5", " apples", "!!\n\n", " ", " ok");
+        CHECK(pre, T2, "Hello\xE4\xB8\x96\xE7\x95\x8C", " x", "\r\n", "\tabc", " getHTTPResponse");
+    } else if (strcmp(type, "llama3") == 0) {
+        CHECK(pre, T1, "I", "'M", " ", "123", "45", " apples", "!!\n\n", " ", " ok");
+        CHECK(pre, T2, "Hello\xE4\xB8\x96\xE7\x95\x8C", " x", "\r\n", "\tabc", " getHTTPResponse");
+    } else if (strcmp(type, "gpt-2") == 0) {
+        CHECK(pre, T1, "I", "'", "M", " 12345", " apples", "!!", "\n\n ", " ok");
+        CHECK(pre, T2, "Hello\xE4\xB8\x96\xE7\x95\x8C", " x", "\r\n", "\t", "abc", " getHTTPResponse");
+    } else if (strcmp(type, "starcoder") == 0) {
+        CHECK(pre, T1, "I", "'", "M", " ", "1", "2", "3", "4", "5", " apples", "!!", "\n\n ", " ok");
+        CHECK(pre, T2, "Hello\xE4\xB8\x96\xE7\x95\x8C", " x", "\r\n", "\t", "abc", " getHTTPResponse");
+    } else if (strcmp(type, "gpt-4o") == 0) {
+        CHECK(pre, T1, "I'M", " ", "123", "45", " apples", "!!\n\n", " ", " ok");
+        CHECK(pre, T2, "Hello\xE4\xB8\x96\xE7\x95\x8C", " x", "\r\n", "\tabc", " get", "HTTPResponse");
+    } else {
+        cr_assert_fail("%s: type %s has no expectations here", pre, type);
+    }
+}
+
+Test(families, pre_names_split_as_their_regexes)
+{
+    /* name as in the GGUF files -> the regex it must select */
+    static const char *const fam[][2] = {
+        {"qwen2", "qwen2"},         /* Qwen2, Qwen2.5, Qwen3 */
+        {"stablelm2", "qwen2"},     /* StableLM 2 */
+        {"gpt-4o", "gpt-4o"},       /* Phi-4-mini */
+        {"smollm", "starcoder"},    /* SmolLM, SmolLM2 */
+        {"smaug-bpe", "llama3"},    /* SmolLM3 */
+        {"dbrx", "llama3"},         /* OLMo 2 */
+        {"olmo", "gpt-2"},          /* OLMo (1.7) */
+        {"refact", "starcoder"},    /* Granite 3.x */
+        {"starcoder", "starcoder"}, /* StarCoder2 */
+    };
+    for (size_t i = 0; i < sizeof fam / sizeof fam[0]; i++) {
+        nt_pretok *p = make(fam[i][0]);
+        cr_assert_str_eq(nt_pretok_type_name(p), fam[i][1], "%s", fam[i][0]);
+        cr_assert(!nt_pretok_ignore_merges(p), "%s: llama.cpp sets no ignore_merges", fam[i][0]);
+        nt_pretok_free(p);
+        check_family_texts(fam[i][0]);
+    }
+}
+
 /* -------------------------------------------------------------- tiny_aya */
 /* \d{1,3}(?=(?:\d{3})*\b), then gpt-4o's regex */
 

@@ -89,7 +89,7 @@ static void bpe_tokens(nt_gw *w, const char *pre)
     toks[BPE_USER] = "<u>", types[BPE_USER] = NEXTTOK_TOKEN_USER_DEFINED;
     toks[BPE_XYZ] = "xyz", types[BPE_XYZ] = NEXTTOK_TOKEN_NORMAL;
     nt_gw_add_str(w, "tokenizer.ggml.model", "gpt2");
-    nt_gw_add_str(w, "tokenizer.ggml.pre", pre);
+    if (pre) nt_gw_add_str(w, "tokenizer.ggml.pre", pre);
     nt_gw_add_arr_str(w, "tokenizer.ggml.tokens", toks, BPE_N);
     nt_gw_add_arr(w, "tokenizer.ggml.token_type", NT_GGUF_INT32, types, BPE_N);
 }
@@ -254,6 +254,172 @@ Test(tokenizer_spm, add_flags_and_prefix_come_from_metadata)
     EXPECT_IDS(t, "a b", NEXTTOK_ENCODE_ADD_SPECIAL, SPM_A, SPM_WS, SPM_B, SPM_EOS);
     /* Without the prefix, decoding keeps a leading space. */
     EXPECT_TEXT(t, 0, " a", SPM_WS_A);
+    nexttok_tokenizer_free(t);
+}
+
+static nexttok_tokenizer *spm_named(const char *name)
+{
+    nt_gw *w = spm_writer();
+    nt_gw_add_str(w, "general.name", name);
+    return make(w);
+}
+
+/* llama.cpp's rule: a general.name containing "phi-3" or "phi3" (any case)
+ * gives every special token Hugging Face's rstrip, except <unk>, <s> and
+ * <|endoftext|>. The ids below follow from dropping the white space after
+ * the token and then encoding the rest as usual (the dummy prefix goes
+ * before text that follows a special token). */
+Test(tokenizer_spm, phi3_special_tokens_eat_the_white_space_after_them)
+{
+    nexttok_tokenizer *t = spm_named("Phi-3 Mini 4K Instruct");
+    /* "<tool>\n a": "\n " is dropped, "a" -> WS a */
+    EXPECT_IDS(t, "<tool>\n a", 0, SPM_TOOL, SPM_WS_A);
+    /* "</s>  b" -> "b" -> WS, b ("WS b" is no token) */
+    EXPECT_IDS(t, "</s>  b", NEXTTOK_ENCODE_PARSE_SPECIAL, SPM_EOS, SPM_WS, SPM_B);
+    /* white space before the token stays (that would be lstrip) */
+    EXPECT_IDS(t, "a <tool>", 0, SPM_WS_A, SPM_WS, SPM_TOOL);
+    /* the three exceptions keep what follows: " a" -> WS WS a */
+    EXPECT_IDS(t, "<s> a", NEXTTOK_ENCODE_PARSE_SPECIAL, SPM_BOS, SPM_WS, SPM_WS_A);
+    EXPECT_IDS(t, "<unk> a", NEXTTOK_ENCODE_PARSE_SPECIAL, SPM_UNK, SPM_WS, SPM_WS_A);
+    /* nothing left after the token: no text fragment, no dummy prefix */
+    EXPECT_IDS(t, "<tool> \t", 0, SPM_TOOL);
+    nexttok_tokenizer_free(t);
+    t = spm_named("microsoft/phi3-medium");
+    EXPECT_IDS(t, "<tool> a", 0, SPM_TOOL, SPM_WS_A);
+    nexttok_tokenizer_free(t);
+}
+
+Test(tokenizer_spm, other_names_keep_the_white_space_after_special_tokens)
+{
+    /* "\n a" with the prefix is WS, <0x0A>, WS a */
+    static const char *const names[] = {"Phi 3.5 Mini Instruct", "Phi 4 Mini Instruct", "Gemma 2 2b"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        nexttok_tokenizer *t = spm_named(names[i]);
+        EXPECT_IDS(t, "<tool>\n a", 0, SPM_TOOL, SPM_WS, SPM_BYTE0 + '\n', SPM_WS_A);
+        nexttok_tokenizer_free(t);
+    }
+    nexttok_tokenizer *t = make(spm_writer());
+    EXPECT_IDS(t, "</s> a", NEXTTOK_ENCODE_PARSE_SPECIAL, SPM_EOS, SPM_WS, SPM_WS_A);
+    nexttok_tokenizer_free(t);
+}
+
+/* --- a Gemma-shaped SentencePiece vocabulary ---------------------------------
+ * Gemma's ids: 0 <pad>, 1 <eos>, 2 <bos>, 3 <unk>; then 4 <start_of_turn>
+ * (control), 5 <end_of_turn> (user-defined, as some converted files have
+ * it), 6..261 <0x00>..<0xFF>, 262 "us", 263 "er", 264 "user". No token for
+ * U+2581, so a dummy prefix would show as its three bytes. Gemma's GGUF
+ * files say add_space_prefix false. */
+enum { GM_PAD, GM_EOS, GM_BOS, GM_UNK, GM_SOT, GM_EOT, GM_BYTE0, GM_US = GM_BYTE0 + 256, GM_ER, GM_USER,
+       GM_N };
+
+static nexttok_tokenizer *gemma_like(bool space_prefix_key)
+{
+    static char bytes[256][7];
+    const char *toks[GM_N] = {"<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>", "<end_of_turn>"};
+    float scores[GM_N] = {0};
+    int32_t types[GM_N] = {NEXTTOK_TOKEN_CONTROL, NEXTTOK_TOKEN_CONTROL, NEXTTOK_TOKEN_CONTROL,
+                           NEXTTOK_TOKEN_UNKNOWN, NEXTTOK_TOKEN_CONTROL, NEXTTOK_TOKEN_USER_DEFINED};
+    for (int b = 0; b < 256; b++) {
+        snprintf(bytes[b], sizeof bytes[b], "<0x%02X>", b);
+        toks[GM_BYTE0 + b] = bytes[b];
+        types[GM_BYTE0 + b] = NEXTTOK_TOKEN_BYTE;
+    }
+    toks[GM_US] = "us", scores[GM_US] = -1.0f, types[GM_US] = NEXTTOK_TOKEN_NORMAL;
+    toks[GM_ER] = "er", scores[GM_ER] = -2.0f, types[GM_ER] = NEXTTOK_TOKEN_NORMAL;
+    toks[GM_USER] = "user", scores[GM_USER] = -0.5f, types[GM_USER] = NEXTTOK_TOKEN_NORMAL;
+    nt_gw *w = nt_gw_new();
+    nt_gw_add_str(w, "general.architecture", "gemma");
+    nt_gw_add_str(w, "tokenizer.ggml.model", "llama");
+    nt_gw_add_str(w, "tokenizer.ggml.pre", "default");
+    nt_gw_add_arr_str(w, "tokenizer.ggml.tokens", toks, GM_N);
+    nt_gw_add_arr(w, "tokenizer.ggml.scores", NT_GGUF_FLOAT32, scores, GM_N);
+    nt_gw_add_arr(w, "tokenizer.ggml.token_type", NT_GGUF_INT32, types, GM_N);
+    nt_gw_add_u32(w, "tokenizer.ggml.bos_token_id", GM_BOS);
+    nt_gw_add_u32(w, "tokenizer.ggml.eos_token_id", GM_EOS);
+    nt_gw_add_u32(w, "tokenizer.ggml.unknown_token_id", GM_UNK);
+    nt_gw_add_u32(w, "tokenizer.ggml.padding_token_id", GM_PAD);
+    if (space_prefix_key) nt_gw_add_bool(w, "tokenizer.ggml.add_space_prefix", false);
+    return make(w);
+}
+
+Test(tokenizer_spm, gemma_turns_without_a_space_prefix)
+{
+    nexttok_tokenizer *t = gemma_like(true);
+    /* "user": us (-1) merges before er (-2), then us+er is "user". "H", "i"
+     * and "\n" are no tokens: their bytes. No U+2581 anywhere, since the
+     * prefix is off. */
+    EXPECT_IDS(t, "<start_of_turn>user\nHi<end_of_turn>\n",
+               NEXTTOK_ENCODE_ADD_SPECIAL | NEXTTOK_ENCODE_PARSE_SPECIAL, GM_BOS, GM_SOT, GM_USER,
+               GM_BYTE0 + '\n', GM_BYTE0 + 'H', GM_BYTE0 + 'i', GM_EOT, GM_BYTE0 + '\n');
+    cr_assert_eq(nexttok_tokenizer_bos_get(t), GM_BOS);
+    cr_assert_eq(nexttok_tokenizer_pad_get(t), GM_PAD);
+    /* <end_of_turn> is an end-of-generation name, so a control token: not
+     * matched in plain text, and skipped as special when decoding. */
+    cr_assert_eq(nexttok_tokenizer_token_type_get(t, GM_EOT), NEXTTOK_TOKEN_CONTROL);
+    EXPECT_IDS(t, "x<end_of_turn>", 0, GM_BYTE0 + 'x', GM_BYTE0 + '<', GM_BYTE0 + 'e', GM_BYTE0 + 'n',
+               GM_BYTE0 + 'd', GM_BYTE0 + '_', GM_BYTE0 + 'o', GM_BYTE0 + 'f', GM_BYTE0 + '_',
+               GM_BYTE0 + 't', GM_BYTE0 + 'u', GM_BYTE0 + 'r', GM_BYTE0 + 'n', GM_BYTE0 + '>');
+    EXPECT_TEXT(t, NEXTTOK_DECODE_SKIP_SPECIAL, "user\n", GM_BOS, GM_SOT, GM_USER, GM_EOT,
+                GM_BYTE0 + '\n');
+    EXPECT_TEXT(t, 0, "<start_of_turn>user<end_of_turn>", GM_SOT, GM_USER, GM_EOT);
+    nexttok_tokenizer_free(t);
+
+    /* Without the key the SentencePiece default (a prefix) holds: U+2581's
+     * three bytes lead each text fragment. */
+    t = gemma_like(false);
+    EXPECT_IDS(t, "<start_of_turn>user", NEXTTOK_ENCODE_PARSE_SPECIAL, GM_SOT, GM_BYTE0 + 0xE2,
+               GM_BYTE0 + 0x96, GM_BYTE0 + 0x81, GM_USER);
+    nexttok_tokenizer_free(t);
+}
+
+/* A SentencePiece vocabulary of <unk>, <s>, </s> and the given tokens, all
+ * of type `type`; returns the loaded tokenizer. */
+static nexttok_tokenizer *spm_with(const char *const *extra, int n_extra, int32_t type)
+{
+    const char *toks[16] = {"<unk>", "<s>", "</s>"};
+    int32_t types[16] = {NEXTTOK_TOKEN_UNKNOWN, NEXTTOK_TOKEN_CONTROL, NEXTTOK_TOKEN_CONTROL};
+    float scores[16] = {0};
+    cr_assert_leq(n_extra, 13);
+    for (int i = 0; i < n_extra; i++) toks[3 + i] = extra[i], types[3 + i] = type;
+    nt_gw *w = nt_gw_new();
+    nt_gw_add_str(w, "tokenizer.ggml.model", "llama");
+    nt_gw_add_arr_str(w, "tokenizer.ggml.tokens", toks, (uint64_t)(3 + n_extra));
+    nt_gw_add_arr(w, "tokenizer.ggml.scores", NT_GGUF_FLOAT32, scores, (uint64_t)(3 + n_extra));
+    nt_gw_add_arr(w, "tokenizer.ggml.token_type", NT_GGUF_INT32, types, (uint64_t)(3 + n_extra));
+    return make(w);
+}
+
+Test(tokenizer_types, end_of_generation_names_are_control)
+{
+    static const char *const eog[] = {"<|im_end|>", "<|end_of_text|>", "<|endoftext|>", "<|end|>",
+                                      "<|eot_id|>", "<end_of_turn>"};
+    nexttok_tokenizer *t = spm_with(eog, 6, NEXTTOK_TOKEN_USER_DEFINED);
+    for (int i = 0; i < 6; i++)
+        cr_assert_eq(nexttok_tokenizer_token_type_get(t, 3 + i), NEXTTOK_TOKEN_CONTROL, "%s", eog[i]);
+    nexttok_tokenizer_free(t);
+    /* other names keep their type */
+    static const char *const other[] = {"<start_of_turn>", "<|im_start|>", "<|end_of_turn|>"};
+    t = spm_with(other, 3, NEXTTOK_TOKEN_USER_DEFINED);
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(nexttok_tokenizer_token_type_get(t, 3 + i), NEXTTOK_TOKEN_USER_DEFINED, "%s", other[i]);
+    nexttok_tokenizer_free(t);
+}
+
+Test(tokenizer_types, harmony_framing_tokens_are_user_defined)
+{
+    /* gpt-oss: with <|return|> and <|call|> present, <|end|> ends no
+     * generation and llama.cpp makes it user-defined, as its framing tokens */
+    static const char *const harmony[] = {"<|end|>", "<|return|>", "<|call|>", "<|channel|>", "<|start|>"};
+    nexttok_tokenizer *t = spm_with(harmony, 5, NEXTTOK_TOKEN_CONTROL);
+    cr_assert_eq(nexttok_tokenizer_token_type_get(t, 3), NEXTTOK_TOKEN_USER_DEFINED);
+    cr_assert_eq(nexttok_tokenizer_token_type_get(t, 4), NEXTTOK_TOKEN_CONTROL);
+    cr_assert_eq(nexttok_tokenizer_token_type_get(t, 5), NEXTTOK_TOKEN_CONTROL);
+    cr_assert_eq(nexttok_tokenizer_token_type_get(t, 6), NEXTTOK_TOKEN_USER_DEFINED);
+    cr_assert_eq(nexttok_tokenizer_token_type_get(t, 7), NEXTTOK_TOKEN_USER_DEFINED);
+    nexttok_tokenizer_free(t);
+    /* without <|call|>, <|end|> stays control */
+    t = spm_with(harmony, 2, NEXTTOK_TOKEN_CONTROL);
+    cr_assert_eq(nexttok_tokenizer_token_type_get(t, 3), NEXTTOK_TOKEN_CONTROL);
     nexttok_tokenizer_free(t);
 }
 
@@ -717,6 +883,40 @@ Test(tokenizer_malformed, each_inconsistency_names_its_key)
     EXPECT_BAD(b, NEXTTOK_ERR_NOT_FOUND, "tokenizer.ggml.model");
     b = good("gpt2"), b.pre = "no-such-pre";
     EXPECT_BAD(b, NEXTTOK_ERR_UNSUPPORTED, "tokenizer.ggml.pre");
+    EXPECT_BAD(b, NEXTTOK_ERR_UNSUPPORTED, "\"no-such-pre\"");
+}
+
+/* llama.cpp falls back to its default splitting for a name it does not
+ * know; that gives other tokens than the model was trained on, so here the
+ * load fails and says which name. */
+Test(tokenizer_malformed, unknown_pre_tokenizer_is_named)
+{
+    static const char *const names[] = {"qwen3", "olmo2", "granite", "gemma", "phi-3", "smollm3"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        bad_vocab b = good("gpt2");
+        b.pre = names[i];
+        char want[64];
+        snprintf(want, sizeof want, "tokenizer.ggml.pre: unknown pre-tokenizer \"%s\"", names[i]);
+        EXPECT_BAD(b, NEXTTOK_ERR_UNSUPPORTED, want);
+    }
+    /* an SPM vocabulary has no pre-tokenizer: its name is not looked at */
+    bad_vocab b = good("llama");
+    b.pre = "no-such-pre";
+    cr_assert_eq(load_bad(b), NEXTTOK_OK, "%s", nexttok_error_message());
+}
+
+/* "gpt-2" followed by a NUL must not be read as "gpt-2". */
+Test(tokenizer_malformed, pre_tokenizer_name_with_a_nul_is_unknown)
+{
+    nt_gw *w = nt_gw_new();
+    bpe_tokens(w, NULL);
+    nt_gw_add_strn(w, "tokenizer.ggml.pre", "gpt-2\0x", 7);
+    const char *merges[] = {"b c"};
+    nt_gw_add_arr_str(w, "tokenizer.ggml.merges", merges, 1);
+    nexttok_tokenizer *t = NULL;
+    nexttok_status st = from_writer(w, &t);
+    cr_assert_eq(st, NEXTTOK_ERR_UNSUPPORTED, "%d %s", st, nexttok_error_message());
+    cr_assert(strstr(nexttok_error_message(), "NUL"), "%s", nexttok_error_message());
 }
 
 Test(tokenizer_malformed, minus_one_means_no_token)
@@ -807,6 +1007,44 @@ static void check_model_tokens(const char *model, const char *text)
     nexttok_model_free(m);
     nt_logits_file_free(&lf);
     free(s);
+}
+
+/* The architecture fixtures carry aidreams260K's tokenizer keys (arch/README.md):
+ * each must load from a file of its architecture and give the tokens the
+ * aidreams260K logits files were made with. */
+Test(tokenizer_model, arch_fixtures_tokenize_like_aidreams)
+{
+    static const char *const archs[] = {"qwen2",  "qwen3", "gemma",   "gemma2",   "gemma3",    "phi3",
+                                        "smollm3", "olmo2", "granite", "stablelm", "starcoder2"};
+    static const char *const texts[] = {"t1", "t2"};
+    char rel[256], path[1024], lpath[1024], tpath[1024];
+    if (!nt_test_fixture_path("arch/qwen2.gguf", path, sizeof path)) cr_skip(NT_SKIP_MSG);
+    for (size_t k = 0; k < 2; k++) {
+        snprintf(rel, sizeof rel, "logits/aidreams260K.%s.exact.logits", texts[k]);
+        cr_assert(nt_test_fixture_path(rel, lpath, sizeof lpath));
+        snprintf(rel, sizeof rel, "texts/%s.txt", texts[k]);
+        cr_assert(nt_test_fixture_path(rel, tpath, sizeof tpath));
+        nt_logits_file lf;
+        cr_assert_eq(nt_logits_file_read(lpath, &lf), 0);
+        size_t len;
+        char *s = nt_test_read_file(tpath, &len);
+        for (size_t a = 0; a < sizeof archs / sizeof archs[0]; a++) {
+            snprintf(rel, sizeof rel, "arch/%s.gguf", archs[a]);
+            cr_assert(nt_test_fixture_path(rel, path, sizeof path), "%s missing", rel);
+            nexttok_tokenizer *t;
+            cr_assert_eq(nexttok_tokenizer_load(path, &t), NEXTTOK_OK, "%s", nexttok_error_message());
+            int32_t ids[512];
+            size_t n;
+            cr_assert_eq(nexttok_tokenizer_encode(t, s, len, NEXTTOK_ENCODE_ADD_SPECIAL, ids, 512, &n),
+                         NEXTTOK_OK);
+            cr_assert_eq(n, (size_t)lf.n, "%s %s: %zu tokens, expected %d", archs[a], texts[k], n, lf.n);
+            for (size_t i = 0; i < n; i++)
+                cr_assert_eq(ids[i], lf.tokens[i], "%s %s: token %zu", archs[a], texts[k], i);
+            nexttok_tokenizer_free(t);
+        }
+        nt_logits_file_free(&lf);
+        free(s);
+    }
 }
 
 Test(tokenizer_model, gpt2_tiny_t1) { check_model_tokens("gpt2-tiny-f32", "t1"); }

@@ -39,6 +39,13 @@ static const char *find_bytes(const char *s, size_t n, const char *pat, size_t p
     return NULL;
 }
 
+/* isspace in the "C" locale: the white space llama.cpp strips after an
+ * rstrip token (bytes, not Unicode White_Space). */
+static bool c_space(char c)
+{
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
 /* A stretch of the input: plain text [off, off+len) or one special token. */
 typedef struct fragment {
     int32_t token; /* -1 for text */
@@ -93,6 +100,8 @@ static nexttok_status partition(const nexttok_tokenizer *t, const char *text, si
                 if (at > pos && !frag_push(&next, (fragment){-1, pos, at - pos})) goto oom;
                 if (!frag_push(&next, (fragment){id, 0, 0})) goto oom;
                 pos = at + plen;
+                if (t->special_rstrip[k])
+                    while (pos < end && c_space(text[pos])) pos++;
             }
             if (pos < end && !frag_push(&next, (fragment){-1, pos, end - pos})) goto oom;
         }

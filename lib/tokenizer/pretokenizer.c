@@ -82,7 +82,9 @@ nexttok_status nt_pretok_create(const char *pre, nt_pretok **out)
     bool ignore_merges = false;
     const nt_pretok_type *type = nt_pretok_type_find(pre, &ignore_merges);
     if (!type)
-        return nt_fail(NEXTTOK_ERR_UNSUPPORTED, "unsupported pre-tokenizer type '%s' (tokenizer.ggml.pre)", pre);
+        return nt_fail(NEXTTOK_ERR_UNSUPPORTED,
+                       "unknown pre-tokenizer \"%s\" (not one of llama.cpp's names this library knows; "
+                       "docs/internals.md lists them)", pre);
 
     nt_pretok *p = nt_calloc(1, sizeof *p);
     if (!p)

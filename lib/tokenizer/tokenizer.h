@@ -78,6 +78,9 @@ struct nexttok_tokenizer {
      * unknown), longest text first. */
     int32_t *special;
     int32_t n_special;
+    /* Per entry of `special`: white space after a match is dropped (Hugging
+     * Face's rstrip, which llama.cpp applies to Phi-3 models only). */
+    uint8_t *special_rstrip;
 
     /* BPE */
     nt_merge_map merges;

@@ -272,6 +272,56 @@ static nexttok_status specials_build(nexttok_tokenizer *t)
     return NEXTTOK_OK;
 }
 
+/* Phi-3's tokenizer.json marks its added tokens rstrip, and GGUF has no key
+ * for that, so llama.cpp recognises the models by general.name (lowercased,
+ * containing "phi-3" or "phi3") and sets it on every special token but
+ * <unk>, <s> and <|endoftext|>. The same test here, so that chat prompts
+ * ("<|user|>\nHi<|end|>\n") split as llama.cpp splits them; "Phi 3.5 ..."
+ * and "Phi 4 ..." names do not match, in llama.cpp either. */
+static bool name_means_phi3(nt_str name)
+{
+    static const char *const pats[] = {"phi-3", "phi3"};
+    for (size_t k = 0; k < sizeof pats / sizeof pats[0]; k++) {
+        size_t plen = strlen(pats[k]);
+        for (size_t i = 0; i + plen <= (size_t)name.len; i++) {
+            size_t j = 0;
+            while (j < plen) {
+                char c = name.ptr[i + j];
+                if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
+                if (c != pats[k][j]) break;
+                j++;
+            }
+            if (j == plen) return true;
+        }
+    }
+    return false;
+}
+
+static nexttok_status special_strip_build(nexttok_tokenizer *t, const nt_gguf *g)
+{
+    t->special_rstrip = nt_calloc(t->n_special ? (size_t)t->n_special : 1, 1);
+    if (!t->special_rstrip) return nt_fail(NEXTTOK_ERR_NO_MEMORY, "tokenizer: out of memory");
+    nt_str name;
+    nexttok_status st = nt_gguf_get_str(g, "general.name", &name);
+    if (st == NEXTTOK_ERR_NOT_FOUND) {
+        nt_error_clear();
+        return NEXTTOK_OK;
+    }
+    if (st != NEXTTOK_OK) return st;
+    if (!name_means_phi3(name)) return NEXTTOK_OK;
+    static const char *const keep[] = {"<unk>", "<s>", "<|endoftext|>"};
+    for (int32_t k = 0; k < t->n_special; k++) {
+        int32_t id = t->special[k];
+        bool strip = true;
+        for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
+            if (t->text_len[id] == strlen(keep[i]) &&
+                memcmp(nt_vocab_text(t, id), keep[i], t->text_len[id]) == 0)
+                strip = false;
+        t->special_rstrip[k] = strip;
+    }
+    return NEXTTOK_OK;
+}
+
 static void byte_maps_build(nexttok_tokenizer *t)
 {
     for (int32_t id = 0; id < t->n_vocab; id++) {
@@ -447,6 +497,34 @@ static nexttok_status tokens_load(nexttok_tokenizer *t, const nt_gguf *g)
     return NEXTTOK_OK;
 }
 
+/* llama.cpp decides end-of-generation by token text and makes each such
+ * token a control token, whatever tokenizer.ggml.token_type says: some
+ * converted vocabularies mark e.g. Gemma's <end_of_turn> user-defined,
+ * which would otherwise be matched in plain text and kept by
+ * NEXTTOK_DECODE_SKIP_SPECIAL. It then turns gpt-oss's (harmony's) framing
+ * tokens user-defined, <|end|> too when <|return|> and <|call|> exist. */
+static void types_by_text(nexttok_tokenizer *t)
+{
+    static const char *const end_of_generation[] = {
+        "<|eot_id|>", "<|im_end|>",    "<|end|>",         "<|return|>", "<|call|>",
+        "<end_of_turn>", "<|endoftext|>", "<|eom_id|>", "<EOT>",      "_<EOT>",
+        "<|end_of_text|>", "<end_of_utterance>",
+    };
+    static const char *const harmony_framing[] = {"<|channel|>", "<|message|>", "<|start|>",
+                                                  "<|constrain|>"};
+    for (size_t i = 0; i < sizeof end_of_generation / sizeof end_of_generation[0]; i++) {
+        int32_t id = nt_vocab_find(t, end_of_generation[i], strlen(end_of_generation[i]));
+        if (id >= 0) t->types[id] = NEXTTOK_TOKEN_CONTROL;
+    }
+    for (size_t i = 0; i < sizeof harmony_framing / sizeof harmony_framing[0]; i++) {
+        int32_t id = nt_vocab_find(t, harmony_framing[i], strlen(harmony_framing[i]));
+        if (id >= 0) t->types[id] = NEXTTOK_TOKEN_USER_DEFINED;
+    }
+    int32_t end = nt_vocab_find(t, "<|end|>", 7);
+    if (end >= 0 && nt_vocab_find(t, "<|return|>", 10) >= 0 && nt_vocab_find(t, "<|call|>", 8) >= 0)
+        t->types[end] = NEXTTOK_TOKEN_USER_DEFINED;
+}
+
 static nexttok_status settings_load(nexttok_tokenizer *t, const nt_gguf *g, nt_str pre)
 {
     if (t->kind == NT_VOCAB_SPM) {
@@ -497,6 +575,7 @@ static void tokenizer_release(nexttok_tokenizer *t)
     nt_free(t->piece_len);
     nt_free(t->index.slots);
     nt_free(t->special);
+    nt_free(t->special_rstrip);
     nt_free(t->merges.slots);
     nt_pretok_free(t->pretok);
     nt_free(t);
@@ -516,14 +595,23 @@ nexttok_status nt_tokenizer_from_gguf(const nt_gguf *g, nexttok_tokenizer **out)
     if (st == NEXTTOK_ERR_NOT_FOUND) nt_error_clear();
     else if (st) goto fail;
 
-    if ((st = tokens_load(t, g)) || (st = index_build(t)) || (st = settings_load(t, g, pre)) ||
-        (st = pieces_build(t)) || (st = specials_build(t)))
+    if ((st = tokens_load(t, g)) || (st = index_build(t))) goto fail;
+    types_by_text(t);
+    if ((st = settings_load(t, g, pre)) ||
+        (st = pieces_build(t)) || (st = specials_build(t)) || (st = special_strip_build(t, g)))
         goto fail;
     if (t->kind == NT_VOCAB_BPE) {
         if ((st = merges_load(t, g))) goto fail;
         char name[128];
         const char *pre_name = NULL;
         if (pre.ptr && pre.len > 0) { /* llama.cpp reads an empty name as the default */
+            /* No known name is this long or holds a NUL; a NUL would
+             * otherwise cut the name short and could turn it into one. */
+            if (memchr(pre.ptr, 0, (size_t)pre.len)) {
+                st = nt_fail(NEXTTOK_ERR_UNSUPPORTED, "%s: unknown pre-tokenizer \"%.32s\" (with a NUL byte)",
+                             KEY_PRE, pre.ptr);
+                goto fail;
+            }
             if (pre.len >= sizeof name) {
                 st = nt_fail(NEXTTOK_ERR_UNSUPPORTED, "%s: unknown pre-tokenizer \"%.32s...\"", KEY_PRE, pre.ptr);
                 goto fail;
