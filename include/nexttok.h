@@ -355,8 +355,11 @@ typedef struct nexttok_session_info {
     int32_t n_threads;      /* threads of its pool, the caller's included */
     int32_t precision;      /* NEXTTOK_PRECISION_FAST or _EXACT, as resolved */
     int32_t kv_type;        /* a nexttok_kv_type */
-    uint64_t kv_bytes;      /* the KV cache, all positions */
-    uint64_t kv_bytes_per_pos; /* keys and values of one position, all layers */
+    uint64_t kv_bytes;      /* the KV cache as allocated: n_ctx positions of each
+                               layer, or a sliding-window layer's ring of
+                               window + batch - 1 positions */
+    uint64_t kv_bytes_per_pos; /* keys and values of one position in every
+                                  layer (its cost without sliding windows) */
     uint64_t scratch_bytes; /* the forward pass's working memory, history, logits */
 } nexttok_session_info;
 

@@ -85,8 +85,17 @@ Test(attention, isa_loops_match_a_double_reference)
                 }
                 for (int64_t j = 0; j < n; j++) scores[j] = fabsf(rnd());
                 out[hd] = 12345.0f; /* must stay untouched */
+                for (int64_t i = 0; i < hd; i++) out[i] = 0.0f;
                 k->attn_accum(out, scores, vrows, stride, n, hd);
                 cr_assert(out[hd] == 12345.0f, "accum wrote past the head");
+                /* keys split in two runs (a ring buffer's wrap) add up to the same bits */
+                float split[257];
+                for (int64_t i = 0; i < hd; i++) split[i] = 0.0f;
+                const int64_t n1 = n / 3;
+                k->attn_accum(split, scores, vrows, stride, n1, hd);
+                k->attn_accum(split, scores + n1, vrows + (size_t)n1 * stride, stride, n - n1, hd);
+                cr_assert(memcmp(split, out, (size_t)hd * sizeof *out) == 0, "%s %s hd %lld: split accum differs",
+                          nt_isa_name((nt_isa)isa), nt_type_traits_get(types[ti])->name, (long long)hd);
                 for (int64_t i = 0; i < hd; i++) {
                     double want = 0.0, mag = 0.0;
                     for (int64_t j = 0; j < n; j++) {

@@ -480,3 +480,61 @@ Test(arch_features, named)
                                                      "q/k layernorm per head", "partial rotary 4/16", NULL});
     check_features("starcoder2", (const char *const[]){"layernorm", "gelu mlp", NULL});
 }
+
+/* Sliding layers keep a ring of window + batch - 1 rows: fed one token at
+ * a time (a ring of 8) or four (11), the logits are the one-batch run's
+ * bytes, the cache is that much smaller, and a rewind past what the ring
+ * kept (which feeds the kept tokens again) or within it resumes exactly. */
+static void check_ring(const char *arch, int32_t n_batch, int32_t rewind_to, uint64_t want_kv_bytes)
+{
+    arch_fixture f;
+    fixture_open(arch, &f);
+    const int32_t n = f.exact.n, V = f.exact.n_vocab;
+    const size_t row = (size_t)V * sizeof(float);
+    float *want = run_logits(f.model, NEXTTOK_PRECISION_DEFAULT, 0, FEED_BATCH, f.exact.tokens, n, V);
+
+    nexttok_model *m = NULL;
+    cr_assert_eq(nexttok_model_load(f.model, NULL, &m), NEXTTOK_OK, "%s", nexttok_error_message());
+    nexttok_session_params p;
+    nexttok_session_params_init(&p, sizeof p);
+    p.n_batch = n_batch;
+    nexttok_session *s = NULL;
+    cr_assert_eq(nexttok_session_create(m, &p, &s), NEXTTOK_OK, "%s", nexttok_error_message());
+    nexttok_session_info info = {.struct_size = sizeof info};
+    cr_assert_eq(nexttok_session_info_get(s, &info), NEXTTOK_OK, "%s", nexttok_error_message());
+    cr_assert_eq(info.kv_bytes, want_kv_bytes, "arch/%s n_batch %d: KV cache of %llu bytes, want %llu", arch, n_batch,
+                 (unsigned long long)info.kv_bytes, (unsigned long long)want_kv_bytes);
+    float *got = malloc((size_t)n * row);
+    cr_assert_not_null(got, "out of memory");
+    for (int32_t i = 0; i < n; i++)
+        cr_assert_eq(nexttok_session_feed(s, f.exact.tokens + i, 1, got + (size_t)i * V), NEXTTOK_OK, "%s",
+                     nexttok_error_message());
+    cr_assert(memcmp(got, want, (size_t)n * row) == 0, "arch/%s n_batch %d: ring run differs from one batch", arch,
+              n_batch);
+
+    cr_assert_eq(nexttok_session_rewind(s, rewind_to), NEXTTOK_OK, "%s", nexttok_error_message());
+    const float *last = NULL;
+    cr_assert_eq(nexttok_session_logits_get(s, &last), NEXTTOK_OK, "%s", nexttok_error_message());
+    cr_assert(memcmp(last, want + (size_t)(rewind_to - 1) * V, row) == 0, "arch/%s: logits after rewind to %d differ",
+              arch, rewind_to);
+    for (int32_t i = rewind_to; i < n; i++)
+        cr_assert_eq(nexttok_session_feed(s, f.exact.tokens + i, 1, got + (size_t)i * V), NEXTTOK_OK, "%s",
+                     nexttok_error_message());
+    cr_assert(memcmp(got, want, (size_t)n * row) == 0, "arch/%s: feeding on after the rewind to %d differs", arch,
+              rewind_to);
+    free(got);
+    free(want);
+    nexttok_session_free(s);
+    nexttok_model_free(m);
+    nt_logits_file_free(&f.exact);
+}
+
+/* Rows are n_head_kv x head_dim F32 values (fixtures/arch/README.md shapes,
+ * context 128, window 8): keys and values, each layer its rows. */
+#define KV_BYTES(hd, rows) (2ull * 2 * (hd) * sizeof(float) * (rows))
+Test(arch_ring, gemma2_one_token) { check_ring("gemma2", 1, 20, KV_BYTES(16, 8 + 128)); }
+Test(arch_ring, gemma2_four_tokens) { check_ring("gemma2", 4, 29, KV_BYTES(16, 11 + 128)); }
+Test(arch_ring, gemma3_one_token) { check_ring("gemma3", 1, 20, KV_BYTES(32, 5 * 8 + 128)); }
+Test(arch_ring, gemma3_four_tokens) { check_ring("gemma3", 4, 30, KV_BYTES(32, 5 * 11 + 128)); }
+Test(arch_ring, olmo2_one_token) { check_ring("olmo2", 1, 3, KV_BYTES(16, 3 * 8 + 128)); }
+Test(arch_ring, olmo2_four_tokens) { check_ring("olmo2", 4, 29, KV_BYTES(16, 3 * 11 + 128)); }

@@ -33,11 +33,18 @@ static void attention_head(void *ctx, int64_t h)
         const float *q = a->q + t * a->q_stride + h * hd;
         float *out = a->out + (int64_t)t * a->n_head * hd + h * hd;
         if (job->scores) {
+            /* keys j0 .. pos in one run of rows, or two where a ring wraps */
             const size_t stride = nt_kv_pos_stride(kv);
-            job->scores(q, nt_kv_k_head(kv, a->layer, j0, kvh), stride, n_keys, hd, scale, scores);
+            const int32_t n1 = nt_kv_run_len(kv, a->layer, j0, n_keys), j1 = j0 + n1;
+            job->scores(q, nt_kv_k_head(kv, a->layer, j0, kvh), stride, n1, hd, scale, scores);
+            if (n1 < n_keys)
+                job->scores(q, nt_kv_k_head(kv, a->layer, j1, kvh), stride, n_keys - n1, hd, scale, scores + n1);
             if (a->softcap > 0.0f) nt_softcap(scores, a->softcap, n_keys);
             nt_softmax(scores, n_keys);
-            job->accum(out, scores, nt_kv_v_head(kv, a->layer, j0, kvh), stride, n_keys, hd);
+            for (int32_t i = 0; i < hd; i++) out[i] = 0.0f;
+            job->accum(out, scores, nt_kv_v_head(kv, a->layer, j0, kvh), stride, n1, hd);
+            if (n1 < n_keys)
+                job->accum(out, scores + n1, nt_kv_v_head(kv, a->layer, j1, kvh), stride, n_keys - n1, hd);
             continue;
         }
         for (int32_t j = 0; j < n_keys; j++)

@@ -8,11 +8,13 @@
 
 #include "kernels/kernels_isa.h"
 
-/* Eight values from p + i, the first `r` of them (r >= 8: all). */
+/* Eight values from p + i, the first `r` of them (r >= 8: all; r <= 0:
+ * none, zeros). */
 static inline __m256 nt_ld_f32(const void *p, int64_t i, int64_t r)
 {
     const float *f = (const float *)p + i;
     if (r >= 8) return _mm256_loadu_ps(f);
+    if (r <= 0) return _mm256_setzero_ps();
     float t[8] = {0};
     memcpy(t, f, (size_t)r * sizeof *t);
     return _mm256_loadu_ps(t);
@@ -64,7 +66,8 @@ static inline void nt_store_part(float *out, __m256 v, int64_t r)
     {                                                                                               \
         for (int64_t c = 0; c < hd; c += 32) {                                                      \
             const int64_t r0 = hd - c, r1 = r0 - 8, r2 = r0 - 16, r3 = r0 - 24;                     \
-            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                             \
+            __m256 a0 = nt_ld_f32(out, c, r0), a1 = nt_ld_f32(out, c + 8, r1);                      \
+            __m256 a2 = nt_ld_f32(out, c + 16, r2), a3 = nt_ld_f32(out, c + 24, r3);                \
             const unsigned char *vb = v;                                                            \
             for (int64_t j = 0; j < n; j++, vb += stride) {                                         \
                 const __m256 wj = _mm256_set1_ps(w[j]);                                             \
@@ -121,7 +124,8 @@ void nt_attn_accum_q8_0_avx2(float *out, const float *w, const void *v, size_t s
 {
     const int64_t nb = hd / 32;
     for (int64_t b = 0; b < nb; b++) { /* one block (32 values) in registers */
-        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        __m256 a0 = _mm256_loadu_ps(out + 32 * b), a1 = _mm256_loadu_ps(out + 32 * b + 8);
+        __m256 a2 = _mm256_loadu_ps(out + 32 * b + 16), a3 = _mm256_loadu_ps(out + 32 * b + 24);
         const unsigned char *vb = (const unsigned char *)v + b * 34;
         for (int64_t j = 0; j < n; j++, vb += stride) {
             const __m256 s = _mm256_set1_ps(w[j] * nt_q8_d(vb));

@@ -78,7 +78,8 @@ static inline __m512 nt_sum16x16(const __m512 v[16])
                 const int64_t left = hd - c - 16 * u;                                                  \
                 m[u] = left >= 16 ? (__mmask16)0xFFFF : left > 0 ? nt_mask16(left) : 0;                \
             }                                                                                          \
-            __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                                \
+            __m512 a0 = _mm512_maskz_loadu_ps(m[0], out + c), a1 = _mm512_maskz_loadu_ps(m[1], out + c + 16); \
+            __m512 a2 = _mm512_maskz_loadu_ps(m[2], out + c + 32), a3 = _mm512_maskz_loadu_ps(m[3], out + c + 48); \
             const unsigned char *vb = v;                                                               \
             for (int64_t j = 0; j < n; j++, vb += stride) {                                            \
                 const __m512 wj = _mm512_set1_ps(w[j]);                                                \
@@ -134,7 +135,9 @@ void nt_attn_accum_q8_0_avx512(float *out, const float *w, const void *v, size_t
     const int64_t nb = hd / 32;
     for (int64_t b0 = 0; b0 < nb; b0 += 2) { /* two blocks (64 values) in registers */
         const bool two = b0 + 1 < nb;
-        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        const __mmask16 m2 = two ? (__mmask16)0xFFFF : 0;
+        __m512 a0 = _mm512_loadu_ps(out + 32 * b0), a1 = _mm512_loadu_ps(out + 32 * b0 + 16);
+        __m512 a2 = _mm512_maskz_loadu_ps(m2, out + 32 * b0 + 32), a3 = _mm512_maskz_loadu_ps(m2, out + 32 * b0 + 48);
         const unsigned char *vb = (const unsigned char *)v + b0 * 34;
         for (int64_t j = 0; j < n; j++, vb += stride) {
             const __m512 s0 = _mm512_set1_ps(w[j] * nt_q8_d(vb));

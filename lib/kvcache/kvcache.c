@@ -31,8 +31,16 @@ size_t nt_kvcache_bytes_per_pos(uint32_t type, int32_t n_layer, int32_t n_head_k
     return 2 * (size_t)n_layer * (size_t)n_head_kv * head_bytes(type, head_dim);
 }
 
+/* Rows of layer l: n_ctx, or a sliding window's ring. */
+static int32_t layer_rows(const int32_t *windows, int l, int32_t n_ctx, int32_t n_batch)
+{
+    if (!windows || windows[l] <= 0) return n_ctx;
+    const int64_t ring = (int64_t)windows[l] + (n_batch > 0 ? n_batch : 1) - 1;
+    return ring < n_ctx ? (int32_t)ring : n_ctx;
+}
+
 nexttok_status nt_kvcache_init(nt_kvcache *c, uint32_t type, int32_t n_layer, int32_t n_ctx,
-                               int32_t n_head_kv, int32_t head_dim)
+                               int32_t n_head_kv, int32_t head_dim, const int32_t *windows, int32_t n_batch)
 {
     memset(c, 0, sizeof *c);
     const nt_type_traits *tr = nt_type_traits_get(type);
@@ -48,10 +56,24 @@ nexttok_status nt_kvcache_init(nt_kvcache *c, uint32_t type, int32_t n_layer, in
     c->type = type;
     c->head_bytes = hb;
     c->row_bytes = hb * (size_t)n_head_kv;
-    const uint64_t rows = (uint64_t)n_layer * (uint64_t)n_ctx;
-    if (rows == 0 || rows > SIZE_MAX / c->row_bytes)
+    c->layer_rows = nt_malloc_array((size_t)n_layer, sizeof *c->layer_rows);
+    c->layer_row0 = nt_malloc_array((size_t)n_layer, sizeof *c->layer_row0);
+    if (!c->layer_rows || !c->layer_row0) {
+        nt_kvcache_release(c);
+        return nt_fail(NEXTTOK_ERR_NO_MEMORY, "out of memory for a KV cache of %d layers", (int)n_layer);
+    }
+    uint64_t rows = 0;
+    for (int l = 0; l < n_layer; l++) {
+        c->layer_rows[l] = layer_rows(windows, l, n_ctx, n_batch);
+        c->layer_row0[l] = (size_t)rows;
+        rows += (uint64_t)c->layer_rows[l];
+    }
+    if (rows == 0 || rows > SIZE_MAX / 2 / c->row_bytes) {
+        nt_kvcache_release(c);
         return nt_fail(NEXTTOK_ERR_NO_MEMORY, "KV cache of %d positions x %d layers is too large", (int)n_ctx, (int)n_layer);
+    }
     const size_t bytes = (size_t)rows * c->row_bytes;
+    c->bytes = 2 * (uint64_t)bytes;
     c->k = nt_aligned_alloc(64, bytes);
     c->v = nt_aligned_alloc(64, bytes);
     if (!c->k || !c->v) {
@@ -64,11 +86,26 @@ nexttok_status nt_kvcache_init(nt_kvcache *c, uint32_t type, int32_t n_layer, in
     return NEXTTOK_OK;
 }
 
+bool nt_kvcache_rewind_keeps(const nt_kvcache *c, const int32_t *windows, int32_t from, int32_t to)
+{
+    for (int l = 0; windows && l < c->n_layer; l++) {
+        if (windows[l] <= 0 || c->layer_rows[l] >= c->n_ctx) continue;
+        /* rows hold positions [from - rows, from); position to - 1 needs
+         * keys from to - window on */
+        if ((int64_t)to - windows[l] < (int64_t)from - c->layer_rows[l]) return false;
+    }
+    return true;
+}
+
 void nt_kvcache_release(nt_kvcache *c)
 {
     nt_free(c->k);
     nt_free(c->v);
+    nt_free(c->layer_rows);
+    nt_free(c->layer_row0);
     c->k = c->v = NULL;
+    c->layer_rows = NULL;
+    c->layer_row0 = NULL;
 }
 
 void nt_kv_store(const nt_kv_view *v, int layer, int32_t pos, const float *k, const float *val)

@@ -1,7 +1,10 @@
 /*
- * The KV cache: for each layer, n_ctx rows of keys and n_ctx rows of
- * values, each row the kv_dim = n_head_kv * head_dim values of one
- * position, stored in the cache's row type (F32, F16 or Q8_0).
+ * The KV cache: for each layer, rows of keys and rows of values, each row
+ * the kv_dim = n_head_kv * head_dim values of one position, stored in the
+ * cache's row type (F32, F16 or Q8_0). A layer keeps n_ctx rows, or, when
+ * it attends to a sliding window of W keys, a ring of W + n_batch - 1
+ * rows (the window of the batch's first token stays while the batch's
+ * own rows are written): position p lives in row p mod the layer's rows.
  *
  * The forward pass never indexes the arrays itself: it writes a position's
  * rows with nt_kv_store and reads a head's slice with nt_kv_k_head /
@@ -28,7 +31,10 @@ typedef struct nt_kvcache {
     uint32_t type;       /* ggml type id of the rows */
     size_t head_bytes;   /* one head's slice of a row */
     size_t row_bytes;    /* n_head_kv * head_bytes */
-    unsigned char *k;    /* [n_layer][n_ctx] rows */
+    int32_t *layer_rows; /* [n_layer] rows each layer keeps */
+    size_t *layer_row0;  /* [n_layer] its first row in k and v */
+    uint64_t bytes;      /* of k and v together */
+    unsigned char *k;    /* the layers' rows, one after another */
     unsigned char *v;
 } nt_kvcache;
 
@@ -44,22 +50,32 @@ uint32_t nt_kv_type_from_public(int32_t kv_type, bool *ok);
  * 0 when head_dim does not fit the type's blocks. */
 size_t nt_kvcache_bytes_per_pos(uint32_t type, int32_t n_layer, int32_t n_head_kv, int32_t head_dim);
 
-/* Allocate a cache (zeroed). Errors name the problem: a head size the row
- * type's blocks do not divide, or memory. */
+/* Allocate a cache. windows[l] > 0 makes layer l a ring for a sliding
+ * window of that many keys fed n_batch tokens at a time; windows may be
+ * NULL (every layer keeps n_ctx rows). Errors name the problem: a head
+ * size the row type's blocks do not divide, or memory. */
 nexttok_status nt_kvcache_init(nt_kvcache *c, uint32_t type, int32_t n_layer, int32_t n_ctx,
-                               int32_t n_head_kv, int32_t head_dim);
+                               int32_t n_head_kv, int32_t head_dim, const int32_t *windows, int32_t n_batch);
+
+/* Whether rewinding from `from` positions to `to` keeps every row the
+ * windows of positions before `to` need (a ring may have overwritten
+ * them). */
+bool nt_kvcache_rewind_keeps(const nt_kvcache *c, const int32_t *windows, int32_t from, int32_t to);
 void nt_kvcache_release(nt_kvcache *c);
+
+static inline size_t nt_kv_row_index(const nt_kvcache *c, int layer, int32_t pos)
+{
+    return c->layer_row0[layer] + (size_t)(pos % c->layer_rows[layer]);
+}
 
 static inline unsigned char *nt_kv_k_row(const nt_kv_view *v, int layer, int32_t pos)
 {
-    const nt_kvcache *c = v->cache;
-    return c->k + ((size_t)layer * (size_t)c->n_ctx + (size_t)pos) * c->row_bytes;
+    return v->cache->k + nt_kv_row_index(v->cache, layer, pos) * v->cache->row_bytes;
 }
 
 static inline unsigned char *nt_kv_v_row(const nt_kv_view *v, int layer, int32_t pos)
 {
-    const nt_kvcache *c = v->cache;
-    return c->v + ((size_t)layer * (size_t)c->n_ctx + (size_t)pos) * c->row_bytes;
+    return v->cache->v + nt_kv_row_index(v->cache, layer, pos) * v->cache->row_bytes;
 }
 
 /* Head `h`'s slice of the key (value) row of `layer` at `pos`, in the
@@ -74,10 +90,18 @@ static inline const void *nt_kv_v_head(const nt_kv_view *v, int layer, int32_t p
     return nt_kv_v_row(v, layer, pos) + (size_t)h * v->cache->head_bytes;
 }
 
-/* Bytes between the rows of consecutive positions of one layer: a view's
- * positions 0 .. n of a layer are evenly spaced, so attention's loops can
- * walk them (a view that maps positions otherwise must say so here). */
+/* Bytes between the rows of consecutive positions of one layer, within a
+ * run (below): attention's loops walk the rows of a run. */
 static inline size_t nt_kv_pos_stride(const nt_kv_view *v) { return v->cache->row_bytes; }
+
+/* Positions j0 .. j0 + n - 1 of a layer lie in one run of consecutive
+ * rows, or two where a ring wraps: the length of the first. */
+static inline int32_t nt_kv_run_len(const nt_kv_view *v, int layer, int32_t j0, int32_t n)
+{
+    const int32_t rows = v->cache->layer_rows[layer];
+    const int32_t first = rows - j0 % rows;
+    return n < first ? n : first;
+}
 
 /* Write the key and value rows (kv_dim F32 values each) of `layer` at
  * `pos`, converted to the row type. */

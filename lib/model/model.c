@@ -26,6 +26,7 @@ NEXTTOK_API void nexttok_model_free(nexttok_model *m)
     nt_free(m->owned);
     nt_free(m->gpt2_layers);
     nt_free(m->layers);
+    nt_free(m->layer_windows);
     nt_free(m->arch_name);
     nt_free(m->name);
     nt_gguf_close(m->gguf);

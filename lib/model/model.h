@@ -100,6 +100,7 @@ struct nexttok_model {
     nt_rope_cfg rope_long; /* the same with LongRoPE's long factors (contexts past n_ctx_orig) */
     nt_rope_cfg rope_swa;  /* sliding layers' */
     bool has_parallel;     /* some layer is parallel */
+    int32_t *layer_windows; /* [n_layer] each layer's sliding window (0: none), or NULL when none slides */
     char features[256];    /* what the model does, for inspect: "rmsnorm, rope-neox, ..." */
 
     /* 1-D parameters widened to F32 at load (norms and biases). */

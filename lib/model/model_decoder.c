@@ -152,5 +152,12 @@ nexttok_status nt_model_bind_decoder(nexttok_model *m)
         m->has_parallel |= L->parallel;
         if ((st = nt_model_progress(m, (float)(l + 1) / (float)(hp->n_layer + 1)))) return st;
     }
+    bool slides = false;
+    for (int l = 0; l < hp->n_layer; l++) slides |= m->layers[l].window > 0;
+    if (slides) {
+        m->layer_windows = nt_malloc_array((size_t)hp->n_layer, sizeof *m->layer_windows);
+        if (!m->layer_windows) return nt_fail(NEXTTOK_ERR_NO_MEMORY, "out of memory for %d layers", hp->n_layer);
+        for (int l = 0; l < hp->n_layer; l++) m->layer_windows[l] = m->layers[l].window;
+    }
     return NEXTTOK_OK;
 }

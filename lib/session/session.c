@@ -75,18 +75,13 @@ NEXTTOK_API nexttok_status nexttok_session_create(const nexttok_model *m, const 
     s->precision = p.precision != NEXTTOK_PRECISION_DEFAULT ? (nexttok_precision)p.precision
                    : has_quantized_weights(m)             ? NEXTTOK_PRECISION_FAST
                                                           : NEXTTOK_PRECISION_EXACT;
-    nexttok_status st = nt_kvcache_init(&s->kv, kv_type, hp->n_layer, s->n_ctx, hp->n_head_kv, hp->head_dim);
-    if (st != NEXTTOK_OK) {
-        nexttok_session_free(s);
-        return st;
-    }
-    s->view.cache = &s->kv;
     s->tokens = nt_malloc_array((size_t)s->n_ctx, sizeof *s->tokens);
     s->logits = nt_aligned_alloc(64, (size_t)hp->n_vocab * sizeof *s->logits);
     if (!s->tokens || !s->logits) {
         nexttok_session_free(s);
         return nt_fail(NEXTTOK_ERR_NO_MEMORY, "out of memory for a session of %d positions", s->n_ctx);
     }
+    nexttok_status st;
     if (p.pool) {
         s->pool = p.pool;
     } else {
@@ -98,10 +93,14 @@ NEXTTOK_API nexttok_status nexttok_session_create(const nexttok_model *m, const 
         s->owns_pool = true;
     }
     st = nt_run_create(m, s->n_ctx, p.n_batch, s->pool, s->precision == NEXTTOK_PRECISION_FAST, &s->run);
+    if (st == NEXTTOK_OK)
+        st = nt_kvcache_init(&s->kv, kv_type, hp->n_layer, s->n_ctx, hp->n_head_kv, hp->head_dim, m->layer_windows,
+                             s->run->batch);
     if (st != NEXTTOK_OK) {
         nexttok_session_free(s);
         return st;
     }
+    s->view.cache = &s->kv;
     *session_out = s;
     return NEXTTOK_OK;
 }
@@ -168,7 +167,7 @@ NEXTTOK_API nexttok_status nexttok_session_info_get(const nexttok_session *s, ne
         .n_threads = nt_pool_n_threads(s->pool),
         .precision = s->precision,
         .kv_type = s->kv_type,
-        .kv_bytes = per_pos * (uint64_t)s->n_ctx,
+        .kv_bytes = s->kv.bytes,
         .kv_bytes_per_pos = per_pos,
         .scratch_bytes = nt_run_bytes(s->run) + (uint64_t)s->n_ctx * sizeof *s->tokens +
                          (uint64_t)hp->n_vocab * sizeof *s->logits,
@@ -186,9 +185,22 @@ NEXTTOK_API nexttok_status nexttok_session_rewind(nexttok_session *s, int32_t n_
     if (n_pos < 0 || n_pos > s->pos)
         return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_session_rewind: position %d outside [0, %d]", n_pos, s->pos);
     if (n_pos == s->pos) return NEXTTOK_OK;
+    const bool kept = nt_kvcache_rewind_keeps(&s->kv, s->model->layer_windows, s->pos, n_pos);
     s->pos = n_pos;
     s->has_logits = false;
     if (n_pos == 0) return NEXTTOK_OK;
+    if (!kept) {
+        /* A sliding layer's ring has overwritten keys the window before
+         * n_pos needs: feed the kept tokens again, which gives the same
+         * rows and logits (feeding is bit-exact whatever the chunking). */
+        for (s->pos = 0; s->pos < n_pos;) {
+            const int32_t n = n_pos - s->pos < s->run->batch ? n_pos - s->pos : s->run->batch;
+            forward(s, s->tokens + s->pos, n, NULL);
+            s->pos += n;
+        }
+        s->has_logits = true;
+        return NEXTTOK_OK;
+    }
     /* Recompute the logits after token n_pos-1: its K/V row is rewritten with
      * the same values, since the forward pass is deterministic. */
     s->pos = n_pos - 1;

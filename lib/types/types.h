@@ -75,9 +75,10 @@ typedef void (*nt_dotk_qp_fn)(int64_t n, const void *w, const void *xq, const vo
                               float *out);
 
 /* Attention over KV rows of a type, for one query head: scores[j] = scale *
- * (q . K_j) for the n key heads at k + j * stride bytes, and out = sum_j
- * w[j] V_j for the value heads at v + j * stride (out is written, not
- * added to). */
+ * (q . K_j) for the n key heads at k + j * stride bytes, and out +=
+ * sum_j w[j] V_j for the value heads at v + j * stride, one running sum
+ * per value in the order of j: the caller zeroes out first, and a run of
+ * keys split in two (a ring buffer's wrap) gives the same bits. */
 typedef void (*nt_attn_scores_fn)(const float *q, const void *k, size_t stride, int64_t n, int64_t hd,
                                   float scale, float *scores);
 typedef void (*nt_attn_accum_fn)(float *out, const float *w, const void *v, size_t stride, int64_t n,
