@@ -51,6 +51,10 @@ options:
 MODEL: a built-in name (default: the full set, or the quick set with --quick)
 or the path of any GGUF file. The full set holds 1.1B-parameter models: on
 two cores it takes a long while.
+
+A side that cannot run a model's architecture (nexttok: "not supported";
+llama.cpp: "unknown model architecture") shows "n.a." with the reason in a
+footnote under the table, and does not count as a failure.
 EOF
 }
 
@@ -172,7 +176,7 @@ ensure_model() {
 row() {
     "$python" - "$@" <<'EOF'
 import json, statistics, sys
-name, threads, ours_dir, llama_json, prompts, gen = sys.argv[1:7]
+name, threads, ours_dir, llama_json, prompts, gen, ours_mark, llama_mark = sys.argv[1:9]
 prompts = [int(p) for p in prompts.split(",")]
 gen = int(gen)
 
@@ -186,11 +190,16 @@ def load(path):
 def fmt(x):
     return "%.0f" % x if x >= 100 else "%.1f" % x if x >= 10 else "%.2f" % x
 
+# A side without a number shows its mark ("n.a.[1]", "failed[2]": the
+# footnote says why) when the script gave one.
+def side(v, mark):
+    return fmt(v) if v is not None else mark or "failed"
+
 def cell(ours, theirs):
-    if ours is None and theirs is None:
+    if ours is None and theirs is None and not ours_mark and not llama_mark:
         return "n/a"
-    o = fmt(ours) if ours is not None else "failed"
-    t = fmt(theirs) if theirs is not None else "failed"
+    o = side(ours, ours_mark)
+    t = side(theirs, llama_mark)
     ratio = "%.2f" % (ours / theirs) if ours and theirs else "-"
     return "%s / %s = %s" % (o, t, ratio)
 
@@ -213,6 +222,48 @@ print("| %s | %s | %s |" % (name, threads, " | ".join(cells)))
 EOF
 }
 
+# One 'nexttok bench' run into $dir/ours-$1.json (the other arguments are
+# bench's). A refusal as unsupported marks our side n.a. for the row.
+ours_bench() {
+    local tag=$1 err
+    shift
+    log "$name: nexttok bench $* --threads $t --reps $reps"
+    "$nexttok" bench "$path" --json --threads "$t" --reps "$reps" "$@" \
+        >"$dir/ours-$tag.json" 2>"$dir/ours-$tag.err" && return 0
+    err=$(head -n 1 "$dir/ours-$tag.err")
+    log "$name: nexttok failed: $err"
+    if [[ $err == *"not supported"* || $err == *unsupported* ]]; then
+        note "nexttok: ${err#nexttok: error: }"
+        ours_mark="n.a.$mark"
+    else
+        note "nexttok failed on $name: $err"
+        ours_mark="failed$mark"
+        failed=1
+    fi
+}
+
+# llama-bench failed on $path: find out why, as a footnote. It logs
+# nothing without -v, so a short verbose rerun (the failure is at load
+# time, or it is a crash, which prints either way) fetches the reason. An
+# architecture this llama.cpp predates is n.a., anything else a failure.
+llama_failed() {
+    local why
+    "$llama_bench" -m "$path" -t 1 -p 0 -n 1 -r 1 -v >/dev/null 2>"$dir/llama-verbose.err" || true
+    why=$(grep -o -m1 "unknown model architecture: '[^']*'" "$dir/llama-verbose.err" || true)
+    if [[ -n $why ]]; then
+        log "$name: llama-bench: $why"
+        note "llama.cpp: $why (this build predates it)"
+        llama_mark="n.a.$mark"
+        return
+    fi
+    why=$(cat "$dir/llama-verbose.err" "$dir/llama.err" | grep -m1 -iE 'error|abort|assert' ||
+        tail -n 1 "$dir/llama.err")
+    log "$name: llama-bench failed: $why"
+    note "llama.cpp failed on $name: $why"
+    llama_mark="failed$mark"
+    failed=1
+}
+
 header="| model | threads |"
 rule="|---|---|"
 IFS=, read -r -a plist <<<"$prompts"
@@ -225,6 +276,31 @@ if [[ $gen -gt 0 ]]; then
     rule+="---|"
 fi
 
+# Footnotes, numbered once per distinct text: note TEXT sets $mark to
+# "[n]". (Not a $(...) function: the subshell would lose the array.)
+notes=()
+note() {
+    local i
+    for i in "${!notes[@]}"; do
+        [[ ${notes[$i]} == "$1" ]] && { mark="[$((i + 1))]"; return; }
+    done
+    notes+=("$1")
+    mark="[${#notes[@]}]"
+}
+
+# The trained context (from the metadata when nexttok does not know the
+# architecture and reports 0) and, on a second line, why nexttok cannot
+# run the model ("" when it can), from 'nexttok inspect --json' on stdin.
+inspect_py='import json, sys
+d = json.load(sys.stdin)
+n = d["hparams"]["n_ctx_train"]
+key = "%s.context_length" % d.get("architecture", "")
+for kv in d.get("metadata", []):
+    if not n and kv["key"] == key:
+        n = int(kv["value"])
+print(n)
+print("" if d.get("runnable", True) else d.get("not_runnable_because", "not runnable"))'
+
 failed=0
 rows=()
 for m in "${models[@]}"; do
@@ -235,47 +311,49 @@ for m in "${models[@]}"; do
     else
         path=$(ensure_model "$m")
         name=$m
-        line=$(model_line "$m")
-        thr=${line##*|}
+        IFS='|' read -r _ _ _ _ thr _ <<<"$(model_line "$m")"
         [[ -n $thr ]] && t=$thr
     fi
     dir=$raw/$name
     mkdir -p "$dir"
-    n_ctx_train=$("$nexttok" inspect "$path" --json 2>"$dir/inspect.err" |
-        "$python" -c 'import json,sys; print(json.load(sys.stdin)["hparams"]["n_ctx_train"])' \
-            2>/dev/null) || {
-        log "$name: cannot inspect: $(cat "$dir/inspect.err")"
-        rows+=("| $name | $t | nexttok cannot load it: $(tr '|' '/' <"$dir/inspect.err") |")
+    # A side that cannot run the model gets a mark and a footnote, and the
+    # other side still runs: a half row still tells something.
+    ours_mark=
+    llama_mark=
+    n_ctx_train=
+    why=
+    if info=$("$nexttok" inspect "$path" --json 2>"$dir/inspect.err" | "$python" -c "$inspect_py" \
+        2>>"$dir/inspect.err"); then
+        { read -r n_ctx_train; read -r why || true; } <<<"$info"
+        if [[ -n $why ]]; then
+            log "$name: nexttok cannot run it: $why"
+            note "nexttok: $why"
+            ours_mark="n.a.$mark"
+        fi
+    else
+        log "$name: cannot inspect: $(head -n 1 "$dir/inspect.err")"
+        note "nexttok cannot load $name: $(head -n 1 "$dir/inspect.err")"
+        ours_mark="failed$mark"
         failed=1
-        continue
-    }
+    fi
 
     # Ours first, then llama.cpp, on the same file and threads.
     lb_prompts=()
     for p in "${plist[@]}"; do
-        if [[ $p -gt $n_ctx_train ]]; then
+        if [[ -n $n_ctx_train && $n_ctx_train -gt 0 && $p -gt $n_ctx_train ]]; then
             log "$name: prompt $p exceeds the trained context ($n_ctx_train): skipped on both sides"
             echo 1 >"$dir/skip-p$p"
             continue
         fi
         lb_prompts+=("$p")
-        log "$name: nexttok bench --prompt $p --gen 0 --threads $t --reps $reps"
-        "$nexttok" bench "$path" --json --threads "$t" --reps "$reps" --prompt "$p" --gen 0 \
-            >"$dir/ours-p$p.json" 2>"$dir/ours-p$p.err" ||
-            { log "$name: nexttok failed: $(cat "$dir/ours-p$p.err")"; failed=1; }
+        if [[ -z $ours_mark ]]; then ours_bench "p$p" --prompt "$p" --gen 0; fi
     done
-    if [[ $gen -gt 0 ]]; then
-        log "$name: nexttok bench --prompt 0 --gen $gen --threads $t --reps $reps"
-        "$nexttok" bench "$path" --json --threads "$t" --reps "$reps" --prompt 0 --gen "$gen" \
-            >"$dir/ours-g$gen.json" 2>"$dir/ours-g$gen.err" ||
-            { log "$name: nexttok failed: $(cat "$dir/ours-g$gen.err")"; failed=1; }
-    fi
+    if [[ $gen -gt 0 && -z $ours_mark ]]; then ours_bench "g$gen" --prompt 0 --gen "$gen"; fi
     lb_p=$(IFS=,; echo "${lb_prompts[*]:-0}")
     log "$name: llama-bench -p $lb_p -n $gen -t $t -r $reps"
     "$llama_bench" -m "$path" -t "$t" -p "$lb_p" -n "$gen" -r "$reps" -o json \
-        >"$dir/llama.json" 2>"$dir/llama.err" ||
-        { log "$name: llama-bench failed: $(grep -m1 -iE 'error' "$dir/llama.err" || tail -n 1 "$dir/llama.err")"; failed=1; }
-    rows+=("$(row "$name" "$t" "$dir" "$dir/llama.json" "$prompts" "$gen")")
+        >"$dir/llama.json" 2>"$dir/llama.err" || llama_failed
+    rows+=("$(row "$name" "$t" "$dir" "$dir/llama.json" "$prompts" "$gen" "$ours_mark" "$llama_mark")")
 done
 
 echo
@@ -287,5 +365,9 @@ echo "$header"
 echo "$rule"
 printf '%s\n' "${rows[@]}"
 echo
+if [[ ${#notes[@]} -gt 0 ]]; then
+    for i in "${!notes[@]}"; do echo "[$((i + 1))] $(tr '|' '/' <<<"${notes[$i]}")"; done
+    echo
+fi
 log "raw results in $raw"
 exit "$failed"
