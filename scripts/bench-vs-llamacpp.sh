@@ -21,6 +21,7 @@ work_dir=
 llama_dir=$here/../shared/tools/llama.cpp
 fixtures=${NEXTTOK_FIXTURES:-$here/../shared/fixtures}
 quick=${NEXTTOK_BENCH_QUICK:-0}
+archs=0
 list_only=0
 models=()
 python=/usr/bin/python3
@@ -45,6 +46,8 @@ options:
   -l, --llama-dir DIR folder holding llama-bench and llama-quantize
                       (default ../shared/tools/llama.cpp)
   -q, --quick         small models only (also NEXTTOK_BENCH_QUICK=1): a smoke test
+  -a, --archs         the Qwen2.5-0.5B and Gemma-3-1B shapes (qwen2, gemma3)
+                      instead of the default set
       --list          list the built-in models and exit
   -h, --help          this text
 
@@ -65,6 +68,7 @@ die() {
 
 # name | arch | make_model type or "llama-quantize:TYPE:SOURCE" | shape
 # (n_vocab n_embd n_layer n_head n_head_kv n_ff n_ctx) | threads ("" = -t)
+# | make_model options (the shape's head size, tying, window, RoPE, eps)
 builtin_models() {
     cat <<'EOF'
 gpt2-124m-f32|gpt2|f32|50257 768 12 12 12 3072 1024|
@@ -78,11 +82,25 @@ gpt2-small-f32|gpt2|f32|4096 256 4 4 4 1024 1024|
 llama-small-f32|llama|f32|4096 256 4 4 2 768 1024|
 llama-small-q8_0|llama|q8_0|4096 256 4 4 2 768 1024|
 llama-small-q4_k_m|llama|llama-quantize:Q4_K_M:llama-small-f32|4096 256 4 4 2 768 1024|
+qwen2.5-0.5b-f16|qwen2|f16|151936 896 24 14 2 4864 32768||--tied --rope-base 1e6 --rms-eps 1e-6
+qwen2.5-0.5b-q8_0|qwen2|q8_0|151936 896 24 14 2 4864 32768||--tied --rope-base 1e6 --rms-eps 1e-6
+qwen2.5-0.5b-q4_0|qwen2|q4_0|151936 896 24 14 2 4864 32768||--tied --rope-base 1e6 --rms-eps 1e-6
+gemma3-1b-f16|gemma3|f16|262144 1152 26 4 1 6912 32768||--head-dim 256 --window 512 --rope-base 1e6 --rms-eps 1e-6
+gemma3-1b-q8_0|gemma3|q8_0|262144 1152 26 4 1 6912 32768||--head-dim 256 --window 512 --rope-base 1e6 --rms-eps 1e-6
+gemma3-1b-q4_0|gemma3|q4_0|262144 1152 26 4 1 6912 32768||--head-dim 256 --window 512 --rope-base 1e6 --rms-eps 1e-6
+qwen2-small-q8_0|qwen2|q8_0|4096 256 4 4 2 768 1024||--tied --rope-base 1e6 --rms-eps 1e-6
+gemma3-small-q8_0|gemma3|q8_0|4096 256 6 4 1 768 1024||--head-dim 128 --window 64
 EOF
 }
 default_set=(gpt2-124m-f32 gpt2-124m-q8_0 llama-1.1b-f16 llama-1.1b-q8_0 llama-1.1b-q4_0
              llama-1.1b-q4_k_m aidreams260K)
-quick_set=(aidreams260K gpt2-small-f32 llama-small-f32 llama-small-q8_0 llama-small-q4_k_m)
+quick_set=(aidreams260K gpt2-small-f32 llama-small-f32 llama-small-q8_0 llama-small-q4_k_m
+           qwen2-small-q8_0 gemma3-small-q8_0)
+# Opt-in: until nexttok runs qwen2 and gemma3 these rows are half n.a. (and
+# all of gemma3's, this llama.cpp predating it), and writing them takes
+# minutes and 5 GB of disk.
+archs_set=(qwen2.5-0.5b-f16 qwen2.5-0.5b-q8_0 qwen2.5-0.5b-q4_0 gemma3-1b-f16 gemma3-1b-q8_0
+           gemma3-1b-q4_0)
 
 while [[ $# -gt 0 ]]; do
     case $1 in
@@ -94,6 +112,7 @@ while [[ $# -gt 0 ]]; do
     -b | --build-dir) build_dir=${2:?--build-dir needs a value}; shift 2 ;;
     -l | --llama-dir) llama_dir=${2:?--llama-dir needs a value}; shift 2 ;;
     -q | --quick) quick=1; shift ;;
+    -a | --archs) archs=1; shift ;;
     --list) list_only=1; shift ;;
     -h | --help) usage; exit 0 ;;
     -*) die "unknown option '$1' (see --help)" ;;
@@ -102,12 +121,14 @@ while [[ $# -gt 0 ]]; do
 done
 
 if [[ $list_only == 1 ]]; then
-    echo "built-in models (name: arch type n_vocab n_embd n_layer n_head n_head_kv n_ff n_ctx):"
-    builtin_models | while IFS='|' read -r name arch type shape thr; do
-        printf '  %-20s %s %s %s%s\n' "$name" "$arch" "$type" "$shape" "${thr:+ (threads $thr)}"
+    echo "built-in models (name: arch type n_vocab n_embd n_layer n_head n_head_kv n_ff n_ctx [options]):"
+    builtin_models | while IFS='|' read -r name arch type shape thr opts; do
+        printf '  %-20s %s %s %s%s%s\n' "$name" "$arch" "$type" "$shape" "${opts:+ $opts}" \
+            "${thr:+ (threads $thr)}"
     done
     echo "default set: ${default_set[*]}"
     echo "quick set:   ${quick_set[*]}"
+    echo "archs set:   ${archs_set[*]}"
     exit 0
 fi
 
@@ -117,7 +138,9 @@ fi
 [[ $prompts =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || die "--prompts: '$prompts' is not a list like 64,512"
 [[ -n $work_dir ]] || work_dir=$build_dir/bench-models
 if [[ ${#models[@]} -eq 0 ]]; then
-    if [[ $quick == 1 ]]; then models=("${quick_set[@]}"); else models=("${default_set[@]}"); fi
+    if [[ $archs == 1 ]]; then models=("${archs_set[@]}")
+    elif [[ $quick == 1 ]]; then models=("${quick_set[@]}")
+    else models=("${default_set[@]}"); fi
 fi
 
 nexttok=$build_dir/tools/nexttok/nexttok
@@ -144,10 +167,10 @@ model_line() {
 
 # Make sure built-in model $1 exists; print its path.
 ensure_model() {
-    local name=$1 line arch type shape thr
+    local name=$1 line arch type shape thr opts
     line=$(model_line "$name")
     [[ -n $line ]] || die "unknown model '$name' (not a file, not in --list)"
-    IFS='|' read -r _ arch type shape thr <<<"$line"
+    IFS='|' read -r _ arch type shape thr opts <<<"$line"
     if [[ $arch == fixture ]]; then
         [[ -f $fixtures/$type ]] || die "$name: $fixtures/$type is missing"
         echo "$fixtures/$type"
@@ -164,9 +187,9 @@ ensure_model() {
             "$llama_quantize" "$srcpath" "$out.tmp" "$qtype" >"$raw/$name.quantize.log" 2>&1 ||
                 die "llama-quantize failed on $srcpath: $(tail -n 1 "$raw/$name.quantize.log")"
         else
-            log "writing $out ($arch $type, $shape)"
+            log "writing $out ($arch $type, $shape${opts:+ $opts})"
             # shellcheck disable=SC2086
-            "$make_model" "$out.tmp" "$arch" "$type" $shape || die "make_model failed for $name"
+            "$make_model" "$out.tmp" "$arch" "$type" $shape $opts || die "make_model failed for $name"
         fi
         mv "$out.tmp" "$out"
     fi
