@@ -21,6 +21,7 @@ work_dir=
 llama_dir=$here/../shared/tools/llama.cpp
 fixtures=${NEXTTOK_FIXTURES:-$here/../shared/fixtures}
 quick=${NEXTTOK_BENCH_QUICK:-0}
+archs=0
 list_only=0
 models=()
 python=/usr/bin/python3
@@ -45,12 +46,18 @@ options:
   -l, --llama-dir DIR folder holding llama-bench and llama-quantize
                       (default ../shared/tools/llama.cpp)
   -q, --quick         small models only (also NEXTTOK_BENCH_QUICK=1): a smoke test
+  -a, --archs         the Qwen2.5-0.5B and Gemma-3-1B shapes (qwen2, gemma3)
+                      instead of the default set
       --list          list the built-in models and exit
   -h, --help          this text
 
 MODEL: a built-in name (default: the full set, or the quick set with --quick)
 or the path of any GGUF file. The full set holds 1.1B-parameter models: on
 two cores it takes a long while.
+
+A side that cannot run a model's architecture (nexttok: "not supported";
+llama.cpp: "unknown model architecture") shows "n.a." with the reason in a
+footnote under the table, and does not count as a failure.
 EOF
 }
 
@@ -61,6 +68,7 @@ die() {
 
 # name | arch | make_model type or "llama-quantize:TYPE:SOURCE" | shape
 # (n_vocab n_embd n_layer n_head n_head_kv n_ff n_ctx) | threads ("" = -t)
+# | make_model options (the shape's head size, tying, window, RoPE, eps)
 builtin_models() {
     cat <<'EOF'
 gpt2-124m-f32|gpt2|f32|50257 768 12 12 12 3072 1024|
@@ -74,11 +82,25 @@ gpt2-small-f32|gpt2|f32|4096 256 4 4 4 1024 1024|
 llama-small-f32|llama|f32|4096 256 4 4 2 768 1024|
 llama-small-q8_0|llama|q8_0|4096 256 4 4 2 768 1024|
 llama-small-q4_k_m|llama|llama-quantize:Q4_K_M:llama-small-f32|4096 256 4 4 2 768 1024|
+qwen2.5-0.5b-f16|qwen2|f16|151936 896 24 14 2 4864 32768||--tied --rope-base 1e6 --rms-eps 1e-6
+qwen2.5-0.5b-q8_0|qwen2|q8_0|151936 896 24 14 2 4864 32768||--tied --rope-base 1e6 --rms-eps 1e-6
+qwen2.5-0.5b-q4_0|qwen2|q4_0|151936 896 24 14 2 4864 32768||--tied --rope-base 1e6 --rms-eps 1e-6
+gemma3-1b-f16|gemma3|f16|262144 1152 26 4 1 6912 32768||--head-dim 256 --window 512 --rope-base 1e6 --rms-eps 1e-6
+gemma3-1b-q8_0|gemma3|q8_0|262144 1152 26 4 1 6912 32768||--head-dim 256 --window 512 --rope-base 1e6 --rms-eps 1e-6
+gemma3-1b-q4_0|gemma3|q4_0|262144 1152 26 4 1 6912 32768||--head-dim 256 --window 512 --rope-base 1e6 --rms-eps 1e-6
+qwen2-small-q8_0|qwen2|q8_0|4096 256 4 4 2 768 1024||--tied --rope-base 1e6 --rms-eps 1e-6
+gemma3-small-q8_0|gemma3|q8_0|4096 256 6 4 1 768 1024||--head-dim 128 --window 64
 EOF
 }
 default_set=(gpt2-124m-f32 gpt2-124m-q8_0 llama-1.1b-f16 llama-1.1b-q8_0 llama-1.1b-q4_0
              llama-1.1b-q4_k_m aidreams260K)
-quick_set=(aidreams260K gpt2-small-f32 llama-small-f32 llama-small-q8_0 llama-small-q4_k_m)
+quick_set=(aidreams260K gpt2-small-f32 llama-small-f32 llama-small-q8_0 llama-small-q4_k_m
+           qwen2-small-q8_0 gemma3-small-q8_0)
+# Opt-in: until nexttok runs qwen2 and gemma3 these rows are half n.a. (and
+# all of gemma3's, this llama.cpp predating it), and writing them takes
+# minutes and 5 GB of disk.
+archs_set=(qwen2.5-0.5b-f16 qwen2.5-0.5b-q8_0 qwen2.5-0.5b-q4_0 gemma3-1b-f16 gemma3-1b-q8_0
+           gemma3-1b-q4_0)
 
 while [[ $# -gt 0 ]]; do
     case $1 in
@@ -90,6 +112,7 @@ while [[ $# -gt 0 ]]; do
     -b | --build-dir) build_dir=${2:?--build-dir needs a value}; shift 2 ;;
     -l | --llama-dir) llama_dir=${2:?--llama-dir needs a value}; shift 2 ;;
     -q | --quick) quick=1; shift ;;
+    -a | --archs) archs=1; shift ;;
     --list) list_only=1; shift ;;
     -h | --help) usage; exit 0 ;;
     -*) die "unknown option '$1' (see --help)" ;;
@@ -98,12 +121,14 @@ while [[ $# -gt 0 ]]; do
 done
 
 if [[ $list_only == 1 ]]; then
-    echo "built-in models (name: arch type n_vocab n_embd n_layer n_head n_head_kv n_ff n_ctx):"
-    builtin_models | while IFS='|' read -r name arch type shape thr; do
-        printf '  %-20s %s %s %s%s\n' "$name" "$arch" "$type" "$shape" "${thr:+ (threads $thr)}"
+    echo "built-in models (name: arch type n_vocab n_embd n_layer n_head n_head_kv n_ff n_ctx [options]):"
+    builtin_models | while IFS='|' read -r name arch type shape thr opts; do
+        printf '  %-20s %s %s %s%s%s\n' "$name" "$arch" "$type" "$shape" "${opts:+ $opts}" \
+            "${thr:+ (threads $thr)}"
     done
     echo "default set: ${default_set[*]}"
     echo "quick set:   ${quick_set[*]}"
+    echo "archs set:   ${archs_set[*]}"
     exit 0
 fi
 
@@ -113,7 +138,9 @@ fi
 [[ $prompts =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || die "--prompts: '$prompts' is not a list like 64,512"
 [[ -n $work_dir ]] || work_dir=$build_dir/bench-models
 if [[ ${#models[@]} -eq 0 ]]; then
-    if [[ $quick == 1 ]]; then models=("${quick_set[@]}"); else models=("${default_set[@]}"); fi
+    if [[ $archs == 1 ]]; then models=("${archs_set[@]}")
+    elif [[ $quick == 1 ]]; then models=("${quick_set[@]}")
+    else models=("${default_set[@]}"); fi
 fi
 
 nexttok=$build_dir/tools/nexttok/nexttok
@@ -140,10 +167,10 @@ model_line() {
 
 # Make sure built-in model $1 exists; print its path.
 ensure_model() {
-    local name=$1 line arch type shape thr
+    local name=$1 line arch type shape thr opts
     line=$(model_line "$name")
     [[ -n $line ]] || die "unknown model '$name' (not a file, not in --list)"
-    IFS='|' read -r _ arch type shape thr <<<"$line"
+    IFS='|' read -r _ arch type shape thr opts <<<"$line"
     if [[ $arch == fixture ]]; then
         [[ -f $fixtures/$type ]] || die "$name: $fixtures/$type is missing"
         echo "$fixtures/$type"
@@ -160,9 +187,9 @@ ensure_model() {
             "$llama_quantize" "$srcpath" "$out.tmp" "$qtype" >"$raw/$name.quantize.log" 2>&1 ||
                 die "llama-quantize failed on $srcpath: $(tail -n 1 "$raw/$name.quantize.log")"
         else
-            log "writing $out ($arch $type, $shape)"
+            log "writing $out ($arch $type, $shape${opts:+ $opts})"
             # shellcheck disable=SC2086
-            "$make_model" "$out.tmp" "$arch" "$type" $shape || die "make_model failed for $name"
+            "$make_model" "$out.tmp" "$arch" "$type" $shape $opts || die "make_model failed for $name"
         fi
         mv "$out.tmp" "$out"
     fi
@@ -172,7 +199,7 @@ ensure_model() {
 row() {
     "$python" - "$@" <<'EOF'
 import json, statistics, sys
-name, threads, ours_dir, llama_json, prompts, gen = sys.argv[1:7]
+name, threads, ours_dir, llama_json, prompts, gen, ours_mark, llama_mark = sys.argv[1:9]
 prompts = [int(p) for p in prompts.split(",")]
 gen = int(gen)
 
@@ -186,11 +213,16 @@ def load(path):
 def fmt(x):
     return "%.0f" % x if x >= 100 else "%.1f" % x if x >= 10 else "%.2f" % x
 
+# A side without a number shows its mark ("n.a.[1]", "failed[2]": the
+# footnote says why) when the script gave one.
+def side(v, mark):
+    return fmt(v) if v is not None else mark or "failed"
+
 def cell(ours, theirs):
-    if ours is None and theirs is None:
+    if ours is None and theirs is None and not ours_mark and not llama_mark:
         return "n/a"
-    o = fmt(ours) if ours is not None else "failed"
-    t = fmt(theirs) if theirs is not None else "failed"
+    o = side(ours, ours_mark)
+    t = side(theirs, llama_mark)
     ratio = "%.2f" % (ours / theirs) if ours and theirs else "-"
     return "%s / %s = %s" % (o, t, ratio)
 
@@ -213,6 +245,48 @@ print("| %s | %s | %s |" % (name, threads, " | ".join(cells)))
 EOF
 }
 
+# One 'nexttok bench' run into $dir/ours-$1.json (the other arguments are
+# bench's). A refusal as unsupported marks our side n.a. for the row.
+ours_bench() {
+    local tag=$1 err
+    shift
+    log "$name: nexttok bench $* --threads $t --reps $reps"
+    "$nexttok" bench "$path" --json --threads "$t" --reps "$reps" "$@" \
+        >"$dir/ours-$tag.json" 2>"$dir/ours-$tag.err" && return 0
+    err=$(head -n 1 "$dir/ours-$tag.err")
+    log "$name: nexttok failed: $err"
+    if [[ $err == *"not supported"* || $err == *unsupported* ]]; then
+        note "nexttok: ${err#nexttok: error: }"
+        ours_mark="n.a.$mark"
+    else
+        note "nexttok failed on $name: $err"
+        ours_mark="failed$mark"
+        failed=1
+    fi
+}
+
+# llama-bench failed on $path: find out why, as a footnote. It logs
+# nothing without -v, so a short verbose rerun (the failure is at load
+# time, or it is a crash, which prints either way) fetches the reason. An
+# architecture this llama.cpp predates is n.a., anything else a failure.
+llama_failed() {
+    local why
+    "$llama_bench" -m "$path" -t 1 -p 0 -n 1 -r 1 -v >/dev/null 2>"$dir/llama-verbose.err" || true
+    why=$(grep -o -m1 "unknown model architecture: '[^']*'" "$dir/llama-verbose.err" || true)
+    if [[ -n $why ]]; then
+        log "$name: llama-bench: $why"
+        note "llama.cpp: $why (this build predates it)"
+        llama_mark="n.a.$mark"
+        return
+    fi
+    why=$(cat "$dir/llama-verbose.err" "$dir/llama.err" | grep -m1 -iE 'error|abort|assert' ||
+        tail -n 1 "$dir/llama.err")
+    log "$name: llama-bench failed: $why"
+    note "llama.cpp failed on $name: $why"
+    llama_mark="failed$mark"
+    failed=1
+}
+
 header="| model | threads |"
 rule="|---|---|"
 IFS=, read -r -a plist <<<"$prompts"
@@ -225,6 +299,31 @@ if [[ $gen -gt 0 ]]; then
     rule+="---|"
 fi
 
+# Footnotes, numbered once per distinct text: note TEXT sets $mark to
+# "[n]". (Not a $(...) function: the subshell would lose the array.)
+notes=()
+note() {
+    local i
+    for i in "${!notes[@]}"; do
+        [[ ${notes[$i]} == "$1" ]] && { mark="[$((i + 1))]"; return; }
+    done
+    notes+=("$1")
+    mark="[${#notes[@]}]"
+}
+
+# The trained context (from the metadata when nexttok does not know the
+# architecture and reports 0) and, on a second line, why nexttok cannot
+# run the model ("" when it can), from 'nexttok inspect --json' on stdin.
+inspect_py='import json, sys
+d = json.load(sys.stdin)
+n = d["hparams"]["n_ctx_train"]
+key = "%s.context_length" % d.get("architecture", "")
+for kv in d.get("metadata", []):
+    if not n and kv["key"] == key:
+        n = int(kv["value"])
+print(n)
+print("" if d.get("runnable", True) else d.get("not_runnable_because", "not runnable"))'
+
 failed=0
 rows=()
 for m in "${models[@]}"; do
@@ -235,47 +334,49 @@ for m in "${models[@]}"; do
     else
         path=$(ensure_model "$m")
         name=$m
-        line=$(model_line "$m")
-        thr=${line##*|}
+        IFS='|' read -r _ _ _ _ thr _ <<<"$(model_line "$m")"
         [[ -n $thr ]] && t=$thr
     fi
     dir=$raw/$name
     mkdir -p "$dir"
-    n_ctx_train=$("$nexttok" inspect "$path" --json 2>"$dir/inspect.err" |
-        "$python" -c 'import json,sys; print(json.load(sys.stdin)["hparams"]["n_ctx_train"])' \
-            2>/dev/null) || {
-        log "$name: cannot inspect: $(cat "$dir/inspect.err")"
-        rows+=("| $name | $t | nexttok cannot load it: $(tr '|' '/' <"$dir/inspect.err") |")
+    # A side that cannot run the model gets a mark and a footnote, and the
+    # other side still runs: a half row still tells something.
+    ours_mark=
+    llama_mark=
+    n_ctx_train=
+    why=
+    if info=$("$nexttok" inspect "$path" --json 2>"$dir/inspect.err" | "$python" -c "$inspect_py" \
+        2>>"$dir/inspect.err"); then
+        { read -r n_ctx_train; read -r why || true; } <<<"$info"
+        if [[ -n $why ]]; then
+            log "$name: nexttok cannot run it: $why"
+            note "nexttok: $why"
+            ours_mark="n.a.$mark"
+        fi
+    else
+        log "$name: cannot inspect: $(head -n 1 "$dir/inspect.err")"
+        note "nexttok cannot load $name: $(head -n 1 "$dir/inspect.err")"
+        ours_mark="failed$mark"
         failed=1
-        continue
-    }
+    fi
 
     # Ours first, then llama.cpp, on the same file and threads.
     lb_prompts=()
     for p in "${plist[@]}"; do
-        if [[ $p -gt $n_ctx_train ]]; then
+        if [[ -n $n_ctx_train && $n_ctx_train -gt 0 && $p -gt $n_ctx_train ]]; then
             log "$name: prompt $p exceeds the trained context ($n_ctx_train): skipped on both sides"
             echo 1 >"$dir/skip-p$p"
             continue
         fi
         lb_prompts+=("$p")
-        log "$name: nexttok bench --prompt $p --gen 0 --threads $t --reps $reps"
-        "$nexttok" bench "$path" --json --threads "$t" --reps "$reps" --prompt "$p" --gen 0 \
-            >"$dir/ours-p$p.json" 2>"$dir/ours-p$p.err" ||
-            { log "$name: nexttok failed: $(cat "$dir/ours-p$p.err")"; failed=1; }
+        if [[ -z $ours_mark ]]; then ours_bench "p$p" --prompt "$p" --gen 0; fi
     done
-    if [[ $gen -gt 0 ]]; then
-        log "$name: nexttok bench --prompt 0 --gen $gen --threads $t --reps $reps"
-        "$nexttok" bench "$path" --json --threads "$t" --reps "$reps" --prompt 0 --gen "$gen" \
-            >"$dir/ours-g$gen.json" 2>"$dir/ours-g$gen.err" ||
-            { log "$name: nexttok failed: $(cat "$dir/ours-g$gen.err")"; failed=1; }
-    fi
+    if [[ $gen -gt 0 && -z $ours_mark ]]; then ours_bench "g$gen" --prompt 0 --gen "$gen"; fi
     lb_p=$(IFS=,; echo "${lb_prompts[*]:-0}")
     log "$name: llama-bench -p $lb_p -n $gen -t $t -r $reps"
     "$llama_bench" -m "$path" -t "$t" -p "$lb_p" -n "$gen" -r "$reps" -o json \
-        >"$dir/llama.json" 2>"$dir/llama.err" ||
-        { log "$name: llama-bench failed: $(grep -m1 -iE 'error' "$dir/llama.err" || tail -n 1 "$dir/llama.err")"; failed=1; }
-    rows+=("$(row "$name" "$t" "$dir" "$dir/llama.json" "$prompts" "$gen")")
+        >"$dir/llama.json" 2>"$dir/llama.err" || llama_failed
+    rows+=("$(row "$name" "$t" "$dir" "$dir/llama.json" "$prompts" "$gen" "$ours_mark" "$llama_mark")")
 done
 
 echo
@@ -287,5 +388,9 @@ echo "$header"
 echo "$rule"
 printf '%s\n' "${rows[@]}"
 echo
+if [[ ${#notes[@]} -gt 0 ]]; then
+    for i in "${!notes[@]}"; do echo "[$((i + 1))] $(tr '|' '/' <<<"${notes[$i]}")"; done
+    echo
+fi
 log "raw results in $raw"
 exit "$failed"
