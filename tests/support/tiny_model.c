@@ -150,9 +150,10 @@ nt_gw *nt_tiny_model_writer(const nt_tiny_spec *sp)
         const float base = sp->rope_base > 0 ? sp->rope_base : is_arch(sp, "gemma3") ? 1e6f : 1e4f;
         const int hd = nt_tiny_head_dim(sp);
         nt_gw_add_f32(b.w, KEY("attention.layer_norm_rms_epsilon"), eps);
-        /* Their converters always write the head size; elsewhere it is only
-         * needed when it is not n_embd / n_head (the loaders' default). */
-        if (is_arch(sp, "qwen3") || gemma || hd * sp->n_head != sp->n_embd) {
+        /* Their converters always write the head size; elsewhere only a
+         * spec that sets one does (so heads that do not divide n_embd
+         * stay the error they are without the key). */
+        if (is_arch(sp, "qwen3") || gemma || sp->head_dim) {
             nt_gw_add_u32(b.w, KEY("attention.key_length"), (uint32_t)hd);
             nt_gw_add_u32(b.w, KEY("attention.value_length"), (uint32_t)hd);
         }
