@@ -190,6 +190,22 @@ EOF
                 fail "inspect of a vocabulary-only file does not say why it cannot run: $(grep runnable "$tmp/out")"
             grep -q '^n_vocab       50257' "$tmp/out" || fail "inspect of a vocabulary-only file lacks n_vocab"
         fi
+
+        # An architecture's features, in text and JSON.
+        arch="$fixtures/arch/gemma2.gguf"
+        if [[ -f $arch ]]; then
+            "$cli" inspect "$arch" >"$tmp/out" 2>"$tmp/err" || fail "inspect gemma2: $(cat "$tmp/err")"
+            grep -q '^features      .*sliding window 8 on 1 of 2 layers.*attention soft-cap 5' "$tmp/out" ||
+                fail "inspect gemma2 does not list its features: $(grep features "$tmp/out")"
+            "$cli" inspect "$arch" --json >"$tmp/inspect.json" 2>"$tmp/err" || fail "inspect gemma2 --json: $(cat "$tmp/err")"
+            "$python" - "$tmp/inspect.json" <<'EOF' || fail "inspect gemma2 --json features"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["architecture"] == "gemma2", d["architecture"]
+assert d["hparams"]["head_dim"] == 16, d["hparams"]
+assert "final soft-cap 4" in d["features"], d["features"]
+EOF
+        fi
     fi
     return 0
 }

@@ -97,7 +97,8 @@ class _ModelInfo(Structure):
                 ("n_layer", c_int32), ("n_head", c_int32),
                 ("n_head_kv", c_int32), ("n_ff", c_int32),
                 ("gguf_version", c_uint32), ("n_params", c_uint64),
-                ("file_size", c_uint64), ("runnable", c_int32)]
+                ("file_size", c_uint64), ("runnable", c_int32),
+                ("head_dim", c_int32), ("features", c_char_p)]
 
 
 class _TensorInfo(Structure):
@@ -379,7 +380,8 @@ class _Handle:
 
 ModelInfo = namedtuple("ModelInfo", [
     "architecture", "name", "n_vocab", "n_ctx_train", "n_embd", "n_layer",
-    "n_head", "n_head_kv", "n_ff", "gguf_version", "n_params", "file_size"])
+    "n_head", "n_head_kv", "n_ff", "gguf_version", "n_params", "file_size",
+    "head_dim", "features"])
 
 SessionInfo = namedtuple("SessionInfo", [
     "n_ctx", "n_threads", "precision", "kv_type", "kv_bytes", "kv_bytes_per_pos", "scratch_bytes"])
@@ -422,7 +424,8 @@ class Model(_Handle):
             (raw.architecture or b"").decode("utf-8", "replace"),
             (raw.name or b"").decode("utf-8", "replace"),
             raw.n_vocab, raw.n_ctx_train, raw.n_embd, raw.n_layer, raw.n_head,
-            raw.n_head_kv, raw.n_ff, raw.gguf_version, raw.n_params, raw.file_size)
+            raw.n_head_kv, raw.n_ff, raw.gguf_version, raw.n_params, raw.file_size,
+            raw.head_dim, (raw.features or b"").decode("utf-8", "replace"))
 
     @property
     def architecture(self):

@@ -53,7 +53,13 @@ void nt_model_describe(nexttok_model *m)
         if (hp->n_rot < hp->head_dim) add(&b, "partial rotary %d/%d", hp->n_rot, hp->head_dim);
         if (m->rope.freq_factors) add(&b, "rope frequency factors");
         if (m->rope_long.freq_factors != m->rope.freq_factors) add(&b, "longrope");
-        if (hp->rope_freq_scale != 1.0f) add(&b, "linear rope scaling x%g", 1.0 / (double)hp->rope_freq_scale);
+        bool sliding = false;
+        for (int l = 0; m->layers && l < hp->n_layer; l++) sliding |= m->layers[l].rope == NT_LAYER_ROPE_SWA;
+        if (hp->rope_freq_scale != 1.0f)
+            add(&b, "linear rope scaling x%g%s", 1.0 / (double)hp->rope_freq_scale,
+                sliding && a->swa_rope_unscaled ? " on global layers" : "");
+        if (sliding && m->rope_swa.freq_base != m->rope.freq_base)
+            add(&b, "rope base %g, sliding layers %g", (double)m->rope.freq_base, (double)m->rope_swa.freq_base);
         if (hp->rope_attn_factor != 1.0f) add(&b, "rope attn_factor %g", (double)hp->rope_attn_factor);
     }
     if (hp->n_head_kv < hp->n_head) add(&b, "gqa %d/%d", hp->n_head, hp->n_head_kv);

@@ -120,6 +120,37 @@ def test_feed_logits_match_exact_fixture(gpt2):
         assert s.logits() == rows[-1]
 
 
+@pytest.mark.parametrize("arch", ["qwen2", "gemma3", "phi3", "stablelm"])
+def test_architectures_run_and_describe_themselves(arch):
+    """Families beyond gpt2/llama: their features, and logits within the
+    fixtures' bound of the float64 reference."""
+    tokens, want = read_logits_file(fixture("arch/%s.exact.logits" % arch))
+    with nexttok.Model(fixture("arch/%s.gguf" % arch)) as m:
+        info = m.info
+        assert info.architecture == arch
+        assert info.head_dim in (16, 32)
+        assert info.features.startswith("layernorm" if arch == "stablelm" else "rmsnorm"), info.features
+        with m.session() as s:
+            rows = s.feed(tokens, logits=True)
+    for i, (g, w) in enumerate(zip(rows, want)):
+        bound = 1e-3 * max(1.0, max(abs(x) for x in w))
+        assert max(abs(a - b) for a, b in zip(g, w)) <= bound, "%s row %d" % (arch, i)
+
+
+def test_unsupported_architecture_says_why(tmp_path):
+    src = open(fixture("arch/qwen2.gguf"), "rb").read()
+    # same length: the architecture string's bytes only
+    key = b"general.architecture"
+    at = src.index(key) + len(key) + 4 + 8  # value type (u32), string length (u64)
+    assert src[at:at + 5] == b"qwen2"
+    path = tmp_path / "mamba.gguf"
+    path.write_bytes(src[:at] + b"mamba" + src[at + 5:])
+    with pytest.raises(nexttok.NexttokError) as err:
+        nexttok.Model(str(path))
+    assert err.value.status == nexttok.Status.UNSUPPORTED
+    assert "state-space" in err.value.message
+
+
 def test_probs_and_topk_agree(gpt2):
     with gpt2.session() as s:
         s.feed([15496, 995])

@@ -57,7 +57,9 @@ static int print_text(const char *path, const nexttok_model *model, const nextto
     printf("n_head        %" PRId32 "\n", info->n_head);
     printf("n_head_kv     %" PRId32 "\n", info->n_head_kv);
     printf("n_ff          %" PRId32 "\n", info->n_ff);
+    if (info->head_dim) printf("head_dim      %" PRId32 "\n", info->head_dim);
     printf("n_params      %" PRIu64 "\n", info->n_params);
+    if (info->runnable) printf("features      %s\n", info->features ? info->features : "");
     if (info->runnable) printf("runnable      yes\n");
     else printf("runnable      no: %s\n", why_not_runnable);
 
@@ -112,9 +114,12 @@ static int print_json(const char *path, const nexttok_model *model, const nextto
     printf(",\n  \"gguf_version\": %" PRIu32 ",\n", info->gguf_version);
     printf("  \"hparams\": {\"n_vocab\": %" PRId32 ", \"n_ctx_train\": %" PRId32
            ", \"n_embd\": %" PRId32 ", \"n_layer\": %" PRId32 ", \"n_head\": %" PRId32
-           ", \"n_head_kv\": %" PRId32 ", \"n_ff\": %" PRId32 "},\n",
+           ", \"n_head_kv\": %" PRId32 ", \"n_ff\": %" PRId32 ", \"head_dim\": %" PRId32 "},\n",
            info->n_vocab, info->n_ctx_train, info->n_embd, info->n_layer, info->n_head,
-           info->n_head_kv, info->n_ff);
+           info->n_head_kv, info->n_ff, info->head_dim);
+    printf("  \"features\": ");
+    nt_cli_json_string(info->features ? info->features : "");
+    printf(",\n");
     printf("  \"n_params\": %" PRIu64 ",\n", info->n_params);
     printf("  \"runnable\": %s,\n", info->runnable ? "true" : "false");
     if (!info->runnable) {
