@@ -46,6 +46,7 @@ static float *run_logits(const char *model_path, int32_t precision, int32_t n_ba
     cr_assert_eq(nexttok_model_n_vocab_get(m), n_vocab, "%s: vocabulary size", model_path);
     nexttok_session_params p;
     nexttok_session_params_init(&p, sizeof p);
+    if (getenv("NT_TEST_NO_THREADS")) p.n_threads = 1; /* qemu-user hangs in new threads */
     p.precision = precision;
     p.n_batch = n_batch;
     nexttok_session *s = NULL;
@@ -233,11 +234,13 @@ static void check_type_kl(const char *arch, uint32_t type, double llamacpp_kl, d
 
     nexttok_session_params p;
     nexttok_session_params_init(&p, sizeof p);
+    if (getenv("NT_TEST_NO_THREADS")) p.n_threads = 1; /* qemu-user hangs in new threads */
     p.precision = NEXTTOK_PRECISION_EXACT;
     nexttok_session *sf = NULL, *sq = NULL;
     cr_assert_eq(nexttok_session_create(mf, &p, &sf), NEXTTOK_OK, "%s", nexttok_error_message());
     nexttok_session_params pq;
     nexttok_session_params_init(&pq, sizeof pq);
+    if (getenv("NT_TEST_NO_THREADS")) pq.n_threads = 1; /* qemu-user hangs in new threads */
     pq.precision = NEXTTOK_PRECISION_DEFAULT;
     cr_assert_eq(nexttok_session_create(mq, &pq, &sq), NEXTTOK_OK, "%s", nexttok_error_message());
     float *lf = malloc((size_t)KL_CTX * V * sizeof *lf), *lq = malloc((size_t)KL_CTX * V * sizeof *lq);
@@ -416,6 +419,39 @@ Test(arch_errors, value_length_differs)
                   NEXTTOK_ERR_UNSUPPORTED, "value_length': 16 differs from key_length 32");
 }
 
+/* The window pattern as one flag per layer: the default pattern's flags
+ * give the same bytes, others change which layers slide, a wrong count
+ * is refused. */
+Test(arch_errors, window_pattern_as_flags)
+{
+    arch_fixture f;
+    fixture_open("gemma3", &f);
+    const int32_t n = f.exact.n, V = f.exact.n_vocab;
+    const bool same[] = {true, true, true, true, true, false}, other[] = {true, false, true, false, true, false};
+    const char *key = "gemma3.attention.sliding_window_pattern";
+    char *a = nt_gguf_copy_temp(f.model, &(nt_gguf_edit){.set_key = key, .set_flags = same, .n_flags = 6});
+    char *b = nt_gguf_copy_temp(f.model, &(nt_gguf_edit){.set_key = key, .set_flags = other, .n_flags = 6});
+    cr_assert(a && b, "cannot write the copies of %s", f.model);
+    float *want = run_logits(f.model, NEXTTOK_PRECISION_EXACT, 0, FEED_BATCH, f.exact.tokens, n, V);
+    float *got = run_logits(a, NEXTTOK_PRECISION_EXACT, 0, FEED_BATCH, f.exact.tokens, n, V);
+    cr_assert(memcmp(want, got, (size_t)n * V * sizeof *got) == 0, "the default pattern as flags differs");
+    nexttok_model *m = NULL;
+    cr_assert_eq(nexttok_model_load(b, NULL, &m), NEXTTOK_OK, "%s", nexttok_error_message());
+    nexttok_model_info info = {.struct_size = sizeof info};
+    cr_assert_eq(nexttok_model_info_get(m, &info), NEXTTOK_OK, "%s", nexttok_error_message());
+    cr_assert(strstr(info.features, "sliding window 8 on 3 of 6 layers"), "%s", info.features);
+    nexttok_model_free(m);
+    free(want);
+    free(got);
+    unlink(a);
+    unlink(b);
+    free(a);
+    free(b);
+    nt_logits_file_free(&f.exact);
+    check_refused("gemma3", (nt_gguf_edit){.set_key = key, .set_flags = same, .n_flags = 5}, NEXTTOK_ERR_FORMAT,
+                  "sliding_window_pattern': expected 6 per-layer flags");
+}
+
 /* Families we do not run say why. */
 Test(arch_errors, hybrid_refused)
 {
@@ -497,6 +533,7 @@ static void check_ring(const char *arch, int32_t n_batch, int32_t rewind_to, uin
     cr_assert_eq(nexttok_model_load(f.model, NULL, &m), NEXTTOK_OK, "%s", nexttok_error_message());
     nexttok_session_params p;
     nexttok_session_params_init(&p, sizeof p);
+    if (getenv("NT_TEST_NO_THREADS")) p.n_threads = 1; /* qemu-user hangs in new threads */
     p.n_batch = n_batch;
     nexttok_session *s = NULL;
     cr_assert_eq(nexttok_session_create(m, &p, &s), NEXTTOK_OK, "%s", nexttok_error_message());

@@ -31,6 +31,7 @@ typedef struct nt_hparams {
     int32_t n_ctx_orig;  /* rope.scaling.original_context_length */
     int32_t n_swa;       /* sliding window (keys a query sees, itself included); 0: none */
     int32_t swa_pattern; /* layer il slides when il % swa_pattern < swa_pattern - 1 */
+    const nt_gguf_kv *swa_layers; /* or, when the pattern key is a per-layer array, element il != 0 */
     float kq_scale;      /* attention logits are q.k times this */
     float attn_softcap;  /* attention logits l -> c tanh(l / c); 0: none */
     float final_softcap; /* output logits likewise; 0: none */

@@ -79,9 +79,21 @@ static nexttok_status check_projections(const nexttok_model *m, const nt_layer *
     return NEXTTOK_OK;
 }
 
+/* Element l of a per-layer array of bools or integers, as nonzero. */
+static bool layer_flag(const nt_gguf_kv *kv, int l)
+{
+    static const size_t size[NT_GGUF_VTYPE_COUNT] = {[NT_GGUF_BOOL] = 1, [NT_GGUF_UINT8] = 1, [NT_GGUF_INT8] = 1,
+                                                      [NT_GGUF_INT32] = 4, [NT_GGUF_UINT32] = 4};
+    const uint8_t *e = kv->arr_data + (size_t)l * size[kv->arr_type];
+    for (size_t i = 0; i < size[kv->arr_type]; i++)
+        if (e[i]) return true;
+    return false;
+}
+
 static bool layer_slides(const nt_hparams *hp, int l)
 {
     if (hp->n_swa <= 0) return false;
+    if (hp->swa_layers) return layer_flag(hp->swa_layers, l);
     if (hp->swa_pattern == 0) return true;
     return l % hp->swa_pattern < hp->swa_pattern - 1;
 }

@@ -175,11 +175,24 @@ static nexttok_status read_window(nexttok_model *m)
     nt_hparams *hp = &m->hp;
     nexttok_status st;
     if (a->swa_pattern == 0 || a->sliding_window_ignored) return NEXTTOK_OK;
-    if ((st = read_int(m, "attention.sliding_window", false, a->swa_window_default, 0, NT_MAX_CTX, &hp->n_swa)) ||
-        (st = read_int(m, "attention.sliding_window_pattern", false, a->swa_pattern, 0, NT_MAX_LAYERS,
-                       &hp->swa_pattern)))
+    if ((st = read_int(m, "attention.sliding_window", false, a->swa_window_default, 0, NT_MAX_CTX, &hp->n_swa)))
         return st;
-    return NEXTTOK_OK;
+    /* The pattern is a period, or one flag per layer (newer converters). */
+    char key[128];
+    snprintf(key, sizeof key, "%s.attention.sliding_window_pattern", m->arch_name);
+    const nt_gguf_kv *kv = nt_gguf_kv_find(m->gguf, key);
+    if (kv && kv->type == NT_GGUF_ARRAY) {
+        const bool flags = kv->arr_type == NT_GGUF_BOOL || kv->arr_type == NT_GGUF_UINT8 ||
+                           kv->arr_type == NT_GGUF_INT8 || kv->arr_type == NT_GGUF_INT32 ||
+                           kv->arr_type == NT_GGUF_UINT32;
+        if (!flags || kv->arr_len != (uint64_t)hp->n_layer)
+            return nt_fail(NEXTTOK_ERR_FORMAT, "key '%s': expected %d per-layer flags (bool or integer)", key,
+                           hp->n_layer);
+        hp->swa_layers = kv;
+        return NEXTTOK_OK;
+    }
+    return read_int(m, "attention.sliding_window_pattern", false, a->swa_pattern, 0, NT_MAX_LAYERS,
+                    &hp->swa_pattern);
 }
 
 /* Scales and caps: attention logit scale, soft-caps, Granite's

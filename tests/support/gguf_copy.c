@@ -59,7 +59,8 @@ static void copy_kv(nt_gw *w, const nt_gguf_kv *kv)
 /* Write key `kv` (or the edit's value for it) in the type it had. */
 static void set_kv(nt_gw *w, const nt_gguf_kv *kv, const nt_gguf_edit *e)
 {
-    if (e->set_str) nt_gw_add_str(w, e->set_key, e->set_str);
+    if (e->set_flags) nt_gw_add_arr(w, e->set_key, NT_GGUF_BOOL, e->set_flags, e->n_flags);
+    else if (e->set_str) nt_gw_add_str(w, e->set_key, e->set_str);
     else if (kv && (kv->type == NT_GGUF_FLOAT32 || kv->type == NT_GGUF_FLOAT64)) nt_gw_add_f32(w, e->set_key, (float)e->set_num);
     else if (!kv && e->set_num != (double)(int64_t)e->set_num) nt_gw_add_f32(w, e->set_key, (float)e->set_num);
     else nt_gw_add_i64(w, e->set_key, (int64_t)e->set_num);

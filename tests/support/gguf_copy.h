@@ -18,6 +18,8 @@ typedef struct nt_gguf_edit {
     const char *set_key;   /* an integer, float or string key to set (added when absent) */
     double set_num;
     const char *set_str;   /* for a string key */
+    const bool *set_flags; /* for a bool array key of n_flags elements */
+    uint64_t n_flags;
 } nt_gguf_edit;
 
 /* Write src, edited, to a temporary file; returns its malloc'd path
