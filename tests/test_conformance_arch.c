@@ -419,6 +419,29 @@ Test(arch_errors, value_length_differs)
                   NEXTTOK_ERR_UNSUPPORTED, "value_length': 16 differs from key_length 32");
 }
 
+/* Phi-3 frequency factors sized head_dim/2 (older converters) with
+ * partial rotary: the first n_rot/2 apply, so padding them changes
+ * nothing; any other length is refused. */
+Test(arch_errors, phi3_factors_of_head_size)
+{
+    arch_fixture f;
+    fixture_open("phi3", &f);
+    const int32_t n = f.exact.n, V = f.exact.n_vocab;
+    char *padded = nt_gguf_copy_temp(
+        f.model, &(nt_gguf_edit){.grow_tensor = {"rope_factors_long.weight", "rope_factors_short.weight"}, .grow_by = 2});
+    cr_assert_not_null(padded, "cannot write a copy of %s", f.model);
+    float *want = run_logits(f.model, NEXTTOK_PRECISION_EXACT, 0, FEED_BATCH, f.exact.tokens, n, V);
+    float *got = run_logits(padded, NEXTTOK_PRECISION_EXACT, 0, FEED_BATCH, f.exact.tokens, n, V);
+    cr_assert(memcmp(want, got, (size_t)n * V * sizeof *got) == 0, "factors padded to head_dim/2 change the logits");
+    free(want);
+    free(got);
+    unlink(padded);
+    free(padded);
+    nt_logits_file_free(&f.exact);
+    check_refused("phi3", (nt_gguf_edit){.grow_tensor = {"rope_factors_short.weight"}, .grow_by = 1},
+                  NEXTTOK_ERR_FORMAT, "rope_factors_short.weight: expected 6, got 7");
+}
+
 /* The window pattern as one flag per layer: the default pattern's flags
  * give the same bytes, others change which layers slide, a wrong count
  * is refused. */

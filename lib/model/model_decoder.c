@@ -98,11 +98,15 @@ static bool layer_slides(const nt_hparams *hp, int l)
     return l % hp->swa_pattern < hp->swa_pattern - 1;
 }
 
-/* Frequency factors: n_rot/2 positive divisors, when the file has them. */
+/* Frequency factors: n_rot/2 positive divisors, when the file has them.
+ * Older Phi-3 converters sized them head_dim/2 even with partial rotary;
+ * the first n_rot/2 are the rotated pairs'. */
 static nexttok_status bind_factors(nexttok_model *m, const char *name, const float **out)
 {
     const int64_t n = m->hp.n_rot / 2;
-    nexttok_status st = nt_bind_vector(m, name, n, false, out);
+    const nt_gguf_tensor *t = nt_gguf_tensor_find(m->gguf, name);
+    const int64_t stored = t && t->n_dims == 1 && t->ne[0] == m->hp.head_dim / 2 ? m->hp.head_dim / 2 : n;
+    nexttok_status st = nt_bind_vector(m, name, stored, false, out);
     for (int64_t i = 0; st == NEXTTOK_OK && *out && i < n; i++)
         if (!((*out)[i] > 0.0f) || !isfinite((*out)[i]))
             return nt_fail(NEXTTOK_ERR_FORMAT, "tensor %s: factor %lld is %g, not a positive number", name,

@@ -44,8 +44,9 @@ seeds() {  # corpus dirs for a target
     fuzz_gguf|fuzz_model)
       # The fixture vocabularies exceed -max_len: cut-down copies instead.
       "$out/fuzz_seed_models" "$d" "$fixtures"/vocab/*.gguf
-      # fuzz_model's -max_len admits the small fixture models.
-      [ "$t" = fuzz_model ] && find "$fixtures/models" -name '*.gguf' -size -1100k -exec cp -n {} "$d"/ \;
+      # fuzz_model's -max_len admits the small fixture models, and one
+      # model of each architecture.
+      [ "$t" = fuzz_model ] && find "$fixtures/models" "$fixtures/arch" -name '*.gguf' -size -1400k -exec cp -n {} "$d"/ \;
       ;;
     fuzz_tokenizer|fuzz_pretok)
       cp -n "$fixtures"/texts/*.txt "$d"/ 2>/dev/null || true
@@ -57,7 +58,7 @@ seeds() {  # corpus dirs for a target
 for t in "${targets[@]}"; do
   case $t in
     fuzz_gguf) maxlen=65536 ;;
-    fuzz_model) maxlen=1100000 ;;
+    fuzz_model) maxlen=1400000 ;;
     *) maxlen=4096 ;;
   esac
   mkdir -p "$out/corpus/$t" "$out/artifacts/$t"

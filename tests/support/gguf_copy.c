@@ -89,6 +89,16 @@ static void add_tensor(nt_gw *w, const nt_gguf_tensor *t, const char *name, cons
     if (e->short_tensor && strcmp(t->name, e->short_tensor) == 0) ne[t->n_dims - 1]--;
     size_t n = 1;
     for (uint32_t d = 0; d < t->n_dims; d++) n *= (size_t)ne[d];
+    for (int g = 0; g < 2; g++)
+        if (e->grow_tensor[g] && strcmp(t->name, e->grow_tensor[g]) == 0 && t->n_dims == 1 && t->type == NT_TYPE_F32) {
+            float *v = malloc((n + (size_t)e->grow_by) * sizeof *v);
+            memcpy(v, t->data, n * sizeof *v);
+            for (int64_t i = 0; i < e->grow_by; i++) v[n + (size_t)i] = 1.0f;
+            ne[0] += e->grow_by;
+            nt_gw_add_tensor_f32(w, name, NT_TYPE_F32, 1, ne, v);
+            free(v);
+            return;
+        }
     if (!is_weight_matrix(t)) {
         nt_gw_add_tensor(w, name, t->type, t->n_dims, ne, t->data, n * nt_type_traits_get(t->type)->type_size /
                                                                        nt_type_traits_get(t->type)->blck_size);

@@ -14,6 +14,8 @@ typedef struct nt_gguf_edit {
     bool untie;            /* add output.weight as a copy of token_embd.weight when absent */
     const char *drop_tensor;
     const char *short_tensor; /* written with its last dimension one short */
+    const char *grow_tensor[2]; /* 1-D F32 tensors written grow_by values longer (the new ones 1.0) */
+    int64_t grow_by;
     const char *drop_key;
     const char *set_key;   /* an integer, float or string key to set (added when absent) */
     double set_num;
