@@ -37,8 +37,8 @@ enum feed { FEED_BATCH, FEED_STEPS };
 
 /* Logits of every position of `tokens` (malloc'd), fed in one call or one
  * token at a time. */
-static float *run_logits(const char *model_path, int32_t precision, int32_t n_batch, enum feed feed,
-                         const int32_t *tokens, int32_t n, int32_t n_vocab)
+static float *run_logits_kv(const char *model_path, int32_t precision, int32_t n_batch, int32_t kv_type,
+                            enum feed feed, const int32_t *tokens, int32_t n, int32_t n_vocab)
 {
     nexttok_model *m = NULL;
     cr_assert_eq(nexttok_model_load(model_path, NULL, &m), NEXTTOK_OK, "%s: %s", model_path,
@@ -49,6 +49,7 @@ static float *run_logits(const char *model_path, int32_t precision, int32_t n_ba
     if (getenv("NT_TEST_NO_THREADS")) p.n_threads = 1; /* qemu-user hangs in new threads */
     p.precision = precision;
     p.n_batch = n_batch;
+    p.kv_type = kv_type;
     nexttok_session *s = NULL;
     cr_assert_eq(nexttok_session_create(m, &p, &s), NEXTTOK_OK, "%s", nexttok_error_message());
     float *out = malloc((size_t)n * (size_t)n_vocab * sizeof *out);
@@ -63,6 +64,12 @@ static float *run_logits(const char *model_path, int32_t precision, int32_t n_ba
     nexttok_session_free(s);
     nexttok_model_free(m);
     return out;
+}
+
+static float *run_logits(const char *model_path, int32_t precision, int32_t n_batch, enum feed feed,
+                         const int32_t *tokens, int32_t n, int32_t n_vocab)
+{
+    return run_logits_kv(model_path, precision, n_batch, NEXTTOK_KV_F32, feed, tokens, n, n_vocab);
 }
 
 /* The fixtures' float bound against `want`: every logit within 1e-3 x
@@ -544,13 +551,13 @@ Test(arch_features, named)
  * a time (a ring of 8) or four (11), the logits are the one-batch run's
  * bytes, the cache is that much smaller, and a rewind past what the ring
  * kept (which feeds the kept tokens again) or within it resumes exactly. */
-static void check_ring(const char *arch, int32_t n_batch, int32_t rewind_to, uint64_t want_kv_bytes)
+static void check_ring_kv(const char *arch, int32_t n_batch, int32_t rewind_to, int32_t kv_type, uint64_t want_kv_bytes)
 {
     arch_fixture f;
     fixture_open(arch, &f);
     const int32_t n = f.exact.n, V = f.exact.n_vocab;
     const size_t row = (size_t)V * sizeof(float);
-    float *want = run_logits(f.model, NEXTTOK_PRECISION_DEFAULT, 0, FEED_BATCH, f.exact.tokens, n, V);
+    float *want = run_logits_kv(f.model, NEXTTOK_PRECISION_DEFAULT, 0, kv_type, FEED_BATCH, f.exact.tokens, n, V);
 
     nexttok_model *m = NULL;
     cr_assert_eq(nexttok_model_load(f.model, NULL, &m), NEXTTOK_OK, "%s", nexttok_error_message());
@@ -558,6 +565,7 @@ static void check_ring(const char *arch, int32_t n_batch, int32_t rewind_to, uin
     nexttok_session_params_init(&p, sizeof p);
     if (getenv("NT_TEST_NO_THREADS")) p.n_threads = 1; /* qemu-user hangs in new threads */
     p.n_batch = n_batch;
+    p.kv_type = kv_type;
     nexttok_session *s = NULL;
     cr_assert_eq(nexttok_session_create(m, &p, &s), NEXTTOK_OK, "%s", nexttok_error_message());
     nexttok_session_info info = {.struct_size = sizeof info};
@@ -589,6 +597,11 @@ static void check_ring(const char *arch, int32_t n_batch, int32_t rewind_to, uin
     nt_logits_file_free(&f.exact);
 }
 
+static void check_ring(const char *arch, int32_t n_batch, int32_t rewind_to, uint64_t want_kv_bytes)
+{
+    check_ring_kv(arch, n_batch, rewind_to, NEXTTOK_KV_F32, want_kv_bytes);
+}
+
 /* Rows are n_head_kv x head_dim F32 values (fixtures/arch/README.md shapes,
  * context 128, window 8): keys and values, each layer its rows. */
 #define KV_BYTES(hd, rows) (2ull * 2 * (hd) * sizeof(float) * (rows))
@@ -598,3 +611,8 @@ Test(arch_ring, gemma3_one_token) { check_ring("gemma3", 1, 20, KV_BYTES(32, 5 *
 Test(arch_ring, gemma3_four_tokens) { check_ring("gemma3", 4, 30, KV_BYTES(32, 5 * 11 + 128)); }
 Test(arch_ring, olmo2_one_token) { check_ring("olmo2", 1, 3, KV_BYTES(16, 3 * 8 + 128)); }
 Test(arch_ring, olmo2_four_tokens) { check_ring("olmo2", 4, 29, KV_BYTES(16, 3 * 11 + 128)); }
+/* The rings hold F16 and Q8_0 rows as well: 2 KV heads of 32 values take
+ * 2 x 64 bytes in F16 and 2 x 34 in Q8_0 (one block of 32 with its F16
+ * scale). */
+Test(arch_ring, gemma3_f16) { check_ring_kv("gemma3", 4, 30, NEXTTOK_KV_F16, 2ull * 2 * 64 * (5 * 11 + 128)); }
+Test(arch_ring, gemma3_q8_0) { check_ring_kv("gemma3", 4, 30, NEXTTOK_KV_Q8_0, 2ull * 2 * 34 * (5 * 11 + 128)); }
