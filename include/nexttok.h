@@ -517,6 +517,53 @@ NEXTTOK_API nexttok_status nexttok_session_text_feed(nexttok_session *session,
                                                      const char *text, size_t len,
                                                      uint32_t flags);
 
+/* ------------------------------------------------------------------------ */
+/* Scoring: log-probabilities of given tokens                               */
+/* ------------------------------------------------------------------------ */
+
+/** One scored token of nexttok_session_score. */
+typedef struct nexttok_token_score {
+    int32_t token;   /* the token scored */
+    int32_t rank;    /* 1 + the number of vocabulary tokens whose logit is
+                        strictly higher: tokens tied for a logit share the
+                        best rank among them */
+    int32_t greedy;  /* 1 when rank is 1 (a token tied for the highest logit
+                        counts, although arg-max takes the lowest id) */
+    double logprob;  /* natural log of its probability: the log-softmax of
+                        the logits before it, computed in double */
+} nexttok_token_score;
+
+/** What a whole continuation scores. */
+typedef struct nexttok_score_info {
+    size_t struct_size;  /* sizeof(nexttok_score_info), set by caller */
+    double logprob_sum;  /* sum of the tokens' logprob, in token order */
+    int32_t n_tokens;    /* tokens scored */
+    int32_t n_greedy;    /* of them with rank 1 */
+    int32_t greedy;      /* 1 when every token has rank 1 (also for none) */
+} nexttok_score_info;
+
+/**
+ * Score a continuation after the session's current context: token i is
+ * scored with the logits after everything before it (the session's last
+ * logits for i = 0), and then the tokens are fed. The session must hold
+ * logits (NEXTTOK_ERR_STATE at position 0: feed at least a BOS first); any
+ * context already fed counts, so one context can be fed once and each
+ * continuation scored after a nexttok_session_rewind back to it.
+ *
+ * The tokens go in as one feed with the logits of every row, in batches of
+ * the session's n_batch (fewer for large vocabularies, so the rows held
+ * stay within 64 MB). Afterwards the session holds the continuation too.
+ *
+ * `scores` may be NULL (capacity 0) when only `info` is wanted; otherwise
+ * capacity must be at least n_tokens (NEXTTOK_ERR_BUFFER_TOO_SMALL). `info`
+ * may be NULL. All or nothing, as nexttok_session_feed: on any failure
+ * nothing is fed.
+ */
+NEXTTOK_API nexttok_status nexttok_session_score(nexttok_session *session,
+                                                 const int32_t *tokens, size_t n_tokens,
+                                                 nexttok_token_score *scores, size_t capacity,
+                                                 nexttok_score_info *info);
+
 #ifdef __cplusplus
 }
 #endif
