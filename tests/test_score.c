@@ -1,6 +1,7 @@
 /* Scoring (nexttok_session_score) against log-softmax computed here in
  * double, from the fixtures' float64 logits and from the logits rows a
- * plain feed returns. */
+ * plain feed returns; perplexity against the same computed window by
+ * window as Hugging Face's stride method states it. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,4 +301,249 @@ Test(score, ties_share_the_best_rank)
     nexttok_model_free(m);
     unlink(path);
     free(path);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Perplexity                                                             */
+/* ---------------------------------------------------------------------- */
+
+typedef struct ref_ppl {
+    double sum, mean, se;
+    int64_t n_scored;
+    int32_t n_windows;
+} ref_ppl;
+
+/* Hugging Face's loop as its guide writes it: windows begin every S
+ * tokens, a window [begin, end) of up to N tokens takes as targets its last
+ * end - prev_end tokens, and the model's shift by one leaves the window's
+ * first token without a prediction. Each window's logits come from a plain
+ * feed into an empty session. */
+static ref_ppl reference_perplexity(const nexttok_model *m, const int32_t *toks, int32_t n, int32_t N, int32_t S)
+{
+    const int32_t V = nexttok_model_n_vocab_get(m);
+    nexttok_session *s = new_session(m, N, 0);
+    float *rows = malloc((size_t)N * V * sizeof *rows);
+    double *nll = malloc((size_t)n * sizeof *nll);
+    ref_ppl r = {0};
+    int32_t prev_end = 0;
+    for (int32_t begin = 0; begin < n; begin += S) {
+        const int32_t end = begin + N < n ? begin + N : n;
+        const int32_t trg_len = end - prev_end;
+        cr_assert_eq(nexttok_session_reset(s), NEXTTOK_OK);
+        cr_assert_eq(nexttok_session_feed(s, toks + begin, (size_t)(end - begin), rows), NEXTTOK_OK);
+        for (int32_t j = end - trg_len; j < end; j++) {
+            if (j == begin) continue; /* the label the shift drops */
+            nll[r.n_scored++] = -ref_logprob(rows + (size_t)(j - begin - 1) * V, V, toks[j]);
+        }
+        r.n_windows++;
+        prev_end = end;
+        if (end == n) break;
+    }
+    for (int64_t i = 0; i < r.n_scored; i++) r.sum += nll[i];
+    r.mean = r.sum / (double)r.n_scored;
+    double ss = 0.0;
+    for (int64_t i = 0; i < r.n_scored; i++) ss += (nll[i] - r.mean) * (nll[i] - r.mean);
+    r.se = r.n_scored > 1 ? sqrt(ss / (double)(r.n_scored - 1) / (double)r.n_scored) : 0.0;
+    free(rows);
+    free(nll);
+    nexttok_session_free(s);
+    return r;
+}
+
+static void close_to(double got, double want, double rel, const char *what)
+{
+    cr_assert(fabs(got - want) <= rel * fmax(1.0, fabs(want)), "%s: %.17g, expected %.17g", what, got, want);
+}
+
+static void check_windows(const char *model_rel, const char *logits_rel, int32_t n_ctx, int32_t N, int32_t S)
+{
+    nexttok_model *m = load_fixture(model_rel);
+    nt_logits_file f;
+    read_exact(logits_rel, &f);
+    const ref_ppl want = reference_perplexity(m, f.tokens, f.n, N, S);
+    nexttok_session *s = new_session(m, n_ctx, 0);
+    nexttok_perplexity_params p;
+    nexttok_perplexity_params_init(&p, sizeof p);
+    p.n_window = N;
+    p.stride = S;
+    nexttok_perplexity_info info = {.struct_size = sizeof info};
+    cr_assert_eq(nexttok_session_perplexity_compute(s, f.tokens, (size_t)f.n, &p, &info), NEXTTOK_OK, "%s",
+                 nexttok_error_message());
+    cr_assert_eq(info.n_tokens, f.n);
+    cr_assert_eq(info.n_scored, want.n_scored, "N %d S %d: %lld scored, expected %lld", N, S, (long long)info.n_scored,
+                 (long long)want.n_scored);
+    cr_assert_eq(info.n_windows, want.n_windows);
+    cr_assert_eq(info.n_window, N);
+    cr_assert_eq(info.stride, S);
+    close_to(info.nll_sum, want.sum, 1e-12, "nll_sum");
+    close_to(info.nll_mean, want.mean, 1e-12, "nll_mean");
+    close_to(info.nll_se, want.se, 1e-9, "nll_se");
+    close_to(info.perplexity, exp(want.mean), 1e-12, "perplexity");
+    close_to(info.perplexity_se, exp(want.mean) * want.se, 1e-9, "perplexity_se");
+    cr_assert_eq(info.n_bytes, 0);
+    cr_assert_eq(info.bits_per_byte, 0.0);
+    nexttok_session_free(s);
+    nt_logits_file_free(&f);
+    nexttok_model_free(m);
+}
+
+/* aidreams260K t2 is 72 tokens. */
+#define T2 "logits/aidreams260K.t2.exact.logits"
+#define AID "models/aidreams260K.gguf"
+Test(perplexity, overlapping_windows) { check_windows(AID, T2, 0, 16, 8); }
+Test(perplexity, uneven_stride) { check_windows(AID, T2, 32, 20, 7); }
+Test(perplexity, stride_equals_window) { check_windows(AID, T2, 0, 16, 16); }
+Test(perplexity, stride_one) { check_windows(AID, T2, 16, 16, 1); }
+Test(perplexity, text_shorter_than_window) { check_windows(AID, T2, 0, 128, 64); }
+Test(perplexity, window_of_exactly_the_text) { check_windows(AID, T2, 0, 72, 5); }
+Test(perplexity, window_one_short_of_the_text) { check_windows(AID, T2, 0, 71, 71); }
+Test(perplexity, gpt2_windows) { check_windows("models/gpt2-tiny-f32.gguf", "logits/gpt2-tiny-f32.t2.exact.logits", 0, 24, 10); }
+
+/* With S = N every window's first token goes unscored, by definition. */
+Test(perplexity, stride_equals_window_counts)
+{
+    nexttok_model *m = load_fixture(AID);
+    nt_logits_file f;
+    read_exact(T2, &f);
+    cr_assert_eq(f.n, 72);
+    nexttok_session *s = new_session(m, 0, 0);
+    nexttok_perplexity_params p;
+    nexttok_perplexity_params_init(&p, sizeof p);
+    p.n_window = 16;
+    p.stride = 16;
+    nexttok_perplexity_info info = {.struct_size = sizeof info};
+    cr_assert_eq(nexttok_session_perplexity_compute(s, f.tokens, 72, &p, &info), NEXTTOK_OK);
+    cr_assert_eq(info.n_windows, 5);    /* 0, 16, 32, 48, 64 */
+    cr_assert_eq(info.n_scored, 72 - 5);
+    p.stride = 1; /* windows 0..56; token j >= 16 scored in window j - 15 */
+    cr_assert_eq(nexttok_session_perplexity_compute(s, f.tokens, 72, &p, &info), NEXTTOK_OK);
+    cr_assert_eq(info.n_windows, 57);
+    cr_assert_eq(info.n_scored, 71);
+    nexttok_session_free(s);
+    nt_logits_file_free(&f);
+    nexttok_model_free(m);
+}
+
+/* One window over the fixture's text: the float64 logits give the answer
+ * directly (t1.txt tokenizes to the fixture's tokens, BOS included for
+ * aidreams260K; GPT-2 adds none, so its first text token goes unscored). */
+static void text_against_exact(const char *model_rel, const char *logits_rel)
+{
+    nexttok_model *m = load_fixture(model_rel);
+    nt_logits_file f;
+    read_exact(logits_rel, &f);
+    char path[4096];
+    cr_assert(nt_test_fixture_path("texts/t1.txt", path, sizeof path));
+    size_t len = 0;
+    char *text = nt_test_read_file(path, &len);
+    nexttok_tokenizer *tok = NULL;
+    cr_assert_eq(nexttok_tokenizer_create(m, &tok), NEXTTOK_OK);
+    nexttok_session *s = new_session(m, 0, 0);
+    nexttok_perplexity_info info = {.struct_size = sizeof info};
+    cr_assert_eq(nexttok_session_text_perplexity_compute(s, tok, text, len, NULL, &info), NEXTTOK_OK, "%s",
+                 nexttok_error_message());
+    const int32_t V = f.n_vocab;
+    double sum = 0.0, tol = 0.0;
+    for (int32_t j = 1; j < f.n; j++) {
+        const float *row = f.logits + (size_t)(j - 1) * V;
+        sum -= ref_logprob(row, V, f.tokens[j]);
+        tol += 2e-3 * fmax(1.0, max_abs(row, V));
+    }
+    cr_assert_eq(info.n_tokens, f.n);
+    cr_assert_eq(info.n_scored, f.n - 1);
+    cr_assert_eq(info.n_windows, 1);
+    cr_assert_eq(info.n_window, nexttok_session_n_ctx_get(s));
+    cr_assert_eq(info.stride, nexttok_session_n_ctx_get(s) / 2);
+    cr_assert_eq(info.n_bytes, (int64_t)len);
+    cr_assert(fabs(info.nll_sum - sum) <= tol, "nll_sum %.9g, float64 %.9g", info.nll_sum, sum);
+    const double mean = sum / (f.n - 1);
+    cr_assert(fabs(info.nll_mean - mean) <= tol / (f.n - 1));
+    cr_assert(fabs(log(info.perplexity) - mean) <= tol / (f.n - 1));
+    close_to(info.bits_per_byte, info.nll_sum / log(2.0) / (double)len, 1e-14, "bits_per_byte");
+    cr_assert(fabs(info.bits_per_byte - sum / log(2.0) / (double)len) <= tol / log(2.0) / (double)len);
+    free(text);
+    nexttok_session_free(s);
+    nexttok_tokenizer_free(tok);
+    nt_logits_file_free(&f);
+    nexttok_model_free(m);
+}
+
+Test(perplexity, text_aidreams_t1) { text_against_exact(AID, "logits/aidreams260K.t1.exact.logits"); }
+Test(perplexity, text_gpt2_t1) { text_against_exact("models/gpt2-tiny-f32.gguf", "logits/gpt2-tiny-f32.t1.exact.logits"); }
+
+typedef struct progress_log {
+    int calls;
+    float last;
+    int stop_after;
+    int monotonic;
+} progress_log;
+
+static int on_progress(float fraction, void *user)
+{
+    progress_log *l = user;
+    if (fraction < l->last) l->monotonic = 0;
+    l->last = fraction;
+    l->calls++;
+    return l->stop_after && l->calls >= l->stop_after;
+}
+
+Test(perplexity, progress_cancel_and_errors)
+{
+    nexttok_model *m = load_fixture(AID);
+    nt_logits_file f;
+    read_exact(T2, &f);
+    nexttok_session *s = new_session(m, 32, 0);
+    nexttok_perplexity_params p;
+    nexttok_perplexity_params_init(&p, sizeof p);
+    progress_log log = {.monotonic = 1};
+    p.progress = on_progress;
+    p.progress_user_data = &log;
+    nexttok_perplexity_info info = {.struct_size = sizeof info};
+    /* Defaults: N = n_ctx 32, S = 16: windows at 0, 16, 32, 48 (the last reaches 72). */
+    cr_assert_eq(nexttok_session_perplexity_compute(s, f.tokens, 72, &p, &info), NEXTTOK_OK);
+    cr_assert_eq(info.n_window, 32);
+    cr_assert_eq(info.stride, 16);
+    cr_assert_eq(info.n_windows, 4);
+    cr_assert_eq(log.calls, 4);
+    cr_assert_eq(log.last, 1.0f);
+    cr_assert(log.monotonic);
+
+    log = (progress_log){.monotonic = 1, .stop_after = 2};
+    cr_assert_eq(nexttok_session_perplexity_compute(s, f.tokens, 72, &p, &info), NEXTTOK_ERR_CANCELLED);
+    cr_assert_eq(log.calls, 2);
+
+    p.progress = NULL;
+    p.n_window = 33;
+    cr_assert_eq(nexttok_session_perplexity_compute(s, f.tokens, 72, &p, &info), NEXTTOK_ERR_INVALID_ARGUMENT);
+    cr_assert(strstr(nexttok_error_message(), "window of 33"), "%s", nexttok_error_message());
+    p.n_window = 1;
+    cr_assert_eq(nexttok_session_perplexity_compute(s, f.tokens, 72, &p, &info), NEXTTOK_ERR_INVALID_ARGUMENT);
+    p.n_window = 8;
+    p.stride = 9;
+    cr_assert_eq(nexttok_session_perplexity_compute(s, f.tokens, 72, &p, &info), NEXTTOK_ERR_INVALID_ARGUMENT);
+    cr_assert(strstr(nexttok_error_message(), "stride 9"), "%s", nexttok_error_message());
+    p.stride = -1;
+    cr_assert_eq(nexttok_session_perplexity_compute(s, f.tokens, 72, &p, &info), NEXTTOK_ERR_INVALID_ARGUMENT);
+    p.stride = 0;
+    cr_assert_eq(nexttok_session_perplexity_compute(s, f.tokens, 1, &p, &info), NEXTTOK_ERR_INVALID_ARGUMENT);
+    cr_assert(strstr(nexttok_error_message(), "nothing to score"), "%s", nexttok_error_message());
+    cr_assert_eq(nexttok_session_perplexity_compute(s, f.tokens, 72, &p, NULL), NEXTTOK_ERR_INVALID_ARGUMENT);
+    const int32_t bad[] = {1, 600};
+    cr_assert_eq(nexttok_session_perplexity_compute(s, bad, 2, &p, &info), NEXTTOK_ERR_TOKEN_RANGE);
+
+    /* Two tokens: one scored, a standard error of 0. */
+    cr_assert_eq(nexttok_session_perplexity_compute(s, f.tokens, 2, &p, &info), NEXTTOK_OK);
+    cr_assert_eq(info.n_scored, 1);
+    cr_assert_eq(info.nll_se, 0.0);
+    cr_assert_eq(info.perplexity_se, 0.0);
+
+    /* Text: an empty one is only a BOS. */
+    nexttok_tokenizer *tok = NULL;
+    cr_assert_eq(nexttok_tokenizer_create(m, &tok), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_text_perplexity_compute(s, tok, "", 0, &p, &info), NEXTTOK_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(nexttok_session_text_perplexity_compute(s, NULL, "a", 1, &p, &info), NEXTTOK_ERR_INVALID_ARGUMENT);
+    nexttok_tokenizer_free(tok);
+    nexttok_session_free(s);
+    nt_logits_file_free(&f);
+    nexttok_model_free(m);
 }

@@ -1,4 +1,5 @@
-/* Scoring given tokens: log-softmax, rank, greedy. */
+/* Scoring given tokens (log-softmax, rank, greedy) and sliding-window
+ * perplexity built on it. */
 #include <math.h>
 #include <string.h>
 
@@ -120,3 +121,140 @@ NEXTTOK_API nexttok_status nexttok_session_score(nexttok_session *s, const int32
     return info ? nt_info_fill(info, &full, sizeof full, fn) : NEXTTOK_OK;
 }
 
+static const nexttok_perplexity_params nt_perplexity_defaults = {.struct_size = sizeof(nexttok_perplexity_params)};
+
+NEXTTOK_API void nexttok_perplexity_params_init(nexttok_perplexity_params *params, size_t struct_size)
+{
+    nt_params_init(params, struct_size, &nt_perplexity_defaults, sizeof nt_perplexity_defaults);
+}
+
+/* The windows' bounds, as the header defines them: window w is
+ * [w*S, min(w*S + N, n)) and scores from max(end of the previous window,
+ * its start + 1). The last window is the first to reach n. */
+static size_t window_count(size_t n, size_t N, size_t S)
+{
+    return n <= N ? 1 : 1 + (n - N + S - 1) / S;
+}
+
+static nexttok_status perplexity_run(nexttok_session *s, const int32_t *tokens, size_t n_tokens, int64_t n_bytes,
+                                     const nexttok_perplexity_params *params, nexttok_perplexity_info *info,
+                                     const char *fn)
+{
+    nexttok_perplexity_params p = nt_perplexity_defaults;
+    nexttok_status st = nt_params_merge(&p, sizeof p, params, fn);
+    if (st == NEXTTOK_OK) st = check_info_size(info, fn);
+    if (st != NEXTTOK_OK) return st;
+    if (!info) return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "%s: info must not be NULL", fn);
+    const int32_t N = p.n_window ? p.n_window : s->n_ctx;
+    if (N < 2 || N > s->n_ctx)
+        return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "%s: window of %d tokens outside [2, %d] (the session's n_ctx)", fn,
+                       N, s->n_ctx);
+    const int32_t S = p.stride ? p.stride : N / 2;
+    if (S < 1 || S > N)
+        return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "%s: stride %d outside [1, %d] (the window)", fn, S, N);
+    if (n_tokens < 2)
+        return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "%s: %zu token%s: nothing to score (the first token never is)", fn,
+                       n_tokens, n_tokens == 1 ? "" : "s");
+    const int32_t n_vocab = s->model->hp.n_vocab;
+    for (size_t i = 0; i < n_tokens; i++)
+        if (tokens[i] < 0 || tokens[i] >= n_vocab)
+            return nt_fail(NEXTTOK_ERR_TOKEN_RANGE, "token %d at index %zu is outside the vocabulary [0, %d)", tokens[i], i,
+                           n_vocab);
+    nexttok_token_score *scores = nt_malloc_array((size_t)N, sizeof *scores);
+    if (!scores) return nt_fail(NEXTTOK_ERR_NO_MEMORY, "%s: out of memory", fn);
+
+    const size_t n_windows = window_count(n_tokens, (size_t)N, (size_t)S);
+    /* Welford's running mean and squared deviations: a two-sums variance
+     * cancels badly when the NLLs are large and close together. */
+    double mean = 0.0, m2 = 0.0, sum = 0.0;
+    int64_t count = 0;
+    size_t prev_end = 0, w = 0;
+    for (;;) {
+        const size_t begin = w * (size_t)S;
+        const size_t end = begin + (size_t)N < n_tokens ? begin + (size_t)N : n_tokens;
+        const size_t first = prev_end > begin + 1 ? prev_end : begin + 1;
+        if (first < end) {
+            st = nexttok_session_reset(s);
+            if (st == NEXTTOK_OK) st = nexttok_session_feed(s, tokens + begin, first - begin, NULL);
+            if (st == NEXTTOK_OK) st = nexttok_session_score(s, tokens + first, end - first, scores, (size_t)N, NULL);
+            if (st != NEXTTOK_OK) break;
+            for (size_t k = 0; k < end - first; k++) {
+                const double x = -scores[k].logprob;
+                count++;
+                sum += x;
+                const double d = x - mean;
+                mean += d / (double)count;
+                m2 += d * (x - mean);
+            }
+        }
+        prev_end = end;
+        w++;
+        if (p.progress && p.progress((float)((double)w / (double)n_windows), p.progress_user_data)) {
+            st = nt_fail(NEXTTOK_ERR_CANCELLED, "%s: cancelled by the progress callback after window %zu of %zu", fn, w,
+                         n_windows);
+            break;
+        }
+        if (end == n_tokens) break;
+    }
+    nt_free(scores);
+    if (st != NEXTTOK_OK) return st;
+
+    const double se = count > 1 ? sqrt(m2 / (double)(count - 1) / (double)count) : 0.0;
+    const double ppl = exp(mean);
+    const nexttok_perplexity_info full = {
+        .struct_size = sizeof full,
+        .perplexity = ppl,
+        .perplexity_se = ppl * se,
+        .nll_mean = mean,
+        .nll_se = se,
+        .nll_sum = sum,
+        .bits_per_byte = n_bytes > 0 ? sum / log(2.0) / (double)n_bytes : 0.0,
+        .n_tokens = (int64_t)n_tokens,
+        .n_scored = count,
+        .n_bytes = n_bytes,
+        .n_windows = (int32_t)w,
+        .n_window = N,
+        .stride = S,
+    };
+    return nt_info_fill(info, &full, sizeof full, fn);
+}
+
+NEXTTOK_API nexttok_status nexttok_session_perplexity_compute(nexttok_session *s, const int32_t *tokens,
+                                                              size_t n_tokens, const nexttok_perplexity_params *params,
+                                                              nexttok_perplexity_info *info)
+{
+    static const char fn[] = "nexttok_session_perplexity_compute";
+    nt_error_clear();
+    if (!s || (!tokens && n_tokens))
+        return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "%s: session and tokens must not be NULL", fn);
+    return perplexity_run(s, tokens, n_tokens, 0, params, info, fn);
+}
+
+NEXTTOK_API nexttok_status nexttok_session_text_perplexity_compute(nexttok_session *s,
+                                                                   const nexttok_tokenizer *tokenizer,
+                                                                   const char *text, size_t len,
+                                                                   const nexttok_perplexity_params *params,
+                                                                   nexttok_perplexity_info *info)
+{
+    static const char fn[] = "nexttok_session_text_perplexity_compute";
+    nt_error_clear();
+    if (!s || !tokenizer || (!text && len))
+        return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "%s: session, tokenizer and text must not be NULL", fn);
+    /* A token covers at least one byte, plus BOS/EOS; the tokenizer says
+     * when that is not enough and how much is. */
+    size_t cap = len + 8, n = 0;
+    int32_t *ids = nt_malloc_array(cap, sizeof *ids);
+    if (!ids) return nt_fail(NEXTTOK_ERR_NO_MEMORY, "%s: out of memory for %zu token ids", fn, cap);
+    nexttok_status st = nexttok_tokenizer_encode(tokenizer, text ? text : "", len, NEXTTOK_ENCODE_ADD_SPECIAL, ids, cap, &n);
+    if (st == NEXTTOK_ERR_BUFFER_TOO_SMALL && n > cap) {
+        nt_free(ids);
+        cap = n;
+        ids = nt_malloc_array(cap, sizeof *ids);
+        if (!ids) return nt_fail(NEXTTOK_ERR_NO_MEMORY, "%s: out of memory for %zu token ids", fn, cap);
+        st = nexttok_tokenizer_encode(tokenizer, text ? text : "", len, NEXTTOK_ENCODE_ADD_SPECIAL, ids, cap, &n);
+    }
+    if (st == NEXTTOK_OK) st = perplexity_run(s, ids, n, (int64_t)len, params, info, fn);
+    else nt_error_prefix("%s: tokenizing the text", fn);
+    nt_free(ids);
+    return st;
+}
