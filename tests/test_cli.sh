@@ -3,7 +3,7 @@
 #
 #   test_cli.sh NEXTTOK_BINARY PART
 #
-# PART is one of: errors, logits, generate, bench, perplexity. Exit 0 = pass, 77 = skipped
+# PART is one of: errors, logits, generate, bench, perplexity, choice. Exit 0 = pass, 77 = skipped
 # (meson's skip code, with the reason on stdout), anything else = fail.
 # Conformance parts read $NEXTTOK_FIXTURES in place.
 set -u
@@ -114,7 +114,7 @@ part_errors() {
     grep -qE '^nexttok [0-9]+\.[0-9]+\.[0-9]+$' "$tmp/out" || fail "--version prints '$(cat "$tmp/out")'"
     [[ -s "$tmp/err" ]] && fail "--version writes to stderr"
     "$cli" --help >"$tmp/out" 2>&1 || fail "--help exits non-zero"
-    for c in inspect logits next generate bench perplexity; do
+    for c in inspect logits next generate bench perplexity choice; do
         grep -q "$c" "$tmp/out" || fail "--help does not list $c"
         "$cli" "$c" --help >"$tmp/usage" 2>&1 || fail "$c --help exits non-zero"
         grep -q "usage: nexttok $c" "$tmp/usage" || fail "$c --help prints no usage"
@@ -453,7 +453,7 @@ EOF
 }
 
 # Log-softmax in double of the rows `nexttok logits` writes, for the parts
-# below: an independent path to the numbers they print.
+# below: an independent path to the numbers perplexity and choice print.
 write_logprob_helper() {
     cat >"$tmp/lp.py" <<'EOF'
 import array, math, struct, subprocess, sys
@@ -585,12 +585,120 @@ EOF
     return 0
 }
 
+# nexttok choice on hand-scored items: the expected acc and acc_norm follow
+# from log-likelihoods computed here from `nexttok tokenize` and `nexttok
+# logits`; bad lines are errors naming their line, with nothing on stdout.
+part_choice() {
+    have_fixtures || { echo "$skip_msg"; exit 77; }
+    local model=$fixtures/models/aidreams260K.gguf
+    write_logprob_helper
+    # Item 1 and 3 pick differently with and without the length norm; item
+    # 3's context ends in a space (it moves to the endings); line 3 is blank.
+    cat >"$tmp/items.jsonl" <<'EOF'
+{"context": "Once upon a time, there was a little", "endings": [" girl", " girl named Lily who loved to play outside", " dog"], "label": 1}
+{"context": "Tom and his mom went to the park. Tom saw a big", "endings": [" tree", " tree. He wanted to climb it", " xylophone"], "label": 0, "id": "extra keys are ignored"}
+
+{"context": "The sun was ", "endings": ["hot", "shining brightly in the sky"], "label": 1}
+{"context": "Lily liked to eat", "endings": [" apples", " café crème"], "label": 0}
+EOF
+    if "$cli" choice "$model" --jsonl "$tmp/items.jsonl" --json --per-item >"$tmp/c.json" 2>"$tmp/err"; then
+        [[ -s "$tmp/err" ]] && fail "choice wrote to stderr off a terminal: $(cat "$tmp/err")"
+        "$python" - "$cli" "$model" "$tmp/items.jsonl" "$tmp/c.json" "$tmp" <<'EOF' || fail "choice differs from the hand scoring: $(cat "$tmp/c.json")"
+import json, sys
+sys.path.insert(0, sys.argv[5])
+import lp
+cli, model = sys.argv[1], sys.argv[2]
+doc = json.load(open(sys.argv[4]))
+lines = open(sys.argv[3], encoding="utf-8").read().split("\n")
+items = [(i + 1, json.loads(l)) for i, l in enumerate(lines) if l.strip()]
+assert doc["items"] == len(items) == 4, doc["items"]
+right = right_norm = 0
+differ = 0
+for (line, it), got in zip(items, doc["per_item"]):
+    ctx = it["context"].rstrip(" ")
+    moved = it["context"][len(ctx):]
+    ctx_toks = lp.tokens(cli, model, ctx)
+    lls, norms = [], []
+    for k, e in enumerate(it["endings"]):
+        whole = lp.tokens(cli, model, ctx + moved + e)
+        cont = whole[len(ctx_toks):]
+        r = lp.rows(cli, model, ctx_toks + cont, sys.argv[5] + "/c.logits")
+        ll = sum(lp.logprob(r[len(ctx_toks) + j - 1], t) for j, t in enumerate(cont))
+        lls.append(ll)
+        norms.append(ll / len(e))
+        assert got["tokens"][k] == len(cont) and got["lengths"][k] == len(e), (line, k, got)
+        assert abs(got["loglikelihoods"][k] - ll) <= 1e-9 * abs(ll), (line, k, got["loglikelihoods"][k], ll)
+    pred, pred_norm = lls.index(max(lls)), norms.index(max(norms))
+    assert got["line"] == line and got["label"] == it["label"], got
+    assert got["pred"] == pred and got["pred_norm"] == pred_norm, (line, got, lls, norms)
+    right += pred == it["label"]
+    right_norm += pred_norm == it["label"]
+    differ += pred != pred_norm
+assert differ >= 2, "the items should tell acc from acc_norm"
+assert doc["acc"] == right / 4 and doc["acc_norm"] == right_norm / 4, (doc["acc"], doc["acc_norm"], right, right_norm)
+print("ok: choice: acc %.2f, acc_norm %.2f as scored by hand" % (doc["acc"], doc["acc_norm"]))
+EOF
+    else
+        fail "choice --json: $(cat "$tmp/err")"
+    fi
+    # The text form gives the same numbers.
+    if "$cli" choice "$model" --jsonl "$tmp/items.jsonl" >"$tmp/c.txt" 2>"$tmp/err"; then
+        "$python" - "$tmp/c.json" "$tmp/c.txt" <<'EOF' || fail "choice text differs from --json: $(cat "$tmp/c.txt")"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+text = open(sys.argv[2]).read()
+assert text == "items     4\nacc       %.6f\nacc_norm  %.6f\n" % (doc["acc"], doc["acc_norm"]), text
+print("ok: choice text output")
+EOF
+    else
+        fail "choice: $(cat "$tmp/err")"
+    fi
+    "$cli" choice "$model" --jsonl "$tmp/items.jsonl" --per-item >"$tmp/c.txt" 2>"$tmp/err" &&
+        [[ $(grep -cE '^[0-9]+	[0-9]+	[0-9]+	[0-9]+	' "$tmp/c.txt") -eq 4 ]] && echo "ok: choice --per-item lines" ||
+        fail "choice --per-item: $(cat "$tmp/c.txt" "$tmp/err")"
+
+    # Bad files: the error names the line, and no score reaches stdout.
+    local good='{"context": "a", "endings": [" b", " c"], "label": 0}'
+    bad_line() { # NAME PATTERN LINE2
+        printf '%s\n%s\n%s\n' "$good" "$3" "$good" >"$tmp/bad.jsonl"
+        expect_error "choice: $1" "bad.jsonl line 2: $2" -- choice "$model" --jsonl "$tmp/bad.jsonl"
+        [[ -s "$tmp/out" ]] && fail "choice: $1: printed a score: $(cat "$tmp/out")"
+    }
+    bad_line "invalid JSON" "invalid JSON" '{"context": "a", "endings": [" b"], "label": 0'
+    bad_line "not an object" "not a JSON object" '[1, 2]'
+    bad_line "missing context" 'missing key "context"' '{"endings": [" b"], "label": 0}'
+    bad_line "missing endings" 'missing key "endings"' '{"context": "a", "label": 0}'
+    bad_line "missing label" 'missing key "label"' '{"context": "a", "endings": [" b"]}'
+    bad_line "label out of range" '"label" 2 is out of range for 2 endings' '{"context": "a", "endings": [" b", " c"], "label": 2}'
+    bad_line "negative label" '"label" -1 is out of range' '{"context": "a", "endings": [" b", " c"], "label": -1}'
+    bad_line "label a string" '"label" is not an integer' '{"context": "a", "endings": [" b", " c"], "label": "0"}'
+    bad_line "label a float" '"label" is not an integer' '{"context": "a", "endings": [" b", " c"], "label": 1.0}'
+    bad_line "context a number" '"context" is not a string' '{"context": 5, "endings": [" b"], "label": 0}'
+    bad_line "endings a string" '"endings" is not an array' '{"context": "a", "endings": " b", "label": 0}'
+    bad_line "no endings" '"endings" is empty' '{"context": "a", "endings": [], "label": 0}'
+    bad_line "ending a number" 'ending 1 is not a string' '{"context": "a", "endings": [" b", 3], "label": 0}'
+    bad_line "empty ending" 'ending 0 is empty' '{"context": "a", "endings": ["", " c"], "label": 1}'
+    bad_line "duplicate key" 'invalid JSON.*duplicate' '{"context": "a", "context": "b", "endings": [" b"], "label": 0}'
+    : >"$tmp/none.jsonl"
+    expect_error "choice: empty file" "holds no items" -- choice "$model" --jsonl "$tmp/none.jsonl"
+    expect_error "choice: no --jsonl" "--jsonl" -- choice "$model"
+    expect_error "choice: missing file" "nope.jsonl" -- choice "$model" --jsonl "$tmp/nope.jsonl"
+    # An item too long for the context: a scoring error naming its line, no score.
+    printf '%s\n{"context": "a", "endings": [" b", " %s"], "label": 0}\n' "$good" "$(printf 'word %.0s' $(seq 1 40))" \
+        >"$tmp/long.jsonl"
+    expect_error "choice: item beyond the context" "long.jsonl line 2: scoring ending 1.*context" -- \
+        choice "$model" --jsonl "$tmp/long.jsonl" --ctx 16
+    [[ -s "$tmp/out" ]] && fail "choice: an item beyond the context printed a score: $(cat "$tmp/out")"
+    return 0
+}
+
 case "$part" in
 errors) part_errors ;;
 bench) part_bench ;;
 logits) part_logits ;;
 generate) part_generate ;;
 perplexity) part_perplexity ;;
+choice) part_choice ;;
 *) echo "unknown part '$part'"; exit 2 ;;
 esac
 

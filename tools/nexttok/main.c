@@ -22,6 +22,7 @@ static const command commands[] = {
     {"tokenize", nt_cli_tokenize, "token ids of a text"},
 #endif
     {"perplexity", nt_cli_perplexity, "sliding-window perplexity and bits per byte of a text file"},
+    {"choice", nt_cli_choice, "multiple-choice acc and acc_norm over a JSON Lines file"},
 };
 
 static void print_help(void)
