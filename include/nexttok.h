@@ -517,6 +517,119 @@ NEXTTOK_API nexttok_status nexttok_session_text_feed(nexttok_session *session,
                                                      const char *text, size_t len,
                                                      uint32_t flags);
 
+/* ------------------------------------------------------------------------ */
+/* Scoring: log-probabilities of given tokens, and perplexity               */
+/* ------------------------------------------------------------------------ */
+
+/** One scored token of nexttok_session_score. */
+typedef struct nexttok_token_score {
+    int32_t token;   /* the token scored */
+    int32_t rank;    /* 1 + the number of vocabulary tokens whose logit is
+                        strictly higher: tokens tied for a logit share the
+                        best rank among them */
+    int32_t greedy;  /* 1 when rank is 1 (a token tied for the highest logit
+                        counts, although arg-max takes the lowest id) */
+    double logprob;  /* natural log of its probability: the log-softmax of
+                        the logits before it, computed in double */
+} nexttok_token_score;
+
+/** What a whole continuation scores. */
+typedef struct nexttok_score_info {
+    size_t struct_size;  /* sizeof(nexttok_score_info), set by caller */
+    double logprob_sum;  /* sum of the tokens' logprob, in token order */
+    int32_t n_tokens;    /* tokens scored */
+    int32_t n_greedy;    /* of them with rank 1 */
+    int32_t greedy;      /* 1 when every token has rank 1 (also for none) */
+} nexttok_score_info;
+
+/**
+ * Score a continuation after the session's current context: token i is
+ * scored with the logits after everything before it (the session's last
+ * logits for i = 0), and then the tokens are fed. The session must hold
+ * logits (NEXTTOK_ERR_STATE at position 0: feed at least a BOS first); any
+ * context already fed counts, so one context can be fed once and each
+ * continuation scored after a nexttok_session_rewind back to it.
+ *
+ * The tokens go in as one feed with the logits of every row, in batches of
+ * the session's n_batch (fewer for large vocabularies, so the rows held
+ * stay within 64 MB). Afterwards the session holds the continuation too.
+ *
+ * `scores` may be NULL (capacity 0) when only `info` is wanted; otherwise
+ * capacity must be at least n_tokens (NEXTTOK_ERR_BUFFER_TOO_SMALL). `info`
+ * may be NULL. All or nothing, as nexttok_session_feed: on any failure
+ * nothing is fed.
+ */
+NEXTTOK_API nexttok_status nexttok_session_score(nexttok_session *session,
+                                                 const int32_t *tokens, size_t n_tokens,
+                                                 nexttok_token_score *scores, size_t capacity,
+                                                 nexttok_score_info *info);
+
+typedef struct nexttok_perplexity_params {
+    size_t struct_size;   /* sizeof(nexttok_perplexity_params) */
+    int32_t n_window;     /* N: tokens per window, 2..the session's n_ctx;
+                             0 = the session's n_ctx */
+    int32_t stride;       /* S: a window starts every S tokens, 1..N;
+                             0 = N / 2 */
+    /* Called after each window with the fraction of windows done; a
+     * non-zero return stops the run with NEXTTOK_ERR_CANCELLED. May be NULL. */
+    nexttok_progress_fn progress;
+    void *progress_user_data;
+} nexttok_perplexity_params;
+
+/** Fill `params` (struct_size = sizeof *params) with defaults. */
+NEXTTOK_API void nexttok_perplexity_params_init(nexttok_perplexity_params *params,
+                                                size_t struct_size);
+
+/** The result of a perplexity run. NLL is the negative logprob, in nats. */
+typedef struct nexttok_perplexity_info {
+    size_t struct_size;     /* sizeof(nexttok_perplexity_info), set by caller */
+    double perplexity;      /* exp(nll_mean) */
+    double perplexity_se;   /* perplexity * nll_se (the delta method) */
+    double nll_mean;        /* mean NLL of the scored tokens */
+    double nll_se;          /* standard error of that mean: the sample
+                               standard deviation (n - 1) over sqrt(n);
+                               0 with one scored token */
+    double nll_sum;         /* total NLL of the scored tokens */
+    double bits_per_byte;   /* nll_sum / ln 2 / n_bytes; 0 without a text */
+    int64_t n_tokens;       /* tokens of the sequence, BOS included */
+    int64_t n_scored;       /* tokens scored */
+    int64_t n_bytes;        /* UTF-8 bytes of the text; 0 without a text */
+    int32_t n_windows;      /* windows run */
+    int32_t n_window;       /* N and S as resolved */
+    int32_t stride;
+} nexttok_perplexity_info;
+
+/**
+ * Sliding-window perplexity of `n_tokens` tokens (Hugging Face's
+ * "perplexity of fixed-length models" with a stride): window w holds the
+ * tokens [w*S, min(w*S + N, n_tokens)), windows follow until one reaches the
+ * end, and each scores the tokens of its range that no earlier window
+ * scored, every one with the logits after the window's tokens before it.
+ * So a token is scored with up to N - S tokens of context before the part
+ * its window scores, and one with none in its window is never scored: the
+ * first token, and with S = N the first token of every window. Each window
+ * runs in the session from position 0 (the session is reset; afterwards it
+ * holds the last window). Nothing is added per window: a BOS is whatever
+ * tokens[0] is. At least two tokens are needed.
+ */
+NEXTTOK_API nexttok_status nexttok_session_perplexity_compute(nexttok_session *session,
+                                                              const int32_t *tokens,
+                                                              size_t n_tokens,
+                                                              const nexttok_perplexity_params *params,
+                                                              nexttok_perplexity_info *info);
+
+/**
+ * The same over `len` bytes of UTF-8 `text`, tokenized with the
+ * vocabulary's special tokens (NEXTTOK_ENCODE_ADD_SPECIAL: a BOS at the
+ * start of the text only, where the vocabulary adds one), and with bits
+ * per byte over the text's `len` bytes.
+ */
+NEXTTOK_API nexttok_status nexttok_session_text_perplexity_compute(nexttok_session *session,
+                                                                   const nexttok_tokenizer *tokenizer,
+                                                                   const char *text, size_t len,
+                                                                   const nexttok_perplexity_params *params,
+                                                                   nexttok_perplexity_info *info);
+
 #ifdef __cplusplus
 }
 #endif

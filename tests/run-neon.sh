@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 need_pkgs=""
 command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 || need_pkgs="$need_pkgs gcc-aarch64-linux-gnu"
 command -v qemu-aarch64 >/dev/null 2>&1 || need_pkgs="$need_pkgs qemu-user"
-for p in libmimalloc-dev libsodium-dev libpcre2-dev; do
+for p in libmimalloc-dev libsodium-dev libpcre2-dev libjansson-dev; do
     dpkg -s "$p:arm64" >/dev/null 2>&1 || need_pkgs="$need_pkgs $p:arm64"
 done
 if [ -n "$need_pkgs" ]; then

@@ -3,7 +3,7 @@
 #
 #   test_cli.sh NEXTTOK_BINARY PART
 #
-# PART is one of: errors, logits, generate, bench. Exit 0 = pass, 77 = skipped
+# PART is one of: errors, logits, generate, bench, perplexity, choice. Exit 0 = pass, 77 = skipped
 # (meson's skip code, with the reason on stdout), anything else = fail.
 # Conformance parts read $NEXTTOK_FIXTURES in place.
 set -u
@@ -114,7 +114,7 @@ part_errors() {
     grep -qE '^nexttok [0-9]+\.[0-9]+\.[0-9]+$' "$tmp/out" || fail "--version prints '$(cat "$tmp/out")'"
     [[ -s "$tmp/err" ]] && fail "--version writes to stderr"
     "$cli" --help >"$tmp/out" 2>&1 || fail "--help exits non-zero"
-    for c in inspect logits next generate bench; do
+    for c in inspect logits next generate bench perplexity choice; do
         grep -q "$c" "$tmp/out" || fail "--help does not list $c"
         "$cli" "$c" --help >"$tmp/usage" 2>&1 || fail "$c --help exits non-zero"
         grep -q "usage: nexttok $c" "$tmp/usage" || fail "$c --help prints no usage"
@@ -452,11 +452,253 @@ EOF
     return 0
 }
 
+# Log-softmax in double of the rows `nexttok logits` writes, for the parts
+# below: an independent path to the numbers perplexity and choice print.
+write_logprob_helper() {
+    cat >"$tmp/lp.py" <<'EOF'
+import array, math, struct, subprocess, sys
+
+def tokens(cli, model, text):
+    out = subprocess.run([cli, "tokenize", model, "--text", text], check=True,
+                         capture_output=True, text=True).stdout.split()
+    return [int(t) for t in out]
+
+def rows(cli, model, toks, path):
+    subprocess.run([cli, "logits", model, "--tokens", ",".join(map(str, toks)), "--out", path],
+                   check=True, capture_output=True)
+    d = open(path, "rb").read()
+    n, v = struct.unpack_from("<ii", d, 0)
+    flat = array.array("f")
+    flat.frombytes(d[8 + 4 * n:])
+    return [flat[i * v:(i + 1) * v] for i in range(n)]
+
+def logprob(row, tok):
+    m = max(row)
+    return (row[tok] - m) - math.log(math.fsum(math.exp(x - m) for x in row))
+EOF
+}
+
+# nexttok perplexity against the fixture's float64 logits (one window) and
+# against windows computed here from `nexttok logits`, as Hugging Face's
+# stride loop states it.
+part_perplexity() {
+    have_fixtures || { echo "$skip_msg"; exit 77; }
+    local model=$fixtures/models/aidreams260K.gguf
+    write_logprob_helper
+    expect_error "perplexity without a text" "--text-file" -- perplexity "$model"
+    expect_error "perplexity stride 0" "--stride: '0'" -- perplexity "$model" --text-file "$fixtures/texts/t1.txt" --stride 0
+    expect_error "perplexity stride beyond the window" "stride 17 outside \[1, 16\]" -- \
+        perplexity "$model" --text-file "$fixtures/texts/t1.txt" --ctx 16 --stride 17
+    expect_error "perplexity missing file" "nope.txt" -- perplexity "$model" --text-file "$tmp/nope.txt"
+    : >"$tmp/empty.txt"
+    expect_error "perplexity of an empty text" "nothing to score" -- perplexity "$model" --text-file "$tmp/empty.txt"
+
+    # One window over t1 (its tokens are the fixture's, BOS first).
+    if "$cli" perplexity "$model" --text-file "$fixtures/texts/t1.txt" --json >"$tmp/p1.json" 2>"$tmp/err"; then
+        [[ -s "$tmp/err" ]] && fail "perplexity wrote to stderr off a terminal: $(cat "$tmp/err")"
+        "$python" - "$tmp/p1.json" "$fixtures/logits/aidreams260K.t1.exact.logits" "$fixtures/texts/t1.txt" <<'EOF' ||
+import array, json, math, struct, sys
+doc = json.load(open(sys.argv[1]))
+d = open(sys.argv[2], "rb").read()
+n, v = struct.unpack_from("<ii", d, 0)
+toks = struct.unpack_from("<%di" % n, d, 8)
+flat = array.array("f"); flat.frombytes(d[8 + 4 * n:])
+nll, tol = [], 0.0
+for j in range(1, n):
+    row = flat[(j - 1) * v:j * v]
+    m = max(row)
+    nll.append(-((row[toks[j]] - m) - math.log(math.fsum(math.exp(x - m) for x in row))))
+    tol += 2e-3 * max(1.0, max(abs(x) for x in row))
+nbytes = len(open(sys.argv[3], "rb").read())
+assert doc["n_tokens"] == n and doc["n_scored"] == n - 1 and doc["n_windows"] == 1, doc
+assert doc["n_bytes"] == nbytes == 57, doc
+assert doc["n_ctx"] == 128 and doc["stride"] == 64, doc
+assert abs(doc["nll_sum"] - sum(nll)) <= tol, (doc["nll_sum"], sum(nll), tol)
+mean = sum(nll) / len(nll)
+assert abs(doc["nll_mean"] - mean) <= tol / len(nll), (doc["nll_mean"], mean)
+assert abs(math.log(doc["perplexity"]) - mean) <= tol / len(nll)
+sd = math.sqrt(sum((x - mean) ** 2 for x in nll) / (len(nll) - 1) / len(nll))
+assert abs(doc["nll_stderr"] - sd) <= 1e-2 * sd, (doc["nll_stderr"], sd)
+assert abs(doc["perplexity_stderr"] - doc["perplexity"] * doc["nll_stderr"]) <= 1e-12 * doc["perplexity_stderr"]
+assert abs(doc["bits_per_byte"] - sum(nll) / math.log(2) / nbytes) <= tol / math.log(2) / nbytes
+print("ok: perplexity of t1 matches the float64 logits: %.4f" % doc["perplexity"])
+EOF
+            fail "perplexity t1 against the fixture: $(cat "$tmp/p1.json")"
+    else
+        fail "perplexity t1: $(cat "$tmp/err")"
+    fi
+
+    # Window edge cases over t2 (72 tokens): overlapping, stride = window,
+    # stride 1, a text shorter than the window, a window of exactly the text.
+    local cfg
+    for cfg in "16 8" "16 16" "16 1" "128 64" "72 72" "20 7"; do
+        set -- $cfg
+        if "$cli" perplexity "$model" --text-file "$fixtures/texts/t2.txt" --ctx "$1" --stride "$2" --json \
+            >"$tmp/pw.json" 2>"$tmp/err"; then
+            "$python" - "$cli" "$model" "$fixtures/texts/t2.txt" "$1" "$2" "$tmp/pw.json" "$tmp" <<'EOF' ||
+import json, math, sys
+sys.path.insert(0, sys.argv[7])
+import lp
+cli, model, text_path, N, S = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+doc = json.load(open(sys.argv[6]))
+text = open(text_path, encoding="utf-8").read()
+toks = lp.tokens(cli, model, text)
+n = len(toks)
+nll, windows, prev_end = [], 0, 0
+for begin in range(0, n, S):
+    end = min(begin + N, n)
+    trg = end - prev_end
+    r = lp.rows(cli, model, toks[begin:end], sys.argv[7] + "/w.logits")
+    for j in range(end - trg, end):
+        if j > begin:  # the shift leaves a window's first token unpredicted
+            nll.append(-lp.logprob(r[j - begin - 1], toks[j]))
+    windows += 1
+    prev_end = end
+    if end == n:
+        break
+assert doc["n_tokens"] == n == 72, doc
+assert doc["n_scored"] == len(nll) and doc["n_windows"] == windows, (doc, len(nll), windows)
+assert doc["n_ctx"] == N and doc["stride"] == S
+s = math.fsum(nll); mean = s / len(nll)
+assert abs(doc["nll_sum"] - s) <= 1e-9 * s, (doc["nll_sum"], s)
+assert abs(doc["perplexity"] - math.exp(mean)) <= 1e-9 * math.exp(mean)
+sd = math.sqrt(math.fsum((x - mean) ** 2 for x in nll) / (len(nll) - 1) / len(nll))
+assert abs(doc["nll_stderr"] - sd) <= 1e-9 * sd, (doc["nll_stderr"], sd)
+print("ok: perplexity --ctx %d --stride %d: %d windows, %d scored, %.4f" % (N, S, windows, len(nll), doc["perplexity"]))
+EOF
+                fail "perplexity --ctx $1 --stride $2 differs from the hand computation"
+        else
+            fail "perplexity --ctx $1 --stride $2: $(cat "$tmp/err")"
+        fi
+    done
+
+    # The text form.
+    if "$cli" perplexity "$model" --text-file "$fixtures/texts/t2.txt" --ctx 16 --stride 16 >"$tmp/p.txt" 2>"$tmp/err"; then
+        grep -qE '^perplexity     [0-9.]+ \+/- [0-9.]+$' "$tmp/p.txt" || fail "perplexity text lacks its line: $(cat "$tmp/p.txt")"
+        grep -qE '^bits per byte  [0-9.]+ \(96 bytes\)$' "$tmp/p.txt" || fail "perplexity text lacks bits per byte: $(cat "$tmp/p.txt")"
+        grep -qE '^tokens         72, 67 scored in 5 windows of 16, stride 16$' "$tmp/p.txt" ||
+            fail "perplexity text lacks the counts: $(cat "$tmp/p.txt")"
+        echo "ok: perplexity text output"
+    else
+        fail "perplexity text: $(cat "$tmp/err")"
+    fi
+    return 0
+}
+
+# nexttok choice on hand-scored items: the expected acc and acc_norm follow
+# from log-likelihoods computed here from `nexttok tokenize` and `nexttok
+# logits`; bad lines are errors naming their line, with nothing on stdout.
+part_choice() {
+    have_fixtures || { echo "$skip_msg"; exit 77; }
+    local model=$fixtures/models/aidreams260K.gguf
+    write_logprob_helper
+    # Item 1 and 3 pick differently with and without the length norm; item
+    # 3's context ends in a space (it moves to the endings); line 3 is blank.
+    cat >"$tmp/items.jsonl" <<'EOF'
+{"context": "Once upon a time, there was a little", "endings": [" girl", " girl named Lily who loved to play outside", " dog"], "label": 1}
+{"context": "Tom and his mom went to the park. Tom saw a big", "endings": [" tree", " tree. He wanted to climb it", " xylophone"], "label": 0, "id": "extra keys are ignored"}
+
+{"context": "The sun was ", "endings": ["hot", "shining brightly in the sky"], "label": 1}
+{"context": "Lily liked to eat", "endings": [" apples", " café crème"], "label": 0}
+EOF
+    if "$cli" choice "$model" --jsonl "$tmp/items.jsonl" --json --per-item >"$tmp/c.json" 2>"$tmp/err"; then
+        [[ -s "$tmp/err" ]] && fail "choice wrote to stderr off a terminal: $(cat "$tmp/err")"
+        "$python" - "$cli" "$model" "$tmp/items.jsonl" "$tmp/c.json" "$tmp" <<'EOF' || fail "choice differs from the hand scoring: $(cat "$tmp/c.json")"
+import json, sys
+sys.path.insert(0, sys.argv[5])
+import lp
+cli, model = sys.argv[1], sys.argv[2]
+doc = json.load(open(sys.argv[4]))
+lines = open(sys.argv[3], encoding="utf-8").read().split("\n")
+items = [(i + 1, json.loads(l)) for i, l in enumerate(lines) if l.strip()]
+assert doc["items"] == len(items) == 4, doc["items"]
+right = right_norm = 0
+differ = 0
+for (line, it), got in zip(items, doc["per_item"]):
+    ctx = it["context"].rstrip(" ")
+    moved = it["context"][len(ctx):]
+    ctx_toks = lp.tokens(cli, model, ctx)
+    lls, norms = [], []
+    for k, e in enumerate(it["endings"]):
+        whole = lp.tokens(cli, model, ctx + moved + e)
+        cont = whole[len(ctx_toks):]
+        r = lp.rows(cli, model, ctx_toks + cont, sys.argv[5] + "/c.logits")
+        ll = sum(lp.logprob(r[len(ctx_toks) + j - 1], t) for j, t in enumerate(cont))
+        lls.append(ll)
+        norms.append(ll / len(e))
+        assert got["tokens"][k] == len(cont) and got["lengths"][k] == len(e), (line, k, got)
+        assert abs(got["loglikelihoods"][k] - ll) <= 1e-9 * abs(ll), (line, k, got["loglikelihoods"][k], ll)
+    pred, pred_norm = lls.index(max(lls)), norms.index(max(norms))
+    assert got["line"] == line and got["label"] == it["label"], got
+    assert got["pred"] == pred and got["pred_norm"] == pred_norm, (line, got, lls, norms)
+    right += pred == it["label"]
+    right_norm += pred_norm == it["label"]
+    differ += pred != pred_norm
+assert differ >= 2, "the items should tell acc from acc_norm"
+assert doc["acc"] == right / 4 and doc["acc_norm"] == right_norm / 4, (doc["acc"], doc["acc_norm"], right, right_norm)
+print("ok: choice: acc %.2f, acc_norm %.2f as scored by hand" % (doc["acc"], doc["acc_norm"]))
+EOF
+    else
+        fail "choice --json: $(cat "$tmp/err")"
+    fi
+    # The text form gives the same numbers.
+    if "$cli" choice "$model" --jsonl "$tmp/items.jsonl" >"$tmp/c.txt" 2>"$tmp/err"; then
+        "$python" - "$tmp/c.json" "$tmp/c.txt" <<'EOF' || fail "choice text differs from --json: $(cat "$tmp/c.txt")"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+text = open(sys.argv[2]).read()
+assert text == "items     4\nacc       %.6f\nacc_norm  %.6f\n" % (doc["acc"], doc["acc_norm"]), text
+print("ok: choice text output")
+EOF
+    else
+        fail "choice: $(cat "$tmp/err")"
+    fi
+    "$cli" choice "$model" --jsonl "$tmp/items.jsonl" --per-item >"$tmp/c.txt" 2>"$tmp/err" &&
+        [[ $(grep -cE '^[0-9]+	[0-9]+	[0-9]+	[0-9]+	' "$tmp/c.txt") -eq 4 ]] && echo "ok: choice --per-item lines" ||
+        fail "choice --per-item: $(cat "$tmp/c.txt" "$tmp/err")"
+
+    # Bad files: the error names the line, and no score reaches stdout.
+    local good='{"context": "a", "endings": [" b", " c"], "label": 0}'
+    bad_line() { # NAME PATTERN LINE2
+        printf '%s\n%s\n%s\n' "$good" "$3" "$good" >"$tmp/bad.jsonl"
+        expect_error "choice: $1" "bad.jsonl line 2: $2" -- choice "$model" --jsonl "$tmp/bad.jsonl"
+        [[ -s "$tmp/out" ]] && fail "choice: $1: printed a score: $(cat "$tmp/out")"
+    }
+    bad_line "invalid JSON" "invalid JSON" '{"context": "a", "endings": [" b"], "label": 0'
+    bad_line "not an object" "not a JSON object" '[1, 2]'
+    bad_line "missing context" 'missing key "context"' '{"endings": [" b"], "label": 0}'
+    bad_line "missing endings" 'missing key "endings"' '{"context": "a", "label": 0}'
+    bad_line "missing label" 'missing key "label"' '{"context": "a", "endings": [" b"]}'
+    bad_line "label out of range" '"label" 2 is out of range for 2 endings' '{"context": "a", "endings": [" b", " c"], "label": 2}'
+    bad_line "negative label" '"label" -1 is out of range' '{"context": "a", "endings": [" b", " c"], "label": -1}'
+    bad_line "label a string" '"label" is not an integer' '{"context": "a", "endings": [" b", " c"], "label": "0"}'
+    bad_line "label a float" '"label" is not an integer' '{"context": "a", "endings": [" b", " c"], "label": 1.0}'
+    bad_line "context a number" '"context" is not a string' '{"context": 5, "endings": [" b"], "label": 0}'
+    bad_line "endings a string" '"endings" is not an array' '{"context": "a", "endings": " b", "label": 0}'
+    bad_line "no endings" '"endings" is empty' '{"context": "a", "endings": [], "label": 0}'
+    bad_line "ending a number" 'ending 1 is not a string' '{"context": "a", "endings": [" b", 3], "label": 0}'
+    bad_line "empty ending" 'ending 0 is empty' '{"context": "a", "endings": ["", " c"], "label": 1}'
+    bad_line "duplicate key" 'invalid JSON.*duplicate' '{"context": "a", "context": "b", "endings": [" b"], "label": 0}'
+    : >"$tmp/none.jsonl"
+    expect_error "choice: empty file" "holds no items" -- choice "$model" --jsonl "$tmp/none.jsonl"
+    expect_error "choice: no --jsonl" "--jsonl" -- choice "$model"
+    expect_error "choice: missing file" "nope.jsonl" -- choice "$model" --jsonl "$tmp/nope.jsonl"
+    # An item too long for the context: a scoring error naming its line, no score.
+    printf '%s\n{"context": "a", "endings": [" b", " %s"], "label": 0}\n' "$good" "$(printf 'word %.0s' $(seq 1 40))" \
+        >"$tmp/long.jsonl"
+    expect_error "choice: item beyond the context" "long.jsonl line 2: scoring ending 1.*context" -- \
+        choice "$model" --jsonl "$tmp/long.jsonl" --ctx 16
+    [[ -s "$tmp/out" ]] && fail "choice: an item beyond the context printed a score: $(cat "$tmp/out")"
+    return 0
+}
+
 case "$part" in
 errors) part_errors ;;
 bench) part_bench ;;
 logits) part_logits ;;
 generate) part_generate ;;
+perplexity) part_perplexity ;;
+choice) part_choice ;;
 *) echo "unknown part '$part'"; exit 2 ;;
 esac
 

@@ -25,13 +25,13 @@ import os
 import weakref
 from collections import namedtuple
 from ctypes import (CFUNCTYPE, POINTER, Structure, byref, c_char, c_char_p,
-                    c_float, c_int, c_int32, c_int64, c_size_t, c_uint,
+                    c_double, c_float, c_int, c_int32, c_int64, c_size_t, c_uint,
                     c_uint8, c_uint32, c_uint64, c_void_p, sizeof)
 
 __all__ = [
     "Status", "NexttokError", "Model", "Session", "Tokenizer", "Decoder",
     "Sampler", "TensorInfo", "ModelInfo", "TokenType", "version", "isa",
-    "DIGEST_BYTES",
+    "DIGEST_BYTES", "TokenScore", "Score", "Perplexity",
 ]
 
 DIGEST_BYTES = 32
@@ -144,6 +144,29 @@ class _SamplerParams(Structure):
                 ("seed", c_uint64)]
 
 
+class _TokenScore(Structure):
+    _fields_ = [("token", c_int32), ("rank", c_int32), ("greedy", c_int32),
+                ("logprob", c_double)]
+
+
+class _ScoreInfo(Structure):
+    _fields_ = [("struct_size", c_size_t), ("logprob_sum", c_double),
+                ("n_tokens", c_int32), ("n_greedy", c_int32), ("greedy", c_int32)]
+
+
+class _PerplexityParams(Structure):
+    _fields_ = [("struct_size", c_size_t), ("n_window", c_int32), ("stride", c_int32),
+                ("progress", _PROGRESS_FN), ("progress_user_data", c_void_p)]
+
+
+class _PerplexityInfo(Structure):
+    _fields_ = [("struct_size", c_size_t), ("perplexity", c_double),
+                ("perplexity_se", c_double), ("nll_mean", c_double), ("nll_se", c_double),
+                ("nll_sum", c_double), ("bits_per_byte", c_double), ("n_tokens", c_int64),
+                ("n_scored", c_int64), ("n_bytes", c_int64), ("n_windows", c_int32),
+                ("n_window", c_int32), ("stride", c_int32)]
+
+
 _P = c_void_p  # opaque handles
 _SIGNATURES = {
     "nexttok_version_string": (c_char_p, []),
@@ -207,6 +230,15 @@ _SIGNATURES = {
     "nexttok_decoder_free": (None, [_P]),
     "nexttok_decoder_push": (c_int, [_P, c_int32, POINTER(c_char), c_size_t, POINTER(c_size_t)]),
     "nexttok_decoder_flush": (c_int, [_P, POINTER(c_char), c_size_t, POINTER(c_size_t)]),
+    "nexttok_session_score": (c_int, [_P, POINTER(c_int32), c_size_t, POINTER(_TokenScore),
+                                      c_size_t, POINTER(_ScoreInfo)]),
+    "nexttok_perplexity_params_init": (None, [POINTER(_PerplexityParams), c_size_t]),
+    "nexttok_session_perplexity_compute": (c_int, [_P, POINTER(c_int32), c_size_t,
+                                                   POINTER(_PerplexityParams),
+                                                   POINTER(_PerplexityInfo)]),
+    "nexttok_session_text_perplexity_compute": (c_int, [_P, _P, c_char_p, c_size_t,
+                                                        POINTER(_PerplexityParams),
+                                                        POINTER(_PerplexityInfo)]),
 }
 
 ENCODE_ADD_SPECIAL = 1
@@ -387,6 +419,44 @@ SessionInfo = namedtuple("SessionInfo", [
     "n_ctx", "n_threads", "precision", "kv_type", "kv_bytes", "kv_bytes_per_pos", "scratch_bytes"])
 
 TensorInfo = namedtuple("TensorInfo", ["name", "type_name", "shape", "offset", "n_bytes"])
+
+# One scored token (nexttok_token_score): rank is 1 + the tokens with a
+# strictly higher logit (ties share the best rank); greedy is rank == 1.
+TokenScore = namedtuple("TokenScore", ["token", "logprob", "rank", "greedy"])
+# A scored continuation: the sum of logprobs, how many tokens were greedy,
+# whether all were, and each token's TokenScore.
+Score = namedtuple("Score", ["logprob_sum", "n_greedy", "greedy", "tokens"])
+# nexttok_perplexity_info; the *_se fields are standard errors.
+Perplexity = namedtuple("Perplexity", [
+    "perplexity", "perplexity_se", "nll_mean", "nll_se", "nll_sum", "bits_per_byte",
+    "n_tokens", "n_scored", "n_bytes", "n_windows", "n_window", "stride"])
+
+
+def _perplexity_call(fn, n_window, stride, progress):
+    """Run fn(params, info) with a progress trampoline; return a Perplexity."""
+    lib = _library()
+    params = _PerplexityParams()
+    lib.nexttok_perplexity_params_init(byref(params), sizeof(params))
+    params.n_window = n_window
+    params.stride = stride
+    raised = []
+    if progress is not None:
+        def trampoline(fraction, _user):
+            try:
+                return 1 if progress(fraction) else 0
+            except BaseException as e:  # noqa: B902 - re-raised after the run
+                raised.append(e)
+                return 1
+        params.progress = _PROGRESS_FN(trampoline)
+    info = _PerplexityInfo()
+    info.struct_size = sizeof(info)
+    status = fn(byref(params), byref(info))
+    if raised:
+        raise raised[0]
+    _check(status, "perplexity")
+    return Perplexity(info.perplexity, info.perplexity_se, info.nll_mean, info.nll_se,
+                      info.nll_sum, info.bits_per_byte, info.n_tokens, info.n_scored,
+                      info.n_bytes, info.n_windows, info.n_window, info.stride)
 
 
 class Model(_Handle):
@@ -615,6 +685,42 @@ class Session(_Handle):
 
     def reset(self):
         _check(_library().nexttok_session_reset(self._handle))
+
+    def score(self, tokens):
+        """Score a continuation after the session's context (which must hold
+        at least one token) and feed it: a Score with each token's
+        log-probability (natural log, computed in double), rank and greedy
+        flag. Rewind to score another continuation after the same context."""
+        arr, n = _int32_array(tokens)
+        out = (_TokenScore * max(n, 1))()
+        info = _ScoreInfo()
+        info.struct_size = sizeof(info)
+        _check(_library().nexttok_session_score(self._handle, arr, n, out, n, byref(info)),
+               "scoring %d tokens" % n)
+        return Score(info.logprob_sum, info.n_greedy, bool(info.greedy),
+                     [TokenScore(out[i].token, out[i].logprob, out[i].rank, bool(out[i].greedy))
+                      for i in range(n)])
+
+    def perplexity(self, tokens, n_window=0, stride=0, progress=None):
+        """Sliding-window perplexity of token ids (see
+        nexttok_session_perplexity_compute): windows of n_window tokens
+        (0 = the session's n_ctx) every `stride` tokens (0 = n_window // 2).
+        progress(fraction) is called after each window and may return True
+        to cancel. The session is reset. Returns a Perplexity (bits_per_byte
+        0: there is no text)."""
+        arr, n = _int32_array(tokens)
+        return _perplexity_call(
+            lambda p, i: _library().nexttok_session_perplexity_compute(self._handle, arr, n, p, i),
+            n_window, stride, progress)
+
+    def perplexity_text(self, tokenizer, text, n_window=0, stride=0, progress=None):
+        """The same over a text (str or UTF-8 bytes), tokenized with the
+        vocabulary's BOS/EOS; bits_per_byte is over its UTF-8 bytes."""
+        data = _text_bytes(text)
+        return _perplexity_call(
+            lambda p, i: _library().nexttok_session_text_perplexity_compute(
+                self._handle, tokenizer._handle, data, len(data), p, i),
+            n_window, stride, progress)
 
 
 class Sampler(_Handle):

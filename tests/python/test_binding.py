@@ -5,6 +5,7 @@ NEXTTOK_FIXTURES at ../shared/fixtures; fixture tests skip without it.
 """
 import array
 import hashlib
+import math
 import os
 import struct
 
@@ -321,3 +322,133 @@ def test_session_info_reports_precision_and_memory():
             assert info.scratch_bytes > 0
         with model.session(precision=nexttok.Precision.EXACT) as s:
             assert s.info().precision == nexttok.Precision.EXACT
+
+
+# --- scoring and perplexity -------------------------------------------------
+
+def log_softmax(row, tok):
+    m = max(row)
+    return (row[tok] - m) - math.log(math.fsum(math.exp(x - m) for x in row))
+
+
+@pytest.fixture
+def aidreams():
+    with nexttok.Model(fixture("models/aidreams260K.gguf")) as m:
+        yield m
+
+
+def cli_or_skip():
+    cli = os.environ.get("NEXTTOK_CLI", "")
+    if not cli or not os.path.exists(cli):
+        pytest.skip("NEXTTOK_CLI not set: the CLI comparison needs the nexttok binary")
+    return cli
+
+
+def test_score_matches_exact_fixture_and_feed_rows(aidreams):
+    tokens, want = read_logits_file(fixture("logits/aidreams260K.t2.exact.logits"))
+    with aidreams.session() as s, aidreams.session() as plain:
+        s.feed(tokens[:1])
+        got = s.score(tokens[1:])
+        assert s.position == len(tokens)
+        rows = plain.feed(tokens, logits=True)
+    assert len(got.tokens) == len(tokens) - 1
+    for i, sc in enumerate(got.tokens, start=1):
+        assert sc.token == tokens[i]
+        w = want[i - 1]
+        bound = 1e-3 * max(1.0, max(abs(x) for x in w))
+        assert abs(sc.logprob - log_softmax(w, tokens[i])) <= 2 * bound, i
+        row = rows[i - 1]
+        assert abs(sc.logprob - log_softmax(row, tokens[i])) <= 1e-12, i
+        assert sc.rank == 1 + sum(1 for x in row if x > row[tokens[i]]), i
+        assert sc.greedy == (sc.rank == 1)
+    # The C sum adds the logprobs in token order, as sum() does.
+    assert got.logprob_sum == sum(sc.logprob for sc in got.tokens)
+    assert got.n_greedy == sum(sc.greedy for sc in got.tokens)
+    assert got.greedy == (got.n_greedy == len(got.tokens))
+
+
+def test_score_needs_a_context_and_shares_it_after_rewind(aidreams):
+    tok = tokenizer_or_skip(aidreams)
+    ctx = tok.encode("Once upon a time")
+    with aidreams.session() as s:
+        with pytest.raises(nexttok.NexttokError) as info:
+            s.score(ctx)
+        assert info.value.status == nexttok.Status.STATE
+        assert s.position == 0
+        s.feed(ctx)
+        a = s.score([261, 300])
+        s.rewind(len(ctx))
+        b = s.score([261, 300])
+        assert a == b
+        with pytest.raises(nexttok.NexttokError) as info:
+            s.score([5, 100000])
+        assert info.value.status == nexttok.Status.TOKEN_RANGE
+        assert s.position == len(ctx) + 2
+        assert s.score([]) == nexttok.Score(0.0, 0, True, [])
+
+
+def test_perplexity_equals_the_cli_exactly(aidreams, tmp_path):
+    cli = cli_or_skip()
+    tok = tokenizer_or_skip(aidreams)
+    text_path = fixture("texts/t2.txt")
+    text = open(text_path, "rb").read()
+    import json
+    import subprocess
+    for n_ctx, stride in ((16, 8), (16, 16), (128, 0)):
+        out = subprocess.run([cli, "perplexity", fixture("models/aidreams260K.gguf"), "--text-file",
+                              text_path, "--ctx", str(n_ctx), "--json"]
+                             + (["--stride", str(stride)] if stride else []),
+                             check=True, capture_output=True, text=True).stdout
+        doc = json.loads(out)
+        with aidreams.session(n_ctx=n_ctx) as s:
+            got = s.perplexity_text(tok, text, stride=stride)
+            by_ids = s.perplexity(tok.encode(text), stride=stride)
+        assert got.perplexity == doc["perplexity"]
+        assert got.perplexity_se == doc["perplexity_stderr"]
+        assert got.nll_mean == doc["nll_mean"] and got.nll_se == doc["nll_stderr"]
+        assert got.nll_sum == doc["nll_sum"] and got.bits_per_byte == doc["bits_per_byte"]
+        assert (got.n_tokens, got.n_scored, got.n_bytes, got.n_windows, got.n_window, got.stride) == \
+            (doc["n_tokens"], doc["n_scored"], doc["n_bytes"], doc["n_windows"], doc["n_ctx"], doc["stride"])
+        # The token form: the same numbers, without bits per byte.
+        assert by_ids.nll_sum == got.nll_sum and by_ids.perplexity == got.perplexity
+        assert by_ids.n_bytes == 0 and by_ids.bits_per_byte == 0.0
+
+
+def test_choice_loglikelihoods_equal_the_cli_exactly(aidreams, tmp_path):
+    cli = cli_or_skip()
+    tok = tokenizer_or_skip(aidreams)
+    import json
+    import subprocess
+    item = {"context": "Once upon a time, there was a little", "endings": [" girl", " dog", " café"],
+            "label": 0}
+    path = tmp_path / "items.jsonl"
+    path.write_text(json.dumps(item) + "\n", encoding="utf-8")
+    out = subprocess.run([cli, "choice", fixture("models/aidreams260K.gguf"), "--jsonl", str(path),
+                          "--json", "--per-item"], check=True, capture_output=True, text=True).stdout
+    doc = json.loads(out)
+    ctx = tok.encode(item["context"])
+    with aidreams.session() as s:
+        s.feed(ctx)
+        lls = []
+        for e in item["endings"]:
+            s.rewind(len(ctx))
+            lls.append(s.score(tok.encode(item["context"] + e)[len(ctx):]).logprob_sum)
+    assert doc["per_item"][0]["loglikelihoods"] == lls
+
+
+def test_perplexity_progress_and_errors(aidreams):
+    tokens, _ = read_logits_file(fixture("logits/aidreams260K.t2.exact.logits"))
+    seen = []
+    with aidreams.session(n_ctx=32) as s:
+        r = s.perplexity(tokens, progress=seen.append)
+        assert (r.n_window, r.stride, r.n_windows) == (32, 16, 4)
+        assert seen == [0.25, 0.5, 0.75, 1.0]
+        with pytest.raises(nexttok.NexttokError) as info:
+            s.perplexity(tokens, progress=lambda f: f >= 0.5)
+        assert info.value.status == nexttok.Status.CANCELLED
+        with pytest.raises(nexttok.NexttokError) as info:
+            s.perplexity(tokens, n_window=8, stride=9)
+        assert info.value.status == nexttok.Status.INVALID_ARGUMENT
+        assert "stride 9" in info.value.message
+        with pytest.raises(ZeroDivisionError):
+            s.perplexity(tokens, progress=lambda f: 1 / 0)

@@ -12,5 +12,8 @@ int nt_cli_next(int argc, char **argv);
 int nt_cli_generate(int argc, char **argv);
 int nt_cli_bench(int argc, char **argv);
 int nt_cli_tokenize(int argc, char **argv);
+/* Evaluation: sliding-window perplexity and multiple-choice accuracy. */
+int nt_cli_perplexity(int argc, char **argv);
+int nt_cli_choice(int argc, char **argv);
 
 #endif

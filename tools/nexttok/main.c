@@ -21,6 +21,8 @@ static const command commands[] = {
 #ifdef NT_CLI_HAVE_TOKENIZE
     {"tokenize", nt_cli_tokenize, "token ids of a text"},
 #endif
+    {"perplexity", nt_cli_perplexity, "sliding-window perplexity and bits per byte of a text file"},
+    {"choice", nt_cli_choice, "multiple-choice acc and acc_norm over a JSON Lines file"},
 };
 
 static void print_help(void)

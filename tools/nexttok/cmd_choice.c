@@ -1,0 +1,391 @@
+/* nexttok choice MODEL --jsonl F [--json] [--per-item] */
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "commands.h"
+#include "nexttok.h"
+#include "progress.h"
+
+static void usage(void)
+{
+    printf("usage: nexttok choice MODEL --jsonl F [--json] [--per-item]\n"
+           "                     [--threads T] [--ctx N] [--precision fast|exact]\n"
+           "                     [--kv-type f32|f16|q8_0] [--batch N]\n\n"
+           "Multiple-choice accuracy, as lm-evaluation-harness defines acc and acc_norm.\n"
+           "Each line of F is one JSON object:\n"
+           "  {\"context\": \"...\", \"endings\": [\"...\", ...], \"label\": k}\n"
+           "with a non-empty list of non-empty endings and k the 0-based index of the\n"
+           "right one (other keys are ignored; blank lines are skipped). For each\n"
+           "ending, context + ending is tokenized as one text (BOS as the vocabulary\n"
+           "says) and the tokens after the first len(tokenize(context)) are scored: the\n"
+           "sum of their log-probabilities is the ending's log-likelihood. White space at\n"
+           "the end of the context moves to the start of the ending first, and a context\n"
+           "with no tokens becomes the BOS (or EOS) token, as lm-evaluation-harness does.\n"
+           "The context is fed once per item and shared by its endings.\n\n"
+           "  acc       the share of items whose highest log-likelihood is the label's\n"
+           "  acc_norm  the same with each log-likelihood divided by the ending's length\n"
+           "            in characters (Unicode code points)\n"
+           "Ties go to the lower index. The whole file is read and checked first: a bad\n"
+           "line (not JSON, a missing key, a wrong type, a label out of range) is an\n"
+           "error naming its line number, and then no score is printed.\n\n"
+           "  --jsonl F            the items\n"
+           "  --per-item           also each item: line, label, the two predictions and\n"
+           "                       every ending's log-likelihood, length and token count\n"
+           "  --json               one JSON object on stdout (items under \"per_item\")\n" NT_CLI_SESSION_OPTIONS_HELP);
+}
+
+typedef struct choice_item {
+    size_t line;
+    char *context;
+    char **endings;
+    size_t n_endings;
+    int64_t label;
+    /* Filled by scoring, one per ending. */
+    double *ll;
+    int64_t *chars;
+    int32_t *n_tokens;
+    int32_t *greedy;
+    size_t pred, pred_norm;
+} choice_item;
+
+typedef struct choice_set {
+    choice_item *items;
+    size_t n, cap;
+} choice_set;
+
+static void items_free(choice_set *set)
+{
+    for (size_t i = 0; i < set->n; i++) {
+        choice_item *it = &set->items[i];
+        free(it->context);
+        for (size_t k = 0; k < it->n_endings; k++) free(it->endings[k]);
+        free(it->endings);
+        free(it->ll);
+        free(it->chars);
+        free(it->n_tokens);
+        free(it->greedy);
+    }
+    free(set->items);
+}
+
+/* Code points of UTF-8 text: jansson hands out well-formed UTF-8 only, so
+ * counting the bytes that do not continue a character is exact. */
+static int64_t code_points(const char *s)
+{
+    int64_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) n += (*p & 0xC0) != 0x80;
+    return n;
+}
+
+static int line_fail(const char *file, size_t line, const char *msg)
+{
+    return nt_cli_fail("%s line %zu: %s", file, line, msg);
+}
+
+/* Check one parsed line and take its item. 0 or an exit status. */
+static int item_from_json(const char *file, size_t line, json_t *root, choice_item *it)
+{
+    if (!json_is_object(root)) return line_fail(file, line, "not a JSON object");
+    json_t *ctx = json_object_get(root, "context"), *ends = json_object_get(root, "endings"),
+           *label = json_object_get(root, "label");
+    if (!ctx) return line_fail(file, line, "missing key \"context\"");
+    if (!ends) return line_fail(file, line, "missing key \"endings\"");
+    if (!label) return line_fail(file, line, "missing key \"label\"");
+    if (!json_is_string(ctx)) return line_fail(file, line, "\"context\" is not a string");
+    if (!json_is_array(ends)) return line_fail(file, line, "\"endings\" is not an array");
+    if (json_array_size(ends) == 0) return line_fail(file, line, "\"endings\" is empty");
+    if (!json_is_integer(label)) return line_fail(file, line, "\"label\" is not an integer");
+    const size_t k = json_array_size(ends);
+    const json_int_t lab = json_integer_value(label);
+    if (lab < 0 || (size_t)lab >= k)
+        return nt_cli_fail("%s line %zu: \"label\" %lld is out of range for %zu endings", file, line, (long long)lab, k);
+    for (size_t e = 0; e < k; e++) {
+        json_t *v = json_array_get(ends, e);
+        if (!json_is_string(v)) return nt_cli_fail("%s line %zu: ending %zu is not a string", file, line, e);
+        if (json_string_length(v) == 0)
+            return nt_cli_fail("%s line %zu: ending %zu is empty (acc_norm divides by its length)", file, line, e);
+    }
+    it->line = line;
+    it->label = lab;
+    it->n_endings = k;
+    it->context = strdup(json_string_value(ctx));
+    it->endings = calloc(k, sizeof *it->endings);
+    it->ll = calloc(k, sizeof *it->ll);
+    it->chars = calloc(k, sizeof *it->chars);
+    it->n_tokens = calloc(k, sizeof *it->n_tokens);
+    it->greedy = calloc(k, sizeof *it->greedy);
+    if (!it->context || !it->endings || !it->ll || !it->chars || !it->n_tokens || !it->greedy)
+        return nt_cli_fail("out of memory reading %s", file);
+    for (size_t e = 0; e < k; e++) {
+        it->endings[e] = strdup(json_string_value(json_array_get(ends, e)));
+        if (!it->endings[e]) return nt_cli_fail("out of memory reading %s", file);
+        it->chars[e] = code_points(it->endings[e]);
+    }
+    return 0;
+}
+
+static bool blank(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r') return false;
+    return true;
+}
+
+/* Parse every line of the file before any model work, so a bad line
+ * costs no model load and no score is ever printed for a bad file. */
+static int items_read(const char *file, choice_set *set)
+{
+    char *data = NULL;
+    size_t size = 0;
+    int rc = nt_cli_read_file(file, &data, &size);
+    if (rc) return rc;
+    size_t line = 0;
+    for (size_t pos = 0; pos < size && rc == 0;) {
+        const char *start = data + pos;
+        const char *nl = memchr(start, '\n', size - pos);
+        const size_t len = nl ? (size_t)(nl - start) : size - pos;
+        pos += len + (nl != NULL);
+        line++;
+        if (blank(start, len)) continue;
+        json_error_t err;
+        json_t *root = json_loadb(start, len, JSON_REJECT_DUPLICATES, &err);
+        if (!root) {
+            rc = nt_cli_fail("%s line %zu: invalid JSON at column %d: %s", file, line, err.column, err.text);
+            break;
+        }
+        if (set->n == set->cap) {
+            size_t cap = set->cap ? set->cap * 2 : 16;
+            choice_item *bigger = realloc(set->items, cap * sizeof *bigger);
+            if (!bigger) {
+                json_decref(root);
+                rc = nt_cli_fail("out of memory reading %s", file);
+                break;
+            }
+            set->items = bigger;
+            set->cap = cap;
+        }
+        choice_item *it = &set->items[set->n++];
+        memset(it, 0, sizeof *it);
+        rc = item_from_json(file, line, root, it);
+        json_decref(root);
+    }
+    free(data);
+    if (rc == 0 && set->n == 0) rc = nt_cli_fail("%s holds no items", file);
+    return rc;
+}
+
+/* Token ids of `text` with the vocabulary's BOS/EOS, into *ids (free()). */
+static int tokenize(const nexttok_tokenizer *tok, const char *text, size_t len, int32_t **ids, size_t *n)
+{
+    size_t cap = len + 8;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        free(*ids);
+        *ids = malloc(cap * sizeof **ids);
+        if (!*ids) return nt_cli_fail("out of memory tokenizing");
+        nexttok_status st = nexttok_tokenizer_encode(tok, text, len, NEXTTOK_ENCODE_ADD_SPECIAL, *ids, cap, n);
+        if (st == NEXTTOK_OK) return 0;
+        if (st != NEXTTOK_ERR_BUFFER_TOO_SMALL || *n <= cap) return nt_cli_api_fail(st, "tokenizing");
+        cap = *n;
+    }
+    return nt_cli_fail("tokenizing: the token count kept growing");
+}
+
+/* lm-evaluation-harness's split of one item: trailing white space of the
+ * context moves to the ending (so " Paris" is scored, not "Paris" after a
+ * dangling space). White space here is ASCII's. */
+static size_t context_kept(const char *context)
+{
+    size_t n = strlen(context);
+    while (n > 0 && strchr(" \t\n\r\v\f", context[n - 1])) n--;
+    return n;
+}
+
+/* Score every ending of one item: the context once, each ending after a
+ * rewind back to it. 0 or an exit status. */
+static int item_score(const char *file, choice_item *it, nexttok_session *session, const nexttok_tokenizer *tok)
+{
+    const size_t kept = context_kept(it->context), moved = strlen(it->context) - kept;
+    int32_t *ctx = NULL, *whole = NULL;
+    size_t n_ctx = 0, n_whole = 0;
+    int rc = tokenize(tok, it->context, kept, &ctx, &n_ctx);
+    nexttok_token_score *scores = NULL;
+    char *text = NULL;
+    if (rc) goto done;
+    const bool substituted = n_ctx == 0;
+    if (substituted) { /* lm-eval's end-of-text token before an empty context */
+        ctx[0] = nexttok_tokenizer_bos_get(tok) >= 0 ? nexttok_tokenizer_bos_get(tok) : nexttok_tokenizer_eos_get(tok);
+        if (ctx[0] < 0) {
+            rc = line_fail(file, it->line, "the context gives no tokens and the vocabulary has no BOS or EOS");
+            goto done;
+        }
+        n_ctx = 1;
+    }
+    nexttok_status st = nexttok_session_reset(session);
+    if (st == NEXTTOK_OK) st = nexttok_session_feed(session, ctx, n_ctx, NULL);
+    if (st != NEXTTOK_OK) {
+        rc = nt_cli_api_fail(st, "%s line %zu: feeding the context (%zu tokens)", file, it->line, n_ctx);
+        goto done;
+    }
+    for (size_t e = 0; e < it->n_endings; e++) {
+        const size_t elen = strlen(it->endings[e]);
+        free(text);
+        text = malloc(strlen(it->context) + elen + 1);
+        if (!text) {
+            rc = nt_cli_fail("out of memory");
+            goto done;
+        }
+        memcpy(text, it->context, kept + moved);
+        memcpy(text + kept + moved, it->endings[e], elen + 1);
+        if ((rc = tokenize(tok, text, kept + moved + elen, &whole, &n_whole)) != 0) goto done;
+        /* A context that gave no tokens has none to skip: the token put in
+         * its place is not part of the text. */
+        const size_t skip = substituted ? 0 : n_ctx;
+        if (n_whole <= skip) {
+            rc = nt_cli_fail("%s line %zu: ending %zu gives no tokens after the context's", file, it->line, e);
+            goto done;
+        }
+        const size_t n = n_whole - skip;
+        free(scores);
+        scores = malloc(n * sizeof *scores);
+        if (!scores) {
+            rc = nt_cli_fail("out of memory");
+            goto done;
+        }
+        nexttok_score_info info = {.struct_size = sizeof info};
+        st = e ? nexttok_session_rewind(session, (int32_t)n_ctx) : NEXTTOK_OK;
+        if (st == NEXTTOK_OK) st = nexttok_session_score(session, whole + skip, n, scores, n, &info);
+        if (st != NEXTTOK_OK) {
+            rc = nt_cli_api_fail(st, "%s line %zu: scoring ending %zu (%zu tokens after %zu)", file, it->line, e, n,
+                                 n_ctx);
+            goto done;
+        }
+        it->ll[e] = info.logprob_sum;
+        it->n_tokens[e] = info.n_tokens;
+        it->greedy[e] = info.greedy;
+    }
+    it->pred = it->pred_norm = 0;
+    for (size_t e = 1; e < it->n_endings; e++) {
+        if (it->ll[e] > it->ll[it->pred]) it->pred = e;
+        if (it->ll[e] / (double)it->chars[e] > it->ll[it->pred_norm] / (double)it->chars[it->pred_norm])
+            it->pred_norm = e;
+    }
+done:
+    free(text);
+    free(scores);
+    free(ctx);
+    free(whole);
+    return rc;
+}
+
+static void print_json(const char *path, const char *file, const choice_set *set, double acc, double acc_norm,
+                       bool per_item)
+{
+    fputs("{\"model\": ", stdout);
+    nt_cli_json_string(path);
+    fputs(", \"jsonl\": ", stdout);
+    nt_cli_json_string(file);
+    printf(", \"items\": %zu, \"acc\": %.17g, \"acc_norm\": %.17g", set->n, acc, acc_norm);
+    if (per_item) {
+        fputs(", \"per_item\": [", stdout);
+        for (size_t i = 0; i < set->n; i++) {
+            const choice_item *it = &set->items[i];
+            printf("%s{\"line\": %zu, \"label\": %lld, \"pred\": %zu, \"pred_norm\": %zu, \"loglikelihoods\": [",
+                   i ? ", " : "", it->line, (long long)it->label, it->pred, it->pred_norm);
+            for (size_t e = 0; e < it->n_endings; e++) printf("%s%.17g", e ? ", " : "", it->ll[e]);
+            fputs("], \"lengths\": [", stdout);
+            for (size_t e = 0; e < it->n_endings; e++) printf("%s%lld", e ? ", " : "", (long long)it->chars[e]);
+            fputs("], \"tokens\": [", stdout);
+            for (size_t e = 0; e < it->n_endings; e++) printf("%s%d", e ? ", " : "", (int)it->n_tokens[e]);
+            fputs("], \"greedy\": [", stdout);
+            for (size_t e = 0; e < it->n_endings; e++) printf("%s%s", e ? ", " : "", it->greedy[e] ? "true" : "false");
+            fputs("]}", stdout);
+        }
+        fputs("]", stdout);
+    }
+    fputs("}\n", stdout);
+}
+
+static void print_text(const choice_set *set, double acc, double acc_norm, bool per_item)
+{
+    if (per_item) {
+        printf("# line\tlabel\tpred\tpred_norm\tloglikelihood/chars/tokens of each ending\n");
+        for (size_t i = 0; i < set->n; i++) {
+            const choice_item *it = &set->items[i];
+            printf("%zu\t%lld\t%zu\t%zu", it->line, (long long)it->label, it->pred, it->pred_norm);
+            for (size_t e = 0; e < it->n_endings; e++)
+                printf("\t%.6f/%lld/%d", it->ll[e], (long long)it->chars[e], (int)it->n_tokens[e]);
+            putchar('\n');
+        }
+    }
+    printf("items     %zu\n", set->n);
+    printf("acc       %.6f\n", acc);
+    printf("acc_norm  %.6f\n", acc_norm);
+}
+
+typedef struct choice_options {
+    nt_cli_session_opts sess;
+    const char *jsonl;
+    int json, per_item;
+} choice_options;
+
+static int choice_option(int argc, char **argv, int *i, void *ctx)
+{
+    choice_options *o = ctx;
+    if (strcmp(argv[*i], "--json") == 0) {
+        o->json = 1;
+        return 1;
+    }
+    if (strcmp(argv[*i], "--per-item") == 0) {
+        o->per_item = 1;
+        return 1;
+    }
+    int r = nt_cli_opt_value(argc, argv, i, "--jsonl", &o->jsonl);
+    if (r == 0) r = nt_cli_session_option(argc, argv, i, "choice", &o->sess);
+    return r;
+}
+
+int nt_cli_choice(int argc, char **argv)
+{
+    const char *path = NULL;
+    choice_options o = {0};
+    int rc = 0;
+    if (!nt_cli_scan_args(argc, argv, "choice", usage, choice_option, &o, &path, &rc)) return rc;
+    if (!path) return nt_cli_usage_fail("choice", "no model file given");
+    if (!o.jsonl) return nt_cli_usage_fail("choice", "no items: give --jsonl F");
+
+    choice_set set = {0};
+    nexttok_model *model = NULL;
+    nexttok_tokenizer *tok = NULL;
+    nexttok_session *session = NULL;
+    nt_cli_progress progress;
+    nt_cli_progress_start(&progress, "choice");
+    if ((rc = items_read(o.jsonl, &set)) != 0) goto done;
+    if ((rc = nt_cli_model_load(path, false, &model)) != 0) goto done;
+    if ((rc = nt_cli_tokenizer_create(model, true, &tok)) != 0) goto done;
+    if ((rc = nt_cli_session_create(model, &o.sess, &session)) != 0) goto done;
+    size_t right = 0, right_norm = 0;
+    for (size_t i = 0; i < set.n; i++) {
+        char detail[64];
+        snprintf(detail, sizeof detail, "item %zu of %zu", i + 1, set.n);
+        nt_cli_progress_update(&progress, (double)i / (double)set.n, detail);
+        if ((rc = item_score(o.jsonl, &set.items[i], session, tok)) != 0) goto done;
+        right += set.items[i].pred == (size_t)set.items[i].label;
+        right_norm += set.items[i].pred_norm == (size_t)set.items[i].label;
+    }
+    nt_cli_progress_end(&progress);
+    const double acc = (double)right / (double)set.n, acc_norm = (double)right_norm / (double)set.n;
+    if (o.json) print_json(path, o.jsonl, &set, acc, acc_norm, o.per_item);
+    else print_text(&set, acc, acc_norm, o.per_item);
+    if (fflush(stdout) != 0 || ferror(stdout)) rc = nt_cli_fail("cannot write the output");
+done:
+    nt_cli_progress_end(&progress);
+    nexttok_session_free(session);
+    nexttok_tokenizer_free(tok);
+    nexttok_model_free(model);
+    items_free(&set);
+    return rc;
+}
