@@ -564,6 +564,44 @@ NEXTTOK_API nexttok_status nexttok_session_score(nexttok_session *session,
                                                  nexttok_token_score *scores, size_t capacity,
                                                  nexttok_score_info *info);
 
+/** What one ending of nexttok_session_choices_score scores. */
+typedef struct nexttok_choice_score {
+    double logprob_sum;   /* log-likelihood of the ending's tokens after the context */
+    double logprob_norm;  /* logprob_sum / n_chars: what lm-eval's acc_norm compares */
+    int32_t n_tokens;     /* the ending's tokens */
+    int32_t greedy;       /* 1 when each of them was the greedy choice */
+    int64_t n_chars;      /* Unicode code points of the ending as given */
+} nexttok_choice_score;
+
+/** Which endings win. */
+typedef struct nexttok_choices_info {
+    size_t struct_size;      /* sizeof(nexttok_choices_info), set by caller */
+    size_t best;             /* highest logprob_sum (the lowest index of a tie): acc's pick */
+    size_t best_norm;        /* highest logprob_norm: acc_norm's pick */
+    int32_t n_context_tokens;/* where the session stands afterwards */
+} nexttok_choices_info;
+
+/**
+ * Score n_endings candidate endings of `context` as lm-evaluation-harness
+ * scores a multiple-choice item: the context's trailing ASCII white space
+ * moves to the front of each ending; the context is tokenized alone (with
+ * the vocabulary's BOS/EOS) and fed once, into the session after a reset;
+ * each ending's tokens are those of tokenize(context + ending) after the
+ * context's own tokens, scored after a rewind back to the context. A
+ * context that gives no tokens is replaced by BOS (else EOS). Writes
+ * scores[0 .. n_endings) (capacity at least n_endings) and the picks to
+ * *info; the session is left holding the context. Errors: an empty ending
+ * (acc_norm divides by its length), an ending that adds no tokens, a
+ * context and ending longer than the session's context.
+ */
+NEXTTOK_API nexttok_status nexttok_session_choices_score(nexttok_session *session,
+                                                         const nexttok_tokenizer *tokenizer,
+                                                         const char *context, size_t context_len,
+                                                         const char *const *endings,
+                                                         const size_t *ending_lens, size_t n_endings,
+                                                         nexttok_choice_score *scores, size_t capacity,
+                                                         nexttok_choices_info *info);
+
 typedef struct nexttok_perplexity_params {
     size_t struct_size;   /* sizeof(nexttok_perplexity_params) */
     int32_t n_window;     /* N: tokens per window, 2..the session's n_ctx;

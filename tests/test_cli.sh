@@ -686,7 +686,7 @@ EOF
     # An item too long for the context: a scoring error naming its line, no score.
     printf '%s\n{"context": "a", "endings": [" b", " %s"], "label": 0}\n' "$good" "$(printf 'word %.0s' $(seq 1 40))" \
         >"$tmp/long.jsonl"
-    expect_error "choice: item beyond the context" "long.jsonl line 2: scoring ending 1.*context" -- \
+    expect_error "choice: item beyond the context" "long.jsonl line 2: scoring the endings: .*ending 1 .*context full" -- \
         choice "$model" --jsonl "$tmp/long.jsonl" --ctx 16
     [[ -s "$tmp/out" ]] && fail "choice: an item beyond the context printed a score: $(cat "$tmp/out")"
     return 0

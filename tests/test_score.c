@@ -3,6 +3,7 @@
  * plain feed returns; perplexity against the same computed window by
  * window as Hugging Face's stride method states it. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -545,5 +546,93 @@ Test(perplexity, progress_cancel_and_errors)
     nexttok_tokenizer_free(tok);
     nexttok_session_free(s);
     nt_logits_file_free(&f);
+    nexttok_model_free(m);
+}
+
+/* --- multiple choice ------------------------------------------------------ */
+
+static size_t encode(const nexttok_tokenizer *tok, const char *text, int32_t *ids, size_t cap)
+{
+    size_t n = 0;
+    cr_assert_eq(nexttok_tokenizer_encode(tok, text, strlen(text), NEXTTOK_ENCODE_ADD_SPECIAL, ids, cap, &n),
+                 NEXTTOK_OK, "%s", nexttok_error_message());
+    return n;
+}
+
+/* An ending's log-likelihood the long way: tokenize context (its trailing
+ * spaces moved) and context + ending, feed all of it in one call, sum the
+ * log-softmax of each ending token from the row before it. */
+static double ending_ll_by_hand(const nexttok_model *m, const nexttok_tokenizer *tok, const char *context_kept,
+                                const char *moved_and_ending, int32_t *n_tokens)
+{
+    int32_t ctx[256], whole[256];
+    char text[512];
+    const size_t n_ctx = encode(tok, context_kept, ctx, 256);
+    snprintf(text, sizeof text, "%s%s", context_kept, moved_and_ending);
+    const size_t n_whole = encode(tok, text, whole, 256);
+    cr_assert_gt(n_whole, n_ctx, "the ending adds no tokens");
+    for (size_t i = 0; i < n_ctx; i++) cr_assert_eq(whole[i], ctx[i], "context tokens are not a prefix here");
+    const int32_t V = nexttok_model_n_vocab_get(m);
+    nexttok_session *s = new_session(m, 0, 0);
+    float *rows = malloc(n_whole * (size_t)V * sizeof *rows);
+    cr_assert_not_null(rows, "out of memory");
+    cr_assert_eq(nexttok_session_feed(s, whole, n_whole, rows), NEXTTOK_OK, "%s", nexttok_error_message());
+    double ll = 0.0;
+    for (size_t j = n_ctx; j < n_whole; j++) ll += ref_logprob(rows + (j - 1) * (size_t)V, V, whole[j]);
+    *n_tokens = (int32_t)(n_whole - n_ctx);
+    free(rows);
+    nexttok_session_free(s);
+    return ll;
+}
+
+Test(choices, lm_eval_scores_and_picks)
+{
+    nexttok_model *m = load_fixture(AID);
+    nexttok_tokenizer *tok = NULL;
+    cr_assert_eq(nexttok_tokenizer_create(m, &tok), NEXTTOK_OK, "%s", nexttok_error_message());
+    const char *context = "Once upon a time, there was a little ";
+    const char *endings[] = {"dog.", "girl named Lily.", "x", "cat who liked to play."};
+    const size_t lens[] = {4, 16, 1, 22};
+    nexttok_choice_score sc[4];
+    nexttok_choices_info info = {.struct_size = sizeof info};
+    nexttok_session *s = new_session(m, 0, 0);
+    cr_assert_eq(nexttok_session_choices_score(s, tok, context, strlen(context), endings, lens, 4, sc, 4, &info),
+                 NEXTTOK_OK, "%s", nexttok_error_message());
+    size_t best = 0, best_norm = 0;
+    for (size_t e = 0; e < 4; e++) {
+        char moved[64];
+        snprintf(moved, sizeof moved, " %s", endings[e]); /* the context's trailing space moves */
+        int32_t n = 0;
+        const double want = ending_ll_by_hand(m, tok, "Once upon a time, there was a little", moved, &n);
+        cr_assert(fabs(sc[e].logprob_sum - want) <= 1e-9 * fmax(1.0, fabs(want)), "ending %zu: %.12g vs %.12g", e,
+                  sc[e].logprob_sum, want);
+        cr_assert_eq(sc[e].n_tokens, n, "ending %zu: %d tokens, want %d", e, sc[e].n_tokens, n);
+        cr_assert_eq(sc[e].n_chars, (int64_t)lens[e], "ending %zu: %lld chars", e, (long long)sc[e].n_chars);
+        cr_assert(sc[e].logprob_norm == sc[e].logprob_sum / (double)lens[e], "ending %zu: norm", e);
+        if (want > sc[best].logprob_sum) best = e;
+        if (want / (double)lens[e] > sc[best_norm].logprob_norm) best_norm = e;
+    }
+    cr_assert_eq(info.best, best, "acc pick %zu, want %zu", info.best, best);
+    cr_assert_eq(info.best_norm, best_norm, "acc_norm pick %zu, want %zu", info.best_norm, best_norm);
+    /* the session is left holding the context */
+    int32_t ctx[256];
+    const size_t n_ctx = encode(tok, "Once upon a time, there was a little", ctx, 256);
+    cr_assert_eq(info.n_context_tokens, (int32_t)n_ctx, "context tokens %d", info.n_context_tokens);
+    cr_assert_eq(nexttok_session_position_get(s), (int32_t)n_ctx, "session at %d", nexttok_session_position_get(s));
+
+    /* errors name the problem and score nothing */
+    const char *empty[] = {"dog.", ""};
+    const size_t empty_lens[] = {4, 0};
+    cr_assert_eq(nexttok_session_choices_score(s, tok, context, strlen(context), empty, empty_lens, 2, sc, 4, &info),
+                 NEXTTOK_ERR_INVALID_ARGUMENT, "an empty ending");
+    cr_assert(strstr(nexttok_error_message(), "ending 1 is empty"), "%s", nexttok_error_message());
+    cr_assert_eq(nexttok_session_choices_score(s, tok, context, strlen(context), endings, lens, 4, sc, 3, &info),
+                 NEXTTOK_ERR_BUFFER_TOO_SMALL, "capacity 3 for 4");
+    cr_assert_eq(nexttok_session_choices_score(s, tok, context, strlen(context), endings, lens, 0, sc, 4, &info),
+                 NEXTTOK_ERR_INVALID_ARGUMENT, "no endings");
+    cr_assert_eq(nexttok_session_choices_score(NULL, tok, context, strlen(context), endings, lens, 4, sc, 4, &info),
+                 NEXTTOK_ERR_INVALID_ARGUMENT, "NULL session");
+    nexttok_session_free(s);
+    nexttok_tokenizer_free(tok);
     nexttok_model_free(m);
 }

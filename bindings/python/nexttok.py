@@ -31,7 +31,7 @@ from ctypes import (CFUNCTYPE, POINTER, Structure, byref, c_char, c_char_p,
 __all__ = [
     "Status", "NexttokError", "Model", "Session", "Tokenizer", "Decoder",
     "Sampler", "TensorInfo", "ModelInfo", "TokenType", "version", "isa",
-    "DIGEST_BYTES", "TokenScore", "Score", "Perplexity",
+    "DIGEST_BYTES", "TokenScore", "Score", "Perplexity", "ChoiceScore", "Choices",
 ]
 
 DIGEST_BYTES = 32
@@ -154,6 +154,16 @@ class _ScoreInfo(Structure):
                 ("n_tokens", c_int32), ("n_greedy", c_int32), ("greedy", c_int32)]
 
 
+class _ChoiceScore(Structure):
+    _fields_ = [("logprob_sum", c_double), ("logprob_norm", c_double), ("n_tokens", c_int32),
+                ("greedy", c_int32), ("n_chars", c_int64)]
+
+
+class _ChoicesInfo(Structure):
+    _fields_ = [("struct_size", c_size_t), ("best", c_size_t), ("best_norm", c_size_t),
+                ("n_context_tokens", c_int32)]
+
+
 class _PerplexityParams(Structure):
     _fields_ = [("struct_size", c_size_t), ("n_window", c_int32), ("stride", c_int32),
                 ("progress", _PROGRESS_FN), ("progress_user_data", c_void_p)]
@@ -232,6 +242,9 @@ _SIGNATURES = {
     "nexttok_decoder_flush": (c_int, [_P, POINTER(c_char), c_size_t, POINTER(c_size_t)]),
     "nexttok_session_score": (c_int, [_P, POINTER(c_int32), c_size_t, POINTER(_TokenScore),
                                       c_size_t, POINTER(_ScoreInfo)]),
+    "nexttok_session_choices_score": (c_int, [_P, _P, c_char_p, c_size_t, POINTER(c_char_p),
+                                              POINTER(c_size_t), c_size_t, POINTER(_ChoiceScore),
+                                              c_size_t, POINTER(_ChoicesInfo)]),
     "nexttok_perplexity_params_init": (None, [POINTER(_PerplexityParams), c_size_t]),
     "nexttok_session_perplexity_compute": (c_int, [_P, POINTER(c_int32), c_size_t,
                                                    POINTER(_PerplexityParams),
@@ -426,6 +439,11 @@ TokenScore = namedtuple("TokenScore", ["token", "logprob", "rank", "greedy"])
 # A scored continuation: the sum of logprobs, how many tokens were greedy,
 # whether all were, and each token's TokenScore.
 Score = namedtuple("Score", ["logprob_sum", "n_greedy", "greedy", "tokens"])
+# One ending of Session.choices (nexttok_choice_score), and the picks:
+# best by summed log-likelihood (lm-eval's acc), best_norm by it per
+# character (acc_norm).
+ChoiceScore = namedtuple("ChoiceScore", ["logprob_sum", "logprob_norm", "n_tokens", "greedy", "n_chars"])
+Choices = namedtuple("Choices", ["best", "best_norm", "endings"])
 # nexttok_perplexity_info; the *_se fields are standard errors.
 Perplexity = namedtuple("Perplexity", [
     "perplexity", "perplexity_se", "nll_mean", "nll_se", "nll_sum", "bits_per_byte",
@@ -700,6 +718,26 @@ class Session(_Handle):
         return Score(info.logprob_sum, info.n_greedy, bool(info.greedy),
                      [TokenScore(out[i].token, out[i].logprob, out[i].rank, bool(out[i].greedy))
                       for i in range(n)])
+
+    def choices(self, tokenizer, context, endings):
+        """Score candidate endings of `context` as lm-evaluation-harness
+        scores a multiple-choice item (nexttok_session_choices_score): a
+        Choices with the acc and acc_norm picks and each ending's
+        ChoiceScore. The session is reset and left holding the context."""
+        ctx = context.encode("utf-8")
+        raw = [e.encode("utf-8") for e in endings]
+        k = len(raw)
+        arr = (c_char_p * max(k, 1))(*raw)
+        lens = (c_size_t * max(k, 1))(*[len(r) for r in raw])
+        out = (_ChoiceScore * max(k, 1))()
+        info = _ChoicesInfo()
+        info.struct_size = sizeof(info)
+        _check(_library().nexttok_session_choices_score(self._handle, tokenizer._handle, ctx, len(ctx), arr, lens,
+                                                        k, out, k, byref(info)),
+               "scoring %d endings" % k)
+        return Choices(info.best, info.best_norm,
+                       [ChoiceScore(out[i].logprob_sum, out[i].logprob_norm, out[i].n_tokens, bool(out[i].greedy),
+                                    out[i].n_chars) for i in range(k)])
 
     def perplexity(self, tokens, n_window=0, stride=0, progress=None):
         """Sliding-window perplexity of token ids (see

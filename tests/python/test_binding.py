@@ -436,6 +436,38 @@ def test_choice_loglikelihoods_equal_the_cli_exactly(aidreams, tmp_path):
     assert doc["per_item"][0]["loglikelihoods"] == lls
 
 
+def test_choices_equal_the_cli_and_the_long_way(aidreams, tmp_path):
+    cli = cli_or_skip()
+    tok = tokenizer_or_skip(aidreams)
+    import json
+    import subprocess
+    item = {"context": "Once upon a time, there was a little ", "endings": ["girl", "dog", "café"], "label": 0}
+    path = tmp_path / "items.jsonl"
+    path.write_text(json.dumps(item) + "\n", encoding="utf-8")
+    out = subprocess.run([cli, "choice", fixture("models/aidreams260K.gguf"), "--jsonl", str(path),
+                          "--json", "--per-item"], check=True, capture_output=True, text=True).stdout
+    doc = json.loads(out)
+    with aidreams.session() as s:
+        r = s.choices(tok, item["context"], item["endings"])
+        assert [e.logprob_sum for e in r.endings] == doc["per_item"][0]["loglikelihoods"]
+        assert [e.n_chars for e in r.endings] == [4, 3, 4]
+        lls = [e.logprob_sum for e in r.endings]
+        assert r.best == lls.index(max(lls))
+        norms = [e.logprob_sum / e.n_chars for e in r.endings]
+        assert r.best_norm == norms.index(max(norms))
+        # the context's trailing space moved to the endings, as lm-eval does
+        ctx = tok.encode("Once upon a time, there was a little")
+        s.reset()
+        s.feed(ctx)
+        s.rewind(len(ctx))
+        want = s.score(tok.encode("Once upon a time, there was a little girl")[len(ctx):]).logprob_sum
+        assert r.endings[0].logprob_sum == want
+        with pytest.raises(nexttok.NexttokError) as info:
+            s.choices(tok, item["context"], ["dog", ""])
+        assert info.value.status == nexttok.Status.INVALID_ARGUMENT
+        assert "ending 1 is empty" in info.value.message
+
+
 def test_perplexity_progress_and_errors(aidreams):
     tokens, _ = read_logits_file(fixture("logits/aidreams260K.t2.exact.logits"))
     seen = []

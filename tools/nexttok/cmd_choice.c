@@ -178,106 +178,37 @@ static int items_read(const char *file, choice_set *set)
     return rc;
 }
 
-/* Token ids of `text` with the vocabulary's BOS/EOS, into *ids (free()). */
-static int tokenize(const nexttok_tokenizer *tok, const char *text, size_t len, int32_t **ids, size_t *n)
-{
-    size_t cap = len + 8;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        free(*ids);
-        *ids = malloc(cap * sizeof **ids);
-        if (!*ids) return nt_cli_fail("out of memory tokenizing");
-        nexttok_status st = nexttok_tokenizer_encode(tok, text, len, NEXTTOK_ENCODE_ADD_SPECIAL, *ids, cap, n);
-        if (st == NEXTTOK_OK) return 0;
-        if (st != NEXTTOK_ERR_BUFFER_TOO_SMALL || *n <= cap) return nt_cli_api_fail(st, "tokenizing");
-        cap = *n;
-    }
-    return nt_cli_fail("tokenizing: the token count kept growing");
-}
-
-/* lm-evaluation-harness's split of one item: trailing white space of the
- * context moves to the ending (so " Paris" is scored, not "Paris" after a
- * dangling space). White space here is ASCII's. */
-static size_t context_kept(const char *context)
-{
-    size_t n = strlen(context);
-    while (n > 0 && strchr(" \t\n\r\v\f", context[n - 1])) n--;
-    return n;
-}
-
-/* Score every ending of one item: the context once, each ending after a
- * rewind back to it. 0 or an exit status. */
+/* Score every ending of one item with the library's lm-eval scoring. 0 or
+ * an exit status. */
 static int item_score(const char *file, choice_item *it, nexttok_session *session, const nexttok_tokenizer *tok)
 {
-    const size_t kept = context_kept(it->context), moved = strlen(it->context) - kept;
-    int32_t *ctx = NULL, *whole = NULL;
-    size_t n_ctx = 0, n_whole = 0;
-    int rc = tokenize(tok, it->context, kept, &ctx, &n_ctx);
-    nexttok_token_score *scores = NULL;
-    char *text = NULL;
-    if (rc) goto done;
-    const bool substituted = n_ctx == 0;
-    if (substituted) { /* lm-eval's end-of-text token before an empty context */
-        ctx[0] = nexttok_tokenizer_bos_get(tok) >= 0 ? nexttok_tokenizer_bos_get(tok) : nexttok_tokenizer_eos_get(tok);
-        if (ctx[0] < 0) {
-            rc = line_fail(file, it->line, "the context gives no tokens and the vocabulary has no BOS or EOS");
-            goto done;
-        }
-        n_ctx = 1;
+    size_t *lens = malloc(it->n_endings * sizeof *lens);
+    nexttok_choice_score *scores = malloc(it->n_endings * sizeof *scores);
+    int rc = 0;
+    if (!lens || !scores) {
+        rc = nt_cli_fail("out of memory");
+        goto done;
     }
-    nexttok_status st = nexttok_session_reset(session);
-    if (st == NEXTTOK_OK) st = nexttok_session_feed(session, ctx, n_ctx, NULL);
+    for (size_t e = 0; e < it->n_endings; e++) lens[e] = strlen(it->endings[e]);
+    nexttok_choices_info info = {.struct_size = sizeof info};
+    nexttok_status st = nexttok_session_choices_score(session, tok, it->context, strlen(it->context),
+                                                      (const char *const *)it->endings, lens, it->n_endings, scores,
+                                                      it->n_endings, &info);
     if (st != NEXTTOK_OK) {
-        rc = nt_cli_api_fail(st, "%s line %zu: feeding the context (%zu tokens)", file, it->line, n_ctx);
+        rc = nt_cli_api_fail(st, "%s line %zu: scoring the endings", file, it->line);
         goto done;
     }
     for (size_t e = 0; e < it->n_endings; e++) {
-        const size_t elen = strlen(it->endings[e]);
-        free(text);
-        text = malloc(strlen(it->context) + elen + 1);
-        if (!text) {
-            rc = nt_cli_fail("out of memory");
-            goto done;
-        }
-        memcpy(text, it->context, kept + moved);
-        memcpy(text + kept + moved, it->endings[e], elen + 1);
-        if ((rc = tokenize(tok, text, kept + moved + elen, &whole, &n_whole)) != 0) goto done;
-        /* A context that gave no tokens has none to skip: the token put in
-         * its place is not part of the text. */
-        const size_t skip = substituted ? 0 : n_ctx;
-        if (n_whole <= skip) {
-            rc = nt_cli_fail("%s line %zu: ending %zu gives no tokens after the context's", file, it->line, e);
-            goto done;
-        }
-        const size_t n = n_whole - skip;
-        free(scores);
-        scores = malloc(n * sizeof *scores);
-        if (!scores) {
-            rc = nt_cli_fail("out of memory");
-            goto done;
-        }
-        nexttok_score_info info = {.struct_size = sizeof info};
-        st = e ? nexttok_session_rewind(session, (int32_t)n_ctx) : NEXTTOK_OK;
-        if (st == NEXTTOK_OK) st = nexttok_session_score(session, whole + skip, n, scores, n, &info);
-        if (st != NEXTTOK_OK) {
-            rc = nt_cli_api_fail(st, "%s line %zu: scoring ending %zu (%zu tokens after %zu)", file, it->line, e, n,
-                                 n_ctx);
-            goto done;
-        }
-        it->ll[e] = info.logprob_sum;
-        it->n_tokens[e] = info.n_tokens;
-        it->greedy[e] = info.greedy;
+        it->ll[e] = scores[e].logprob_sum;
+        it->n_tokens[e] = scores[e].n_tokens;
+        it->greedy[e] = scores[e].greedy;
+        it->chars[e] = scores[e].n_chars;
     }
-    it->pred = it->pred_norm = 0;
-    for (size_t e = 1; e < it->n_endings; e++) {
-        if (it->ll[e] > it->ll[it->pred]) it->pred = e;
-        if (it->ll[e] / (double)it->chars[e] > it->ll[it->pred_norm] / (double)it->chars[it->pred_norm])
-            it->pred_norm = e;
-    }
+    it->pred = info.best;
+    it->pred_norm = info.best_norm;
 done:
-    free(text);
+    free(lens);
     free(scores);
-    free(ctx);
-    free(whole);
     return rc;
 }
 
