@@ -602,6 +602,52 @@ NEXTTOK_API nexttok_status nexttok_session_choices_score(nexttok_session *sessio
                                                          nexttok_choice_score *scores, size_t capacity,
                                                          nexttok_choices_info *info);
 
+/* --- constrained choices: generate exactly one of K endings ------------- */
+
+/**
+ * A constraint that lets generation after `context` spell exactly one of
+ * n_endings endings: a trie over each ending's tokens as
+ * nexttok_session_choices_score defines them (tokenize(context + ending)
+ * after tokenize(context), the context's trailing white space moved to
+ * the ending). Feed the context's tokens (nexttok_constraint_context_get),
+ * then at each step draw only from nexttok_constraint_allowed_get's
+ * tokens and nexttok_constraint_accept the one drawn, until
+ * nexttok_constraint_matched_get names an ending that nothing continues.
+ * An NPC answers "attack", "flee" or "trade", nothing else.
+ */
+typedef struct nexttok_constraint nexttok_constraint;
+
+NEXTTOK_API nexttok_status nexttok_constraint_choices_create(const nexttok_tokenizer *tokenizer,
+                                                             const char *context, size_t context_len,
+                                                             const char *const *endings,
+                                                             const size_t *ending_lens, size_t n_endings,
+                                                             nexttok_constraint **constraint_out);
+/** Release a constraint. NULL is fine. */
+NEXTTOK_API void nexttok_constraint_free(nexttok_constraint *constraint);
+/** The context's tokens to feed before generating (owned by the constraint). */
+NEXTTOK_API nexttok_status nexttok_constraint_context_get(const nexttok_constraint *constraint,
+                                                          const int32_t **tokens, size_t *n_tokens);
+/**
+ * The tokens that may come next, in ascending order: writes up to
+ * `capacity` into `tokens` and the count to *n_out
+ * (NEXTTOK_ERR_BUFFER_TOO_SMALL when more). None once a complete ending
+ * has no longer continuation.
+ */
+NEXTTOK_API nexttok_status nexttok_constraint_allowed_get(const nexttok_constraint *constraint,
+                                                          int32_t *tokens, size_t capacity, size_t *n_out);
+/** Advance by `token`; a token no ending continues with is refused
+ *  (NEXTTOK_ERR_INVALID_ARGUMENT) and changes nothing. */
+NEXTTOK_API nexttok_status nexttok_constraint_accept(nexttok_constraint *constraint, int32_t token);
+/**
+ * The ending the accepted tokens spell completely (the lowest index when
+ * two endings tokenize alike), or -1; *can_continue (may be NULL) is 1 when
+ * a longer ending continues from here ("flee" and "flee north").
+ */
+NEXTTOK_API int32_t nexttok_constraint_matched_get(const nexttok_constraint *constraint,
+                                                   int32_t *can_continue);
+/** Back to before the first ending token. */
+NEXTTOK_API void nexttok_constraint_reset(nexttok_constraint *constraint);
+
 typedef struct nexttok_perplexity_params {
     size_t struct_size;   /* sizeof(nexttok_perplexity_params) */
     int32_t n_window;     /* N: tokens per window, 2..the session's n_ctx;

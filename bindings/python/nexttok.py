@@ -31,7 +31,7 @@ from ctypes import (CFUNCTYPE, POINTER, Structure, byref, c_char, c_char_p,
 __all__ = [
     "Status", "NexttokError", "Model", "Session", "Tokenizer", "Decoder",
     "Sampler", "TensorInfo", "ModelInfo", "TokenType", "version", "isa",
-    "DIGEST_BYTES", "TokenScore", "Score", "Perplexity", "ChoiceScore", "Choices",
+    "DIGEST_BYTES", "TokenScore", "Score", "Perplexity", "ChoiceScore", "Choices", "Constraint",
 ]
 
 DIGEST_BYTES = 32
@@ -242,6 +242,14 @@ _SIGNATURES = {
     "nexttok_decoder_flush": (c_int, [_P, POINTER(c_char), c_size_t, POINTER(c_size_t)]),
     "nexttok_session_score": (c_int, [_P, POINTER(c_int32), c_size_t, POINTER(_TokenScore),
                                       c_size_t, POINTER(_ScoreInfo)]),
+    "nexttok_constraint_choices_create": (c_int, [_P, c_char_p, c_size_t, POINTER(c_char_p),
+                                                  POINTER(c_size_t), c_size_t, POINTER(_P)]),
+    "nexttok_constraint_free": (None, [_P]),
+    "nexttok_constraint_context_get": (c_int, [_P, POINTER(POINTER(c_int32)), POINTER(c_size_t)]),
+    "nexttok_constraint_allowed_get": (c_int, [_P, POINTER(c_int32), c_size_t, POINTER(c_size_t)]),
+    "nexttok_constraint_accept": (c_int, [_P, c_int32]),
+    "nexttok_constraint_matched_get": (c_int32, [_P, POINTER(c_int32)]),
+    "nexttok_constraint_reset": (None, [_P]),
     "nexttok_session_choices_score": (c_int, [_P, _P, c_char_p, c_size_t, POINTER(c_char_p),
                                               POINTER(c_size_t), c_size_t, POINTER(_ChoiceScore),
                                               c_size_t, POINTER(_ChoicesInfo)]),
@@ -906,3 +914,56 @@ class Decoder(_Handle):
         n = c_size_t(0)
         _check(_library().nexttok_decoder_flush(self._handle, buf, cap, byref(n)))
         return buf.raw[:n.value].decode("utf-8", "replace")
+
+
+class Constraint(_Handle):
+    """Generation limited to exactly one of several endings of a context
+    (nexttok_constraint_*): feed context_tokens, then draw only from
+    allowed() and accept() each drawn token until matched names an ending
+    with nothing longer continuing it."""
+
+    _free_name = "nexttok_constraint_free"
+
+    def __init__(self, tokenizer, context, endings):
+        ctx = context.encode("utf-8")
+        raw = [e.encode("utf-8") for e in endings]
+        k = len(raw)
+        arr = (c_char_p * max(k, 1))(*raw)
+        lens = (c_size_t * max(k, 1))(*[len(r) for r in raw])
+        ptr = _P()
+        _check(_library().nexttok_constraint_choices_create(tokenizer._handle, ctx, len(ctx), arr, lens, k,
+                                                            byref(ptr)),
+               "building a constraint of %d endings" % k)
+        super().__init__(ptr, parent=tokenizer)
+        self.endings = list(endings)
+
+    @property
+    def context_tokens(self):
+        ids = POINTER(c_int32)()
+        n = c_size_t(0)
+        _check(_library().nexttok_constraint_context_get(self._handle, byref(ids), byref(n)))
+        return [ids[i] for i in range(n.value)]
+
+    def allowed(self):
+        """The token ids that may come next, ascending."""
+        n = c_size_t(0)
+        lib = _library()
+        status = lib.nexttok_constraint_allowed_get(self._handle, None, 0, byref(n))
+        if status not in (0, Status.BUFFER_TOO_SMALL):
+            _check(status)
+        out = (c_int32 * max(n.value, 1))()
+        _check(lib.nexttok_constraint_allowed_get(self._handle, out, n.value, byref(n)))
+        return list(out[:n.value])
+
+    def accept(self, token):
+        _check(_library().nexttok_constraint_accept(self._handle, token))
+
+    @property
+    def matched(self):
+        """(index of the ending spelled so far or -1, whether a longer one continues)."""
+        more = c_int32(0)
+        index = _library().nexttok_constraint_matched_get(self._handle, byref(more))
+        return index, bool(more.value)
+
+    def reset(self):
+        _library().nexttok_constraint_reset(self._handle)

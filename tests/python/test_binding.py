@@ -484,3 +484,30 @@ def test_perplexity_progress_and_errors(aidreams):
         assert "stride 9" in info.value.message
         with pytest.raises(ZeroDivisionError):
             s.perplexity(tokens, progress=lambda f: 1 / 0)
+
+
+def test_constraint_answers_inside_the_set(aidreams):
+    tok = tokenizer_or_skip(aidreams)
+    endings = ["dog", "girl named Lily", "tree"]
+    with nexttok.Constraint(tok, "Once upon a time, there was a little ", endings) as c:
+        ctx = c.context_tokens
+        assert ctx == tok.encode("Once upon a time, there was a little")
+        with aidreams.session() as s:
+            s.feed(ctx)
+            answer = []
+            while True:
+                index, more = c.matched
+                if index >= 0 and not more:
+                    break
+                allowed = c.allowed()
+                assert allowed == sorted(set(allowed)) and allowed
+                logits = s.logits()
+                best = max(allowed, key=lambda t: (logits[t], -t))
+                c.accept(best)
+                s.feed([best])
+                answer.append(best)
+        whole = tok.encode("Once upon a time, there was a little " + endings[index])
+        assert answer == whole[len(ctx):]
+        with pytest.raises(nexttok.NexttokError) as info:
+            c.accept(0)
+        assert info.value.status == nexttok.Status.INVALID_ARGUMENT
