@@ -547,10 +547,11 @@ Test(arch_features, named)
     check_features("starcoder2", (const char *const[]){"layernorm", "gelu mlp", NULL});
 }
 
-/* Sliding layers keep a ring of window + batch - 1 rows: fed one token at
- * a time (a ring of 8) or four (11), the logits are the one-batch run's
- * bytes, the cache is that much smaller, and a rewind past what the ring
- * kept (which feeds the kept tokens again) or within it resumes exactly. */
+/* Sliding layers keep a ring of window + batch - 1 rows rounded up to 16:
+ * fed one token at a time or four (a ring of 16 either way, for the
+ * window of 8), the logits are the one-batch run's bytes, the cache is
+ * that much smaller, and a rewind past what the ring kept (which feeds the
+ * kept tokens again) or within it resumes exactly. */
 static void check_ring_kv(const char *arch, int32_t n_batch, int32_t rewind_to, int32_t kv_type, uint64_t want_kv_bytes)
 {
     arch_fixture f;
@@ -605,14 +606,47 @@ static void check_ring(const char *arch, int32_t n_batch, int32_t rewind_to, uin
 /* Rows are n_head_kv x head_dim F32 values (fixtures/arch/README.md shapes,
  * context 128, window 8): keys and values, each layer its rows. */
 #define KV_BYTES(hd, rows) (2ull * 2 * (hd) * sizeof(float) * (rows))
-Test(arch_ring, gemma2_one_token) { check_ring("gemma2", 1, 20, KV_BYTES(16, 8 + 128)); }
-Test(arch_ring, gemma2_four_tokens) { check_ring("gemma2", 4, 29, KV_BYTES(16, 11 + 128)); }
-Test(arch_ring, gemma3_one_token) { check_ring("gemma3", 1, 20, KV_BYTES(32, 5 * 8 + 128)); }
-Test(arch_ring, gemma3_four_tokens) { check_ring("gemma3", 4, 30, KV_BYTES(32, 5 * 11 + 128)); }
-Test(arch_ring, olmo2_one_token) { check_ring("olmo2", 1, 3, KV_BYTES(16, 3 * 8 + 128)); }
-Test(arch_ring, olmo2_four_tokens) { check_ring("olmo2", 4, 29, KV_BYTES(16, 3 * 11 + 128)); }
+Test(arch_ring, gemma2_one_token) { check_ring("gemma2", 1, 20, KV_BYTES(16, 16 + 128)); }
+Test(arch_ring, gemma2_four_tokens) { check_ring("gemma2", 4, 29, KV_BYTES(16, 16 + 128)); }
+Test(arch_ring, gemma3_one_token) { check_ring("gemma3", 1, 20, KV_BYTES(32, 5 * 16 + 128)); }
+Test(arch_ring, gemma3_four_tokens) { check_ring("gemma3", 4, 30, KV_BYTES(32, 5 * 16 + 128)); }
+Test(arch_ring, olmo2_one_token) { check_ring("olmo2", 1, 3, KV_BYTES(16, 3 * 16 + 128)); }
+Test(arch_ring, olmo2_four_tokens) { check_ring("olmo2", 4, 29, KV_BYTES(16, 3 * 16 + 128)); }
 /* The rings hold F16 and Q8_0 rows as well: 2 KV heads of 32 values take
  * 2 x 64 bytes in F16 and 2 x 34 in Q8_0 (one block of 32 with its F16
  * scale). */
-Test(arch_ring, gemma3_f16) { check_ring_kv("gemma3", 4, 30, NEXTTOK_KV_F16, 2ull * 2 * 64 * (5 * 11 + 128)); }
-Test(arch_ring, gemma3_q8_0) { check_ring_kv("gemma3", 4, 30, NEXTTOK_KV_Q8_0, 2ull * 2 * 34 * (5 * 11 + 128)); }
+Test(arch_ring, gemma3_f16) { check_ring_kv("gemma3", 4, 30, NEXTTOK_KV_F16, 2ull * 2 * 64 * (5 * 16 + 128)); }
+Test(arch_ring, gemma3_q8_0) { check_ring_kv("gemma3", 4, 30, NEXTTOK_KV_Q8_0, 2ull * 2 * 34 * (5 * 16 + 128)); }
+
+/* A window of 20 over 100 tokens: rings of 32 and 48 rows (n_batch 1, 5,
+ * 13, 20) and the full cache (the default batch) split each query's keys
+ * at different places, yet give the same bytes: the attention loops start
+ * their key groups at multiples of 16 and the rings wrap at them. */
+Test(arch_ring, window_splits_change_no_bits)
+{
+    arch_fixture f;
+    fixture_open("gemma2", &f);
+    const int32_t V = f.exact.n_vocab, n = 100;
+    char *wide = nt_gguf_copy_temp(f.model, &(nt_gguf_edit){.set_key = "gemma2.attention.sliding_window", .set_num = 20});
+    cr_assert_not_null(wide, "cannot write a copy of %s", f.model);
+    int32_t tokens[100];
+    uint64_t x = 12345;
+    for (int32_t i = 0; i < n; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        tokens[i] = i == 0 ? 1 : 3 + (int32_t)((x >> 33) % (uint64_t)(V - 3));
+    }
+    float *want = run_logits(wide, NEXTTOK_PRECISION_DEFAULT, 0, FEED_BATCH, tokens, n, V);
+    const int32_t batches[] = {1, 5, 13, 20};
+    for (size_t i = 0; i < sizeof batches / sizeof batches[0]; i++) {
+        float *got = run_logits(wide, NEXTTOK_PRECISION_DEFAULT, batches[i], FEED_BATCH, tokens, n, V);
+        cr_assert(memcmp(got, want, (size_t)n * V * sizeof *got) == 0, "n_batch %d differs from one batch", batches[i]);
+        free(got);
+    }
+    float *steps = run_logits(wide, NEXTTOK_PRECISION_DEFAULT, 5, FEED_STEPS, tokens, n, V);
+    cr_assert(memcmp(steps, want, (size_t)n * V * sizeof *steps) == 0, "token by token differs from one batch");
+    free(steps);
+    free(want);
+    unlink(wide);
+    free(wide);
+    nt_logits_file_free(&f.exact);
+}

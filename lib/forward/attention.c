@@ -1,4 +1,4 @@
-/* Causal attention over the KV cache, split by head across the pool. */
+/* Causal attention over the KV cache, split by KV head across the pool. */
 #include <math.h>
 #include <string.h>
 
@@ -13,54 +13,95 @@ typedef struct attention_job {
     nt_vec_dot_fn dot;       /* q . key head, in the cache's row type */
     nt_to_float_fn decode;   /* value head to F32; NULL when rows are F32 */
     nt_axpy_fn axpy;
+    int32_t parts;           /* jobs per KV head, each a share of its query heads */
 } attention_job;
 
-static void attention_head(void *ctx, int64_t h)
+/* Keys per block: the query heads that share a KV head pass over a block
+ * of its K (then V) rows while they are in cache, so grouped-query
+ * attention reads each row from memory once, not once per query head. */
+#define NT_ATTENTION_BLOCK 256
+/* The ISA loops may take keys in groups (16 on AVX-512) reduced otherwise
+ * than single keys: calls start at multiples of this (or take fewer keys
+ * than it), so a key's score does not depend on where a range was split
+ * (windows, ring wraps, blocks). */
+#define NT_ATTENTION_ALIGN 16
+
+/* The end of the segment of keys [s, e) that one kernel call takes: the
+ * next alignment for an unaligned start, the next block, or the ring's
+ * wrap, whichever comes first. */
+static int32_t segment_end(const nt_kv_view *kv, int layer, int32_t s, int32_t e)
 {
-    const attention_job *job = ctx;
+    int32_t end = s % NT_ATTENTION_ALIGN ? (s / NT_ATTENTION_ALIGN + 1) * NT_ATTENTION_ALIGN
+                                         : (s / NT_ATTENTION_BLOCK + 1) * NT_ATTENTION_BLOCK;
+    if (end > e) end = e;
+    return s + nt_kv_run_len(kv, layer, s, end - s);
+}
+
+/* Query heads [h0, h1) of KV head kvh, for every token of the batch. */
+static void attention_heads(const attention_job *job, int32_t kvh, int32_t h0, int32_t h1)
+{
     const nt_attention_args *a = job->a;
     const nt_batch *b = a->batch;
     const int32_t hd = a->head_dim;
-    const int32_t kvh = (int32_t)h / (a->n_head / a->n_head_kv);
     const float scale = a->scale;
-    float *scores = a->sc->att + h * a->sc->att_stride;
-    float *vbuf = scores + (a->sc->att_stride - hd); /* a decoded value head */
+    const int64_t stride_sc = a->sc->att_stride;
 
     for (int32_t t = 0; t < b->n_tok; t++) {
         const nt_kv_view *kv = nt_batch_view(a->kv, b, t);
         const int32_t j0 = a->window > 0 && b->pos[t] >= a->window ? b->pos[t] - a->window + 1 : 0;
-        const int32_t n_keys = b->pos[t] + 1 - j0;
-        const float *q = a->q + t * a->q_stride + h * hd;
-        float *out = a->out + (int64_t)t * a->n_head * hd + h * hd;
+        const int32_t e = b->pos[t] + 1, n_keys = e - j0;
+        const float *q = a->q + t * a->q_stride;
+        float *out = a->out + (int64_t)t * a->n_head * hd;
         if (job->scores) {
-            /* keys j0 .. pos in one run of rows, or two where a ring wraps */
             const size_t stride = nt_kv_pos_stride(kv);
-            const int32_t n1 = nt_kv_run_len(kv, a->layer, j0, n_keys), j1 = j0 + n1;
-            job->scores(q, nt_kv_k_head(kv, a->layer, j0, kvh), stride, n1, hd, scale, scores);
-            if (n1 < n_keys)
-                job->scores(q, nt_kv_k_head(kv, a->layer, j1, kvh), stride, n_keys - n1, hd, scale, scores + n1);
-            if (a->softcap > 0.0f) nt_softcap(scores, a->softcap, n_keys);
-            nt_softmax(scores, n_keys);
-            for (int32_t i = 0; i < hd; i++) out[i] = 0.0f;
-            job->accum(out, scores, nt_kv_v_head(kv, a->layer, j0, kvh), stride, n1, hd);
-            if (n1 < n_keys)
-                job->accum(out, scores + n1, nt_kv_v_head(kv, a->layer, j1, kvh), stride, n_keys - n1, hd);
+            for (int32_t s = j0, s1; s < e; s = s1) {
+                s1 = segment_end(kv, a->layer, s, e);
+                const void *k = nt_kv_k_head(kv, a->layer, s, kvh);
+                for (int32_t h = h0; h < h1; h++)
+                    job->scores(q + h * hd, k, stride, s1 - s, hd, scale, a->sc->att + h * stride_sc + (s - j0));
+            }
+            for (int32_t h = h0; h < h1; h++) {
+                float *scores = a->sc->att + h * stride_sc;
+                if (a->softcap > 0.0f) nt_softcap(scores, a->softcap, n_keys);
+                nt_softmax(scores, n_keys);
+                for (int32_t i = 0; i < hd; i++) out[h * hd + i] = 0.0f;
+            }
+            for (int32_t s = j0, s1; s < e; s = s1) {
+                s1 = segment_end(kv, a->layer, s, e);
+                const void *v = nt_kv_v_head(kv, a->layer, s, kvh);
+                for (int32_t h = h0; h < h1; h++)
+                    job->accum(out + h * hd, a->sc->att + h * stride_sc + (s - j0), v, stride, s1 - s, hd);
+            }
             continue;
         }
-        for (int32_t j = 0; j < n_keys; j++)
-            scores[j] = job->dot(hd, nt_kv_k_head(kv, a->layer, j0 + j, kvh), q) * scale;
-        if (a->softcap > 0.0f) nt_softcap(scores, a->softcap, n_keys);
-        nt_softmax(scores, n_keys);
-        for (int32_t i = 0; i < hd; i++) out[i] = 0.0f;
-        for (int32_t j = 0; j < n_keys; j++) {
-            const void *vh = nt_kv_v_head(kv, a->layer, j0 + j, kvh);
-            if (job->decode) {
-                job->decode(vh, vbuf, hd);
-                vh = vbuf;
+        for (int32_t h = h0; h < h1; h++) {
+            float *scores = a->sc->att + h * stride_sc;
+            float *vbuf = scores + (stride_sc - hd); /* a decoded value head */
+            float *o = out + h * hd;
+            for (int32_t j = 0; j < n_keys; j++)
+                scores[j] = job->dot(hd, nt_kv_k_head(kv, a->layer, j0 + j, kvh), q + h * hd) * scale;
+            if (a->softcap > 0.0f) nt_softcap(scores, a->softcap, n_keys);
+            nt_softmax(scores, n_keys);
+            for (int32_t i = 0; i < hd; i++) o[i] = 0.0f;
+            for (int32_t j = 0; j < n_keys; j++) {
+                const void *vh = nt_kv_v_head(kv, a->layer, j0 + j, kvh);
+                if (job->decode) {
+                    job->decode(vh, vbuf, hd);
+                    vh = vbuf;
+                }
+                job->axpy(o, scores[j], vh, hd);
             }
-            job->axpy(out, scores[j], vh, hd);
         }
     }
+}
+
+static void attention_job_run(void *ctx, int64_t index)
+{
+    const attention_job *job = ctx;
+    const nt_attention_args *a = job->a;
+    const int32_t g = a->n_head / a->n_head_kv;
+    const int32_t kvh = (int32_t)(index / job->parts), part = (int32_t)(index % job->parts);
+    attention_heads(job, kvh, kvh * g + part * g / job->parts, kvh * g + (part + 1) * g / job->parts);
 }
 
 /* Below this many multiply-adds the heads run on the caller's thread:
@@ -74,12 +115,18 @@ void nt_attention(nt_pool *pool, const nt_attention_args *a)
     const nt_isa_kernels *isa = nt_isa_kernels_get(nt_isa_active());
     attention_job job = {a, k->attn_scores && k->attn_accum ? k->attn_scores : NULL,
                          k->attn_scores && k->attn_accum ? k->attn_accum : NULL, k->vec_dot,
-                         type == NT_TYPE_F32 ? NULL : k->to_float, isa->axpy_f32};
+                         type == NT_TYPE_F32 ? NULL : k->to_float, isa->axpy_f32, 1};
     double keys = 0.0;
     for (int32_t t = 0; t < a->batch->n_tok; t++)
         keys += a->window > 0 && a->batch->pos[t] >= a->window ? (double)a->window : (double)a->batch->pos[t] + 1.0;
     const double macs = 2.0 * keys * a->head_dim * a->n_head;
-    nt_pool_run(macs < NT_ATTENTION_SERIAL_MACS ? NULL : pool, attention_head, &job, a->n_head);
+    nt_pool *use = macs < NT_ATTENTION_SERIAL_MACS ? NULL : pool;
+    /* Fewer KV heads than threads: split each group's query heads so every
+     * thread has work (each part still shares its K and V reads). */
+    const int32_t g = a->n_head / a->n_head_kv, threads = nt_pool_n_threads(use);
+    job.parts = threads > a->n_head_kv ? (threads + a->n_head_kv - 1) / a->n_head_kv : 1;
+    if (job.parts > g) job.parts = g;
+    nt_pool_run(use, attention_job_run, &job, (int64_t)a->n_head_kv * job.parts);
 }
 
 void nt_add_bias_rows(float *y, const float *b, int32_t n_tok, int64_t n)

@@ -31,11 +31,13 @@ size_t nt_kvcache_bytes_per_pos(uint32_t type, int32_t n_layer, int32_t n_head_k
     return 2 * (size_t)n_layer * (size_t)n_head_kv * head_bytes(type, head_dim);
 }
 
-/* Rows of layer l: n_ctx, or a sliding window's ring. */
+/* Rows of layer l: n_ctx, or a sliding window's ring. The ring is a
+ * multiple of 16 rows, so it wraps where attention's key groups start
+ * anyway (forward/attention.c) and a wrap changes no score. */
 static int32_t layer_rows(const int32_t *windows, int l, int32_t n_ctx, int32_t n_batch)
 {
     if (!windows || windows[l] <= 0) return n_ctx;
-    const int64_t ring = (int64_t)windows[l] + (n_batch > 0 ? n_batch : 1) - 1;
+    const int64_t ring = ((int64_t)windows[l] + (n_batch > 0 ? n_batch : 1) - 1 + 15) / 16 * 16;
     return ring < n_ctx ? (int32_t)ring : n_ctx;
 }
 

@@ -3,8 +3,9 @@
  * the kv_dim = n_head_kv * head_dim values of one position, stored in the
  * cache's row type (F32, F16 or Q8_0). A layer keeps n_ctx rows, or, when
  * it attends to a sliding window of W keys, a ring of W + n_batch - 1
- * rows (the window of the batch's first token stays while the batch's
- * own rows are written): position p lives in row p mod the layer's rows.
+ * rows rounded up to 16 (the window of the batch's first token stays while
+ * the batch's own rows are written): position p lives in row p mod the
+ * layer's rows.
  *
  * The forward pass never indexes the arrays itself: it writes a position's
  * rows with nt_kv_store and reads a head's slice with nt_kv_k_head /
