@@ -10,6 +10,7 @@
  */
 #include <immintrin.h>
 
+#include "kernels/hsum_avx512.h"
 #include "kernels/kernels_isa.h"
 #include "types/type_kernels.h"
 
@@ -45,7 +46,7 @@ static inline __m512 nt_tail_bf16x16(const void *w, int64_t i, __mmask16 m)
 
 static inline float nt_reduce4(__m512 a0, __m512 a1, __m512 a2, __m512 a3)
 {
-    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+    return nt_hsum512(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
 }
 
 /* One row with k tokens (x rows `stride` apart); k = 1 is the plain dot. */
