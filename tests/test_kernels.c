@@ -340,6 +340,68 @@ Test(kernels, matmul_matches_reference_independent_of_threads_and_batching)
     for (int p = 0; p < n_pools; p++) nt_pool_free(pools[p]);
 }
 
+/* Uniform in [-1, 1) times 2^-8 .. 2^8, so that summing in another order
+ * would change the last bits. */
+static float wide_float(nt_rng *rng) { return ldexpf(nt_rng_float(rng), (int)(nt_rng_next(rng) % 17) - 8); }
+
+/* Each ISA's GEMM tiles against its own single dot, byte for byte: rows and
+ * tokens that leave partial tiles and groups, rows that need several
+ * blocks, n that leaves a rest of whole vectors and a masked tail, padded
+ * strides everywhere; inputs end at an inaccessible page. */
+Test(kernels, gemm_matches_vec_dot_bitwise_on_every_isa)
+{
+    static const int64_t shapes[][3] = {{1, 3, 2},     {15, 2, 7},    {16, 5, 6},    {17, 4, 1},
+                                        {63, 7, 13},   {64, 2, 3},    {65, 17, 5},   {100, 33, 12},
+                                        {131, 1, 9},   {1024, 18, 7}, {1088, 3, 4},  {2133, 35, 13},
+                                        {768, 6, 19},  {3001, 9, 6}};
+    int tested = 0;
+    for (int isa = 0; isa < NT_ISA_COUNT; isa++) {
+        const nt_isa_kernels *own = nt_isa_supported((nt_isa)isa) ? nt_isa_kernels_get((nt_isa)isa) : NULL;
+        if (!own) continue;
+        for (size_t t = 0; t < N_DOT_TYPES; t++) {
+            const nt_type_kernels *k = &own->type[dot_types[t]];
+            if (!k->gemm) continue;
+            cr_assert(k->vec_dot, "%s: a gemm without its dot", nt_isa_name((nt_isa)isa));
+            for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+                const int64_t n = shapes[s][0], rows = shapes[s][1], tok = shapes[s][2];
+                const size_t row_bytes = (size_t)n * type_bytes(dot_types[t]) + 6;
+                const int64_t xs = n + 3, ys = rows + 2;
+                nt_rng rng = {1000 + s * 7 + t};
+                nt_guard gw, gx;
+                unsigned char *w = nt_guarded_alloc(row_bytes * (size_t)(rows - 1) + (size_t)n * type_bytes(dot_types[t]), &gw);
+                float *x = nt_guarded_alloc(sizeof(float) * (size_t)((tok - 1) * xs + n), &gx);
+                float *y = malloc(sizeof(float) * (size_t)(tok * ys));
+                cr_assert(w && x && y);
+                for (int64_t r = 0; r < rows; r++)
+                    for (int64_t i = 0; i < n; i++) put_weight(dot_types[t], w + (size_t)r * row_bytes, i, wide_float(&rng));
+                for (int64_t j = 0; j < tok; j++)
+                    for (int64_t i = 0; i < n; i++) x[j * xs + i] = wide_float(&rng);
+                memset(y, 0x7f, sizeof(float) * (size_t)(tok * ys));
+                k->gemm(n, w, row_bytes, rows, x, xs, tok, y, ys);
+                for (int64_t j = 0; j < tok; j++) {
+                    for (int64_t r = 0; r < rows; r++) {
+                        const float want = k->vec_dot(n, w + (size_t)r * row_bytes, x + j * xs);
+                        cr_assert(memcmp(&y[j * ys + r], &want, sizeof want) == 0,
+                                  "%s %s n %lld rows %lld tokens %lld: row %lld token %lld %.9g, dot %.9g",
+                                  nt_isa_name((nt_isa)isa), nt_type_traits_get(dot_types[t])->name, (long long)n,
+                                  (long long)rows, (long long)tok, (long long)r, (long long)j,
+                                  (double)y[j * ys + r], (double)want);
+                    }
+                    for (int64_t r = rows; r < ys; r++) /* the stride's padding is left alone */
+                        cr_assert(((const unsigned char *)&y[j * ys + r])[0] == 0x7f);
+                }
+                free(y);
+                nt_guarded_free(&gx);
+                nt_guarded_free(&gw);
+                tested++;
+            }
+        }
+    }
+#if defined(__x86_64__)
+    if (nt_isa_supported(NT_ISA_AVX2)) cr_assert(tested > 0, "no GEMM was tested");
+#endif
+}
+
 Test(kernels, weight_row_get_decodes_exactly)
 {
     for (size_t t = 0; t < N_DOT_TYPES; t++) {

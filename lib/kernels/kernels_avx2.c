@@ -10,7 +10,9 @@
  * lane, so a token's result is bitwise the same however it was batched.
  */
 #include <immintrin.h>
+#include <stdbool.h>
 
+#include "core/alloc.h"
 #include "kernels/kernels_isa.h"
 #include "types/type_kernels.h"
 
@@ -122,6 +124,150 @@ static inline __m256 nt_tail_bf16x8(const void *w, int64_t i, int64_t r)
 NT_DEFINE_DOTS_AVX2(f32)
 NT_DEFINE_DOTS_AVX2(f16)
 NT_DEFINE_DOTS_AVX2(bf16)
+
+/*
+ * GEMM tiles of 2 rows x 3 tokens, as in kernels_avx512.c (see there): the
+ * dot's four accumulators per output in two passes of two, (a0 + a1) +
+ * (a2 + a3), the tokens' values packed in the order the passes read them,
+ * long rows in blocks with the accumulators parked between them. Twelve
+ * accumulators, two weight vectors and one activation vector fill the 16
+ * ymm registers.
+ */
+#define NT_GEMM_R_AVX2 2
+#define NT_GEMM_T_AVX2 3
+#define NT_GEMM_KC_AVX2 1024
+#define NT_GEMM_GROUP_AVX2 16
+#define NT_GEMM_ELEMS_AVX2 (NT_GEMM_R_AVX2 * NT_GEMM_T_AVX2)
+
+/* See kernels_avx512.c: keeps GCC from folding one load into every FMA. */
+#define NT_IN_REGISTER(v) __asm__("" : "+x"(v))
+
+/* The k tokens' main-loop values [0, n32) in pass order: for pass p, step
+ * s (values 32s ..), token t, vector a of the pair: vector 4s + 2p + a. */
+static inline void nt_gemm_pack_avx2(const float *x, int64_t xs, int64_t k, int64_t n32, float *pan)
+{
+    for (int p = 0; p < 2; p++)
+        for (int64_t i = 16 * p; i < n32; i += 32)
+            for (int64_t t = 0; t < k; t++, pan += 16) {
+                _mm256_store_ps(pan, _mm256_loadu_ps(x + t * xs + i));
+                _mm256_store_ps(pan + 8, _mm256_loadu_ps(x + t * xs + i + 8));
+            }
+}
+
+#define NT_DEFINE_GEMM_AVX2(T)                                                                          \
+    /* Pass p of one R x TT tile over the main-loop values [i0, i1): as nt_gemm_pass in           \
+     * kernels_avx512.c. */                                                                           \
+    static inline __attribute__((always_inline)) void nt_gemm_pass_##T(                                \
+        int64_t n, const unsigned char *w, size_t rb, const float *pan, const float *x, int64_t xs,   \
+        int p, int64_t i0, int64_t i1, bool last, __m256 *state, __m256 *sums, const int TT)          \
+    {                                                                                                  \
+        __m256 acc[NT_GEMM_R_AVX2][NT_GEMM_T_AVX2][2];                                                 \
+        for (int r = 0; r < NT_GEMM_R_AVX2; r++)                                                       \
+            for (int t = 0; t < TT; t++)                                                               \
+                for (int a = 0; a < 2; a++)                                                            \
+                    acc[r][t][a] = i0 == 0 ? _mm256_setzero_ps() : state[(r * TT + t) * 2 + a];        \
+        const float *xp = pan + (p * (n & ~(int64_t)31) + i0) / 2 * TT;                                \
+        for (int64_t i = i0 + 16 * p; i < i1; i += 32, xp += 16 * TT)                                  \
+            for (int a = 0; a < 2; a++) {                                                              \
+                __m256 w0 = nt_load_##T##x8(w, i + 8 * a), w1 = nt_load_##T##x8(w + rb, i + 8 * a);    \
+                NT_IN_REGISTER(w0);                                                                    \
+                NT_IN_REGISTER(w1);                                                                    \
+                for (int t = 0; t < TT; t++) {                                                         \
+                    __m256 xv = _mm256_load_ps(xp + 16 * t + 8 * a);                                   \
+                    NT_IN_REGISTER(xv);                                                                \
+                    acc[0][t][a] = _mm256_fmadd_ps(w0, xv, acc[0][t][a]);                              \
+                    acc[1][t][a] = _mm256_fmadd_ps(w1, xv, acc[1][t][a]);                              \
+                }                                                                                      \
+            }                                                                                          \
+        if (!last) {                                                                                   \
+            for (int r = 0; r < NT_GEMM_R_AVX2; r++)                                                   \
+                for (int t = 0; t < TT; t++)                                                           \
+                    for (int a = 0; a < 2; a++) state[(r * TT + t) * 2 + a] = acc[r][t][a];            \
+            return;                                                                                    \
+        }                                                                                              \
+        if (p == 0) {                                                                                  \
+            for (int64_t i = i1; i + 8 <= n; i += 8) {                                                 \
+                const __m256 w0 = nt_load_##T##x8(w, i), w1 = nt_load_##T##x8(w + rb, i);             \
+                for (int t = 0; t < TT; t++) {                                                         \
+                    const __m256 xv = _mm256_loadu_ps(x + t * xs + i);                                 \
+                    acc[0][t][0] = _mm256_fmadd_ps(w0, xv, acc[0][t][0]);                              \
+                    acc[1][t][0] = _mm256_fmadd_ps(w1, xv, acc[1][t][0]);                              \
+                }                                                                                      \
+            }                                                                                          \
+            if (n & 7) {                                                                               \
+                const int64_t i = n & ~(int64_t)7;                                                     \
+                const __m256i m = nt_tail_mask(n - i);                                                 \
+                const __m256 w0 = nt_tail_##T##x8(w, i, n - i), w1 = nt_tail_##T##x8(w + rb, i, n - i); \
+                for (int t = 0; t < TT; t++) {                                                         \
+                    const __m256 xv = _mm256_maskload_ps(x + t * xs + i, m);                           \
+                    acc[0][t][1] = _mm256_fmadd_ps(w0, xv, acc[0][t][1]);                              \
+                    acc[1][t][1] = _mm256_fmadd_ps(w1, xv, acc[1][t][1]);                              \
+                }                                                                                      \
+            }                                                                                          \
+        }                                                                                              \
+        for (int r = 0; r < NT_GEMM_R_AVX2; r++)                                                       \
+            for (int t = 0; t < TT; t++) {                                                             \
+                const __m256 s = _mm256_add_ps(acc[r][t][0], acc[r][t][1]);                            \
+                sums[r * TT + t] = p == 0 ? s : _mm256_add_ps(sums[r * TT + t], s);                    \
+            }                                                                                          \
+    }                                                                                                  \
+    static inline __attribute__((always_inline)) void nt_gemm_group_##T(                               \
+        int64_t n, const unsigned char *w, size_t rb, int64_t n_rows, const float *pan, const float *x, \
+        int64_t xs, float *y, int64_t ys, const int TT)                                                \
+    {                                                                                                  \
+        const int64_t n32 = n & ~(int64_t)31;                                                          \
+        _Alignas(32) __m256 state[NT_GEMM_GROUP_AVX2 / NT_GEMM_R_AVX2][2][NT_GEMM_ELEMS_AVX2 * 2];     \
+        _Alignas(32) __m256 sums[NT_GEMM_ELEMS_AVX2] = {0}; /* (zeros keep GCC from a false warning) */ \
+        for (int64_t i0 = 0; i0 == 0 || i0 < n32; i0 += NT_GEMM_KC_AVX2) {                             \
+            const int64_t i1 = i0 + NT_GEMM_KC_AVX2 < n32 ? i0 + NT_GEMM_KC_AVX2 : n32;                 \
+            const bool last = i1 == n32;                                                               \
+            for (int64_t r0 = 0; r0 < n_rows; r0 += NT_GEMM_R_AVX2) {                                  \
+                const unsigned char *wr = w + (size_t)r0 * rb;                                         \
+                for (int p = 0; p < 2; p++)                                                            \
+                    nt_gemm_pass_##T(n, wr, rb, pan, x, xs, p, i0, i1, last, state[r0 / NT_GEMM_R_AVX2][p], sums, TT); \
+                if (!last) continue;                                                                   \
+                for (int r = 0; r < NT_GEMM_R_AVX2; r++)                                               \
+                    for (int t = 0; t < TT; t++) y[t * ys + r0 + r] = nt_hsum256(sums[r * TT + t]);    \
+            }                                                                                          \
+        }                                                                                              \
+    }                                                                                                  \
+    void nt_gemm_##T##_avx2(int64_t n, const void *w, size_t row_bytes, int64_t n_rows, const float *x, \
+                            int64_t x_stride, int64_t n_tok, float *y, int64_t y_stride)              \
+    {                                                                                                  \
+        const unsigned char *wb = w;                                                                   \
+        const int64_t whole = n_rows / NT_GEMM_R_AVX2 * NT_GEMM_R_AVX2;                                \
+        const int64_t n32 = n & ~(int64_t)31;                                                          \
+        float *pan = nt_aligned_alloc(32, sizeof(float) * (size_t)(NT_GEMM_T_AVX2 * n32 + 8));         \
+        if (!pan) { /* bitwise the same, only slower */                                                \
+            for (int64_t t = 0; t < n_tok; t++)                                                        \
+                for (int64_t r = 0; r < n_rows; r++)                                                   \
+                    y[t * y_stride + r] = nt_dot_##T##_avx2(n, wb + (size_t)r * row_bytes, x + t * x_stride); \
+            return;                                                                                    \
+        }                                                                                              \
+        for (int64_t t0 = 0; t0 < n_tok; t0 += NT_GEMM_T_AVX2) {                                       \
+            const int64_t left = n_tok - t0 < NT_GEMM_T_AVX2 ? n_tok - t0 : NT_GEMM_T_AVX2;            \
+            const float *xt = x + t0 * x_stride;                                                       \
+            float *yt = y + t0 * y_stride;                                                             \
+            nt_gemm_pack_avx2(xt, x_stride, left, n32, pan);                                           \
+            for (int64_t g0 = 0; g0 < whole; g0 += NT_GEMM_GROUP_AVX2) {                               \
+                const int64_t g = whole - g0 < NT_GEMM_GROUP_AVX2 ? whole - g0 : NT_GEMM_GROUP_AVX2;   \
+                const unsigned char *wg = wb + (size_t)g0 * row_bytes;                                 \
+                switch (left) {                                                                        \
+                case 1: nt_gemm_group_##T(n, wg, row_bytes, g, pan, xt, x_stride, yt + g0, y_stride, 1); break; \
+                case 2: nt_gemm_group_##T(n, wg, row_bytes, g, pan, xt, x_stride, yt + g0, y_stride, 2); break; \
+                default: nt_gemm_group_##T(n, wg, row_bytes, g, pan, xt, x_stride, yt + g0, y_stride, NT_GEMM_T_AVX2); break; \
+                }                                                                                      \
+            }                                                                                          \
+            for (int64_t r = whole; r < n_rows; r++) /* the odd row: a token at a time */              \
+                for (int64_t t = 0; t < left; t++)                                                     \
+                    yt[t * y_stride + r] = nt_dot_##T##_avx2(n, wb + (size_t)r * row_bytes, xt + t * x_stride); \
+        }                                                                                              \
+        nt_free(pan);                                                                                  \
+    }
+
+NT_DEFINE_GEMM_AVX2(f32)
+NT_DEFINE_GEMM_AVX2(f16)
+NT_DEFINE_GEMM_AVX2(bf16)
 
 void nt_axpy_f32_avx2(float *y, float a, const float *x, int64_t n)
 {

@@ -9,7 +9,10 @@
  * a token's result is bitwise the same whichever way it was batched.
  */
 #include <immintrin.h>
+#include <stdbool.h>
 
+#include "core/alloc.h"
+#include "kernels/hsum_avx512.h"
 #include "kernels/kernels_isa.h"
 #include "types/type_kernels.h"
 
@@ -45,7 +48,7 @@ static inline __m512 nt_tail_bf16x16(const void *w, int64_t i, __mmask16 m)
 
 static inline float nt_reduce4(__m512 a0, __m512 a1, __m512 a2, __m512 a3)
 {
-    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+    return nt_hsum512(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
 }
 
 /* One row with k tokens (x rows `stride` apart); k = 1 is the plain dot. */
@@ -103,6 +106,196 @@ static inline float nt_reduce4(__m512 a0, __m512 a1, __m512 a2, __m512 a3)
 NT_DEFINE_DOTS_AVX512(f32)
 NT_DEFINE_DOTS_AVX512(f16)
 NT_DEFINE_DOTS_AVX512(bf16)
+
+/*
+ * GEMM tiles: NT_GEMM_R_AVX512 rows x NT_GEMM_T_AVX512 tokens. The dot
+ * above keeps four accumulators per output, vector g of the main loop in
+ * accumulator g % 4 (then the whole vectors of the rest in accumulator 0,
+ * the masked tail in 1). Four per element do not fit a useful tile in 32
+ * registers, but the accumulators never meet before the end, so a tile
+ * runs two passes over its rows, accumulators 0 and 1 and then 2 and 3,
+ * two registers per element, and combines them as the dot does:
+ * (a0 + a1) + (a2 + a3). Sixteen elements share the shuffles of one
+ * horizontal sum. (4 x 6 tiles with one register per element need four
+ * passes; measured, they spent over a third of their time outside the
+ * inner loop, parking and combining accumulators and leaving short loops,
+ * and were no faster than the multi-token dot.)
+ */
+#define NT_GEMM_R_AVX512 2
+#define NT_GEMM_T_AVX512 6
+/* Long rows go in blocks of this many values (a multiple of 64), so that a
+ * tile's six activation slices (24 KiB) stay in L1 while a group of
+ * NT_GEMM_GROUP_AVX512 rows passes over them; the accumulators of the
+ * group's tiles wait in memory between blocks. */
+#define NT_GEMM_KC_AVX512 1024
+#define NT_GEMM_GROUP_AVX512 16
+
+#define NT_GEMM_ELEMS (NT_GEMM_R_AVX512 * NT_GEMM_T_AVX512)
+#define NT_GEMM_SUMS ((NT_GEMM_ELEMS + 15) / 16 * 16)
+
+/* Loaded once into a register: left alone, GCC folds the load into every
+ * FMA that uses it, which doubles the loads, and loads are what a tile has
+ * least room for. */
+#define NT_IN_REGISTER(v) __asm__("" : "+v"(v))
+
+/* acc[r][t][0..1] += rows' vectors at i and i + 16 times each token's,
+ * which are at xp (the panel's next 2 * TT vectors). */
+#define NT_GEMM_STEP2(T, i, xp)                                                                        \
+    do {                                                                                               \
+        __m512 w0[NT_GEMM_R_AVX512], w1[NT_GEMM_R_AVX512];                                             \
+        for (int r = 0; r < R; r++) {                                                                  \
+            w0[r] = nt_load_##T##x16(w + r * rb, (i));                                                 \
+            w1[r] = nt_load_##T##x16(w + r * rb, (i) + 16);                                            \
+        }                                                                                              \
+        for (int t = 0; t < TT; t++) {                                                                 \
+            __m512 x0 = _mm512_load_ps((xp) + 32 * t), x1 = _mm512_load_ps((xp) + 32 * t + 16);       \
+            NT_IN_REGISTER(x0);                                                                        \
+            NT_IN_REGISTER(x1);                                                                        \
+            for (int r = 0; r < R; r++) acc[r][t][0] = _mm512_fmadd_ps(w0[r], x0, acc[r][t][0]);       \
+            for (int r = 0; r < R; r++) acc[r][t][1] = _mm512_fmadd_ps(w1[r], x1, acc[r][t][1]);       \
+        }                                                                                              \
+    } while (0)
+
+#define NT_DEFINE_GEMM_AVX512(T)                                                                        \
+    /* Pass p (accumulators 2p and 2p + 1) of one R x TT tile over the main-loop values [i0, i1),    \
+     * the tokens' in the panel `pan` (nt_gemm_pack), the rest of the row in x: from zero when       \
+     * i0 == 0, else from `state`; with `last`, also the rest of the row, and the pair's sum goes     \
+     * into sums[r * TT + t] (p == 0) or is added to it (p == 1), else the accumulators go back to   \
+     * `state`. */                                                                                    \
+    static inline __attribute__((always_inline)) void nt_gemm_pass_##T(                                \
+        int64_t n, const unsigned char *w, size_t rb, const float *pan, const float *x, int64_t xs, int p, int64_t i0, \
+        int64_t i1, bool last, __m512 *state, __m512 *sums, const int R, const int TT)                 \
+    {                                                                                                  \
+        __m512 acc[NT_GEMM_R_AVX512][NT_GEMM_T_AVX512][2];                                             \
+        for (int r = 0; r < R; r++)                                                                    \
+            for (int t = 0; t < TT; t++)                                                               \
+                for (int a = 0; a < 2; a++)                                                            \
+                    acc[r][t][a] = i0 == 0 ? _mm512_setzero_ps() : state[(r * TT + t) * 2 + a];        \
+        const float *xp = pan + (p * (n & ~(int64_t)63) + i0) / 2 * TT;                                \
+        for (int64_t i = i0 + 32 * p; i < i1; i += 64, xp += 32 * TT) NT_GEMM_STEP2(T, i, xp);         \
+        if (!last) {                                                                                   \
+            for (int r = 0; r < R; r++)                                                                \
+                for (int t = 0; t < TT; t++)                                                           \
+                    for (int a = 0; a < 2; a++) state[(r * TT + t) * 2 + a] = acc[r][t][a];            \
+            return;                                                                                    \
+        }                                                                                              \
+        if (p == 0) {                                                                                  \
+            for (int64_t i = i1; i + 16 <= n; i += 16) {                                               \
+                __m512 wv[NT_GEMM_R_AVX512];                                                           \
+                for (int r = 0; r < R; r++) wv[r] = nt_load_##T##x16(w + r * rb, i);                   \
+                for (int t = 0; t < TT; t++) {                                                         \
+                    const __m512 xv = _mm512_loadu_ps(x + t * xs + i);                                 \
+                    for (int r = 0; r < R; r++) acc[r][t][0] = _mm512_fmadd_ps(wv[r], xv, acc[r][t][0]); \
+                }                                                                                      \
+            }                                                                                          \
+            if (n & 15) {                                                                              \
+                const int64_t i = n & ~(int64_t)15;                                                    \
+                const __mmask16 m = nt_tail_mask16(n - i);                                             \
+                __m512 wv[NT_GEMM_R_AVX512];                                                           \
+                for (int r = 0; r < R; r++) wv[r] = nt_tail_##T##x16(w + r * rb, i, m);                \
+                for (int t = 0; t < TT; t++) {                                                         \
+                    const __m512 xv = _mm512_maskz_loadu_ps(m, x + t * xs + i);                        \
+                    for (int r = 0; r < R; r++) acc[r][t][1] = _mm512_fmadd_ps(wv[r], xv, acc[r][t][1]); \
+                }                                                                                      \
+            }                                                                                          \
+        }                                                                                              \
+        for (int r = 0; r < R; r++)                                                                    \
+            for (int t = 0; t < TT; t++) {                                                             \
+                const __m512 s = _mm512_add_ps(acc[r][t][0], acc[r][t][1]);                            \
+                sums[r * TT + t] = p == 0 ? s : _mm512_add_ps(sums[r * TT + t], s);                    \
+            }                                                                                          \
+    }                                                                                                  \
+    /* Rows [0, n_rows) (at most a group, whole tiles) for TT tokens. */                              \
+    static inline __attribute__((always_inline)) void nt_gemm_group_##T(                               \
+        int64_t n, const unsigned char *w, size_t rb, int64_t n_rows, const float *pan, const float *x, \
+        int64_t xs, float *y, int64_t ys, const int TT)                                                \
+    {                                                                                                  \
+        const int R = NT_GEMM_R_AVX512;                                                                \
+        const int64_t n64 = n & ~(int64_t)63;                                                          \
+        _Alignas(64) __m512 state[NT_GEMM_GROUP_AVX512 / NT_GEMM_R_AVX512][2][NT_GEMM_ELEMS * 2];      \
+        _Alignas(64) __m512 sums[NT_GEMM_SUMS] = {0}; /* (zeros keep GCC from a false warning) */      \
+        _Alignas(64) float out[NT_GEMM_SUMS];                                                          \
+        for (int64_t i0 = 0; i0 == 0 || i0 < n64; i0 += NT_GEMM_KC_AVX512) {                           \
+            const int64_t i1 = i0 + NT_GEMM_KC_AVX512 < n64 ? i0 + NT_GEMM_KC_AVX512 : n64;             \
+            const bool last = i1 == n64;                                                               \
+            for (int64_t r0 = 0; r0 < n_rows; r0 += R) {                                               \
+                const unsigned char *wr = w + (size_t)r0 * rb;                                         \
+                for (int p = 0; p < 2; p++)                                                            \
+                    nt_gemm_pass_##T(n, wr, rb, pan, x, xs, p, i0, i1, last, state[r0 / R][p], sums, R, TT); \
+                if (!last) continue;                                                                   \
+                nt_gemm_hsum(sums, R * TT, out);                                                       \
+                for (int r = 0; r < R; r++)                                                            \
+                    for (int t = 0; t < TT; t++) y[t * ys + r0 + r] = out[r * TT + t];                 \
+            }                                                                                          \
+        }                                                                                              \
+    }                                                                                                  \
+    void nt_gemm_##T##_avx512(int64_t n, const void *w, size_t row_bytes, int64_t n_rows,              \
+                              const float *x, int64_t x_stride, int64_t n_tok, float *y, int64_t y_stride) \
+    {                                                                                                  \
+        const unsigned char *wb = w;                                                                   \
+        const int64_t whole = n_rows / NT_GEMM_R_AVX512 * NT_GEMM_R_AVX512;                            \
+        const int64_t n64 = n & ~(int64_t)63;                                                          \
+        float *pan = nt_aligned_alloc(64, sizeof(float) * (size_t)(NT_GEMM_T_AVX512 * n64 + 16));      \
+        if (!pan) { /* bitwise the same, only slower */                                                \
+            for (int64_t t = 0; t < n_tok; t++)                                                        \
+                for (int64_t r = 0; r < n_rows; r++)                                                   \
+                    y[t * y_stride + r] = nt_dot_##T##_avx512(n, wb + (size_t)r * row_bytes, x + t * x_stride); \
+            return;                                                                                    \
+        }                                                                                              \
+        for (int64_t t0 = 0; t0 < n_tok; t0 += NT_GEMM_T_AVX512) {                                     \
+            const int64_t left = n_tok - t0 < NT_GEMM_T_AVX512 ? n_tok - t0 : NT_GEMM_T_AVX512;        \
+            const float *xt = x + t0 * x_stride;                                                       \
+            float *yt = y + t0 * y_stride;                                                             \
+            nt_gemm_pack(xt, x_stride, left, n64, pan);                                                \
+            for (int64_t g0 = 0; g0 < whole; g0 += NT_GEMM_GROUP_AVX512) {                             \
+                const int64_t g = whole - g0 < NT_GEMM_GROUP_AVX512 ? whole - g0 : NT_GEMM_GROUP_AVX512; \
+                const unsigned char *wg = wb + (size_t)g0 * row_bytes;                                 \
+                switch (left) {                                                                        \
+                case 1: nt_gemm_group_##T(n, wg, row_bytes, g, pan, xt, x_stride, yt + g0, y_stride, 1); break; \
+                case 2: nt_gemm_group_##T(n, wg, row_bytes, g, pan, xt, x_stride, yt + g0, y_stride, 2); break; \
+                case 3: nt_gemm_group_##T(n, wg, row_bytes, g, pan, xt, x_stride, yt + g0, y_stride, 3); break; \
+                case 4: nt_gemm_group_##T(n, wg, row_bytes, g, pan, xt, x_stride, yt + g0, y_stride, 4); break; \
+                case 5: nt_gemm_group_##T(n, wg, row_bytes, g, pan, xt, x_stride, yt + g0, y_stride, 5); break; \
+                default: nt_gemm_group_##T(n, wg, row_bytes, g, pan, xt, x_stride, yt + g0, y_stride, NT_GEMM_T_AVX512); break; \
+                }                                                                                      \
+            }                                                                                          \
+            for (int64_t r = whole; r < n_rows; r++) /* the odd row: a token at a time */              \
+                for (int64_t t = 0; t < left; t++)                                                     \
+                    yt[t * y_stride + r] = nt_dot_##T##_avx512(n, wb + (size_t)r * row_bytes, xt + t * x_stride); \
+        }                                                                                              \
+        nt_free(pan);                                                                                  \
+    }
+
+/* The k tokens' main-loop values [0, n64) (rows xs apart) in the order the
+ * passes read them, so that a pass streams through one contiguous run and
+ * rows a power of two apart do not fight over L1 sets: for pass p, step s
+ * (values 64s ..), token t, vector a of the pair: vector 4s + 2p + a. */
+static inline void nt_gemm_pack(const float *x, int64_t xs, int64_t k, int64_t n64, float *pan)
+{
+    for (int p = 0; p < 2; p++)
+        for (int64_t i = 32 * p; i < n64; i += 64)
+            for (int64_t t = 0; t < k; t++, pan += 32) {
+                _mm512_store_ps(pan, _mm512_loadu_ps(x + t * xs + i));
+                _mm512_store_ps(pan + 16, _mm512_loadu_ps(x + t * xs + i + 16));
+            }
+}
+
+/* The horizontal sums of k combined accumulators, sixteen at a time (the
+ * rest padded with zeros, which touch no other lane). */
+static inline void nt_gemm_hsum(__m512 *sums, int k, float *out)
+{
+    for (int e = k; e < (k + 15) / 16 * 16; e++) sums[e] = _mm512_setzero_ps();
+    for (int g = 0; g < k; g += 16) {
+        __m512 v[16];
+        for (int q = 0; q < 4; q++) /* lane 4q + m sums v[q + 4m]: give it element g + 4q + m */
+            for (int m = 0; m < 4; m++) v[q + 4 * m] = sums[g + 4 * q + m];
+        _mm512_store_ps(out + g, nt_hsum512x16(v));
+    }
+}
+
+NT_DEFINE_GEMM_AVX512(f32)
+NT_DEFINE_GEMM_AVX512(f16)
+NT_DEFINE_GEMM_AVX512(bf16)
 
 void nt_axpy_f32_avx512(float *y, float a, const float *x, int64_t n)
 {

@@ -45,6 +45,17 @@ NT_DECLARE_DOTK(f32)
 NT_DECLARE_DOTK(f16)
 NT_DECLARE_DOTK(bf16)
 
+/* GEMM tiles (nt_gemm_fn in types/types.h). */
+#define NT_DECLARE_GEMM(t)                                                                          \
+    void nt_gemm_##t##_avx2(int64_t n, const void *w, size_t row_bytes, int64_t n_rows, const float *x, \
+                            int64_t x_stride, int64_t n_tok, float *y, int64_t y_stride);             \
+    void nt_gemm_##t##_avx512(int64_t n, const void *w, size_t row_bytes, int64_t n_rows, const float *x, \
+                              int64_t x_stride, int64_t n_tok, float *y, int64_t y_stride);
+
+NT_DECLARE_GEMM(f32)
+NT_DECLARE_GEMM(f16)
+NT_DECLARE_GEMM(bf16)
+
 /* Row dequantizers of the quantized types that decode in registers, with
  * the same values as their traits' to_float (for matmul's batched path). */
 #define NT_DECLARE_TO_FLOAT_X86(t)                                        \

@@ -13,13 +13,14 @@
 #include <immintrin.h>
 
 #include "kernels/f16c_scale.h"
+#include "kernels/hsum_avx512.h"
 #include "kernels/kernels_isa.h"
 #include "kernels/quant_blocks.h"
 #include "types/type_kernels.h"
 
 static inline float nt_reduce4(const __m512 acc[4])
 {
-    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
+    return nt_hsum512(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
 }
 
 static inline __m512 nt_fma(__m512 w, const float *x, __m512 acc)

@@ -56,6 +56,12 @@ typedef float (*nt_vec_dot_fn)(int64_t n, const void *w, const float *x);
  * result is bitwise the same ISA's vec_dot. */
 typedef void (*nt_dotk_fn)(int64_t n, const void *w, const float *x, int64_t stride,
                            int64_t i0, int64_t i1, float *state, float *out);
+/* Register-blocked product of n_rows weight rows (row_bytes apart) with
+ * n_tok activation rows (x_stride floats apart): y[t * y_stride + r] =
+ * vec_dot(n, row r, x + t * x_stride), bitwise that ISA's vec_dot, for any
+ * n, n_rows and n_tok. */
+typedef void (*nt_gemm_fn)(int64_t n, const void *w, size_t row_bytes, int64_t n_rows, const float *x,
+                           int64_t x_stride, int64_t n_tok, float *y, int64_t y_stride);
 #define NT_DOTK_MAX 4
 #define NT_DOTK_STATE_FLOATS 256 /* 4 tokens x 4 accumulators x 16 lanes */
 #define NT_DOTK_ALIGN 64         /* the widest main-loop step (AVX-512) */
@@ -111,6 +117,9 @@ typedef struct nt_type_kernels {
     nt_dotk_fn dotk_decoded;     /* quantized types: a multi-token F32 dot
                                     over rows decoded with to_float that
                                     gives bitwise vec_dot */
+    nt_gemm_fn gemm;             /* ... for blocks of rows and tokens */
+    nt_gemm_fn gemm_decoded;     /* quantized types: the F32 gemm, over
+                                    rows decoded with to_float */
     nt_vec_dot_q_fn vec_dot_q;   /* fast mode: quantized activations */
     nt_dotk_q_fn dotk_q;         /* ... for up to NT_DOTK_Q_MAX tokens */
     nt_dotk_qp_fn dotk_qp;       /* ... with packed activations too, or NULL */
