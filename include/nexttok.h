@@ -451,7 +451,7 @@ NEXTTOK_API nexttok_status nexttok_sampler_sample(nexttok_sampler *sampler,
  * (sessions' logits are themselves bit-identical across thread counts).
  *
  * Memory: the chain and each stage allocate what they need when created
- * or added (about 24 bytes per vocabulary entry for the chain, 4 more for
+ * or added (about 28 bytes per vocabulary entry for the chain, 4 more for
  * a penalties or logit-bias stage, 1 bit for a mask); a draw, accept,
  * reset or mask update allocates nothing.
  *
