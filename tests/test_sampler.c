@@ -650,6 +650,101 @@ Test(sampler, draws_are_identical_across_thread_counts)
     nexttok_model_free(m);
 }
 
+/* Wide filters: thousands of survivors, so the library's full sorts and
+ * its bitset return to id order run; the rules are recomputed here with
+ * qsort. The probabilities are formed as the header says (softmax over the
+ * candidates in double; the sum taken in the order the candidates are in,
+ * which for a first stage is id order). */
+static const double *sort_keys;
+static int key_cmp(const void *a, const void *b)
+{
+    const int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    if (sort_keys[x] != sort_keys[y]) return sort_keys[x] < sort_keys[y] ? -1 : 1;
+    return (x > y) - (x < y);
+}
+
+static void ref_softmax(const float *l, int32_t n, double *p)
+{
+    double max = -INFINITY, sum = 0.0;
+    for (int32_t i = 0; i < n; i++) max = fmax(max, (double)l[i]);
+    for (int32_t i = 0; i < n; i++) sum += p[i] = exp((double)l[i] - max);
+    const double inv = 1.0 / sum;
+    for (int32_t i = 0; i < n; i++) p[i] *= inv;
+}
+
+/* Which tokens top-p (or typical-p) at `mass` keeps of `row`, by the
+ * header's rules; returns how many. */
+static int32_t ref_wide_keep(const float *row, int32_t V, int typical, double mass, unsigned char *keep)
+{
+    double *p = malloc((size_t)V * sizeof *p), *key = malloc((size_t)V * sizeof *key);
+    int32_t *order = malloc((size_t)V * sizeof *order);
+    cr_assert(p && key && order);
+    ref_softmax(row, V, p);
+    if (typical) {
+        double h = 0.0;
+        for (int32_t i = 0; i < V; i++)
+            if (p[i] > 0.0) h -= p[i] * log(p[i]);
+        for (int32_t i = 0; i < V; i++) key[i] = fabs(-log(p[i]) - h);
+    } else {
+        for (int32_t i = 0; i < V; i++) key[i] = -(double)row[i]; /* rank order: higher logit first */
+    }
+    for (int32_t i = 0; i < V; i++) order[i] = i;
+    sort_keys = key;
+    qsort(order, (size_t)V, sizeof *order, key_cmp);
+    memset(keep, 0, (size_t)V);
+    double cum = 0.0;
+    int32_t kept = 0;
+    for (int32_t i = 0; i < V; i++) {
+        keep[order[i]] = 1;
+        kept++;
+        cum += p[order[i]];
+        if (cum >= mass) break;
+    }
+    free(p);
+    free(key);
+    free(order);
+    return kept;
+}
+
+static void wide_filter_case(int typical)
+{
+    /* Two rows drawn from in turn, so survivors change between draws. */
+    enum { V = 3000, DRAWS = 300 };
+    static float rows[2][V];
+    static unsigned char keep[2][V];
+    for (int32_t i = 0; i < V; i++) {
+        rows[0][i] = 1.5f * sinf((float)i * 0.731f) + 0.8f * cosf((float)i * 0.0123f);
+        rows[1][V - 1 - i] = 1.2f * rows[0][i];
+    }
+    const double mass = 0.9;
+    int32_t kept[2];
+    for (int r = 0; r < 2; r++) {
+        kept[r] = ref_wide_keep(rows[r], V, typical, mass, keep[r]);
+        cr_assert_gt(kept[r], 1000, "the case should keep thousands (%d)", kept[r]);
+    }
+    nexttok_sampler_chain *c = chain_new(V, 404);
+    if (typical) OK(nexttok_sampler_chain_typical_add(c, (float)mass));
+    else OK(nexttok_sampler_chain_top_p_add(c, (float)mass));
+    OK(nexttok_sampler_chain_dist_add(c));
+    uint64_t s[4];
+    ref_seed(404, s);
+    for (int i = 0; i < DRAWS; i++) {
+        int32_t tok;
+        OK(nexttok_sampler_chain_logits_sample(c, rows[i & 1], V, &tok));
+        cr_assert_eq(tok, ref_dist(rows[i & 1], keep[i & 1], V, s), "draw %d", i);
+    }
+    static nexttok_token_prob out[V];
+    size_t n = 0;
+    OK(nexttok_sampler_chain_candidates_get(c, out, V, &n));
+    cr_assert_eq(n, (size_t)kept[1]);
+    for (size_t i = 0; i < n; i++) cr_assert(keep[1][out[i].id], "token %d should have been filtered", out[i].id);
+    nexttok_sampler_chain_free(c);
+}
+
+Test(sampler, a_wide_top_p_then_dist_follows_the_rules) { wide_filter_case(0); }
+
+Test(sampler, a_wide_typical_then_dist_follows_the_rules) { wide_filter_case(1); }
+
 /* ---- state: reset, clone -------------------------------------------------- */
 
 /* A 300-token row that is not flat, and a chain with history. */
