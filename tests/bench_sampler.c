@@ -3,16 +3,21 @@
  * arg-max a greedy caller would write itself.
  *
  *   build/tests/bench_sampler [n_vocab ...]    (default 512 32000 151936)
+ *   build/tests/bench_sampler MODEL.gguf       (whole decode steps)
  *
  * Rows are synthetic: logits ~ 2.5 * N(0, 1) from a fixed seed, a shape
  * like a real model's (a few tokens well ahead, a long tail). Each chain
  * draws from the same rows in turn and accepts what it draws; prints the
  * median nanoseconds per draw over 7 timed runs, in the thread's CPU time
  * (a shared machine's other load then inflates the figures less).
+ *
+ * Given a model, it times whole decode steps on one thread instead: feed
+ * one token and pick the next with a bare arg-max, or with each chain.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "nexttok.h"
@@ -125,9 +130,60 @@ static void bench(int32_t V)
     free(rows);
 }
 
+/* Decode steps: feed the token, then choose the next one. */
+static void bench_model(const char *path)
+{
+    nexttok_model *m = NULL;
+    if (nexttok_model_load(path, NULL, &m) != NEXTTOK_OK) {
+        fprintf(stderr, "%s: %s\n", path, nexttok_error_message());
+        return;
+    }
+    const int32_t V = nexttok_model_n_vocab_get(m);
+    nexttok_session_params sp;
+    nexttok_session_params_init(&sp, sizeof sp);
+    sp.n_threads = 1; /* so the thread's CPU time is the step's */
+    sp.n_ctx = 64;
+    nexttok_session *s = NULL;
+    if (nexttok_session_create(m, &sp, &s) != NEXTTOK_OK) {
+        fprintf(stderr, "%s: %s\n", path, nexttok_error_message());
+        nexttok_model_free(m);
+        return;
+    }
+    printf("%s (n_vocab %d), one thread, per decode step:\n", path, V);
+    const int steps = 48;
+    for (int c = 0; c < C_N; c++) {
+        nexttok_sampler_chain *ch = c == C_ARGMAX ? NULL : make((config)c, V);
+        double t[RUNS];
+        for (int run = 0; run < RUNS; run++) {
+            nexttok_session_reset(s);
+            int32_t tok = 1;
+            double t0 = now();
+            for (int d = 0; d < steps; d++) {
+                nexttok_session_feed(s, &tok, 1, NULL);
+                const float *lg;
+                nexttok_session_logits_get(s, &lg);
+                if (!ch) {
+                    tok = argmax(lg, V);
+                } else {
+                    nexttok_sampler_chain_sample(ch, s, &tok);
+                    nexttok_sampler_chain_accept(ch, tok);
+                }
+            }
+            t[run] = (now() - t0) / steps * 1e9;
+        }
+        qsort(t, RUNS, sizeof *t, cmp);
+        printf("  feed + %-63s %10.0f ns\n", names[c], t[RUNS / 2]);
+        nexttok_sampler_chain_free(ch);
+    }
+    nexttok_session_free(s);
+    nexttok_model_free(m);
+}
+
 int main(int argc, char **argv)
 {
-    if (argc > 1)
+    if (argc > 1 && strstr(argv[1], ".gguf"))
+        for (int i = 1; i < argc; i++) bench_model(argv[i]);
+    else if (argc > 1)
         for (int i = 1; i < argc; i++) bench(atoi(argv[i]));
     else {
         bench(512);
