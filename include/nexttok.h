@@ -21,8 +21,9 @@
  *  - Token ids are int32_t; sizes and counts are size_t or int32_t.
  *
  * Thread safety: a model is immutable after load and may be shared by any
- * number of threads and sessions. A session or tokenizer decoder is used by
- * one thread at a time. Error messages are per thread.
+ * number of threads and sessions. A session, tokenizer decoder, sampler or
+ * sampler chain is used by one thread at a time. Error messages are per
+ * thread.
  */
 #ifndef NEXTTOK_H
 #define NEXTTOK_H
@@ -647,8 +648,9 @@ NEXTTOK_API nexttok_status nexttok_sampler_chain_greedy_add(nexttok_sampler_chai
 NEXTTOK_API nexttok_status nexttok_sampler_chain_dist_add(nexttok_sampler_chain *chain);
 
 /*
- * Drawing. A draw runs every stage over a fresh candidates array. It does
- * not add the token to the penalties' history: call
+ * Drawing. A draw runs every stage over a fresh candidates array and sets
+ * *token_out (-1 when the draw fails). It does not add the token to the
+ * penalties' history: call
  * nexttok_sampler_chain_accept for each token that enters the text (the
  * prompt's too, if it should count), so a caller can reject a draw or
  * force a token. A chain without a selecting stage is NEXTTOK_ERR_STATE.
