@@ -452,9 +452,9 @@ NEXTTOK_API nexttok_status nexttok_sampler_sample(nexttok_sampler *sampler,
  * (sessions' logits are themselves bit-identical across thread counts).
  *
  * Memory: the chain and each stage allocate what they need when created
- * or added (about 28 bytes per vocabulary entry for the chain, 4 more for
- * a penalties or logit-bias stage, 1 bit for a mask); a draw, accept,
- * reset or mask update allocates nothing.
+ * or added (per vocabulary entry: about 28 bytes for the chain, 4 more
+ * for a penalties stage, 8 for a logit-bias stage, 1 bit for a mask); a
+ * draw, accept, reset, mask or bias update allocates nothing.
  *
  * A chain is used by one thread at a time. It does not refer to any
  * session or model: it samples any row of n_vocab logits, e.g. each row of
