@@ -21,8 +21,9 @@
  *  - Token ids are int32_t; sizes and counts are size_t or int32_t.
  *
  * Thread safety: a model is immutable after load and may be shared by any
- * number of threads and sessions. A session or tokenizer decoder is used by
- * one thread at a time. Error messages are per thread.
+ * number of threads and sessions. A session, tokenizer decoder, sampler or
+ * sampler chain is used by one thread at a time. Error messages are per
+ * thread.
  */
 #ifndef NEXTTOK_H
 #define NEXTTOK_H
@@ -397,7 +398,13 @@ typedef struct nexttok_sampler_params {
 /** Fill `params` (struct_size = sizeof *params) with defaults:
  * temperature 1, filters off, seed 0. */
 NEXTTOK_API void nexttok_sampler_params_init(nexttok_sampler_params *params, size_t struct_size);
-/** Create a sampler (its own random state). */
+/**
+ * Create a sampler (its own random state): the default chain of `params`
+ * (see nexttok_sampler_chain_default_create), made on the first draw, when
+ * the vocabulary size is known; that first draw allocates, later ones of
+ * the same vocabulary size do not. A session of another vocabulary size
+ * gets a chain of its width that continues the same random sequence.
+ */
 NEXTTOK_API nexttok_status nexttok_sampler_create(const nexttok_sampler_params *params,
                                                   nexttok_sampler **sampler_out);
 /** Release a sampler. NULL is fine. */
@@ -406,6 +413,281 @@ NEXTTOK_API void nexttok_sampler_free(nexttok_sampler *sampler);
 NEXTTOK_API nexttok_status nexttok_sampler_sample(nexttok_sampler *sampler,
                                                   const nexttok_session *session,
                                                   int32_t *token_out);
+
+/* --- sampler chains ------------------------------------------------------- */
+
+/*
+ * A sampler chain turns one row of logits into one token through stages
+ * applied in the order they were added. The stages work on a candidates
+ * array: (token id, logit) pairs, at first every token of the vocabulary.
+ * A filtering stage changes logits or removes candidates; a selecting stage
+ * (greedy or dist) picks the token and must come last. Wherever a stage
+ * uses probabilities they are
+ *
+ *     p_i = exp(l_i - l_max) / sum_j exp(l_j - l_max)
+ *
+ * over the candidates still in the array (so after top-k the probabilities
+ * are renormalized over the k kept, as in llama.cpp and Hugging Face),
+ * computed in double. "Rank order" is higher logit first, lower token id
+ * on ties; every tie anywhere is broken by the lower id.
+ *
+ * Stages (see each *_add call for the exact rule):
+ *   temperature  logits divided by T (T = 0: only the arg-max remains)
+ *   top-k        the k candidates first in rank order
+ *   top-p        nucleus: the shortest rank-order prefix whose mass >= p
+ *   min-p        candidates with p_i >= min_p * p_max
+ *   typical-p    locally typical sampling (Meister et al. 2022)
+ *   penalties    repetition / frequency / presence over a window of the
+ *                last accepted tokens, as llama.cpp applies them
+ *   logit bias   a fixed amount added to chosen tokens' logits
+ *   mask         only the allowed tokens remain (updatable between draws)
+ *   greedy       picks the arg-max (lowest id on ties)
+ *   dist         draws from the p_i with the chain's generator
+ *
+ * Determinism: the generator is xoshiro256** (Blackman & Vigna) with its
+ * state seeded by four outputs of splitmix64 from the 64-bit seed; a draw
+ * takes the top 53 bits of one output as u in [0, 1). Everything runs on
+ * the calling thread in a fixed order, so one seed, model, stages and
+ * inputs give the same tokens on every run, platform and thread count
+ * (sessions' logits are themselves bit-identical across thread counts).
+ *
+ * Memory: the chain and each stage allocate what they need when created
+ * or added (per vocabulary entry: about 28 bytes for the chain, 4 more
+ * for a penalties stage, 8 for a logit-bias stage, 1 bit for a mask); a
+ * draw, accept, reset, mask or bias update allocates nothing.
+ *
+ * A chain is used by one thread at a time. It does not refer to any
+ * session or model: it samples any row of n_vocab logits, e.g. each row of
+ * a batched feed.
+ */
+typedef struct nexttok_sampler_chain nexttok_sampler_chain;
+
+typedef struct nexttok_sampler_chain_params {
+    size_t struct_size;   /* sizeof(nexttok_sampler_chain_params) */
+    uint64_t seed;        /* the dist stage's generator; default 0 */
+} nexttok_sampler_chain_params;
+
+/** Fill `params` (struct_size = sizeof *params) with defaults: seed 0. */
+NEXTTOK_API void nexttok_sampler_chain_params_init(nexttok_sampler_chain_params *params,
+                                                   size_t struct_size);
+
+/**
+ * Create an empty chain for rows of `n_vocab` logits (n_vocab >= 1; use
+ * nexttok_model_n_vocab_get). `params` may be NULL. Add stages, then draw.
+ */
+NEXTTOK_API nexttok_status nexttok_sampler_chain_create(int32_t n_vocab,
+                                                        const nexttok_sampler_chain_params *params,
+                                                        nexttok_sampler_chain **chain_out);
+
+/**
+ * The chain that nexttok_sampler_params describe (the one nexttok_sampler
+ * runs): temperature T, then top-k (if top_k > 0), top-p (if top_p < 1),
+ * min-p (if min_p > 0), then dist seeded with params->seed; with T = 0,
+ * only greedy. Temperature comes first as in Hugging Face's generate, so
+ * the filters see the distribution at T. `params` may be NULL (defaults);
+ * the same values as nexttok_sampler_create are refused.
+ */
+NEXTTOK_API nexttok_status nexttok_sampler_chain_default_create(int32_t n_vocab,
+                                                                const nexttok_sampler_params *params,
+                                                                nexttok_sampler_chain **chain_out);
+
+/** Release a chain. NULL is fine. */
+NEXTTOK_API void nexttok_sampler_chain_free(nexttok_sampler_chain *chain);
+
+/**
+ * A deep copy: the same stages, generator state, penalty history and masks.
+ * The copy continues exactly as the original would (same draws from the
+ * same inputs); the two are independent afterwards.
+ */
+NEXTTOK_API nexttok_status nexttok_sampler_chain_clone(const nexttok_sampler_chain *chain,
+                                                       nexttok_sampler_chain **clone_out);
+
+/**
+ * Back to the state after the stages were added: the generator re-seeded
+ * with the chain's seed and every penalty history emptied. Masks and logit
+ * biases keep their current contents (they are the caller's settings, not
+ * history).
+ */
+NEXTTOK_API nexttok_status nexttok_sampler_chain_reset(nexttok_sampler_chain *chain);
+
+/** Number of stages (0 for NULL). Stages are numbered from 0 in the order added. */
+NEXTTOK_API int32_t nexttok_sampler_chain_n_stages_get(const nexttok_sampler_chain *chain);
+/** The chain's row width (0 for NULL). */
+NEXTTOK_API int32_t nexttok_sampler_chain_n_vocab_get(const nexttok_sampler_chain *chain);
+/**
+ * The name of stage `stage` ("temperature", "top-k", "top-p", "min-p",
+ * "typical", "penalties", "logit-bias", "mask", "greedy", "dist"), or NULL
+ * when there is no such stage.
+ */
+NEXTTOK_API const char *nexttok_sampler_chain_stage_name_get(const nexttok_sampler_chain *chain,
+                                                             int32_t stage);
+
+/*
+ * Adding stages. Each call appends one stage; it fails with
+ * NEXTTOK_ERR_INVALID_ARGUMENT (message naming the value) on a bad value and
+ * with NEXTTOK_ERR_STATE once a selecting stage ends the chain. A failed call
+ * leaves the chain as it was.
+ */
+
+/**
+ * Temperature: every logit l becomes l / T (in float). T > 0 and finite;
+ * T = 0 keeps only the first candidate in rank order (greedy at that
+ * point, as llama.cpp does for T <= 0). Negative, NaN or infinite T is
+ * refused.
+ */
+NEXTTOK_API nexttok_status nexttok_sampler_chain_temperature_add(nexttok_sampler_chain *chain,
+                                                                 float temperature);
+
+/**
+ * Top-k: keeps the first k candidates in rank order (all when k >= their
+ * count). k >= 1; leave the stage out to keep everything.
+ */
+NEXTTOK_API nexttok_status nexttok_sampler_chain_top_k_add(nexttok_sampler_chain *chain, int32_t k);
+
+/**
+ * Top-p (nucleus, Holtzman et al. 2020): in rank order, keeps the shortest
+ * prefix whose probability sum (in double) reaches p: candidates are kept
+ * up to and including the one where the running sum first becomes >= p, as
+ * llama.cpp and Hugging Face do (at least one is always kept). p in (0, 1];
+ * p = 1 keeps every candidate.
+ */
+NEXTTOK_API nexttok_status nexttok_sampler_chain_top_p_add(nexttok_sampler_chain *chain, float p);
+
+/**
+ * Min-p (Nguyen et al. 2024): keeps the candidates whose probability is at
+ * least min_p times the largest one, p_i >= min_p * p_max, computed as
+ * exp(l_i - l_max) >= min_p in double (the same inequality without the
+ * normalizing sum). min_p in [0, 1]; 0 keeps all, 1 keeps the candidates
+ * tied with the best. Candidates keep their order.
+ */
+NEXTTOK_API nexttok_status nexttok_sampler_chain_min_p_add(nexttok_sampler_chain *chain, float min_p);
+
+/**
+ * Typical-p (locally typical sampling, Meister et al. 2022, "Locally Typical
+ * Sampling", as Hugging Face's TypicalLogitsWarper and llama.cpp's typical
+ * sampler): with entropy H = -sum p_i ln p_i, each candidate scores
+ * |-ln p_i - H|; in order of increasing score (lower id on ties), keeps the
+ * shortest prefix whose probability sum reaches p (up to and including the
+ * candidate where the running sum first becomes >= p; llama.cpp asks for
+ * > p, which differs only on exact equality). p in (0, 1]; 1 keeps all.
+ */
+NEXTTOK_API nexttok_status nexttok_sampler_chain_typical_add(nexttok_sampler_chain *chain, float p);
+
+/**
+ * Penalties over a window of the last `last_n` accepted tokens
+ * (nexttok_sampler_chain_accept), as llama.cpp applies them: for each
+ * candidate whose token occurs c > 0 times in the window, first the
+ * repetition penalty (Keskar et al. 2019) divides a positive logit by
+ * `repeat` and multiplies a zero or negative one by it, then
+ *     l -= c * frequency + presence
+ * (frequency counts every occurrence, presence once), in float. last_n >= 0
+ * (0: the window holds nothing and the stage does nothing); repeat > 0 and
+ * finite (1 = off); frequency and presence finite (0 = off; negative values
+ * favour repeats). Each penalties stage keeps its own window.
+ */
+NEXTTOK_API nexttok_status nexttok_sampler_chain_penalties_add(nexttok_sampler_chain *chain,
+                                                               int32_t last_n, float repeat,
+                                                               float frequency, float presence);
+
+typedef struct nexttok_logit_bias {
+    int32_t token;
+    float bias;
+} nexttok_logit_bias;
+
+/**
+ * Logit bias: adds `bias` to the logit of `token` for each of the n entries
+ * (a token listed twice gets both). A bias of -INFINITY bans the token (the
+ * candidate is removed); other biases must be finite, and tokens in the
+ * vocabulary (NEXTTOK_ERR_TOKEN_RANGE otherwise). n = 0 is allowed (a stage
+ * to fill later with nexttok_sampler_chain_logit_bias_set).
+ */
+NEXTTOK_API nexttok_status nexttok_sampler_chain_logit_bias_add(nexttok_sampler_chain *chain,
+                                                                const nexttok_logit_bias *biases,
+                                                                size_t n);
+
+/** Replace the entries of logit-bias stage `stage` (same rules as _add). */
+NEXTTOK_API nexttok_status nexttok_sampler_chain_logit_bias_set(nexttok_sampler_chain *chain,
+                                                                int32_t stage,
+                                                                const nexttok_logit_bias *biases,
+                                                                size_t n);
+
+/**
+ * An allowed-token mask: only allowed tokens stay candidates, in their
+ * order. Every token is allowed until the mask is set. A draw where no
+ * candidate is left fails with NEXTTOK_ERR_STATE.
+ */
+NEXTTOK_API nexttok_status nexttok_sampler_chain_mask_add(nexttok_sampler_chain *chain);
+
+/**
+ * Set mask stage `stage` from a bitset: token t is allowed when bit t % 64
+ * of bits[t / 64] is 1. n_words must be (n_vocab + 63) / 64; bits beyond
+ * n_vocab are ignored. bits = NULL (n_words 0) allows every token.
+ */
+NEXTTOK_API nexttok_status nexttok_sampler_chain_mask_set(nexttok_sampler_chain *chain, int32_t stage,
+                                                          const uint64_t *bits, size_t n_words);
+
+/**
+ * Set mask stage `stage` to allow exactly the n listed tokens (duplicates
+ * are fine; n = 0 allows none). A token outside the vocabulary is
+ * NEXTTOK_ERR_TOKEN_RANGE and leaves the mask as it was.
+ */
+NEXTTOK_API nexttok_status nexttok_sampler_chain_mask_tokens_set(nexttok_sampler_chain *chain,
+                                                                 int32_t stage,
+                                                                 const int32_t *tokens, size_t n);
+
+/** Greedy: picks the first candidate in rank order. Ends the chain. */
+NEXTTOK_API nexttok_status nexttok_sampler_chain_greedy_add(nexttok_sampler_chain *chain);
+
+/**
+ * Dist: one draw from the candidates' probabilities. With the candidates
+ * in increasing token id order, weights w_i = exp(l_i - l_max) in double
+ * and u the next number of the generator (top 53 bits of a xoshiro256**
+ * output times 2^-53), it picks the first candidate whose running weight
+ * sum exceeds u * sum(w). Ends the chain.
+ */
+NEXTTOK_API nexttok_status nexttok_sampler_chain_dist_add(nexttok_sampler_chain *chain);
+
+/*
+ * Drawing. A draw runs every stage over a fresh candidates array and sets
+ * *token_out (-1 when the draw fails). It does not add the token to the
+ * penalties' history: call
+ * nexttok_sampler_chain_accept for each token that enters the text (the
+ * prompt's too, if it should count), so a caller can reject a draw or
+ * force a token. A chain without a selecting stage is NEXTTOK_ERR_STATE.
+ */
+
+/** Draw a token from `session`'s current logits (nexttok_session_logits_get). */
+NEXTTOK_API nexttok_status nexttok_sampler_chain_sample(nexttok_sampler_chain *chain,
+                                                        const nexttok_session *session,
+                                                        int32_t *token_out);
+
+/**
+ * Draw a token from a row of `n_vocab` logits (which must be the chain's
+ * n_vocab), e.g. a row of nexttok_session_feed's logits_out. NaN or +inf
+ * logits are refused; a -inf logit is a token that cannot be drawn.
+ */
+NEXTTOK_API nexttok_status nexttok_sampler_chain_logits_sample(nexttok_sampler_chain *chain,
+                                                               const float *logits, size_t n_vocab,
+                                                               int32_t *token_out);
+
+/**
+ * Record `token` in every penalties stage's window (the oldest entry leaves
+ * a full window). NEXTTOK_ERR_TOKEN_RANGE outside the vocabulary.
+ */
+NEXTTOK_API nexttok_status nexttok_sampler_chain_accept(nexttok_sampler_chain *chain, int32_t token);
+
+/**
+ * The candidates the last draw's selecting stage chose from, most probable
+ * first (rank order), with their probabilities renormalized over them:
+ * the distribution the token was drawn from, after every filter. Writes at
+ * most `capacity` entries (the most probable ones) and the count into
+ * *n_out; NEXTTOK_ERR_BUFFER_TOO_SMALL when that count exceeds capacity.
+ * NEXTTOK_ERR_STATE before the first draw. Costs a sort of the candidates,
+ * paid only by callers who ask.
+ */
+NEXTTOK_API nexttok_status nexttok_sampler_chain_candidates_get(nexttok_sampler_chain *chain,
+                                                                nexttok_token_prob *out,
+                                                                size_t capacity, size_t *n_out);
 
 /* ------------------------------------------------------------------------ */
 /* Tokenizers                                                               */

@@ -95,6 +95,11 @@ part_errors() {
     expect_error "nan --temp" "--temp" -- next "$model" --tokens 1 --temp nan
     expect_error "bad -n" "-n" -- generate "$model" --text hi -n -3
     expect_error "bad --top-p" "--top-p" -- generate "$model" --text hi --top-p 1.5
+    expect_error "bad --typical" "--typical" -- generate "$model" --text hi --typical 1.5
+    expect_error "bad --repeat-penalty" "--repeat-penalty" -- generate "$model" --text hi --repeat-penalty -1
+    expect_error "bad --repeat-last-n" "--repeat-last-n" -- generate "$model" --text hi --repeat-last-n -2
+    expect_error "bad --logit-bias" "--logit-bias" -- generate "$model" --text hi --logit-bias 12x
+    expect_error "unknown --samplers stage" "bogus" -- generate "$model" --text hi --samplers top-k,bogus
     expect_error "bad --threads" "--threads" -- bench "$model" --threads many
     expect_error "bad --reps" "--reps" -- bench "$model" --reps 0
     expect_error "bad --depth" "--depth" -- bench "$model" --depth -1
@@ -341,6 +346,29 @@ part_generate() {
     cmp -s "$tmp/s1" "$tmp/s2" && echo "ok: one seed, one output" ||
         fail "same seed, different outputs"
     grep -q "^$prompt0" "$tmp/s1" || fail "sampled output does not start with the prompt"
+    # Penalties reach greedy decoding too; neutral values change nothing.
+    "$cli" generate "$model" --text "$prompt0" -n 30 --temp 0 --repeat-penalty 1 \
+        --frequency-penalty 0 >"$tmp/p0" 2>"$tmp/err" || fail "neutral penalties: $(cat "$tmp/err")"
+    cmp -s "$tmp/g0" "$tmp/p0" && echo "ok: neutral penalties equal greedy" ||
+        fail "neutral penalties changed the output: $(cat "$tmp/p0")"
+    "$cli" generate "$model" --text "$prompt0" -n 30 --temp 0 --repeat-penalty 1.5 \
+        --repeat-last-n 32 >"$tmp/p1" 2>"$tmp/err" || fail "penalties: $(cat "$tmp/err")"
+    cmp -s "$tmp/g0" "$tmp/p1" && fail "--repeat-penalty 1.5 changed nothing" ||
+        echo "ok: --repeat-penalty changes greedy output"
+    # A large bias makes one token win every step: its piece n times.
+    "$cli" generate "$model" --tokens 1,300 -n 1 --temp 0 --logit-bias 300+100 >"$tmp/b1" 2>"$tmp/err" ||
+        fail "logit bias: $(cat "$tmp/err")"
+    "$cli" generate "$model" --tokens 1,300,300,300,300 -n 1 --temp 0 --logit-bias 300+100 \
+        >"$tmp/b4" 2>"$tmp/err" || fail "logit bias: $(cat "$tmp/err")"
+    "$cli" generate "$model" --tokens 1,300 -n 4 --temp 0 --logit-bias 300+100 >"$tmp/b2" 2>"$tmp/err" ||
+        fail "logit bias: $(cat "$tmp/err")"
+    cmp -s "$tmp/b4" "$tmp/b2" && echo "ok: --logit-bias +100 forces its token" ||
+        fail "--logit-bias +100: $(cat "$tmp/b2") vs $(cat "$tmp/b4")"
+    # --samplers sets the order: top-k 1 before any temperature is greedy.
+    "$cli" generate "$model" --text "$prompt0" -n 30 --temp 3 --top-k 1 --samplers top-k,temperature \
+        --seed 9 >"$tmp/o1" 2>"$tmp/err" || fail "--samplers: $(cat "$tmp/err")"
+    cmp -s "$tmp/g0" "$tmp/o1" && echo "ok: --samplers top-k,temperature with k 1 is greedy" ||
+        fail "--samplers top-k,temperature differs from greedy: $(cat "$tmp/o1")"
     # aidreams260K has 128 positions: 200 new tokens cannot fit.
     expect_error "context overflow (generate)" "context" -- \
         generate "$model" --text "Once upon a time" -n 200 --temp 0

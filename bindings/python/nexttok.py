@@ -30,7 +30,7 @@ from ctypes import (CFUNCTYPE, POINTER, Structure, byref, c_char, c_char_p,
 
 __all__ = [
     "Status", "NexttokError", "Model", "Session", "Tokenizer", "Decoder",
-    "Sampler", "TensorInfo", "ModelInfo", "TokenType", "version", "isa",
+    "Sampler", "SamplerChain", "TensorInfo", "ModelInfo", "TokenType", "version", "isa",
     "DIGEST_BYTES", "TokenScore", "Score", "Perplexity", "ChoiceScore", "Choices", "Constraint",
 ]
 
@@ -177,6 +177,14 @@ class _PerplexityInfo(Structure):
                 ("n_window", c_int32), ("stride", c_int32)]
 
 
+class _SamplerChainParams(Structure):
+    _fields_ = [("struct_size", c_size_t), ("seed", c_uint64)]
+
+
+class _LogitBias(Structure):
+    _fields_ = [("token", c_int32), ("bias", c_float)]
+
+
 _P = c_void_p  # opaque handles
 _SIGNATURES = {
     "nexttok_version_string": (c_char_p, []),
@@ -220,6 +228,36 @@ _SIGNATURES = {
     "nexttok_sampler_create": (c_int, [POINTER(_SamplerParams), POINTER(_P)]),
     "nexttok_sampler_free": (None, [_P]),
     "nexttok_sampler_sample": (c_int, [_P, _P, POINTER(c_int32)]),
+    "nexttok_sampler_chain_params_init": (None, [POINTER(_SamplerChainParams), c_size_t]),
+    "nexttok_sampler_chain_create": (c_int, [c_int32, POINTER(_SamplerChainParams), POINTER(_P)]),
+    "nexttok_sampler_chain_default_create": (c_int, [c_int32, POINTER(_SamplerParams),
+                                                     POINTER(_P)]),
+    "nexttok_sampler_chain_free": (None, [_P]),
+    "nexttok_sampler_chain_clone": (c_int, [_P, POINTER(_P)]),
+    "nexttok_sampler_chain_reset": (c_int, [_P]),
+    "nexttok_sampler_chain_n_stages_get": (c_int32, [_P]),
+    "nexttok_sampler_chain_n_vocab_get": (c_int32, [_P]),
+    "nexttok_sampler_chain_stage_name_get": (c_char_p, [_P, c_int32]),
+    "nexttok_sampler_chain_temperature_add": (c_int, [_P, c_float]),
+    "nexttok_sampler_chain_top_k_add": (c_int, [_P, c_int32]),
+    "nexttok_sampler_chain_top_p_add": (c_int, [_P, c_float]),
+    "nexttok_sampler_chain_min_p_add": (c_int, [_P, c_float]),
+    "nexttok_sampler_chain_typical_add": (c_int, [_P, c_float]),
+    "nexttok_sampler_chain_penalties_add": (c_int, [_P, c_int32, c_float, c_float, c_float]),
+    "nexttok_sampler_chain_logit_bias_add": (c_int, [_P, POINTER(_LogitBias), c_size_t]),
+    "nexttok_sampler_chain_logit_bias_set": (c_int, [_P, c_int32, POINTER(_LogitBias),
+                                                     c_size_t]),
+    "nexttok_sampler_chain_mask_add": (c_int, [_P]),
+    "nexttok_sampler_chain_mask_set": (c_int, [_P, c_int32, POINTER(c_uint64), c_size_t]),
+    "nexttok_sampler_chain_mask_tokens_set": (c_int, [_P, c_int32, POINTER(c_int32), c_size_t]),
+    "nexttok_sampler_chain_greedy_add": (c_int, [_P]),
+    "nexttok_sampler_chain_dist_add": (c_int, [_P]),
+    "nexttok_sampler_chain_sample": (c_int, [_P, _P, POINTER(c_int32)]),
+    "nexttok_sampler_chain_logits_sample": (c_int, [_P, POINTER(c_float), c_size_t,
+                                                    POINTER(c_int32)]),
+    "nexttok_sampler_chain_accept": (c_int, [_P, c_int32]),
+    "nexttok_sampler_chain_candidates_get": (c_int, [_P, POINTER(_TokenProb), c_size_t,
+                                                     POINTER(c_size_t)]),
     "nexttok_tokenizer_create": (c_int, [_P, POINTER(_P)]),
     "nexttok_tokenizer_load": (c_int, [c_char_p, POINTER(_P)]),
     "nexttok_tokenizer_free": (None, [_P]),
@@ -767,6 +805,21 @@ class Session(_Handle):
             lambda p, i: _library().nexttok_session_text_perplexity_compute(
                 self._handle, tokenizer._handle, data, len(data), p, i),
             n_window, stride, progress)
+    def generate(self, chain, max_tokens, stop=()):
+        """Yield up to max_tokens tokens drawn by `chain` (a SamplerChain).
+        Each is accepted into the chain and fed to the session before it is
+        yielded, so the session always holds every yielded token. A token in
+        `stop` ends the run and is neither fed nor yielded. Feed the prompt
+        first (and chain.accept_many(prompt) if it should count for the
+        penalties)."""
+        stop = frozenset(stop)
+        for _ in range(max_tokens):
+            token = chain.sample(self)
+            if token in stop:
+                return
+            chain.accept(token)
+            self.feed([token])
+            yield token
 
 
 class Sampler(_Handle):
@@ -791,6 +844,208 @@ class Sampler(_Handle):
         token = c_int32(-1)
         _check(_library().nexttok_sampler_sample(self._handle, session._handle, byref(token)))
         return token.value
+
+
+def _float_row(logits, n):
+    """A ctypes float array over `logits` (no copy for array('f'), numpy
+    float32 or another writable float buffer; a copy otherwise)."""
+    try:
+        view = memoryview(logits)
+    except TypeError:
+        view = None
+    if view is not None and view.format == "f" and view.ndim == 1 and view.c_contiguous:
+        if len(view) != n:
+            raise NexttokError(Status.INVALID_ARGUMENT,
+                               "a row of %d logits, the chain was made for %d" % (len(view), n))
+        if not view.readonly:
+            return (c_float * n).from_buffer(view)
+        return (c_float * n).from_buffer_copy(view)
+    values = list(logits)
+    if len(values) != n:
+        raise NexttokError(Status.INVALID_ARGUMENT,
+                           "a row of %d logits, the chain was made for %d" % (len(values), n))
+    return (c_float * n)(*values)
+
+
+class SamplerChain(_Handle):
+    """Sampling stages applied in the order added, then greedy() or dist().
+
+        chain = (nexttok.SamplerChain(model, seed=42)
+                 .penalties(last_n=64, repeat=1.1)
+                 .temperature(0.8).top_k(40).top_p(0.95).dist())
+        chain.accept_many(prompt)
+        for token in session.generate(chain, 50, stop={tok.eos}):
+            ...
+
+    Each stage's exact rule is in nexttok.h. `n_vocab` is a vocabulary size
+    or a Model. Stages are numbered from 0 in the order added; the adding
+    methods return the chain, so calls can be chained. A draw does not
+    feed the penalties: accept() each token that enters the text
+    (Session.generate does)."""
+
+    _free_name = "nexttok_sampler_chain_free"
+
+    def __init__(self, n_vocab, seed=0):
+        if isinstance(n_vocab, Model):
+            n_vocab = n_vocab.n_vocab
+        lib = _library()
+        params = _SamplerChainParams()
+        lib.nexttok_sampler_chain_params_init(byref(params), sizeof(params))
+        params.seed = seed
+        ptr = _P()
+        _check(lib.nexttok_sampler_chain_create(n_vocab, byref(params), byref(ptr)),
+               "creating a sampler chain")
+        super().__init__(ptr)
+
+    @classmethod
+    def default(cls, n_vocab, temperature=1.0, top_k=0, top_p=1.0, min_p=0.0, seed=0):
+        """The chain nexttok.Sampler runs with these values: temperature,
+        then top-k, top-p, min-p where set, then dist (greedy alone at
+        temperature 0)."""
+        if isinstance(n_vocab, Model):
+            n_vocab = n_vocab.n_vocab
+        lib = _library()
+        params = _SamplerParams()
+        lib.nexttok_sampler_params_init(byref(params), sizeof(params))
+        params.temperature = temperature
+        params.top_k = top_k
+        params.top_p = top_p
+        params.min_p = min_p
+        params.seed = seed
+        ptr = _P()
+        _check(lib.nexttok_sampler_chain_default_create(n_vocab, byref(params), byref(ptr)),
+               "creating the default sampler chain")
+        self = cls.__new__(cls)
+        _Handle.__init__(self, ptr)
+        return self
+
+    def _add(self, name, *args):
+        _check(getattr(_library(), "nexttok_sampler_chain_%s_add" % name)(self._handle, *args))
+        return self
+
+    def temperature(self, t):
+        return self._add("temperature", t)
+
+    def top_k(self, k):
+        return self._add("top_k", k)
+
+    def top_p(self, p):
+        return self._add("top_p", p)
+
+    def min_p(self, p):
+        return self._add("min_p", p)
+
+    def typical(self, p):
+        return self._add("typical", p)
+
+    def penalties(self, last_n=64, repeat=1.0, frequency=0.0, presence=0.0):
+        return self._add("penalties", last_n, repeat, frequency, presence)
+
+    @staticmethod
+    def _biases(biases):
+        items = list(biases.items()) if hasattr(biases, "items") else list(biases)
+        arr = (_LogitBias * max(1, len(items)))()
+        for i, (token, bias) in enumerate(items):
+            arr[i].token = token
+            arr[i].bias = bias
+        return arr, len(items)
+
+    def logit_bias(self, biases):
+        """biases: {token: bias} or [(token, bias)]; -math.inf bans a token."""
+        arr, n = self._biases(biases)
+        return self._add("logit_bias", arr, n)
+
+    def mask(self):
+        """An allowed-token mask stage (everything allowed until set_mask)."""
+        return self._add("mask")
+
+    def greedy(self):
+        return self._add("greedy")
+
+    def dist(self):
+        return self._add("dist")
+
+    @property
+    def stages(self):
+        """The stage names in order ("temperature", "top-k", ...)."""
+        lib = _library()
+        return [lib.nexttok_sampler_chain_stage_name_get(self._handle, i).decode()
+                for i in range(lib.nexttok_sampler_chain_n_stages_get(self._handle))]
+
+    @property
+    def n_vocab(self):
+        return _library().nexttok_sampler_chain_n_vocab_get(self._handle)
+
+    def _stage(self, stage, name):
+        if stage is not None:
+            return stage
+        found = [i for i, s in enumerate(self.stages) if s == name]
+        if len(found) != 1:
+            raise NexttokError(Status.INVALID_ARGUMENT,
+                               "the chain has %d %s stages; give stage=" % (len(found), name))
+        return found[0]
+
+    def set_mask(self, allowed, stage=None):
+        """Allow exactly the token ids in `allowed` (None allows every
+        token). `stage` is needed only when the chain has several masks."""
+        stage = self._stage(stage, "mask")
+        if allowed is None:
+            _check(_library().nexttok_sampler_chain_mask_set(self._handle, stage, None, 0))
+            return
+        arr, n = _int32_array(allowed)
+        _check(_library().nexttok_sampler_chain_mask_tokens_set(self._handle, stage, arr, n))
+
+    def set_logit_bias(self, biases, stage=None):
+        stage = self._stage(stage, "logit-bias")
+        arr, n = self._biases(biases)
+        _check(_library().nexttok_sampler_chain_logit_bias_set(self._handle, stage, arr, n))
+
+    def sample(self, session):
+        """Draw from the session's current logits."""
+        token = c_int32(-1)
+        _check(_library().nexttok_sampler_chain_sample(self._handle, session._handle,
+                                                       byref(token)))
+        return token.value
+
+    def sample_logits(self, logits):
+        """Draw from one row of n_vocab logits (array('f'), numpy float32,
+        or any sequence of numbers), e.g. a row of Session.feed(logits=True)."""
+        n = self.n_vocab
+        row = _float_row(logits, n)
+        token = c_int32(-1)
+        _check(_library().nexttok_sampler_chain_logits_sample(self._handle, row, n, byref(token)))
+        return token.value
+
+    def accept(self, token):
+        """Put `token` into the penalties' windows."""
+        _check(_library().nexttok_sampler_chain_accept(self._handle, token))
+
+    def accept_many(self, tokens):
+        for t in tokens:
+            self.accept(t)
+
+    def reset(self):
+        """Re-seed the generator and empty the penalties' windows."""
+        _check(_library().nexttok_sampler_chain_reset(self._handle))
+
+    def clone(self):
+        """An independent copy that continues exactly as this chain would."""
+        ptr = _P()
+        _check(_library().nexttok_sampler_chain_clone(self._handle, byref(ptr)))
+        other = type(self).__new__(type(self))
+        _Handle.__init__(other, ptr)
+        return other
+
+    def candidates(self):
+        """[(id, probability)] the last draw chose from, most probable first."""
+        lib = _library()
+        n = c_size_t(0)
+        status = lib.nexttok_sampler_chain_candidates_get(self._handle, None, 0, byref(n))
+        if status not in (Status.OK, Status.BUFFER_TOO_SMALL):
+            _check(status)
+        out = (_TokenProb * max(1, n.value))()
+        _check(lib.nexttok_sampler_chain_candidates_get(self._handle, out, n.value, byref(n)))
+        return [(out[i].id, out[i].prob) for i in range(n.value)]
 
 
 class Tokenizer(_Handle):

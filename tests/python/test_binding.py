@@ -329,6 +329,66 @@ def test_session_info_reports_precision_and_memory():
 def log_softmax(row, tok):
     m = max(row)
     return (row[tok] - m) - math.log(math.fsum(math.exp(x - m) for x in row))
+# --------------------------------------------------------------------------
+# Sampler chains
+# --------------------------------------------------------------------------
+
+_M64 = (1 << 64) - 1
+
+
+class _RefRng:
+    """xoshiro256** seeded by splitmix64, from the algorithms' reference
+    definitions, to check the library's draws from outside."""
+
+    def __init__(self, seed):
+        self.s = []
+        x = seed
+        for _ in range(4):
+            x = (x + 0x9E3779B97F4A7C15) & _M64
+            z = x
+            z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+            z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
+            self.s.append(z ^ (z >> 31))
+
+    @staticmethod
+    def _rotl(x, k):
+        return ((x << k) | (x >> (64 - k))) & _M64
+
+    def next(self):
+        s = self.s
+        result = (self._rotl((s[1] * 5) & _M64, 7) * 9) & _M64
+        t = (s[1] << 17) & _M64
+        s[2] ^= s[0]
+        s[3] ^= s[1]
+        s[1] ^= s[2]
+        s[0] ^= s[3]
+        s[2] ^= t
+        s[3] = self._rotl(s[3], 45)
+        return result
+
+    def unit(self):
+        return (self.next() >> 11) / 9007199254740992.0
+
+
+def _f32(x):
+    return struct.unpack("f", struct.pack("f", x))[0]
+
+
+def _ref_draw(logits, temperature, top_k, rng):
+    """temperature, top-k, dist as nexttok.h defines them."""
+    import math
+    scaled = [_f32(x / temperature) for x in logits]
+    ranked = sorted(range(len(scaled)), key=lambda i: (-scaled[i], i))[:top_k]
+    keep = sorted(ranked)
+    top = max(scaled[i] for i in keep)
+    weights = [math.exp(scaled[i] - top) for i in keep]
+    target = rng.unit() * sum(weights)
+    acc = 0.0
+    for i, w in zip(keep, weights):
+        acc += w
+        if acc > target:
+            return i
+    return keep[-1]
 
 
 @pytest.fixture
@@ -511,3 +571,118 @@ def test_constraint_answers_inside_the_set(aidreams):
         with pytest.raises(nexttok.NexttokError) as info:
             c.accept(0)
         assert info.value.status == nexttok.Status.INVALID_ARGUMENT
+def test_chain_draws_follow_the_documented_rule(aidreams):
+    with aidreams.session() as s:
+        rows = s.feed([1, 403, 261, 300, 265], logits=True)
+    chain = nexttok.SamplerChain(aidreams, seed=99).temperature(0.7).top_k(20).dist()
+    assert chain.stages == ["temperature", "top-k", "dist"]
+    rng = _RefRng(99)
+    for i in range(200):
+        row = rows[i % len(rows)]
+        assert chain.sample_logits(row) == _ref_draw(row, 0.7, 20, rng), "draw %d" % i
+    chain.close()
+
+
+def test_chain_equals_the_c_sampler_and_its_default(aidreams):
+    with aidreams.session() as s:
+        s.feed([1, 403, 261])
+        old = nexttok.Sampler(temperature=0.9, top_k=30, top_p=0.9, min_p=0.02, seed=5)
+        default = nexttok.SamplerChain.default(aidreams, temperature=0.9, top_k=30, top_p=0.9,
+                                               min_p=0.02, seed=5)
+        built = (nexttok.SamplerChain(aidreams, seed=5).temperature(0.9).top_k(30).top_p(0.9)
+                 .min_p(0.02).dist())
+        assert default.stages == built.stages
+        for _ in range(50):
+            a, b, c = old.sample(s), default.sample(s), built.sample(s)
+            assert a == b == c
+
+
+def test_generate_matches_the_cli(aidreams):
+    """Session.generate with the CLI's chain gives the CLI's text."""
+    import subprocess
+    lib = os.environ.get("NEXTTOK_LIB", "")
+    cli = os.path.join(os.path.dirname(os.path.dirname(lib)), "tools", "nexttok", "nexttok")
+    if not os.path.exists(cli):
+        pytest.skip("the nexttok command is not built beside the library")
+    path = fixture("models/aidreams260K.gguf")
+    prompt = [1, 403, 261, 300]
+    out = subprocess.run([cli, "generate", path, "--tokens", ",".join(map(str, prompt)), "-n", "25",
+                          "--temp", "0.8", "--top-k", "40", "--top-p", "0.95",
+                          "--repeat-penalty", "1.2", "--repeat-last-n", "16",
+                          "--presence-penalty", "0.1", "--seed", "31"],
+                         capture_output=True, check=True).stdout
+    tok = aidreams.tokenizer()
+    chain = (nexttok.SamplerChain(aidreams, seed=31).penalties(16, repeat=1.2, presence=0.1)
+             .temperature(0.8).top_k(40).top_p(0.95).dist())
+    chain.accept_many(prompt)
+    with aidreams.session() as s:
+        s.feed(prompt)
+        got = list(s.generate(chain, 25, stop={tok.eos}))
+        assert s.position == len(prompt) + len(got)
+    text = tok.decode_bytes(prompt + got, skip_special=True) + b"\n"
+    assert out == text
+
+
+def test_mask_bias_candidates_and_state():
+    chain = nexttok.SamplerChain(6, seed=1).logit_bias({3: 2.0, 5: -math.inf}).mask().greedy()
+    row = array.array("f", [0.0, 1.0, 0.5, 0.0, 0.2, 9.0])
+    # token 5 banned; token 3 at 2.0 wins over token 1 at 1.0
+    assert chain.sample_logits(row) == 3
+    cands = chain.candidates()
+    assert [t for t, _ in cands] == [3, 1, 2, 4, 0]
+    assert abs(sum(p for _, p in cands) - 1.0) < 1e-6
+    chain.set_mask([0, 2, 4])
+    assert chain.sample_logits(list(row)) == 2
+    chain.set_logit_bias({0: 5.0})
+    assert chain.sample_logits(row) == 0
+    chain.set_mask(None)
+    assert chain.sample_logits(row) == 5
+    chain.set_mask([])
+    with pytest.raises(nexttok.NexttokError) as info:
+        chain.sample_logits(row)
+    assert info.value.status == nexttok.Status.STATE
+
+
+def test_reset_and_clone_repeat_draws():
+    row = [math.sin(i * 0.3) * 2 for i in range(100)]
+    chain = nexttok.SamplerChain(100, seed=8).penalties(8, repeat=1.5).top_k(30).dist()
+    first = []
+    for _ in range(20):
+        t = chain.sample_logits(row)
+        chain.accept(t)
+        first.append(t)
+    twin = chain.clone()
+    assert [chain.sample_logits(row) for _ in range(10)] == \
+        [twin.sample_logits(row) for _ in range(10)]
+    chain.reset()
+    again = []
+    for _ in range(20):
+        t = chain.sample_logits(row)
+        chain.accept(t)
+        again.append(t)
+    assert again == first
+
+
+def test_chain_errors_carry_status_and_message():
+    chain = nexttok.SamplerChain(4)
+    with pytest.raises(nexttok.NexttokError) as info:
+        chain.top_p(1.5)
+    assert info.value.status == nexttok.Status.INVALID_ARGUMENT
+    assert "top_p 1.5" in info.value.message
+    with pytest.raises(nexttok.NexttokError) as info:
+        chain.temperature(-1)
+    assert "temperature -1" in info.value.message
+    with pytest.raises(nexttok.NexttokError) as info:
+        chain.sample_logits([0.0] * 4)
+    assert info.value.status == nexttok.Status.STATE
+    with pytest.raises(nexttok.NexttokError) as info:
+        chain.sample_logits([0.0] * 3)
+    assert "3 logits" in info.value.message
+    with pytest.raises(nexttok.NexttokError) as info:
+        chain.accept(4)
+    assert info.value.status == nexttok.Status.TOKEN_RANGE
+    with pytest.raises(nexttok.NexttokError) as info:
+        chain.set_mask([1])
+    assert "0 mask stages" in info.value.message
+    with pytest.raises(nexttok.NexttokError):
+        nexttok.SamplerChain(0)

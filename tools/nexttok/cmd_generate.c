@@ -1,14 +1,15 @@
 /*
- * nexttok generate MODEL --text T -n N [--temp T] [--seed S] [--top-k K]
- *                  [--top-p P]
+ * nexttok generate MODEL --text T -n N [sampling options]
  *
  * Prints the prompt, then streams the continuation through a
  * nexttok_decoder (whole UTF-8 characters only), stopping after N tokens
- * or at end-of-sequence.
+ * or at end-of-sequence. Tokens are drawn by a nexttok_sampler_chain built
+ * from the options, in the order --samplers gives.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 
 #include "args.h"
 #include "commands.h"
@@ -18,30 +19,81 @@
 #define DEFAULT_N 50
 /* One token's text; a piece longer than this is reported, not cut. */
 #define TEXT_CAP 65536
+#define DEFAULT_SAMPLERS "penalties,temperature,top-k,typical,top-p,min-p"
+#define MAX_BIASES 256
+#define MAX_STAGES 16
 
 static void usage(void)
 {
     printf("usage: nexttok generate MODEL (--text T | --text-file F | --tokens 1,2,3) [-n N]\n"
-           "                       [--temp T] [--seed S] [--top-k K] [--top-p P] [--min-p P]\n"
-           "                       [--threads T] [--ctx N]\n"
+           "                       [sampling options] [--threads T] [--ctx N]\n"
            "                       [--precision fast|exact] [--kv-type f32|f16|q8_0]\n\n"
            "Prints the prompt followed by up to N (default %d) generated tokens, stopping\n"
-           "at end-of-sequence. --temp 0 is greedy (arg-max); otherwise the sampler draws\n"
-           "at temperature T (default 1) after the top-k / top-p / min-p filters (off by\n"
-           "default), from a generator seeded with S (default 0, so runs repeat).\n",
-           DEFAULT_N);
+           "at end-of-sequence. Each token is drawn by a chain of stages (nexttok.h gives\n"
+           "each stage's exact rule); a stage left at its neutral value is left out.\n\n"
+           "  --temp T               temperature (default 1); 0 = greedy (arg-max)\n"
+           "  --top-k K              keep the K most probable (0 = off, default)\n"
+           "  --top-p P              keep the smallest set reaching mass P (1 = off)\n"
+           "  --min-p P              keep tokens with p >= P * p_max (0 = off)\n"
+           "  --typical P            locally typical sampling with mass P (1 = off)\n"
+           "  --repeat-penalty R     divide positive / multiply negative logits of tokens\n"
+           "                         in the window by R (1 = off, default)\n"
+           "  --repeat-last-n N      the penalties' window: last N tokens, prompt\n"
+           "                         included (default 64; 0 = no penalties)\n"
+           "  --frequency-penalty F  subtract F per occurrence in the window (0 = off)\n"
+           "  --presence-penalty P   subtract P once from tokens in the window (0 = off)\n"
+           "  --logit-bias ID(+|-)B  add B to token ID's logit (-inf bans it); repeatable\n"
+           "  --samplers LIST        the filters' order, comma-separated; logit bias\n"
+           "                         always comes first (default\n"
+           "                         %s)\n"
+           "  --seed S               the generator's seed (default 0, so runs repeat)\n\n"
+           "With --temp 0 the chain is the penalties and bias, then greedy; otherwise the\n"
+           "listed filters, then a seeded draw.\n",
+           DEFAULT_N, DEFAULT_SAMPLERS);
 }
 
 typedef struct gen_options {
     int64_t n_new;
-    nexttok_sampler_params sampling;
+    float temperature, top_p, min_p, typical, repeat, frequency, presence;
+    int64_t top_k, last_n;
+    uint64_t seed;
+    const char *samplers;
+    nexttok_logit_bias biases[MAX_BIASES];
+    size_t n_biases;
 } gen_options;
+
+/* "ID+B", "ID-B" or "ID-inf" (llama.cpp's --logit-bias form). */
+static int parse_bias(const char *v, gen_options *o)
+{
+    const char *sign = v + strspn(v, "0123456789");
+    if (sign == v || (*sign != '+' && *sign != '-')) return 0;
+    char id_text[16];
+    size_t id_len = (size_t)(sign - v);
+    if (id_len >= sizeof id_text) return 0;
+    memcpy(id_text, v, id_len);
+    id_text[id_len] = '\0';
+    int64_t id = 0;
+    float bias = 0.0f;
+    if (!nt_cli_parse_i64(id_text, 0, INT32_MAX, &id)) return 0;
+    if (strcmp(sign, "-inf") == 0) bias = -INFINITY;
+    else if (!nt_cli_parse_f32(sign, -1e30f, 1e30f, &bias)) return 0;
+    o->biases[o->n_biases++] = (nexttok_logit_bias){(int32_t)id, bias};
+    return 1;
+}
+
+static const char *const stage_names[] = {"penalties", "temperature", "top-k", "top_k", "top-p",
+                                          "top_p", "min-p", "min_p", "typical", "typ_p"};
+
+static int stage_known(const char *name, size_t len)
+{
+    for (size_t k = 0; k < sizeof stage_names / sizeof stage_names[0]; k++)
+        if (len == strlen(stage_names[k]) && memcmp(name, stage_names[k], len) == 0) return 1;
+    return 0;
+}
 
 /* Parse the sampling options; 1 consumed, 0 not one of them, -1 error. */
 static int sampling_option(int argc, char **argv, int *i, gen_options *o)
 {
-    nexttok_sampler_params *p = &o->sampling;
-    int64_t top_k = 0;
     /* --n-predict is -n's long name; a bad value is reported as -n's. */
     int r = nt_cli_opt_i64(argc, argv, i, "generate", "-n", 0, INT32_MAX, "a token count >= 0",
                            &o->n_new);
@@ -53,21 +105,120 @@ static int sampling_option(int argc, char **argv, int *i, gen_options *o)
     }
     if (r == 0)
         r = nt_cli_opt_f32(argc, argv, i, "generate", "--temp", 0.0f, 1e6f, "a temperature >= 0",
-                           &p->temperature);
+                           &o->temperature);
     if (r == 0)
         r = nt_cli_opt_u64(argc, argv, i, "generate", "--seed", "an unsigned 64-bit integer",
-                           &p->seed);
-    if (r == 0 &&
-        (r = nt_cli_opt_i64(argc, argv, i, "generate", "--top-k", 0, INT32_MAX,
-                            "a count >= 0 (0 = off)", &top_k)) > 0)
-        p->top_k = (int32_t)top_k;
+                           &o->seed);
+    if (r == 0)
+        r = nt_cli_opt_i64(argc, argv, i, "generate", "--top-k", 0, INT32_MAX,
+                           "a count >= 0 (0 = off)", &o->top_k);
     if (r == 0)
         r = nt_cli_opt_f32(argc, argv, i, "generate", "--top-p", 0.0f, 1.0f,
-                           "a probability in [0, 1]", &p->top_p);
+                           "a probability in [0, 1]", &o->top_p);
     if (r == 0)
         r = nt_cli_opt_f32(argc, argv, i, "generate", "--min-p", 0.0f, 1.0f,
-                           "a probability in [0, 1]", &p->min_p);
+                           "a probability in [0, 1]", &o->min_p);
+    if (r == 0)
+        r = nt_cli_opt_f32(argc, argv, i, "generate", "--typical", 0.0f, 1.0f,
+                           "a probability in [0, 1]", &o->typical);
+    if (r == 0)
+        r = nt_cli_opt_f32(argc, argv, i, "generate", "--repeat-penalty", 0.0f, 1e6f,
+                           "a penalty > 0 (1 = off)", &o->repeat);
+    if (r == 0)
+        r = nt_cli_opt_i64(argc, argv, i, "generate", "--repeat-last-n", 0, 1 << 20,
+                           "a token count >= 0", &o->last_n);
+    if (r == 0)
+        r = nt_cli_opt_f32(argc, argv, i, "generate", "--frequency-penalty", -1e6f, 1e6f,
+                           "a number", &o->frequency);
+    if (r == 0)
+        r = nt_cli_opt_f32(argc, argv, i, "generate", "--presence-penalty", -1e6f, 1e6f,
+                           "a number", &o->presence);
+    if (r == 0 && (r = nt_cli_opt_value(argc, argv, i, "--samplers", &v)) > 0) {
+        /* Checked now, so a typo is reported before the model loads. */
+        for (const char *q = v; *q;) {
+            size_t len = strcspn(q, ",;");
+            if (len && !stage_known(q, len)) {
+                nt_cli_usage_fail("generate",
+                                  "--samplers: unknown stage '%.*s' (penalties, temperature, top-k, "
+                                  "typical, top-p, min-p)",
+                                  (int)len, q);
+                return -1;
+            }
+            q += len;
+            if (*q) q++;
+        }
+        o->samplers = v;
+    }
+    if (r == 0 && (r = nt_cli_opt_value(argc, argv, i, "--logit-bias", &v)) > 0) {
+        if (o->n_biases == MAX_BIASES) {
+            nt_cli_usage_fail("generate", "--logit-bias: more than %d entries", MAX_BIASES);
+            return -1;
+        }
+        if (!parse_bias(v, o)) {
+            nt_cli_usage_fail("generate", "--logit-bias: '%s' is not ID+BIAS, ID-BIAS or ID-inf", v);
+            return -1;
+        }
+    }
     return r;
+}
+
+/* Add the stage called `name`, one of stage_names (if its option is not
+ * neutral). 0 or an exit status. */
+static int add_stage(nexttok_sampler_chain *c, const char *name, size_t len, const gen_options *o)
+{
+#define IS(s) (len == strlen(s) && memcmp(name, s, len) == 0)
+    nexttok_status st = NEXTTOK_OK;
+    int greedy = o->temperature == 0.0f;
+    if (IS("penalties")) {
+        if (o->last_n > 0 && (o->repeat != 1.0f || o->frequency != 0.0f || o->presence != 0.0f))
+            st = nexttok_sampler_chain_penalties_add(c, (int32_t)o->last_n, o->repeat, o->frequency,
+                                                     o->presence);
+    } else if (IS("temperature")) {
+        if (!greedy && o->temperature != 1.0f) st = nexttok_sampler_chain_temperature_add(c, o->temperature);
+    } else if (IS("top-k") || IS("top_k")) {
+        if (!greedy && o->top_k > 0) st = nexttok_sampler_chain_top_k_add(c, (int32_t)o->top_k);
+    } else if (IS("top-p") || IS("top_p")) {
+        if (!greedy && o->top_p < 1.0f) st = nexttok_sampler_chain_top_p_add(c, o->top_p);
+    } else if (IS("min-p") || IS("min_p")) {
+        if (!greedy && o->min_p > 0.0f) st = nexttok_sampler_chain_min_p_add(c, o->min_p);
+    } else if (IS("typical") || IS("typ_p")) {
+        if (!greedy && o->typical < 1.0f) st = nexttok_sampler_chain_typical_add(c, o->typical);
+    }
+#undef IS
+    if (st != NEXTTOK_OK) return nt_cli_api_fail(st, "building the sampler chain");
+    return 0;
+}
+
+static int build_chain(int32_t n_vocab, const gen_options *o, nexttok_sampler_chain **out)
+{
+    nexttok_sampler_chain_params cp;
+    nexttok_sampler_chain_params_init(&cp, sizeof cp);
+    cp.seed = o->seed;
+    nexttok_sampler_chain *c = NULL;
+    nexttok_status st = nexttok_sampler_chain_create(n_vocab, &cp, &c);
+    if (st != NEXTTOK_OK) return nt_cli_api_fail(st, "creating the sampler chain");
+    int rc = 0;
+    if (o->n_biases) {
+        st = nexttok_sampler_chain_logit_bias_add(c, o->biases, o->n_biases);
+        if (st != NEXTTOK_OK) rc = nt_cli_api_fail(st, "--logit-bias");
+    }
+    const char *list = o->samplers ? o->samplers : DEFAULT_SAMPLERS;
+    for (const char *p = list; rc == 0 && *p;) {
+        size_t len = strcspn(p, ",;");
+        if (len) rc = add_stage(c, p, len, o);
+        p += len;
+        if (*p) p++;
+    }
+    if (rc == 0) {
+        st = o->temperature == 0.0f ? nexttok_sampler_chain_greedy_add(c) : nexttok_sampler_chain_dist_add(c);
+        if (st != NEXTTOK_OK) rc = nt_cli_api_fail(st, "building the sampler chain");
+    }
+    if (rc) {
+        nexttok_sampler_chain_free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
 }
 
 /* Push one token through the decoder; print its text when `print`. */
@@ -96,20 +247,23 @@ static int generate(const nexttok_model *model, const nexttok_tokenizer *tokeniz
                            "positions, the context holds %d",
                            n_prompt, (long long)o->n_new,
                            (long long)n_prompt + (o->n_new > 0 ? o->n_new - 1 : 0), (int)n_ctx);
-    (void)model;
 
     nexttok_status st = nexttok_session_feed(session, prompt, n_prompt, NULL);
     if (st != NEXTTOK_OK) return nt_cli_api_fail(st, "feeding the prompt (%zu tokens)", n_prompt);
 
-    nexttok_sampler *sampler = NULL;
+    nexttok_sampler_chain *chain = NULL;
     nexttok_decoder *decoder = NULL;
     char *text = malloc(TEXT_CAP);
     int rc = 0;
     if (!text) return nt_cli_fail("out of memory");
-    st = nexttok_sampler_create(&o->sampling, &sampler);
-    if (st != NEXTTOK_OK) {
-        rc = nt_cli_api_fail(st, "creating the sampler");
-        goto done;
+    if ((rc = build_chain(nexttok_model_n_vocab_get(model), o, &chain)) != 0) goto done;
+    /* The prompt counts for the penalties, as in llama.cpp. */
+    for (size_t i = 0; i < n_prompt; i++) {
+        st = nexttok_sampler_chain_accept(chain, prompt[i]);
+        if (st != NEXTTOK_OK) {
+            rc = nt_cli_api_fail(st, "prompt token %zu", i);
+            goto done;
+        }
     }
     st = nexttok_decoder_create(tokenizer, NEXTTOK_DECODE_SKIP_SPECIAL, &decoder);
     if (st != NEXTTOK_OK) {
@@ -130,7 +284,8 @@ static int generate(const nexttok_model *model, const nexttok_tokenizer *tokeniz
     int32_t eos = nexttok_tokenizer_eos_get(tokenizer);
     for (int64_t i = 0; i < o->n_new; i++) {
         int32_t token = -1;
-        st = nexttok_sampler_sample(sampler, session, &token);
+        st = nexttok_sampler_chain_sample(chain, session, &token);
+        if (st == NEXTTOK_OK) st = nexttok_sampler_chain_accept(chain, token);
         if (st != NEXTTOK_OK) {
             rc = nt_cli_api_fail(st, "sampling token %lld", (long long)i + 1);
             goto done;
@@ -156,7 +311,7 @@ static int generate(const nexttok_model *model, const nexttok_tokenizer *tokeniz
     if (fflush(stdout) != 0 || ferror(stdout)) rc = nt_cli_fail("cannot write the output");
 done:
     nexttok_decoder_free(decoder);
-    nexttok_sampler_free(sampler);
+    nexttok_sampler_chain_free(chain);
     free(text);
     return rc;
 }
@@ -177,8 +332,9 @@ static int generate_option(int argc, char **argv, int *i, void *ctx)
 int nt_cli_generate(int argc, char **argv)
 {
     const char *path = NULL;
-    generate_options o = {.setup = {.cmd = "generate"}, .gen = {.n_new = DEFAULT_N}};
-    nexttok_sampler_params_init(&o.gen.sampling, sizeof o.gen.sampling);
+    generate_options o = {.setup = {.cmd = "generate"},
+                          .gen = {.n_new = DEFAULT_N, .temperature = 1.0f, .top_p = 1.0f,
+                                  .typical = 1.0f, .repeat = 1.0f, .last_n = 64}};
     nt_cli_setup *s = &o.setup;
     int rc = 0;
     if (!nt_cli_scan_args(argc, argv, "generate", usage, generate_option, &o, &path, &rc)) return rc;
