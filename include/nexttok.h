@@ -930,6 +930,14 @@ NEXTTOK_API int32_t nexttok_constraint_matched_get(const nexttok_constraint *con
 /** Back to before the first ending token. */
 NEXTTOK_API void nexttok_constraint_reset(nexttok_constraint *constraint);
 
+/**
+ * Set mask stage `stage` of `chain` (nexttok_sampler_chain_mask_add) to
+ * the tokens nexttok_constraint_allowed_get lists: call it before each
+ * draw, and accept the drawn token into both the chain and the constraint.
+ */
+NEXTTOK_API nexttok_status nexttok_constraint_mask_apply(const nexttok_constraint *constraint,
+                                                         nexttok_sampler_chain *chain, int32_t stage);
+
 typedef struct nexttok_perplexity_params {
     size_t struct_size;   /* sizeof(nexttok_perplexity_params) */
     int32_t n_window;     /* N: tokens per window, 2..the session's n_ctx;

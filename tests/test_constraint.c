@@ -226,3 +226,58 @@ Test(constraint, errors_name_the_problem)
     nexttok_tokenizer_free(tok);
     nexttok_model_free(m);
 }
+
+/* A sampler chain (temperature, mask, seeded draw) over random logits,
+ * its mask set from the constraint before each draw: 500 generations,
+ * each ends in one of the endings and never draws outside the set. */
+Test(constraint, sampler_chain_draws_stay_inside_the_set)
+{
+    nexttok_tokenizer *tok = NULL;
+    nexttok_model *m = load_aidreams(&tok);
+    const char *context = "The knight chose to ";
+    const char *endings[] = {"attack", "flee", "trade", "flee north"};
+    const size_t lens[] = {6, 4, 5, 10};
+    ending_tokens want[4];
+    for (size_t e = 0; e < 4; e++) ending_tokens_of(tok, "The knight chose to", endings[e], &want[e]);
+    nexttok_constraint *c = NULL;
+    cr_assert_eq(nexttok_constraint_choices_create(tok, context, strlen(context), endings, lens, 4, &c), NEXTTOK_OK,
+                 "%s", nexttok_error_message());
+    const int32_t V = nexttok_model_n_vocab_get(m);
+    nexttok_sampler_chain_params p;
+    nexttok_sampler_chain_params_init(&p, sizeof p);
+    p.seed = 42;
+    nexttok_sampler_chain *chain = NULL;
+    cr_assert_eq(nexttok_sampler_chain_create(V, &p, &chain), NEXTTOK_OK, "%s", nexttok_error_message());
+    cr_assert_eq(nexttok_sampler_chain_temperature_add(chain, 1.5f), NEXTTOK_OK, "%s", nexttok_error_message());
+    cr_assert_eq(nexttok_sampler_chain_mask_add(chain), NEXTTOK_OK, "%s", nexttok_error_message());
+    cr_assert_eq(nexttok_sampler_chain_dist_add(chain), NEXTTOK_OK, "%s", nexttok_error_message());
+    float *logits = malloc((size_t)V * sizeof *logits);
+    uint64_t seed = 7;
+    int hits[4] = {0};
+    for (int trial = 0; trial < 500; trial++) {
+        nexttok_constraint_reset(c);
+        int32_t got[MAXT];
+        size_t n = 0;
+        int32_t more = 1, matched;
+        while ((matched = nexttok_constraint_matched_get(c, &more)) < 0 || (more && rng_next(&seed) % 2)) {
+            for (int32_t i = 0; i < V; i++) logits[i] = (float)((int64_t)(rng_next(&seed) >> 40) - (1 << 23)) / 1e6f;
+            cr_assert_eq(nexttok_constraint_mask_apply(c, chain, 1), NEXTTOK_OK, "%s", nexttok_error_message());
+            int32_t t = -1;
+            cr_assert_eq(nexttok_sampler_chain_logits_sample(chain, logits, (size_t)V, &t), NEXTTOK_OK, "%s",
+                         nexttok_error_message());
+            cr_assert_eq(nexttok_constraint_accept(c, t), NEXTTOK_OK, "trial %d: drew %d outside the set", trial, t);
+            cr_assert_eq(nexttok_sampler_chain_accept(chain, t), NEXTTOK_OK, "%s", nexttok_error_message());
+            got[n++] = t;
+            cr_assert_lt(n, (size_t)MAXT, "walk too long");
+        }
+        cr_assert(want[matched].n == n && memcmp(want[matched].ids, got, n * sizeof *got) == 0,
+                  "trial %d: the tokens drawn are not ending %d's", trial, matched);
+        hits[matched]++;
+    }
+    cr_assert(hits[0] && hits[1] && hits[2] && hits[3], "hits %d %d %d %d", hits[0], hits[1], hits[2], hits[3]);
+    free(logits);
+    nexttok_sampler_chain_free(chain);
+    nexttok_constraint_free(c);
+    nexttok_tokenizer_free(tok);
+    nexttok_model_free(m);
+}

@@ -288,6 +288,7 @@ _SIGNATURES = {
     "nexttok_constraint_accept": (c_int, [_P, c_int32]),
     "nexttok_constraint_matched_get": (c_int32, [_P, POINTER(c_int32)]),
     "nexttok_constraint_reset": (None, [_P]),
+    "nexttok_constraint_mask_apply": (c_int, [_P, _P, c_int32]),
     "nexttok_session_choices_score": (c_int, [_P, _P, c_char_p, c_size_t, POINTER(c_char_p),
                                               POINTER(c_size_t), c_size_t, POINTER(_ChoiceScore),
                                               c_size_t, POINTER(_ChoicesInfo)]),
@@ -1222,3 +1223,7 @@ class Constraint(_Handle):
 
     def reset(self):
         _library().nexttok_constraint_reset(self._handle)
+
+    def apply(self, chain, stage):
+        """Set mask stage `stage` of a SamplerChain to the allowed tokens."""
+        _check(_library().nexttok_constraint_mask_apply(self._handle, chain._handle, stage))

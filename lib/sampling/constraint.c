@@ -197,3 +197,28 @@ NEXTTOK_API void nexttok_constraint_reset(nexttok_constraint *c)
 {
     if (c) c->at = 0;
 }
+
+NEXTTOK_API nexttok_status nexttok_constraint_mask_apply(const nexttok_constraint *c, nexttok_sampler_chain *chain,
+                                                         int32_t stage)
+{
+    nt_error_clear();
+    if (!c || !chain)
+        return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_constraint_mask_apply: constraint and chain must not be NULL");
+    /* the allowed tokens are a node's children: at most the endings' count
+     * of them, listed without allocating */
+    int32_t buf[64];
+    size_t n = 0;
+    for (int32_t k = c->nodes[c->at].first_child; k >= 0; k = c->nodes[k].next_sibling) n++;
+    if (n <= 64) {
+        size_t i = 0;
+        for (int32_t k = c->nodes[c->at].first_child; k >= 0; k = c->nodes[k].next_sibling) buf[i++] = c->nodes[k].token;
+        return nexttok_sampler_chain_mask_tokens_set(chain, stage, buf, n);
+    }
+    int32_t *many = nt_malloc_array(n, sizeof *many);
+    if (!many) return nt_fail(NEXTTOK_ERR_NO_MEMORY, "nexttok_constraint_mask_apply: out of memory");
+    size_t i = 0;
+    for (int32_t k = c->nodes[c->at].first_child; k >= 0; k = c->nodes[k].next_sibling) many[i++] = c->nodes[k].token;
+    nexttok_status st = nexttok_sampler_chain_mask_tokens_set(chain, stage, many, n);
+    nt_free(many);
+    return st;
+}

@@ -686,3 +686,26 @@ def test_chain_errors_carry_status_and_message():
     assert "0 mask stages" in info.value.message
     with pytest.raises(nexttok.NexttokError):
         nexttok.SamplerChain(0)
+
+
+def test_constraint_masks_a_sampler_chain(aidreams):
+    tok = tokenizer_or_skip(aidreams)
+    endings = ["attack", "flee", "trade"]
+    import random
+    rng = random.Random(3)
+    with nexttok.Constraint(tok, "The knight chose to ", endings) as c:
+        chain = nexttok.SamplerChain(aidreams, seed=9).temperature(1.3).mask().dist()
+        seen = set()
+        for _ in range(60):
+            c.reset()
+            drawn = []
+            while not (c.matched[0] >= 0 and not c.matched[1]):
+                c.apply(chain, 1)
+                row = [rng.uniform(-5, 5) for _ in range(aidreams.n_vocab)]
+                t = chain.sample_logits(row)
+                c.accept(t)
+                drawn.append(t)
+            seen.add(c.matched[0])
+            whole = tok.encode("The knight chose to " + endings[c.matched[0]])
+            assert drawn == whole[len(c.context_tokens):]
+        assert seen == {0, 1, 2}
