@@ -105,10 +105,22 @@ static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_run)(int t, in
                        stride, K, acc);
         i += 8;
     }
-    float tail[NT_DOTK_Q_MAX] = {0};
-    nt_ql_blocks_scalar(t, i, nb, w, xq, stride, K, tail);
+    if (i < nb) {
+        /* The last 1..7 blocks as one more group of 8, the missing ones
+         * zero (a zero scale contributes exactly 0): rows such as
+         * Qwen2.5-0.5B's 896 values (28 blocks) would otherwise spend a
+         * seventh of their blocks in scalar code. */
+        _Alignas(64) unsigned char wpad[8 * 34] = {0};
+        _Alignas(64) nt_q8a_block xpad[NT_DOTK_Q_MAX][8];
+        memset(xpad, 0, sizeof xpad);
+        const int64_t left = nb - i;
+        memcpy(wpad, w + i * bytes, (size_t)(left * bytes));
+        for (int u = 0; u < K; u++)
+            memcpy(xpad[u], xq + u * stride + i * sizeof(nt_q8a_block), (size_t)left * sizeof(nt_q8a_block));
+        NT_V(nt_group)(t, 8, wpad, (const unsigned char *)xpad, NULL, sizeof xpad[0], K, acc);
+    }
 #pragma GCC unroll 4
-    for (int u = 0; u < K; u++) out[u] = _mm512_reduce_add_ps(acc[u]) + tail[u];
+    for (int u = 0; u < K; u++) out[u] = _mm512_reduce_add_ps(acc[u]);
 }
 
 #define NT_RUN_TYPE(name, T)                                                                        \
