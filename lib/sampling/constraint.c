@@ -10,6 +10,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "nexttok.h"
+#include "sampling/choice_split.h"
 
 /* A trie node: its children are a sibling list sorted by token, so the
  * allowed tokens come out in ascending order whatever the endings' order. */
@@ -34,20 +35,6 @@ NEXTTOK_API void nexttok_constraint_free(nexttok_constraint *c)
     nt_free(c->nodes);
     nt_free(c->context);
     nt_free(c);
-}
-
-static nexttok_status tokenize(const nexttok_tokenizer *tok, const char *text, size_t len, int32_t **ids, size_t *n)
-{
-    size_t cap = len + 8;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        nt_free(*ids);
-        *ids = nt_malloc_array(cap, sizeof **ids);
-        if (!*ids) return nt_fail(NEXTTOK_ERR_NO_MEMORY, "out of memory tokenizing %zu bytes", len);
-        nexttok_status st = nexttok_tokenizer_encode(tok, text, len, NEXTTOK_ENCODE_ADD_SPECIAL, *ids, cap, n);
-        if (st != NEXTTOK_ERR_BUFFER_TOO_SMALL || *n <= cap) return st;
-        cap = *n;
-    }
-    return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "tokenizing: the token count kept growing");
 }
 
 static int32_t node_new(nexttok_constraint *c, int32_t token)
@@ -81,12 +68,6 @@ static int32_t child(nexttok_constraint *c, int32_t parent, int32_t token)
     return made;
 }
 
-static size_t context_kept(const char *context, size_t len)
-{
-    while (len > 0 && context[len - 1] && strchr(" \t\n\r\v\f", context[len - 1])) len--;
-    return len;
-}
-
 NEXTTOK_API nexttok_status nexttok_constraint_choices_create(const nexttok_tokenizer *tok, const char *context,
                                                              size_t context_len, const char *const *endings,
                                                              const size_t *ending_lens, size_t n_endings,
@@ -102,26 +83,20 @@ NEXTTOK_API nexttok_status nexttok_constraint_choices_create(const nexttok_token
     nexttok_constraint *c = nt_calloc(1, sizeof *c);
     if (!c) return nt_fail(NEXTTOK_ERR_NO_MEMORY, "%s: out of memory", fn);
     const char *ctx = context ? context : "";
-    const size_t kept = context_kept(ctx, context_len), moved = context_len - kept;
     int32_t *whole = NULL;
     char *text = NULL;
     nexttok_status st = node_new(c, -1) < 0 ? nt_fail(NEXTTOK_ERR_NO_MEMORY, "%s: out of memory", fn) : NEXTTOK_OK;
-    if (st == NEXTTOK_OK) st = tokenize(tok, ctx, kept, &c->context, &c->n_context);
+    if (st == NEXTTOK_OK)
+        st = nt_choice_tokenize(tok, ctx, nt_choice_context_kept(ctx, context_len), &c->context, &c->n_context);
     for (size_t e = 0; e < n_endings && st == NEXTTOK_OK; e++) {
         if (!endings[e] && ending_lens[e]) {
             st = nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "%s: ending %zu is NULL", fn, e);
             break;
         }
-        nt_free(text);
-        text = nt_malloc(context_len + ending_lens[e] + 1);
-        if (!text) {
-            st = nt_fail(NEXTTOK_ERR_NO_MEMORY, "%s: out of memory", fn);
-            break;
-        }
-        memcpy(text, ctx, context_len); /* kept part and moved white space */
-        if (ending_lens[e]) memcpy(text + context_len, endings[e], ending_lens[e]);
         size_t n_whole = 0;
-        if ((st = tokenize(tok, text, kept + moved + ending_lens[e], &whole, &n_whole))) break;
+        if ((st = nt_choice_joined_tokenize(tok, ctx, context_len, endings[e], ending_lens[e], &text, &whole,
+                                            &n_whole)))
+            break;
         if (n_whole <= c->n_context) {
             st = nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "%s: ending %zu gives no tokens after the context's %zu", fn, e,
                          c->n_context);

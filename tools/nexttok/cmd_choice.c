@@ -72,15 +72,6 @@ static void items_free(choice_set *set)
     free(set->items);
 }
 
-/* Code points of UTF-8 text: jansson hands out well-formed UTF-8 only, so
- * counting the bytes that do not continue a character is exact. */
-static int64_t code_points(const char *s)
-{
-    int64_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) n += (*p & 0xC0) != 0x80;
-    return n;
-}
-
 static int line_fail(const char *file, size_t line, const char *msg)
 {
     return nt_cli_fail("%s line %zu: %s", file, line, msg);
@@ -123,7 +114,6 @@ static int item_from_json(const char *file, size_t line, json_t *root, choice_it
     for (size_t e = 0; e < k; e++) {
         it->endings[e] = strdup(json_string_value(json_array_get(ends, e)));
         if (!it->endings[e]) return nt_cli_fail("out of memory reading %s", file);
-        it->chars[e] = code_points(it->endings[e]);
     }
     return 0;
 }
