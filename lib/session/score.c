@@ -85,14 +85,8 @@ NEXTTOK_API nexttok_status nexttok_session_score(nexttok_session *s, const int32
     if (!s->has_logits)
         return nt_fail(NEXTTOK_ERR_STATE, "%s: the session holds no logits to score the first token with (feed a context, "
                                           "at least a BOS, first)", fn);
-    if (n_tokens > (size_t)(s->n_ctx - s->pos))
-        return nt_fail(NEXTTOK_ERR_CONTEXT_FULL, "context full: %zu tokens at position %d exceed the session's %d positions",
-                       n_tokens, s->pos, s->n_ctx);
+    if ((st = nt_session_room_check(s, n_tokens)) || (st = nt_session_tokens_check(s, tokens, n_tokens))) return st;
     const int32_t n_vocab = s->model->hp.n_vocab;
-    for (size_t i = 0; i < n_tokens; i++)
-        if (tokens[i] < 0 || tokens[i] >= n_vocab)
-            return nt_fail(NEXTTOK_ERR_TOKEN_RANGE, "token %d at index %zu is outside the vocabulary [0, %d)", tokens[i], i,
-                           n_vocab);
 
     size_t chunk = (size_t)s->run->batch;
     const size_t row_bytes = (size_t)n_vocab * sizeof(float);
@@ -155,11 +149,8 @@ static nexttok_status perplexity_run(nexttok_session *s, const int32_t *tokens, 
     if (n_tokens < 2)
         return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "%s: %zu token%s: nothing to score (the first token never is)", fn,
                        n_tokens, n_tokens == 1 ? "" : "s");
-    const int32_t n_vocab = s->model->hp.n_vocab;
-    for (size_t i = 0; i < n_tokens; i++)
-        if (tokens[i] < 0 || tokens[i] >= n_vocab)
-            return nt_fail(NEXTTOK_ERR_TOKEN_RANGE, "token %d at index %zu is outside the vocabulary [0, %d)", tokens[i], i,
-                           n_vocab);
+    st = nt_session_tokens_check(s, tokens, n_tokens);
+    if (st != NEXTTOK_OK) return st;
     nexttok_token_score *scores = nt_malloc_array((size_t)N, sizeof *scores);
     if (!scores) return nt_fail(NEXTTOK_ERR_NO_MEMORY, "%s: out of memory", fn);
 

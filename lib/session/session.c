@@ -116,6 +116,24 @@ static void forward(nexttok_session *s, const int32_t *tokens, int32_t n, float 
                      (size_t)s->model->hp.n_vocab * sizeof *s->logits);
 }
 
+nexttok_status nt_session_room_check(const nexttok_session *s, size_t n)
+{
+    if (n > (size_t)(s->n_ctx - s->pos))
+        return nt_fail(NEXTTOK_ERR_CONTEXT_FULL, "context full: %zu tokens at position %d exceed the session's %d positions",
+                       n, s->pos, s->n_ctx);
+    return NEXTTOK_OK;
+}
+
+nexttok_status nt_session_tokens_check(const nexttok_session *s, const int32_t *tokens, size_t n)
+{
+    const int32_t n_vocab = s->model->hp.n_vocab;
+    for (size_t i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= n_vocab)
+            return nt_fail(NEXTTOK_ERR_TOKEN_RANGE, "token %d at index %zu is outside the vocabulary [0, %d)",
+                           tokens[i], i, n_vocab);
+    return NEXTTOK_OK;
+}
+
 NEXTTOK_API nexttok_status nexttok_session_feed(nexttok_session *s, const int32_t *tokens, size_t n_tokens,
                                                 float *logits_out)
 {
@@ -123,14 +141,10 @@ NEXTTOK_API nexttok_status nexttok_session_feed(nexttok_session *s, const int32_
     if (!s || (!tokens && n_tokens))
         return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_session_feed: session and tokens must not be NULL");
     if (n_tokens == 0) return NEXTTOK_OK;
-    if (n_tokens > (size_t)(s->n_ctx - s->pos))
-        return nt_fail(NEXTTOK_ERR_CONTEXT_FULL, "context full: %zu tokens at position %d exceed the session's %d positions",
-                       n_tokens, s->pos, s->n_ctx);
+    nexttok_status st = nt_session_room_check(s, n_tokens);
+    if (st == NEXTTOK_OK) st = nt_session_tokens_check(s, tokens, n_tokens);
+    if (st != NEXTTOK_OK) return st;
     const int32_t n_vocab = s->model->hp.n_vocab;
-    for (size_t i = 0; i < n_tokens; i++)
-        if (tokens[i] < 0 || tokens[i] >= n_vocab)
-            return nt_fail(NEXTTOK_ERR_TOKEN_RANGE, "token %d at index %zu is outside the vocabulary [0, %d)",
-                           tokens[i], i, n_vocab);
 
     for (size_t done = 0; done < n_tokens;) {
         const int32_t B = s->run->batch;

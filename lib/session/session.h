@@ -29,4 +29,12 @@ struct nexttok_session {
     bool has_logits;
 };
 
+/* NEXTTOK_OK when n more tokens fit the session's context, else
+ * NEXTTOK_ERR_CONTEXT_FULL with the numbers. */
+nexttok_status nt_session_room_check(const nexttok_session *s, size_t n);
+
+/* NEXTTOK_OK when tokens[0 .. n) are all vocabulary ids, else
+ * NEXTTOK_ERR_TOKEN_RANGE naming the first that is not. */
+nexttok_status nt_session_tokens_check(const nexttok_session *s, const int32_t *tokens, size_t n);
+
 #endif
