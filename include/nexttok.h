@@ -84,6 +84,9 @@ typedef enum nexttok_status {
     NEXTTOK_ERR_BUFFER_TOO_SMALL = 10,/* caller buffer too small; see call */
     NEXTTOK_ERR_STATE = 11,           /* call not valid in this state */
     NEXTTOK_ERR_NOT_FOUND = 12,       /* named item does not exist */
+    NEXTTOK_ERR_MODEL_MISMATCH = 13,  /* data made with another model (snapshot, zip) */
+    NEXTTOK_ERR_DEADLINE = 14,        /* a time budget ran out; the call stopped early and can resume */
+    NEXTTOK_ERR_TRUNCATED = 15,       /* input ends before its header says it does */
 } nexttok_status;
 
 /** A short fixed description of a status code ("context full", ...). */

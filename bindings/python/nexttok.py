@@ -51,6 +51,9 @@ class Status(enum.IntEnum):
     BUFFER_TOO_SMALL = 10
     STATE = 11
     NOT_FOUND = 12
+    MODEL_MISMATCH = 13
+    DEADLINE = 14
+    TRUNCATED = 15
 
 
 class TokenType(enum.IntEnum):

@@ -58,6 +58,9 @@ NEXTTOK_API const char *nexttok_status_describe(nexttok_status status)
     case NEXTTOK_ERR_BUFFER_TOO_SMALL: return "buffer too small";
     case NEXTTOK_ERR_STATE: return "invalid state";
     case NEXTTOK_ERR_NOT_FOUND: return "not found";
+    case NEXTTOK_ERR_MODEL_MISMATCH: return "made with another model";
+    case NEXTTOK_ERR_DEADLINE: return "deadline passed";
+    case NEXTTOK_ERR_TRUNCATED: return "truncated";
     }
     return "unknown status";
 }
