@@ -384,6 +384,41 @@ NEXTTOK_API nexttok_status nexttok_session_rewind(nexttok_session *session, int3
 NEXTTOK_API nexttok_status nexttok_session_reset(nexttok_session *session);
 
 /* ------------------------------------------------------------------------ */
+/* Many sessions at once, time budgets and cancel                           */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Feed tokens[i] to sessions[i] for each of n_sessions sessions of one model
+ * in one forward pass, so each weight row is read once for all of them
+ * (batched decode of many conversations). Sessions may be at different
+ * positions. Each session's logits are bitwise those of feeding it its
+ * token alone with nexttok_session_feed, whichever sessions share the batch.
+ * If `logits_out` is not NULL it receives n_sessions rows of n_vocab
+ * logits, row i for sessions[i]; each session's own logits
+ * (nexttok_session_logits_get) are set either way.
+ *
+ * The pass borrows the run state (scratch, thread pool) of the session with
+ * the largest n_ctx (the first such): that session's pool does the work and
+ * more sessions than its n_batch go in several passes. Without logits_out,
+ * that session keeps a buffer of one logits row per session of the widest
+ * batch it has hosted, allocated when a batch is wider than before: steady
+ * decoding allocates nothing. The sessions must not be in use by another
+ * thread during the call.
+ *
+ * All or nothing: NEXTTOK_ERR_INVALID_ARGUMENT (naming the index) for a
+ * NULL session, a session listed twice, sessions over different models or
+ * with different precision, kv_type, or n_ctx on different sides of a
+ * LongRoPE model's original context; NEXTTOK_ERR_CONTEXT_FULL or
+ * NEXTTOK_ERR_TOKEN_RANGE (naming the session) when one session is full or
+ * its token is outside the vocabulary. Then no session is fed. A session's
+ * interrupted feed (nexttok_session_feed_ex) is dropped by the call, as by
+ * any other feed. n_sessions = 0 does nothing.
+ */
+NEXTTOK_API nexttok_status nexttok_sessions_feed(nexttok_session *const *sessions,
+                                                 const int32_t *tokens, size_t n_sessions,
+                                                 float *logits_out);
+
+/* ------------------------------------------------------------------------ */
 /* Sampling                                                                 */
 /* ------------------------------------------------------------------------ */
 

@@ -25,6 +25,7 @@ NEXTTOK_API void nexttok_session_free(nexttok_session *s)
     nt_kvcache_release(&s->kv);
     nt_free(s->tokens);
     nt_free(s->logits);
+    nt_free(s->batch_logits);
     nt_free(s);
 }
 

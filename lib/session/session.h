@@ -27,6 +27,10 @@ struct nexttok_session {
     int32_t kv_type;             /* the public nexttok_kv_type */
     float *logits;      /* [n_vocab] after the last fed token */
     bool has_logits;
+    /* Batched feeds (batch.c) this session hosts without a caller's
+     * logits buffer: rows of n_vocab, grown to the widest batch seen. */
+    float *batch_logits;
+    size_t batch_logits_rows;
 };
 
 /* NEXTTOK_OK when n more tokens fit the session's context, else
