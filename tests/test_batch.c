@@ -121,6 +121,14 @@ Test(batch, llama_q8_0_fast_is_bitwise_solo)
 {
     check_model("models/llama-q-Q8_0.gguf", (config){64, 0, NEXTTOK_PRECISION_FAST, 0});
 }
+Test(batch, llama_q4_k_fast_is_bitwise_solo)
+{
+    check_model("models/llama-q-Q4_K_M.gguf", (config){64, 0, NEXTTOK_PRECISION_FAST, 0});
+}
+Test(batch, llama_q6_k_fast_is_bitwise_solo)
+{
+    check_model("models/llama-q-Q6_K.gguf", (config){64, 0, NEXTTOK_PRECISION_FAST, 0});
+}
 Test(batch, llama_q4_k_exact_is_bitwise_solo)
 {
     check_model("models/llama-q-Q4_K_M.gguf", (config){64, 0, NEXTTOK_PRECISION_EXACT, 0});

@@ -163,6 +163,22 @@ static void nt_matmul_rows_q(const nt_matmul_job *job, int64_t r0, int64_t r1)
                 }
                 for (int j = 0; j < NT_DOTK_Q_MAX; j++) job->y[(t + j) * n_out + r] = out[j];
             }
+        /* the last few tokens (a batch of a few sessions' decodes) still
+         * read each row once for all of them */
+        const int k = (int)(job->n_tok - t);
+        if (k > 1) {
+            for (int64_t r = r0; r < r1; r++) {
+                const unsigned char *wr = base + (size_t)r * w->row_bytes;
+                const size_t off = (size_t)t * job->xq_stride;
+                job->dotk_q(n_in, wr, job->xq + off, job->xq_stride, k, out);
+                if (job->xq2) {
+                    job->dotk_q(n_in, wr, job->xq2 + off, job->xq_stride, k, out2);
+                    for (int j = 0; j < k; j++) out[j] += out2[j];
+                }
+                for (int j = 0; j < k; j++) job->y[(t + j) * n_out + r] = out[j];
+            }
+            t = job->n_tok;
+        }
     }
     for (; t < job->n_tok; t++) {
         const unsigned char *xt = job->xq + (size_t)t * job->xq_stride;
