@@ -26,6 +26,7 @@ NEXTTOK_API void nexttok_session_free(nexttok_session *s)
     nt_free(s->tokens);
     nt_free(s->logits);
     nt_free(s->batch_logits);
+    nt_free(s->logits_next);
     nt_free(s);
 }
 
@@ -78,7 +79,8 @@ NEXTTOK_API nexttok_status nexttok_session_create(const nexttok_model *m, const 
                                                           : NEXTTOK_PRECISION_EXACT;
     s->tokens = nt_malloc_array((size_t)s->n_ctx, sizeof *s->tokens);
     s->logits = nt_aligned_alloc(64, (size_t)hp->n_vocab * sizeof *s->logits);
-    if (!s->tokens || !s->logits) {
+    s->logits_next = nt_aligned_alloc(64, (size_t)hp->n_vocab * sizeof *s->logits_next);
+    if (!s->tokens || !s->logits || !s->logits_next) {
         nexttok_session_free(s);
         return nt_fail(NEXTTOK_ERR_NO_MEMORY, "out of memory for a session of %d positions", s->n_ctx);
     }
@@ -135,30 +137,6 @@ nexttok_status nt_session_tokens_check(const nexttok_session *s, const int32_t *
     return NEXTTOK_OK;
 }
 
-NEXTTOK_API nexttok_status nexttok_session_feed(nexttok_session *s, const int32_t *tokens, size_t n_tokens,
-                                                float *logits_out)
-{
-    nt_error_clear();
-    if (!s || (!tokens && n_tokens))
-        return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_session_feed: session and tokens must not be NULL");
-    if (n_tokens == 0) return NEXTTOK_OK;
-    nexttok_status st = nt_session_room_check(s, n_tokens);
-    if (st == NEXTTOK_OK) st = nt_session_tokens_check(s, tokens, n_tokens);
-    if (st != NEXTTOK_OK) return st;
-    const int32_t n_vocab = s->model->hp.n_vocab;
-
-    for (size_t done = 0; done < n_tokens;) {
-        const int32_t B = s->run->batch;
-        int32_t n = (int32_t)(n_tokens - done < (size_t)B ? n_tokens - done : (size_t)B);
-        memcpy(s->tokens + s->pos, tokens + done, (size_t)n * sizeof *tokens);
-        forward(s, tokens + done, n, logits_out ? logits_out + done * (size_t)n_vocab : NULL);
-        s->pos += n;
-        done += (size_t)n;
-    }
-    s->has_logits = true;
-    return NEXTTOK_OK;
-}
-
 NEXTTOK_API nexttok_status nexttok_session_logits_get(const nexttok_session *s, const float **logits_out)
 {
     nt_error_clear();
@@ -185,7 +163,7 @@ NEXTTOK_API nexttok_status nexttok_session_info_get(const nexttok_session *s, ne
         .kv_bytes = s->kv.bytes,
         .kv_bytes_per_pos = per_pos,
         .scratch_bytes = nt_run_bytes(s->run) + (uint64_t)s->n_ctx * sizeof *s->tokens +
-                         (uint64_t)hp->n_vocab * sizeof *s->logits,
+                         2 * (uint64_t)hp->n_vocab * sizeof *s->logits,
     };
     return nt_info_fill(info, &full, sizeof full, "nexttok_session_info_get");
 }

@@ -3,6 +3,7 @@
 #ifndef NT_SESSION_H
 #define NT_SESSION_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -31,6 +32,11 @@ struct nexttok_session {
      * logits buffer: rows of n_vocab, grown to the widest batch seen. */
     float *batch_logits;
     size_t batch_logits_rows;
+    /* Feeds that may stop part-way (feed.c): a pass without a caller's
+     * rows writes its logits here, swapped with `logits` when it ends, so a
+     * stopped pass leaves the current logits whole. */
+    float *logits_next;
+    atomic_int cancel;  /* raised by nexttok_session_cancel from any thread */
 };
 
 /* NEXTTOK_OK when n more tokens fit the session's context, else
