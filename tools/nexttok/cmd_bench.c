@@ -1,5 +1,5 @@
 /* nexttok bench MODEL [--threads T] [--prompt P] [--gen G] [--reps R] [--depth D]
- *                     [--ctx N] [--sessions N] [--json] */
+ *                     [--ctx N] [--sessions N] [--budget-us B] [--json] */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,7 +23,8 @@ static void usage(void)
 {
     printf("usage: nexttok bench MODEL [--threads T] [--prompt P] [--gen G] [--reps R]\n"
            "                     [--depth D] [--ctx N] [--precision fast|exact]\n"
-           "                     [--kv-type f32|f16|q8_0] [--sessions N] [--json]\n\n"
+           "                     [--kv-type f32|f16|q8_0] [--sessions N] [--budget-us B]\n"
+           "                     [--json]\n\n"
            "Measures two things, R times (default %d) after one untimed warm-up run:\n"
            "  prefill  one batched feed of P prompt tokens (default %d) into an empty\n"
            "           session (positions 0..P-1);\n"
@@ -39,6 +40,10 @@ static void usage(void)
            "one shared pool of T threads, each at depth D, decode G tokens each, all N\n"
            "in one nexttok_sessions_feed per step (each step followed by reading every\n"
            "session's logits); it reports all N sessions' tokens per second.\n\n"
+           "--budget-us B adds a budgeted prefill: the P tokens fed in calls of\n"
+           "nexttok_session_feed_ex with a budget of B microseconds each, each call\n"
+           "resuming where the last stopped; it reports the tokens per second, the\n"
+           "longest call and the number of calls (medians over the repetitions).\n\n"
            "The session holds max(P, D+G) positions, at least %d unless --ctx N says\n"
            "otherwise, and never more than the model's trained context (a run that\n"
            "does not fit is an error). --threads T (0 = all cores) sets the session's\n"
@@ -74,6 +79,7 @@ typedef struct bench_options {
     nt_cli_session_opts sess;
     int64_t n_prompt, n_gen, reps, depth;
     int64_t n_sessions; /* 0: no batched measurement */
+    int64_t budget_us;  /* 0: no budgeted prefill */
     int json;
 } bench_options;
 
@@ -135,6 +141,9 @@ static int bench_option(int argc, char **argv, int *i, void *ctx)
         r = nt_cli_opt_i64(argc, argv, i, "bench", "--depth", 0, INT32_MAX,
                            "a token count >= 0", &o->depth);
     if (r == 0)
+        r = nt_cli_opt_i64(argc, argv, i, "bench", "--budget-us", 1, 1000000000, "microseconds in [1, 1e9]",
+                           &o->budget_us);
+    if (r == 0)
         r = nt_cli_opt_i64(argc, argv, i, "bench", "--sessions", 1, 4096, "a count in [1, 4096]",
                            &o->n_sessions);
     if (r == 0)
@@ -157,7 +166,8 @@ static void json_array(const double *v, size_t n, const char *fmt)
 typedef struct bench_results {
     double *pre_rate, *pre_s, *dec_rate, *dec_s, *scratch;
     double *bat_rate, *bat_s; /* --sessions */
-    double pre_median, dec_median, bat_median;
+    double *bud_rate, *bud_longest, *bud_calls; /* --budget-us */
+    double pre_median, dec_median, bat_median, bud_median, bud_longest_median, bud_calls_median;
 } bench_results;
 
 static const char *precision_name(int32_t p) { return p == NEXTTOK_PRECISION_FAST ? "fast" : "exact"; }
@@ -200,6 +210,15 @@ static void print_json(const char *path, const nexttok_model_info *info, const b
     json_array(res->dec_rate, nd, "%.6g");
     fputs(", \"decode_seconds_reps\": ", stdout);
     json_array(res->dec_s, nd, "%.9f");
+    if (o->budget_us > 0 && o->n_prompt > 0) {
+        printf(", \"budget_us\": %lld, \"budget_prefill_tokens_per_s\": %.6g, \"budget_longest_call_us\": %.6g,"
+               " \"budget_calls\": %.6g", (long long)o->budget_us, res->bud_median, res->bud_longest_median,
+               res->bud_calls_median);
+        fputs(", \"budget_prefill_tokens_per_s_reps\": ", stdout);
+        json_array(res->bud_rate, reps, "%.6g");
+        fputs(", \"budget_longest_call_us_reps\": ", stdout);
+        json_array(res->bud_longest, reps, "%.6g");
+    }
     if (o->n_sessions > 0) {
         printf(", \"sessions\": %lld", (long long)o->n_sessions);
         if (o->n_gen > 0) printf(", \"batched_decode_tokens_per_s\": %.6g", res->bat_median);
@@ -231,11 +250,45 @@ static void print_text(const char *path, const nexttok_model_info *info, const b
     if (o->n_gen > 0)
         printf("decode    %lld tokens at depth %lld: %.1f tokens/s (median of %lld)\n",
                (long long)o->n_gen, (long long)o->depth, res->dec_median, (long long)o->reps);
+    if (o->budget_us > 0 && o->n_prompt > 0)
+        printf("budgeted  %lld tokens in calls of %lld us: %.1f tokens/s (%+.1f%% time against the prefill), "
+               "longest call %.0f us, %.0f calls (medians of %lld)\n",
+               (long long)o->n_prompt, (long long)o->budget_us, res->bud_median,
+               res->bud_median > 0 ? 100.0 * (res->pre_median / res->bud_median - 1.0) : 0.0,
+               res->bud_longest_median, res->bud_calls_median, (long long)o->reps);
     if (o->n_sessions > 0 && o->n_gen > 0)
         printf("batched   %lld sessions x %lld tokens at depth %lld: %.1f tokens/s (median of %lld), "
                "%.2fx the single-session decode\n",
                (long long)o->n_sessions, (long long)o->n_gen, (long long)o->depth, res->bat_median,
                (long long)o->reps, res->dec_median > 0 ? res->bat_median / res->dec_median : 0.0);
+}
+
+/* One budgeted prefill of tokens[0..P) into the reset session: calls of
+ * feed_ex with the budget, each resuming the last. */
+static int run_budgeted(nexttok_session *session, const int32_t *tokens, const bench_options *o, double *seconds,
+                        double *longest_s, double *calls)
+{
+    nexttok_status st = nexttok_session_reset(session);
+    if (st != NEXTTOK_OK) return nt_cli_api_fail(st, "resetting the session");
+    nexttok_feed_params fp;
+    nexttok_feed_params_init(&fp, sizeof fp);
+    fp.budget_ns = o->budget_us * 1000;
+    const size_t n = (size_t)o->n_prompt;
+    *longest_s = 0;
+    *calls = 0;
+    const double t0 = now_seconds();
+    for (size_t done = 0; done < n;) {
+        size_t used = 0;
+        const double c0 = now_seconds();
+        st = nexttok_session_feed_ex(session, tokens + done, n - done, NULL, &fp, &used);
+        const double c = now_seconds() - c0;
+        if (c > *longest_s) *longest_s = c;
+        *calls += 1;
+        done += used;
+        if (st != NEXTTOK_OK && st != NEXTTOK_ERR_DEADLINE) return nt_cli_api_fail(st, "budgeted prefill");
+    }
+    *seconds = now_seconds() - t0;
+    return 0;
 }
 
 /* The batched sessions of --sessions: N sessions with the bench's options
@@ -348,7 +401,7 @@ int nt_cli_bench(int argc, char **argv)
     int32_t n_vocab = nexttok_model_n_vocab_get(model);
     size_t n_total = (size_t)needed, reps = (size_t)o.reps;
     tokens = malloc(n_total * sizeof *tokens);
-    samples = malloc(7 * reps * sizeof *samples);
+    samples = malloc(10 * reps * sizeof *samples);
     if (!tokens || !samples) {
         rc = nt_cli_fail("out of memory");
         goto done;
@@ -361,7 +414,8 @@ int nt_cli_bench(int argc, char **argv)
         tokens[i] = (int32_t)((state >> 33) % (uint64_t)(n_vocab > 0 ? n_vocab : 1));
     }
     bench_results res = {samples, samples + reps, samples + 2 * reps, samples + 3 * reps,
-                         samples + 4 * reps, samples + 5 * reps, samples + 6 * reps, 0, 0, 0};
+                         samples + 4 * reps, samples + 5 * reps, samples + 6 * reps, samples + 7 * reps,
+                         samples + 8 * reps, samples + 9 * reps, 0, 0, 0, 0, 0, 0};
     double pre = 0, dec = 0;
     if ((rc = run_once(session, tokens, &o, &pre, &dec)) != 0)
         goto done; /* warm-up: page in the weights, settle the threads */
@@ -374,6 +428,18 @@ int nt_cli_bench(int argc, char **argv)
     }
     res.pre_median = median(res.pre_rate, res.scratch, reps);
     res.dec_median = median(res.dec_rate, res.scratch, reps);
+    if (o.budget_us > 0 && o.n_prompt > 0) {
+        double secs = 0;
+        for (size_t r = 0; r < reps; r++) {
+            if ((rc = run_budgeted(session, tokens, &o, &secs, &res.bud_longest[r], &res.bud_calls[r])) != 0)
+                goto done;
+            res.bud_rate[r] = secs > 0 ? (double)o.n_prompt / secs : 0;
+            res.bud_longest[r] *= 1e6;
+        }
+        res.bud_median = median(res.bud_rate, res.scratch, reps);
+        res.bud_longest_median = median(res.bud_longest, res.scratch, reps);
+        res.bud_calls_median = median(res.bud_calls, res.scratch, reps);
+    }
     if (o.n_sessions > 0 && o.n_gen > 0) {
         if ((rc = batch_bench_create(model, &so, (size_t)o.n_sessions, &bb)) != 0) goto done;
         double bat = 0;
