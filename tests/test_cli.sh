@@ -453,6 +453,24 @@ EOF
         grep -q '^batched   2 sessions x 2 tokens' "$tmp/batched.txt" && echo "ok: bench --sessions text" ||
         fail "bench --sessions 2 (text): $(cat "$tmp/batched.txt" "$tmp/err")"
     expect_error "bad --sessions" "--sessions" -- bench "$model" --sessions 0
+    # --budget-us B: the prefill in calls of B us, each resuming the last.
+    if "$cli" bench "$model" --reps 3 --prompt 40 --gen 0 --budget-us 50 --json \
+        >"$tmp/budget.json" 2>"$tmp/err"; then
+        "$python" - "$tmp/budget.json" <<'EOF' || fail "bench --budget-us --json: $(cat "$tmp/budget.json")"
+import json, statistics, sys
+doc = json.load(open(sys.argv[1], encoding="utf-8"))
+assert doc["budget_us"] == 50, doc
+reps = doc["budget_prefill_tokens_per_s_reps"]
+assert len(reps) == 3 and all(x > 0 for x in reps), reps
+assert doc["budget_prefill_tokens_per_s"] == statistics.median(reps), doc
+assert doc["budget_calls"] >= 1 and doc["budget_longest_call_us"] > 0, doc
+print("ok: bench --budget-us 50: %.0f calls, longest %.0f us"
+      % (doc["budget_calls"], doc["budget_longest_call_us"]))
+EOF
+    else
+        fail "bench --budget-us 50: $(cat "$tmp/err")"
+    fi
+    expect_error "bad --budget-us" "--budget-us" -- bench "$model" --budget-us 0
 
     # Prefill only: decode is null in JSON.
     "$cli" bench "$model" --reps 1 --prompt 4 --gen 0 --json >"$tmp/pre.json" 2>"$tmp/err" ||
