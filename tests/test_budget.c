@@ -11,6 +11,8 @@
 #include "nexttok.h"
 #include "support/fixtures.h"
 #include "support/harness.h"
+#include "support/tiny_model.h"
+#include <unistd.h>
 
 static nexttok_model *load_fixture(const char *rel)
 {
@@ -54,10 +56,10 @@ static int stop_every(void *user)
     return 1;
 }
 
-/* Feed tokens in calls that each stop early (a 1 ns budget, or the
- * callback), resuming each time with the rest; returns the calls made. */
+/* Feed tokens in calls that each stop early (a budget of budget_ns, or
+ * the callback), resuming each time with the rest; returns the calls made. */
 static int feed_interrupted(nexttok_session *s, const int32_t *tokens, size_t n, float *rows, size_t V,
-                            bool by_callback)
+                            bool by_callback, int64_t budget_ns)
 {
     nexttok_feed_params fp;
     nexttok_feed_params_init(&fp, sizeof fp);
@@ -66,7 +68,7 @@ static int feed_interrupted(nexttok_session *s, const int32_t *tokens, size_t n,
         fp.check = stop_every;
         fp.user_data = &e;
     } else {
-        fp.budget_ns = 1;
+        fp.budget_ns = budget_ns;
     }
     int calls = 0;
     for (size_t done = 0; done < n;) {
@@ -74,7 +76,7 @@ static int feed_interrupted(nexttok_session *s, const int32_t *tokens, size_t n,
         const int32_t pos = nexttok_session_position_get(s);
         nexttok_status st = nexttok_session_feed_ex(s, tokens + done, n - done, rows ? rows + done * V : NULL, &fp, &used);
         calls++;
-        cr_assert(calls < 100000, "no progress");
+        cr_assert(calls < 1000000, "no progress");
         cr_assert_leq(used, n - done);
         cr_assert_eq(nexttok_session_position_get(s), pos + (int32_t)used, "position moved by other than consumed");
         done += used;
@@ -89,30 +91,34 @@ static int feed_interrupted(nexttok_session *s, const int32_t *tokens, size_t n,
     return calls;
 }
 
-static void check_resumed(const char *rel, int32_t n_batch, int32_t precision, bool rows_wanted, bool by_callback)
+/* An uninterrupted feed of n_tok tokens (after 3) against one stopped
+ * and resumed over and over, byte for byte. */
+static void check_resumed_in(nexttok_model *m, const char *rel, int32_t n_ctx, int32_t n_tok, int32_t n_batch,
+                             int32_t precision, bool rows_wanted, bool by_callback, int64_t budget_ns)
 {
-    nexttok_model *m = load_fixture(rel);
     const size_t V = (size_t)nexttok_model_n_vocab_get(m);
-    int32_t tokens[N_TOK];
-    make_tokens(m, tokens, N_TOK);
-    float *want = malloc(N_TOK * V * sizeof *want), *got = malloc(N_TOK * V * sizeof *got);
-    cr_assert(want && got);
+    int32_t *tokens = malloc((size_t)n_tok * sizeof *tokens);
+    float *want = malloc((size_t)n_tok * V * sizeof *want), *got = malloc((size_t)n_tok * V * sizeof *got);
+    cr_assert(tokens && want && got);
+    make_tokens(m, tokens, n_tok);
 
-    nexttok_session *a = make_session(m, 64, n_batch, precision);
+    nexttok_session *a = make_session(m, n_ctx, n_batch, precision);
     /* a few tokens first, so the budgeted feed starts mid-context */
     cr_assert_eq(nexttok_session_feed(a, tokens, 3, NULL), NEXTTOK_OK);
-    cr_assert_eq(nexttok_session_feed(a, tokens + 3, N_TOK - 3, rows_wanted ? want : NULL), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(a, tokens + 3, (size_t)n_tok - 3, rows_wanted ? want : NULL), NEXTTOK_OK);
     const float *la = NULL, *lb = NULL;
     cr_assert_eq(nexttok_session_logits_get(a, &la), NEXTTOK_OK);
 
-    nexttok_session *b = make_session(m, 64, n_batch, precision);
+    nexttok_session *b = make_session(m, n_ctx, n_batch, precision);
     cr_assert_eq(nexttok_session_feed(b, tokens, 3, NULL), NEXTTOK_OK);
-    const int calls = feed_interrupted(b, tokens + 3, N_TOK - 3, rows_wanted ? got : NULL, V, by_callback);
+    const int calls = feed_interrupted(b, tokens + 3, (size_t)n_tok - 3, rows_wanted ? got : NULL, V, by_callback,
+                                       budget_ns);
     cr_assert_gt(calls, 2, "%s: the feed was never interrupted", rel);
     cr_assert_eq(nexttok_session_logits_get(b, &lb), NEXTTOK_OK);
     cr_assert(memcmp(la, lb, V * sizeof *la) == 0, "%s: last logits of the resumed feed differ", rel);
     if (rows_wanted)
-        cr_assert(memcmp(want, got, (N_TOK - 3) * V * sizeof *want) == 0, "%s: rows of the resumed feed differ", rel);
+        cr_assert(memcmp(want, got, (size_t)(n_tok - 3) * V * sizeof *want) == 0, "%s: rows of the resumed feed differ",
+                  rel);
 
     /* and the session goes on as the uninterrupted one */
     const int32_t next = tokens[7];
@@ -125,8 +131,46 @@ static void check_resumed(const char *rel, int32_t n_batch, int32_t precision, b
     nexttok_session_free(b);
     free(want);
     free(got);
+    free(tokens);
+}
+
+static void check_resumed(const char *rel, int32_t n_batch, int32_t precision, bool rows_wanted, bool by_callback)
+{
+    nexttok_model *m = load_fixture(rel);
+    check_resumed_in(m, rel, 64, N_TOK, n_batch, precision, rows_wanted, by_callback, 1);
     nexttok_model_free(m);
 }
+
+/* A model wide enough that products split into many chunks of rows, and a
+ * context long enough for several blocks of tokens per product: stops
+ * land inside products and between their blocks. */
+static void check_wide(uint32_t type, int64_t budget_ns, bool rows_wanted, int32_t precision)
+{
+    nt_tiny_spec sp = nt_tiny_spec_default("llama");
+    sp.weight_type = type;
+    sp.round_to = type == 1 ? 1 : 0; /* F16 values, else F32 (then quantized) */
+    sp.n_vocab = 2048;
+    sp.n_embd = 256;
+    sp.n_head = 4;
+    sp.n_head_kv = 2;
+    sp.n_ff = 1024;
+    sp.n_ctx = 320;
+    char *path = nt_tiny_model_file(&sp);
+    cr_assert(path);
+    nexttok_model *m = NULL;
+    cr_assert_eq(nexttok_model_load(path, NULL, &m), NEXTTOK_OK, "%s", nexttok_error_message());
+    check_resumed_in(m, "wide tiny llama", 320, 300, 0, precision, rows_wanted, false, budget_ns);
+    nexttok_model_free(m);
+    unlink(path);
+    free(path);
+}
+
+/* ggml type ids: F32 0, F16 1, Q4_0 2, Q8_0 8 */
+Test(budget, resumed_wide_prefill_is_bitwise_f32) { check_wide(0, 1, false, 0); }
+Test(budget, resumed_wide_prefill_is_bitwise_f16_rows) { check_wide(1, 1, true, 0); }
+Test(budget, resumed_wide_prefill_is_bitwise_q4_0_fast) { check_wide(2, 1, true, NEXTTOK_PRECISION_FAST); }
+Test(budget, resumed_wide_prefill_is_bitwise_q8_0_fast) { check_wide(8, 1, false, NEXTTOK_PRECISION_FAST); }
+Test(budget, resumed_wide_prefill_under_real_budgets) { check_wide(0, 200000, true, 0); }
 
 Test(budget, resumed_prefill_is_bitwise_gpt2) { check_resumed("models/gpt2-tiny-f32.gguf", 0, 0, true, false); }
 Test(budget, resumed_prefill_is_bitwise_llama) { check_resumed("models/llama-tiny-f32.gguf", 0, 0, true, false); }

@@ -61,7 +61,10 @@ typedef struct nt_scratch {
 typedef struct nt_cursor {
     int64_t next;     /* steps met so far by this call of the pass */
     int64_t done;     /* steps finished */
-    int32_t parts;    /* attention: the tokens of step `done` finished */
+    int32_t parts;    /* tokens of step `done` finished (attention's groups, a
+                         product's blocks of tokens) */
+    bool in_part;     /* the product's block at `parts` stopped part-way: its
+                         chunk flags and quantized activations are kept */
     bool partial;     /* step `done` stopped part-way */
     bool resume;      /* set by the caller: this call continues the stopped pass */
     /* the stopped feed's chunk, which a later feed must repeat to resume */

@@ -16,6 +16,7 @@ void nt_pass_begin(nt_run *run)
     /* a fresh pass: whatever a stopped one left is dropped */
     c->done = 0;
     c->parts = 0;
+    c->in_part = false;
     c->partial = false;
     c->pending = false;
 }
@@ -41,8 +42,16 @@ void nt_step_end(nt_run *run)
     nt_stop_progress(run->stop);
     c->done = c->next;
     c->parts = 0;
+    c->in_part = false;
     c->partial = false;
 }
+
+/* Tokens per product when a deadline asks for small parts: the product's
+ * chunks are then a few rows each, and every chunk passes over all the
+ * product's tokens, so those tokens' activations must stay in L2 (with
+ * 512 tokens of a 2048-wide model they did not: the budgeted prefill took
+ * twice as long). The weights are read once per block instead of once. */
+#define NT_RUN_PART_TOKENS 128
 
 void nt_run_matmul_ex(nt_run *run, const nt_matmul_ctx *mm, const nt_weight *w, const float *x, int32_t n_tok,
                       float *y)
@@ -51,8 +60,21 @@ void nt_run_matmul_ex(nt_run *run, const nt_matmul_ctx *mm, const nt_weight *w, 
     if (m == NT_STEP_SKIP) return;
     nt_matmul_ctx ctx = *mm;
     ctx.stop = run->stop;
-    ctx.resume = m == NT_STEP_RESUME;
-    nt_matmul_ex(&ctx, w, x, n_tok, y);
+    /* the tokens in blocks, each block a product of its own (rows do not
+     * depend on the tokens beside them); parts counts the blocks done */
+    const int32_t T = run->stop && run->stop->deadline_ns ? NT_RUN_PART_TOKENS : n_tok;
+    for (int32_t t = m == NT_STEP_RESUME ? run->cur.parts : 0; t < n_tok;) {
+        const int32_t n = n_tok - t < T ? n_tok - t : T;
+        ctx.resume = m == NT_STEP_RESUME && t == run->cur.parts && run->cur.in_part;
+        nt_matmul_ex(&ctx, w, x + (int64_t)t * w->n_in, n, y + (int64_t)t * w->n_out);
+        if (nt_stop_stopped(run->stop)) { /* a chunk of block t was skipped */
+            run->cur.in_part = true;
+            break;
+        }
+        run->cur.parts = t += n;
+        run->cur.in_part = false;
+        if (t < n_tok && nt_stop_check(run->stop, true)) break;
+    }
     nt_step_end(run);
 }
 
