@@ -226,6 +226,49 @@ Test(budget, other_calls_drop_a_stopped_chunk)
     nexttok_model_free(m);
 }
 
+/* A chunk stopped part-way has written some K/V rows past the position;
+ * in a sliding window's ring they replace rows of earlier positions, which
+ * a rewind must then not count on. */
+static int stop_at(void *user)
+{
+    int *left = user;
+    return --*left <= 0;
+}
+
+Test(budget, rewind_after_a_stopped_chunk_in_a_ring)
+{
+    nexttok_model *m = load_fixture("arch/gemma2.gguf"); /* window 8 on even layers */
+    const size_t V = (size_t)nexttok_model_n_vocab_get(m);
+    int32_t tokens[N_TOK];
+    make_tokens(m, tokens, N_TOK);
+    nexttok_session *a = make_session(m, 64, 8, 0);
+    cr_assert_eq(nexttok_session_feed(a, tokens, 30, NULL), NEXTTOK_OK);
+    const float *la = NULL, *lb = NULL;
+    cr_assert_eq(nexttok_session_logits_get(a, &la), NEXTTOK_OK);
+    for (int polls = 1; polls < 60; polls += 3) {
+        nexttok_session *b = make_session(m, 64, 8, 0);
+        cr_assert_eq(nexttok_session_feed(b, tokens, 30, NULL), NEXTTOK_OK);
+        nexttok_feed_params fp;
+        nexttok_feed_params_init(&fp, sizeof fp);
+        int left = polls;
+        fp.check = stop_at;
+        fp.user_data = &left;
+        size_t used = 9;
+        const nexttok_status st = nexttok_session_feed_ex(b, tokens + 30, 8, NULL, &fp, &used);
+        cr_assert(st == NEXTTOK_ERR_CANCELLED || st == NEXTTOK_OK, "%s", nexttok_error_message());
+        /* another token drops the stopped chunk; then back to 25 and on to 30 */
+        const int32_t other = tokens[3];
+        cr_assert_eq(nexttok_session_feed(b, &other, 1, NULL), NEXTTOK_OK);
+        cr_assert_eq(nexttok_session_rewind(b, 25), NEXTTOK_OK);
+        cr_assert_eq(nexttok_session_feed(b, tokens + 25, 5, NULL), NEXTTOK_OK);
+        cr_assert_eq(nexttok_session_logits_get(b, &lb), NEXTTOK_OK);
+        cr_assert(memcmp(la, lb, V * sizeof *la) == 0, "stopped after %d polls: the rewound ring differs", polls);
+        nexttok_session_free(b);
+    }
+    nexttok_session_free(a);
+    nexttok_model_free(m);
+}
+
 Test(budget, checks_its_arguments)
 {
     nexttok_model *m = load_fixture("models/llama-tiny-f32.gguf");

@@ -54,6 +54,7 @@ static int feed_chunk(nexttok_session *s, const int32_t *tokens, int32_t n, floa
     run->cur.resume = false;
     const int why = atomic_load_explicit(&stop->stopped, memory_order_acquire);
     if (why) {
+        if (s->pos + n > s->kv_top) s->kv_top = s->pos + n;
         nt_cursor *c = &run->cur;
         c->pending = true;
         c->pos0 = s->pos;

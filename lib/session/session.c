@@ -178,10 +178,15 @@ NEXTTOK_API nexttok_status nexttok_session_rewind(nexttok_session *s, int32_t n_
     if (n_pos < 0 || n_pos > s->pos)
         return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_session_rewind: position %d outside [0, %d]", n_pos, s->pos);
     if (n_pos == s->pos) return NEXTTOK_OK;
-    const bool kept = nt_kvcache_rewind_keeps(&s->kv, s->model->layer_windows, s->pos, n_pos);
+    /* a stopped feed may have written rows past the position (kv_top) */
+    const int32_t top = s->kv_top > s->pos ? s->kv_top : s->pos;
+    const bool kept = nt_kvcache_rewind_keeps(&s->kv, s->model->layer_windows, top, n_pos);
     s->pos = n_pos;
     s->has_logits = false;
-    if (n_pos == 0) return NEXTTOK_OK;
+    if (n_pos == 0) {
+        s->kv_top = 0;
+        return NEXTTOK_OK;
+    }
     if (!kept) {
         /* A sliding layer's ring has overwritten keys the window before
          * n_pos needs: feed the kept tokens again, which gives the same
@@ -191,6 +196,7 @@ NEXTTOK_API nexttok_status nexttok_session_rewind(nexttok_session *s, int32_t n_
             forward(s, s->tokens + s->pos, n, NULL);
             s->pos += n;
         }
+        s->kv_top = 0; /* every ring row the windows need is rewritten */
         s->has_logits = true;
         return NEXTTOK_OK;
     }

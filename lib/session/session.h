@@ -37,6 +37,8 @@ struct nexttok_session {
      * stopped pass leaves the current logits whole. */
     float *logits_next;
     atomic_int cancel;  /* raised by nexttok_session_cancel from any thread */
+    int32_t kv_top;     /* a stopped pass wrote K/V rows up to position kv_top - 1,
+                           maybe past pos: a ring's rows before them are gone */
 };
 
 /* NEXTTOK_OK when n more tokens fit the session's context, else
