@@ -482,8 +482,8 @@ NEXTTOK_API nexttok_status nexttok_session_feed_ex(nexttok_session *session,
  * deadline (see nexttok_session_feed_ex). When no feed is running, the next
  * feed of the session stops at its start: the request stays until a feed
  * returns NEXTTOK_ERR_CANCELLED. nexttok_sessions_feed does not stop.
- * NEXTTOK_ERR_INVALID_ARGUMENT for NULL. Does not touch the calling
- * thread's error message.
+ * NEXTTOK_ERR_INVALID_ARGUMENT for NULL; on success the calling thread's
+ * error message is left as it was.
  */
 NEXTTOK_API nexttok_status nexttok_session_cancel(nexttok_session *session);
 

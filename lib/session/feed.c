@@ -21,8 +21,9 @@ NEXTTOK_API int64_t nexttok_clock_ns(void) { return nt_clock_ns(); }
 
 NEXTTOK_API nexttok_status nexttok_session_cancel(nexttok_session *s)
 {
-    /* no nt_error_clear: the message is the feeding thread's, not ours */
-    if (!s) return NEXTTOK_ERR_INVALID_ARGUMENT;
+    /* no nt_error_clear on success: a thread that cancels another's feed
+     * keeps its own last message */
+    if (!s) return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_session_cancel: session must not be NULL");
     atomic_store_explicit(&s->cancel, 1, memory_order_release);
     return NEXTTOK_OK;
 }
