@@ -8,6 +8,8 @@
 #include "nexttok.h"
 #include "support/fixtures.h"
 #include "support/harness.h"
+#include "support/tiny_model.h"
+#include <unistd.h>
 
 #define MAX_SESS 8
 #define STEPS 3
@@ -59,9 +61,37 @@ static void prefill(const nexttok_model *m, nexttok_session *s, int i)
 /* The token session i decodes at step k. */
 static int32_t step_tok(const nexttok_model *m, int i, int k) { return tok(m, i, 100 + k); }
 
+static void check_loaded(nexttok_model *m, const char *rel, config c);
+
 static void check_model(const char *rel, config c)
 {
     nexttok_model *m = load_fixture(rel);
+    check_loaded(m, rel, c);
+    nexttok_model_free(m);
+}
+
+/* A model the tests write, with weights of `type` (ggml id: 1 F16,
+ * 30 BF16) for the half-precision GEMM tiles. */
+static void check_tiny(const char *arch, uint32_t type)
+{
+    nt_tiny_spec sp = nt_tiny_spec_default(arch);
+    sp.weight_type = sp.round_to = type;
+    sp.n_vocab = 256;
+    sp.n_embd = 64;
+    sp.n_ff = 128;
+    sp.n_ctx = 64;
+    char *path = nt_tiny_model_file(&sp);
+    cr_assert(path);
+    nexttok_model *m = NULL;
+    cr_assert_eq(nexttok_model_load(path, NULL, &m), NEXTTOK_OK, "%s", nexttok_error_message());
+    check_loaded(m, arch, (config){64, 0, 0, 0});
+    nexttok_model_free(m);
+    unlink(path);
+    free(path);
+}
+
+static void check_loaded(nexttok_model *m, const char *rel, config c)
+{
     const size_t V = (size_t)nexttok_model_n_vocab_get(m);
     /* solo: each session alone, one token per feed */
     float *want = malloc((size_t)MAX_SESS * STEPS * V * sizeof *want);
@@ -108,9 +138,11 @@ static void check_model(const char *rel, config c)
     }
     free(want);
     free(got);
-    nexttok_model_free(m);
 }
 
+Test(batch, llama_f16_weights_are_bitwise_solo) { check_tiny("llama", 1); }
+Test(batch, llama_bf16_weights_are_bitwise_solo) { check_tiny("llama", 30); }
+Test(batch, gpt2_f16_weights_are_bitwise_solo) { check_tiny("gpt2", 1); }
 Test(batch, gpt2_f32_is_bitwise_solo) { check_model("models/gpt2-tiny-f32.gguf", (config){64, 0, 0, 0}); }
 Test(batch, llama_f32_is_bitwise_solo) { check_model("models/llama-tiny-f32.gguf", (config){64, 0, 0, 0}); }
 Test(batch, llama_q4_0_fast_is_bitwise_solo)
