@@ -443,8 +443,10 @@ NEXTTOK_API void nexttok_feed_params_init(nexttok_feed_params *params, size_t st
 
 /**
  * nexttok_session_feed with a time budget and a stop callback (`params` may
- * be NULL: no limits). The tokens go in chunks of the session's n_batch,
- * each one forward pass; a pass checks the deadline between parts of its
+ * be NULL: no limits). The tokens go in chunks of the session's n_batch
+ * (at most 128 with a deadline, so the row operations between products
+ * stay short), each one forward pass; a pass checks the deadline between
+ * parts of its
  * steps (chunks of a product's rows, groups of attention's tokens, each
  * well under a millisecond on a 1B model), so the call returns soon after
  * the deadline. Every call does at least one such part, however short its

@@ -56,6 +56,13 @@ static int stop_every(void *user)
     return 1;
 }
 
+/* A callback that stops the feed once it has been polled *user times. */
+static int stop_at(void *user)
+{
+    int *left = user;
+    return --*left <= 0;
+}
+
 /* Feed tokens in calls that each stop early (a budget of budget_ns, or
  * the callback), resuming each time with the rest; returns the calls made. */
 static int feed_interrupted(nexttok_session *s, const int32_t *tokens, size_t n, float *rows, size_t V,
@@ -165,6 +172,69 @@ static void check_wide(uint32_t type, int64_t budget_ns, bool rows_wanted, int32
     free(path);
 }
 
+/* A whole chunk (no deadline: one pass of 297 tokens) stopped by the
+ * callback, then resumed under deadlines: the resumed pass keeps its size
+ * and its products go in blocks of tokens, stops landing between and
+ * inside them. */
+static void check_wide_resumed_by_budget(uint32_t type, int32_t precision)
+{
+    nt_tiny_spec sp = nt_tiny_spec_default("llama");
+    sp.weight_type = type;
+    sp.round_to = 0;
+    sp.n_vocab = 2048;
+    sp.n_embd = 256;
+    sp.n_head = 4;
+    sp.n_head_kv = 2;
+    sp.n_ff = 1024;
+    sp.n_ctx = 320;
+    char *path = nt_tiny_model_file(&sp);
+    cr_assert(path);
+    nexttok_model *m = NULL;
+    cr_assert_eq(nexttok_model_load(path, NULL, &m), NEXTTOK_OK, "%s", nexttok_error_message());
+    const size_t V = (size_t)nexttok_model_n_vocab_get(m);
+    const int32_t n = 300;
+    int32_t *tokens = malloc((size_t)n * sizeof *tokens);
+    float *want = malloc((size_t)n * V * sizeof *want), *got = malloc((size_t)n * V * sizeof *got);
+    cr_assert(tokens && want && got);
+    make_tokens(m, tokens, n);
+    nexttok_session *a = make_session(m, 320, 0, precision), *b = make_session(m, 320, 0, precision);
+    cr_assert_eq(nexttok_session_feed(a, tokens, (size_t)n, want), NEXTTOK_OK);
+    nexttok_feed_params fp;
+    nexttok_feed_params_init(&fp, sizeof fp);
+    int left = 30;
+    fp.check = stop_at;
+    fp.user_data = &left;
+    size_t used = 1;
+    cr_assert_eq(nexttok_session_feed_ex(b, tokens, (size_t)n, got, &fp, &used), NEXTTOK_ERR_CANCELLED);
+    cr_assert_eq(used, 0);
+    nexttok_feed_params_init(&fp, sizeof fp);
+    fp.budget_ns = 1;
+    int calls = 0;
+    nexttok_status st;
+    while ((st = nexttok_session_feed_ex(b, tokens, (size_t)n, got, &fp, &used)) == NEXTTOK_ERR_DEADLINE) {
+        cr_assert_eq(used, 0, "the resumed pass changed its size");
+        cr_assert(++calls < 1000000, "no progress");
+    }
+    cr_assert_eq(st, NEXTTOK_OK, "%s", nexttok_error_message());
+    cr_assert_eq(used, (size_t)n);
+    cr_assert_gt(calls, 10);
+    cr_assert(memcmp(want, got, (size_t)n * V * sizeof *want) == 0, "the resumed whole chunk differs");
+    nexttok_session_free(a);
+    nexttok_session_free(b);
+    free(tokens);
+    free(want);
+    free(got);
+    nexttok_model_free(m);
+    unlink(path);
+    free(path);
+}
+
+Test(budget, whole_chunk_resumed_under_deadlines_f32) { check_wide_resumed_by_budget(0, 0); }
+Test(budget, whole_chunk_resumed_under_deadlines_q4_0_fast)
+{
+    check_wide_resumed_by_budget(2, NEXTTOK_PRECISION_FAST);
+}
+
 /* ggml type ids: F32 0, F16 1, Q4_0 2, Q8_0 8 */
 Test(budget, resumed_wide_prefill_is_bitwise_f32) { check_wide(0, 1, false, 0); }
 Test(budget, resumed_wide_prefill_is_bitwise_f16_rows) { check_wide(1, 1, true, 0); }
@@ -229,11 +299,6 @@ Test(budget, other_calls_drop_a_stopped_chunk)
 /* A chunk stopped part-way has written some K/V rows past the position;
  * in a sliding window's ring they replace rows of earlier positions, which
  * a rewind must then not count on. */
-static int stop_at(void *user)
-{
-    int *left = user;
-    return --*left <= 0;
-}
 
 Test(budget, rewind_after_a_stopped_chunk_in_a_ring)
 {

@@ -129,6 +129,15 @@ typedef struct nt_attention_args {
 
 void nt_attention(nt_pool *pool, const nt_attention_args *a);
 
+/* Tokens per product, and per pass of a feed, when a deadline asks for
+ * small parts: a product's chunks are then a few rows each, and every
+ * chunk passes over all the product's tokens, whose activations must stay
+ * in L2 (with 512 tokens of a 2048-wide model they did not: the budgeted
+ * prefill took twice as long); the row operations between products (norms,
+ * RoPE, the gated units) then take a fraction of a millisecond too. The
+ * weights are read once per block instead of once. */
+#define NT_PART_TOKENS 128
+
 /* Steps of a pass (steps.c). Every step goes through nt_step_begin /
  * nt_step_end, the NT_STEP wrapper, or one of the nt_run_* calls, so a
  * stopped pass resumes at the step where it stopped. */

@@ -46,13 +46,6 @@ void nt_step_end(nt_run *run)
     c->partial = false;
 }
 
-/* Tokens per product when a deadline asks for small parts: the product's
- * chunks are then a few rows each, and every chunk passes over all the
- * product's tokens, so those tokens' activations must stay in L2 (with
- * 512 tokens of a 2048-wide model they did not: the budgeted prefill took
- * twice as long). The weights are read once per block instead of once. */
-#define NT_RUN_PART_TOKENS 128
-
 void nt_run_matmul_ex(nt_run *run, const nt_matmul_ctx *mm, const nt_weight *w, const float *x, int32_t n_tok,
                       float *y)
 {
@@ -62,7 +55,7 @@ void nt_run_matmul_ex(nt_run *run, const nt_matmul_ctx *mm, const nt_weight *w, 
     ctx.stop = run->stop;
     /* the tokens in blocks, each block a product of its own (rows do not
      * depend on the tokens beside them); parts counts the blocks done */
-    const int32_t T = run->stop && run->stop->deadline_ns ? NT_RUN_PART_TOKENS : n_tok;
+    const int32_t T = run->stop && run->stop->deadline_ns ? NT_PART_TOKENS : n_tok;
     for (int32_t t = m == NT_STEP_RESUME ? run->cur.parts : 0; t < n_tok;) {
         const int32_t n = n_tok - t < T ? n_tok - t : T;
         ctx.resume = m == NT_STEP_RESUME && t == run->cur.parts && run->cur.in_part;

@@ -28,24 +28,25 @@ NEXTTOK_API nexttok_status nexttok_session_cancel(nexttok_session *s)
     return NEXTTOK_OK;
 }
 
-/* Whether the stopped pass in the run is the one that feeding tokens[0..n)
- * at the session's position with these rows would start. */
-static bool resumes(const nexttok_session *s, const int32_t *tokens, int32_t n, const float *rows)
+/* Whether the stopped pass in the run is a chunk that feeding tokens[0..n)
+ * at the session's position with these rows would start with. */
+static bool resumes(const nexttok_session *s, const int32_t *tokens, size_t n, const float *rows)
 {
     const nt_cursor *c = &s->run->cur;
-    return c->pending && c->pos0 == s->pos && c->n_tok == n && c->all_logits == (rows != NULL) &&
-           (!rows || c->logits == rows) && memcmp(s->tokens + s->pos, tokens, (size_t)n * sizeof *tokens) == 0;
+    return c->pending && c->pos0 == s->pos && (size_t)c->n_tok <= n && c->all_logits == (rows != NULL) &&
+           (!rows || c->logits == rows) &&
+           memcmp(s->tokens + s->pos, tokens, (size_t)c->n_tok * sizeof *tokens) == 0;
 }
 
 /* One chunk of n <= batch tokens: a pass, or the rest of a stopped one. 0
  * when it ran to the end, else the status that stopped it (the pass is
  * then pending in the run state). */
-static int feed_chunk(nexttok_session *s, const int32_t *tokens, int32_t n, float *rows, nt_stop *stop)
+static int feed_chunk(nexttok_session *s, const int32_t *tokens, int32_t n, bool resume, float *rows, nt_stop *stop)
 {
     nt_run *run = s->run;
     int32_t pos[NT_BATCH];
     for (int32_t i = 0; i < n; i++) pos[i] = s->pos + i;
-    run->cur.resume = resumes(s, tokens, n, rows);
+    run->cur.resume = resume;
     memcpy(s->tokens + s->pos, tokens, (size_t)n * sizeof *tokens);
     const nt_batch b = {.n_tok = n, .tokens = tokens, .pos = pos, .logits = rows ? rows : s->logits_next,
                         .all_logits = rows != NULL};
@@ -109,12 +110,18 @@ NEXTTOK_API nexttok_status nexttok_session_feed_ex(nexttok_session *s, const int
     if (st != NEXTTOK_OK) return st;
 
     nt_stop stop = {.deadline_ns = deadline_of(&p), .cancel = &s->cancel, .check = p.check, .user = p.user_data};
-    const size_t V = (size_t)s->model->hp.n_vocab, B = (size_t)s->run->batch;
+    const size_t V = (size_t)s->model->hp.n_vocab;
+    /* passes of the run's batch, or of NT_PART_TOKENS under a deadline */
+    size_t B = (size_t)s->run->batch;
+    if (stop.deadline_ns && B > NT_PART_TOKENS) B = NT_PART_TOKENS;
     size_t done = 0;
     int why = 0;
     while (done < n_tokens && !why) {
-        const int32_t n = (int32_t)(n_tokens - done < B ? n_tokens - done : B);
-        why = feed_chunk(s, tokens + done, n, logits_out ? logits_out + done * V : NULL, &stop);
+        float *rows = logits_out ? logits_out + done * V : NULL;
+        /* a stopped chunk these tokens begin with goes on, whatever its size */
+        const bool resume = resumes(s, tokens + done, n_tokens - done, rows);
+        const int32_t n = resume ? s->run->cur.n_tok : (int32_t)(n_tokens - done < B ? n_tokens - done : B);
+        why = feed_chunk(s, tokens + done, n, resume, rows, &stop);
         if (!why) done += (size_t)n;
     }
     if (n_consumed_out) *n_consumed_out = done;
