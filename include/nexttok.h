@@ -446,9 +446,8 @@ NEXTTOK_API void nexttok_feed_params_init(nexttok_feed_params *params, size_t st
  * be NULL: no limits). The tokens go in chunks of the session's n_batch
  * (at most 128 with a deadline, so the row operations between products
  * stay short), each one forward pass; a pass checks the deadline between
- * parts of its
- * steps (chunks of a product's rows, groups of attention's tokens, each
- * well under a millisecond on a 1B model), so the call returns soon after
+ * parts of its steps (chunks of a product's rows, groups of attention's
+ * tokens, each well under a millisecond on a 1B model), so the call returns soon after
  * the deadline. Every call does at least one such part, however short its
  * budget. `*n_consumed_out` (may be NULL) receives the tokens fed: the
  * position moved by that many, and logits_out rows and the session's
