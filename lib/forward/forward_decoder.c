@@ -141,8 +141,8 @@ static void mlp(const nexttok_model *m, const nt_run *run, const nt_layer *L, co
     case NT_FFN_GEGLU:
         nt_matmul_ex(&run->mm, &L->ffn_gate, in, n_tok, hb);
         nt_matmul_ex(&run->mm, &L->ffn_up, in, n_tok, hb2);
-        if (m->arch->ffn == NT_FFN_SWIGLU) nt_silu_mul(hb, hb2, n_tok * F);
-        else nt_gelu_mul(hb, hb2, n_tok * F);
+        if (m->arch->ffn == NT_FFN_SWIGLU) nt_silu_mul_pool(run->mm.pool, hb, hb2, n_tok * F);
+        else nt_gelu_mul_pool(run->mm.pool, hb, hb2, n_tok * F);
         break;
     case NT_FFN_SWIGLU_FUSED:
         /* rows of [gate | up]; the gated products close up to rows of F */
@@ -155,7 +155,7 @@ static void mlp(const nexttok_model *m, const nt_run *run, const nt_layer *L, co
     case NT_FFN_GELU:
         nt_matmul_ex(&run->mm, &L->ffn_up, in, n_tok, hb);
         if (L->ffn_up_b) nt_add_bias_rows(hb, L->ffn_up_b, n_tok, F);
-        nt_gelu_tanh(hb, n_tok * F);
+        nt_gelu_tanh_pool(run->mm.pool, hb, n_tok * F);
         break;
     }
     nt_matmul_ex(&run->mm, &L->ffn_down, hb, n_tok, out);

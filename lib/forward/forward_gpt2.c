@@ -55,7 +55,7 @@ void nt_forward_gpt2(const nexttok_model *m, nt_run *run, const nt_kv_view *kv, 
             nt_layernorm(xb + t * E, x + t * E, L->ffn_norm_w, L->ffn_norm_b, E, hp->norm_eps);
         nt_matmul_ex(mm, &L->ffn_up, xb, n_tok, hb);
         nt_add_bias_rows(hb, L->ffn_up_b, n_tok, F);
-        nt_gelu_tanh(hb, n_tok * F);
+        nt_gelu_tanh_pool(mm->pool, hb, n_tok * F);
         nt_matmul_ex(mm, &L->ffn_down, hb, n_tok, xb);
         nt_add_bias_rows(xb, L->ffn_down_b, n_tok, E);
         nt_add(x, xb, n_tok * E);
