@@ -310,14 +310,17 @@ NEXTTOK_API void nexttok_session_free(nexttok_session *session);
 /**
  * Feed `n_tokens` tokens (a batched prefill, or one token) after the current
  * position. If `logits_out` is not NULL it receives n_tokens rows of n_vocab
- * logits, row i after feeding tokens[0..i]. All or nothing: when the tokens
- * would overflow the context (NEXTTOK_ERR_CONTEXT_FULL) or one is outside
- * the vocabulary (NEXTTOK_ERR_TOKEN_RANGE), nothing is fed and the session
- * stays as it was.
+ * logits, row i after feeding tokens[0..i]; `logits_capacity` is its size in
+ * floats and must be at least n_tokens * n_vocab
+ * (NEXTTOK_ERR_BUFFER_TOO_SMALL otherwise). Pass NULL and 0 for the last
+ * row only (nexttok_session_logits_get). All or nothing: when the tokens
+ * would overflow the context (NEXTTOK_ERR_CONTEXT_FULL), one is outside
+ * the vocabulary (NEXTTOK_ERR_TOKEN_RANGE) or logits_out is too small,
+ * nothing is fed and the session stays as it was.
  */
 NEXTTOK_API nexttok_status nexttok_session_feed(nexttok_session *session,
                                                 const int32_t *tokens, size_t n_tokens,
-                                                float *logits_out);
+                                                float *logits_out, size_t logits_capacity);
 
 /**
  * The logits after the last fed token: *logits_out points at n_vocab floats

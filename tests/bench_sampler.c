@@ -159,7 +159,7 @@ static void bench_model(const char *path)
             int32_t tok = 1;
             double t0 = now();
             for (int d = 0; d < steps; d++) {
-                nexttok_session_feed(s, &tok, 1, NULL);
+                nexttok_session_feed(s, &tok, 1, NULL, 0);
                 const float *lg;
                 nexttok_session_logits_get(s, &lg);
                 if (!ch) {

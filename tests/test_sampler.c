@@ -586,7 +586,7 @@ static void generate(const nexttok_model *m, int32_t n_threads, nexttok_sampler_
     nexttok_session *s = NULL;
     OK(nexttok_session_create(m, &sp, &s));
     const int32_t V = nexttok_model_n_vocab_get(m);
-    OK(nexttok_session_feed(s, prompt, 8, NULL));
+    OK(nexttok_session_feed(s, prompt, 8, NULL, 0));
     for (int i = 0; i < 8; i++) OK(nexttok_sampler_chain_accept(c, prompt[i]));
     for (int i = 0; i < n; i++) {
         if (logits_copy) {
@@ -596,7 +596,7 @@ static void generate(const nexttok_model *m, int32_t n_threads, nexttok_sampler_
         }
         OK(nexttok_sampler_chain_sample(c, s, &out[i]));
         OK(nexttok_sampler_chain_accept(c, out[i]));
-        OK(nexttok_session_feed(s, &out[i], 1, NULL));
+        OK(nexttok_session_feed(s, &out[i], 1, NULL, 0));
     }
     nexttok_session_free(s);
 }
@@ -807,7 +807,7 @@ Test(sampler, the_classic_sampler_runs_the_default_chain)
     const int32_t V = nexttok_model_n_vocab_get(m);
     nexttok_session *s = NULL;
     OK(nexttok_session_create(m, NULL, &s));
-    OK(nexttok_session_feed(s, prompt, 8, NULL));
+    OK(nexttok_session_feed(s, prompt, 8, NULL, 0));
     nexttok_sampler_params p;
     nexttok_sampler_params_init(&p, sizeof p);
     p.temperature = 0.9f;
@@ -884,7 +884,7 @@ Test(sampler, the_classic_sampler_allocates_only_on_its_first_draw)
     nexttok_model *m = load_fixture("models/aidreams260K.gguf");
     nexttok_session *s = NULL;
     OK(nexttok_session_create(m, NULL, &s));
-    OK(nexttok_session_feed(s, prompt, 8, NULL));
+    OK(nexttok_session_feed(s, prompt, 8, NULL, 0));
     nexttok_sampler_params p;
     nexttok_sampler_params_init(&p, sizeof p);
     p.top_k = 20;
@@ -1003,7 +1003,7 @@ Test(sampler, a_chain_checks_the_session_it_samples)
     OK(nexttok_sampler_chain_greedy_add(c));
     int32_t tok;
     cr_assert_eq(nexttok_sampler_chain_sample(c, s, &tok), NEXTTOK_ERR_STATE, "nothing fed yet");
-    OK(nexttok_session_feed(s, prompt, 2, NULL));
+    OK(nexttok_session_feed(s, prompt, 2, NULL, 0));
     FAILS(nexttok_sampler_chain_sample(c, s, &tok), NEXTTOK_ERR_INVALID_ARGUMENT, "made for 513");
     nexttok_sampler_chain_free(c);
     nexttok_session_free(s);

@@ -79,7 +79,7 @@ static void score_against_exact(const char *model_rel, const char *logits_rel)
     const int32_t V = f.n_vocab, n = f.n;
     cr_assert_eq(V, nexttok_model_n_vocab_get(m));
     nexttok_session *s = new_session(m, 0, 0);
-    cr_assert_eq(nexttok_session_feed(s, f.tokens, 1, NULL), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(s, f.tokens, 1, NULL, 0), NEXTTOK_OK);
     nexttok_token_score *sc = calloc((size_t)n, sizeof *sc);
     nexttok_score_info info = {.struct_size = sizeof info};
     cr_assert_eq(nexttok_session_score(s, f.tokens + 1, (size_t)n - 1, sc, (size_t)n - 1, &info), NEXTTOK_OK, "%s",
@@ -120,7 +120,7 @@ static void score_against_exact(const char *model_rel, const char *logits_rel)
     /* The same tokens fed plainly: the rows the scores must come from. */
     float *rows = malloc((size_t)n * V * sizeof *rows);
     nexttok_session *plain = new_session(m, 0, 0);
-    cr_assert_eq(nexttok_session_feed(plain, f.tokens, (size_t)n, rows), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(plain, f.tokens, (size_t)n, rows, (size_t)n * V), NEXTTOK_OK);
     for (int32_t i = 1; i < n; i++) {
         const float *row = rows + (size_t)(i - 1) * V;
         cr_assert_eq(sc[i - 1].rank, ref_rank(row, V, f.tokens[i]), "token %d", i);
@@ -171,11 +171,11 @@ Test(score, after_context_rewind_and_small_batches)
     nexttok_token_score *whole = calloc(n, sizeof *whole), *tail = calloc(n, sizeof *tail),
                         *again = calloc(n, sizeof *again), *small = calloc(n, sizeof *small);
     nexttok_session *s = new_session(m, 0, 0);
-    cr_assert_eq(nexttok_session_feed(s, f.tokens, 1, NULL), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(s, f.tokens, 1, NULL, 0), NEXTTOK_OK);
     score_all(s, f.tokens + 1, n - 1, whole);
 
     cr_assert_eq(nexttok_session_reset(s), NEXTTOK_OK);
-    cr_assert_eq(nexttok_session_feed(s, f.tokens, k, NULL), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(s, f.tokens, k, NULL, 0), NEXTTOK_OK);
     score_all(s, f.tokens + k, n - k, tail);
     assert_scores_equal(tail, whole + (k - 1), n - k, "after a context of 10");
     cr_assert_eq(nexttok_session_position_get(s), (int32_t)n);
@@ -184,7 +184,7 @@ Test(score, after_context_rewind_and_small_batches)
     assert_scores_equal(again, tail, n - k, "after a rewind");
 
     nexttok_session *b3 = new_session(m, 0, 3);
-    cr_assert_eq(nexttok_session_feed(b3, f.tokens, 1, NULL), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(b3, f.tokens, 1, NULL, 0), NEXTTOK_OK);
     score_all(b3, f.tokens + 1, n - 1, small);
     assert_scores_equal(small, whole, n - 1, "n_batch 3");
 
@@ -216,7 +216,7 @@ Test(score, errors_leave_the_session_as_it_was)
     cr_assert_eq(nexttok_session_score(s, toks, 4, sc, 4, &info), NEXTTOK_ERR_STATE);
     cr_assert(strstr(nexttok_error_message(), "BOS"), "%s", nexttok_error_message());
     cr_assert_eq(nexttok_session_position_get(s), 0);
-    cr_assert_eq(nexttok_session_feed(s, toks, 1, NULL), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(s, toks, 1, NULL, 0), NEXTTOK_OK);
 
     cr_assert_eq(nexttok_session_score(s, toks + 1, 3, sc, 2, &info), NEXTTOK_ERR_BUFFER_TOO_SMALL);
     cr_assert(strstr(nexttok_error_message(), "need 3"), "%s", nexttok_error_message());
@@ -272,7 +272,7 @@ Test(score, ties_share_the_best_rank)
     const int32_t V = sp.n_vocab;
     nexttok_session *s = new_session(m, 0, 0);
     const int32_t ctx[] = {3, 17, 40};
-    cr_assert_eq(nexttok_session_feed(s, ctx, 3, NULL), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(s, ctx, 3, NULL, 0), NEXTTOK_OK);
     const float *lg = NULL;
     cr_assert_eq(nexttok_session_logits_get(s, &lg), NEXTTOK_OK);
     float *row = malloc((size_t)V * sizeof *row);
@@ -331,7 +331,7 @@ static ref_ppl reference_perplexity(const nexttok_model *m, const int32_t *toks,
         const int32_t end = begin + N < n ? begin + N : n;
         const int32_t trg_len = end - prev_end;
         cr_assert_eq(nexttok_session_reset(s), NEXTTOK_OK);
-        cr_assert_eq(nexttok_session_feed(s, toks + begin, (size_t)(end - begin), rows), NEXTTOK_OK);
+        cr_assert_eq(nexttok_session_feed(s, toks + begin, (size_t)(end - begin), rows, (size_t)N * V), NEXTTOK_OK);
         for (int32_t j = end - trg_len; j < end; j++) {
             if (j == begin) continue; /* the label the shift drops */
             nll[r.n_scored++] = -ref_logprob(rows + (size_t)(j - begin - 1) * V, V, toks[j]);
@@ -576,7 +576,7 @@ static double ending_ll_by_hand(const nexttok_model *m, const nexttok_tokenizer 
     nexttok_session *s = new_session(m, 0, 0);
     float *rows = malloc(n_whole * (size_t)V * sizeof *rows);
     cr_assert_not_null(rows, "out of memory");
-    cr_assert_eq(nexttok_session_feed(s, whole, n_whole, rows), NEXTTOK_OK, "%s", nexttok_error_message());
+    cr_assert_eq(nexttok_session_feed(s, whole, n_whole, rows, n_whole * (size_t)V), NEXTTOK_OK, "%s", nexttok_error_message());
     double ll = 0.0;
     for (size_t j = n_ctx; j < n_whole; j++) ll += ref_logprob(rows + (j - 1) * (size_t)V, V, whole[j]);
     *n_tokens = (int32_t)(n_whole - n_ctx);

@@ -51,10 +51,10 @@ static void batched_equals_stepwise(const char *rel)
     for (int32_t i = 0; i < N_PROMPT; i++) toks[i] = prompt[i] % V;
     nexttok_session *a = new_session(m, 64), *b = new_session(m, 64);
     float *rows = malloc((size_t)N_PROMPT * V * sizeof *rows);
-    cr_assert_eq(nexttok_session_feed(a, toks, N_PROMPT, rows), NEXTTOK_OK, "%s", nexttok_error_message());
+    cr_assert_eq(nexttok_session_feed(a, toks, N_PROMPT, rows, (size_t)N_PROMPT * V), NEXTTOK_OK, "%s", nexttok_error_message());
     for (int32_t i = 0; i < N_PROMPT; i++) {
         const float *lg;
-        cr_assert_eq(nexttok_session_feed(b, &toks[i], 1, NULL), NEXTTOK_OK);
+        cr_assert_eq(nexttok_session_feed(b, &toks[i], 1, NULL, 0), NEXTTOK_OK);
         cr_assert_eq(nexttok_session_logits_get(b, &lg), NEXTTOK_OK);
         assert_rows_close(rows + (size_t)i * V, lg, V, rel);
     }
@@ -77,12 +77,12 @@ Test(session, rewind_then_refeed_equals_fresh_run)
     const int32_t V = nexttok_model_n_vocab_get(m);
     nexttok_session *s = new_session(m, 0), *fresh = new_session(m, 0);
     cr_assert_eq(nexttok_session_n_ctx_get(s), nexttok_model_n_ctx_train_get(m));
-    cr_assert_eq(nexttok_session_feed(s, prompt, N_PROMPT, NULL), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(s, prompt, N_PROMPT, NULL, 0), NEXTTOK_OK);
 
     /* Rewind to 10: the logits are those after token 9 again. */
     cr_assert_eq(nexttok_session_rewind(s, 10), NEXTTOK_OK, "%s", nexttok_error_message());
     cr_assert_eq(nexttok_session_position_get(s), 10);
-    cr_assert_eq(nexttok_session_feed(fresh, prompt, 10, NULL), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(fresh, prompt, 10, NULL, 0), NEXTTOK_OK);
     const float *ls, *lf;
     cr_assert_eq(nexttok_session_logits_get(s, &ls), NEXTTOK_OK);
     cr_assert_eq(nexttok_session_logits_get(fresh, &lf), NEXTTOK_OK);
@@ -90,8 +90,8 @@ Test(session, rewind_then_refeed_equals_fresh_run)
 
     /* Different continuation after the rewind equals a fresh run of it. */
     const int32_t other[] = {5, 77, 300, 411, 12};
-    cr_assert_eq(nexttok_session_feed(s, other, 5, NULL), NEXTTOK_OK);
-    cr_assert_eq(nexttok_session_feed(fresh, other, 5, NULL), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(s, other, 5, NULL, 0), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(fresh, other, 5, NULL, 0), NEXTTOK_OK);
     cr_assert_eq(nexttok_session_logits_get(s, &ls), NEXTTOK_OK);
     cr_assert_eq(nexttok_session_logits_get(fresh, &lf), NEXTTOK_OK);
     assert_rows_close(ls, lf, V, "refeed after rewind");
@@ -111,22 +111,51 @@ Test(session, context_full_leaves_session_usable)
     nexttok_model *m = load_fixture("models/aidreams260K.gguf");
     const int32_t V = nexttok_model_n_vocab_get(m);
     nexttok_session *s = new_session(m, 8);
-    cr_assert_eq(nexttok_session_feed(s, prompt, 6, NULL), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(s, prompt, 6, NULL, 0), NEXTTOK_OK);
     const float *lg;
     cr_assert_eq(nexttok_session_logits_get(s, &lg), NEXTTOK_OK);
     float *before = malloc((size_t)V * sizeof *before);
     memcpy(before, lg, (size_t)V * sizeof *before);
 
-    cr_assert_eq(nexttok_session_feed(s, prompt + 6, 3, NULL), NEXTTOK_ERR_CONTEXT_FULL);
+    cr_assert_eq(nexttok_session_feed(s, prompt + 6, 3, NULL, 0), NEXTTOK_ERR_CONTEXT_FULL);
     cr_assert(strstr(nexttok_error_message(), "context full") != NULL, "%s", nexttok_error_message());
     cr_assert_eq(nexttok_session_position_get(s), 6);
     cr_assert_eq(nexttok_session_logits_get(s, &lg), NEXTTOK_OK);
     cr_assert_arr_eq(lg, before, (size_t)V * sizeof *before);
 
-    cr_assert_eq(nexttok_session_feed(s, prompt + 6, 2, NULL), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(s, prompt + 6, 2, NULL, 0), NEXTTOK_OK);
     cr_assert_eq(nexttok_session_position_get(s), 8);
-    cr_assert_eq(nexttok_session_feed(s, prompt, 1, NULL), NEXTTOK_ERR_CONTEXT_FULL);
+    cr_assert_eq(nexttok_session_feed(s, prompt, 1, NULL, 0), NEXTTOK_ERR_CONTEXT_FULL);
     free(before);
+    nexttok_session_free(s);
+    nexttok_model_free(m);
+}
+
+/* A logits buffer one float short of the rows is refused before anything
+ * is fed; one of exactly the rows' size is filled as a larger one is. */
+Test(session, feed_checks_the_logits_capacity)
+{
+    nexttok_model *m = load_fixture("models/aidreams260K.gguf");
+    const size_t V = (size_t)nexttok_model_n_vocab_get(m);
+    nexttok_session *s = new_session(m, 16);
+    float *rows = malloc((3 * V + 1) * sizeof *rows), *wide = malloc((3 * V + 1) * sizeof *wide);
+    cr_assert(rows && wide);
+    cr_assert_eq(nexttok_session_feed(s, prompt, 3, rows, 3 * V - 1), NEXTTOK_ERR_BUFFER_TOO_SMALL);
+    cr_assert(strstr(nexttok_error_message(), "logits_out") != NULL, "%s", nexttok_error_message());
+    cr_assert_eq(nexttok_session_position_get(s), 0, "a refused feed feeds nothing");
+    const float *last = NULL;
+    cr_assert_eq(nexttok_session_logits_get(s, &last), NEXTTOK_ERR_STATE);
+    cr_assert_eq(nexttok_session_feed(s, prompt, 3, NULL, 5), NEXTTOK_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(nexttok_session_position_get(s), 0);
+
+    cr_assert_eq(nexttok_session_feed(s, prompt, 3, rows, 3 * V), NEXTTOK_OK, "%s", nexttok_error_message());
+    cr_assert_eq(nexttok_session_reset(s), NEXTTOK_OK);
+    wide[3 * V] = 12345.0f;
+    cr_assert_eq(nexttok_session_feed(s, prompt, 3, wide, 3 * V + 1), NEXTTOK_OK, "%s", nexttok_error_message());
+    cr_assert(memcmp(rows, wide, 3 * V * sizeof *rows) == 0, "the same rows whatever the capacity");
+    cr_assert_eq(wide[3 * V], 12345.0f, "nothing written past the rows");
+    free(rows);
+    free(wide);
     nexttok_session_free(s);
     nexttok_model_free(m);
 }
@@ -137,13 +166,13 @@ Test(session, bad_tokens_and_arguments_are_rejected)
     const int32_t V = nexttok_model_n_vocab_get(m);
     nexttok_session *s = new_session(m, 16);
     const int32_t bad[] = {1, 2, V};
-    cr_assert_eq(nexttok_session_feed(s, bad, 3, NULL), NEXTTOK_ERR_TOKEN_RANGE);
+    cr_assert_eq(nexttok_session_feed(s, bad, 3, NULL, 0), NEXTTOK_ERR_TOKEN_RANGE);
     cr_assert(strstr(nexttok_error_message(), "index 2") != NULL, "%s", nexttok_error_message());
     cr_assert_eq(nexttok_session_position_get(s), 0);
     const int32_t neg = -1;
-    cr_assert_eq(nexttok_session_feed(s, &neg, 1, NULL), NEXTTOK_ERR_TOKEN_RANGE);
-    cr_assert_eq(nexttok_session_feed(NULL, prompt, 1, NULL), NEXTTOK_ERR_INVALID_ARGUMENT);
-    cr_assert_eq(nexttok_session_feed(s, NULL, 1, NULL), NEXTTOK_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(nexttok_session_feed(s, &neg, 1, NULL, 0), NEXTTOK_ERR_TOKEN_RANGE);
+    cr_assert_eq(nexttok_session_feed(NULL, prompt, 1, NULL, 0), NEXTTOK_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(nexttok_session_feed(s, NULL, 1, NULL, 0), NEXTTOK_ERR_INVALID_ARGUMENT);
 
     nexttok_session_params p;
     nexttok_session_params_init(&p, sizeof p);
@@ -192,7 +221,7 @@ Test(session, probabilities_and_top_k)
     nexttok_session *s = new_session(m, 32);
     float *probs = malloc((size_t)V * sizeof *probs);
     cr_assert_eq(nexttok_session_probs_get(s, 1.0f, probs, (size_t)V), NEXTTOK_ERR_STATE);
-    cr_assert_eq(nexttok_session_feed(s, prompt, 12, NULL), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(s, prompt, 12, NULL, 0), NEXTTOK_OK);
     const float *lg;
     cr_assert_eq(nexttok_session_logits_get(s, &lg), NEXTTOK_OK);
 
@@ -248,7 +277,7 @@ Test(session, sampler_is_reproducible_and_greedy_at_zero)
     nexttok_model *m = load_fixture("models/aidreams260K.gguf");
     const int32_t V = nexttok_model_n_vocab_get(m);
     nexttok_session *s = new_session(m, 32);
-    cr_assert_eq(nexttok_session_feed(s, prompt, 8, NULL), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(s, prompt, 8, NULL, 0), NEXTTOK_OK);
     const float *lg;
     cr_assert_eq(nexttok_session_logits_get(s, &lg), NEXTTOK_OK);
     int32_t best = 0;
@@ -306,7 +335,7 @@ static void *run_session(void *arg)
     nexttok_session *s = NULL;
     if (nexttok_session_create(job->m, &p, &s) != NEXTTOK_OK) return NULL;
     const float *lg;
-    if (nexttok_session_feed(s, prompt, N_PROMPT, NULL) == NEXTTOK_OK &&
+    if (nexttok_session_feed(s, prompt, N_PROMPT, NULL, 0) == NEXTTOK_OK &&
         nexttok_session_logits_get(s, &lg) == NEXTTOK_OK)
         memcpy(job->out, lg, (size_t)nexttok_model_n_vocab_get(job->m) * sizeof(float));
     nexttok_session_free(s);
@@ -327,7 +356,7 @@ Test(session, one_model_shared_by_threads)
     for (int i = 0; i < N; i++) pthread_join(th[i], NULL);
     nexttok_session *s = new_session(m, 64);
     const float *lg;
-    cr_assert_eq(nexttok_session_feed(s, prompt, N_PROMPT, NULL), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(s, prompt, N_PROMPT, NULL, 0), NEXTTOK_OK);
     cr_assert_eq(nexttok_session_logits_get(s, &lg), NEXTTOK_OK);
     for (int i = 0; i < N; i++) {
         assert_rows_close(jobs[i].out, lg, V, "thread");

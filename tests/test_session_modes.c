@@ -43,10 +43,10 @@ static float *run_rows(const nexttok_model *m, const nexttok_session_params *p, 
     cr_assert_eq(nexttok_session_create(m, p, &s), NEXTTOK_OK, "%s", nexttok_error_message());
     if (stepwise) {
         for (int32_t i = 0; i < n; i++)
-            cr_assert_eq(nexttok_session_feed(s, tokens + i, 1, rows + (size_t)i * V), NEXTTOK_OK, "%s",
+            cr_assert_eq(nexttok_session_feed(s, tokens + i, 1, rows + (size_t)i * V, V), NEXTTOK_OK, "%s",
                          nexttok_error_message());
     } else {
-        cr_assert_eq(nexttok_session_feed(s, tokens, (size_t)n, rows), NEXTTOK_OK, "%s", nexttok_error_message());
+        cr_assert_eq(nexttok_session_feed(s, tokens, (size_t)n, rows, (size_t)n * V), NEXTTOK_OK, "%s", nexttok_error_message());
     }
     nexttok_session_free(s);
     return rows;
@@ -303,11 +303,11 @@ Test(session_modes, decode_steps_allocate_nothing)
                 nexttok_session *s = NULL;
                 if (nexttok_session_create(m, &p, &s) != NEXTTOK_OK) continue; /* Q8_0 on narrow heads */
                 int32_t tok = prompt[0] % V;
-                cr_assert_eq(nexttok_session_feed(s, &tok, 1, NULL), NEXTTOK_OK);
+                cr_assert_eq(nexttok_session_feed(s, &tok, 1, NULL, 0), NEXTTOK_OK);
                 const uint64_t before = nt_alloc_count();
                 for (int32_t j = 1; j < 40; j++) {
                     tok = prompt[j] % V;
-                    cr_assert_eq(nexttok_session_feed(s, &tok, 1, NULL), NEXTTOK_OK);
+                    cr_assert_eq(nexttok_session_feed(s, &tok, 1, NULL, 0), NEXTTOK_OK);
                 }
                 cr_assert_eq(nt_alloc_count(), before, "%s kv %d precision %d: %llu allocations in 39 decode steps",
                              models[i], kv, prec, (unsigned long long)(nt_alloc_count() - before));

@@ -213,7 +213,7 @@ _SIGNATURES = {
     "nexttok_session_params_init": (None, [POINTER(_SessionParams), c_size_t]),
     "nexttok_session_create": (c_int, [_P, POINTER(_SessionParams), POINTER(_P)]),
     "nexttok_session_free": (None, [_P]),
-    "nexttok_session_feed": (c_int, [_P, POINTER(c_int32), c_size_t, POINTER(c_float)]),
+    "nexttok_session_feed": (c_int, [_P, POINTER(c_int32), c_size_t, POINTER(c_float), c_size_t]),
     "nexttok_session_logits_get": (c_int, [_P, POINTER(POINTER(c_float))]),
     "nexttok_session_probs_get": (c_int, [_P, c_float, POINTER(c_float), c_size_t]),
     "nexttok_session_topk_get": (c_int, [_P, c_float, c_size_t, POINTER(_TokenProb),
@@ -697,10 +697,11 @@ class Session(_Handle):
         arr, n = _int32_array(tokens)
         if n == 0:
             return [] if logits else None
-        out = None
+        out, capacity = None, 0
         if logits:
-            out = (c_float * (n * self._n_vocab))()
-        _check(_library().nexttok_session_feed(self._handle, arr, n, out))
+            capacity = n * self._n_vocab
+            out = (c_float * capacity)()
+        _check(_library().nexttok_session_feed(self._handle, arr, n, out, capacity))
         if not logits:
             return None
         flat = array.array("f", bytes(out))

@@ -16,7 +16,7 @@ NEXTTOK_API nexttok_status nexttok_session_text_feed(nexttok_session *session,
         return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "session_text_feed: unknown flags 0x%x", flags);
     nt_ids ids = {0};
     nexttok_status st = nt_tokenizer_encode_ids(tokenizer, text ? text : "", len, flags, &ids);
-    if (st == NEXTTOK_OK && ids.n > 0) st = nexttok_session_feed(session, ids.v, ids.n, NULL);
+    if (st == NEXTTOK_OK && ids.n > 0) st = nexttok_session_feed(session, ids.v, ids.n, NULL, 0);
     nt_ids_free(&ids);
     return st;
 }

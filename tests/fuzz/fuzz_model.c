@@ -79,14 +79,14 @@ static void run(const nexttok_model *m)
     int32_t nv = nexttok_model_n_vocab_get(m);
     int32_t toks[3] = {0, nv > 1 ? 1 : 0, nv - 1};
     float *logits = malloc(3 * (size_t)nv * sizeof *logits);
-    if (logits && nexttok_session_feed(s, toks, 3, logits) == NEXTTOK_OK) {
+    if (logits && nexttok_session_feed(s, toks, 3, logits, 3 * (size_t)nv) == NEXTTOK_OK) {
         float *probs = malloc((size_t)nv * sizeof *probs);
         if (probs) (void)nexttok_session_probs_get(s, 1.0f, probs, (size_t)nv);
         nexttok_token_prob top[4];
         size_t n_top;
         (void)nexttok_session_topk_get(s, 0.7f, 4, top, &n_top);
         (void)nexttok_session_rewind(s, 1);
-        (void)nexttok_session_feed(s, &toks[2], 1, NULL);
+        (void)nexttok_session_feed(s, &toks[2], 1, NULL, 0);
         free(probs);
     }
     free(logits);

@@ -248,7 +248,7 @@ static int generate(const nexttok_model *model, const nexttok_tokenizer *tokeniz
                            n_prompt, (long long)o->n_new,
                            (long long)n_prompt + (o->n_new > 0 ? o->n_new - 1 : 0), (int)n_ctx);
 
-    nexttok_status st = nexttok_session_feed(session, prompt, n_prompt, NULL);
+    nexttok_status st = nexttok_session_feed(session, prompt, n_prompt, NULL, 0);
     if (st != NEXTTOK_OK) return nt_cli_api_fail(st, "feeding the prompt (%zu tokens)", n_prompt);
 
     nexttok_sampler_chain *chain = NULL;
@@ -293,7 +293,7 @@ static int generate(const nexttok_model *model, const nexttok_tokenizer *tokeniz
         if (eos >= 0 && token == eos) break;
         if ((rc = decode_token(decoder, token, text, 1)) != 0) goto done;
         if (i + 1 < o->n_new) {
-            st = nexttok_session_feed(session, &token, 1, NULL);
+            st = nexttok_session_feed(session, &token, 1, NULL, 0);
             if (st != NEXTTOK_OK) {
                 rc = nt_cli_api_fail(st, "feeding generated token %d", (int)token);
                 goto done;
