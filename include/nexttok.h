@@ -70,24 +70,50 @@ NEXTTOK_API const char *nexttok_isa_name_get(void);
 /* Status codes and errors                                                  */
 /* ------------------------------------------------------------------------ */
 
-typedef enum nexttok_status {
-    NEXTTOK_OK = 0,
-    NEXTTOK_ERR_INVALID_ARGUMENT = 1, /* NULL handle, bad size, bad value */
-    NEXTTOK_ERR_IO = 2,               /* open/stat/mmap/read/write failed */
-    NEXTTOK_ERR_NO_MEMORY = 3,        /* allocation failed */
-    NEXTTOK_ERR_FORMAT = 4,           /* malformed file or metadata */
-    NEXTTOK_ERR_UNSUPPORTED = 5,      /* architecture, weight type, version */
-    NEXTTOK_ERR_CONTEXT_FULL = 6,     /* feeding past the session's context */
-    NEXTTOK_ERR_TOKEN_RANGE = 7,      /* a token id outside the vocabulary */
-    NEXTTOK_ERR_CHECKSUM = 8,         /* digest mismatch */
-    NEXTTOK_ERR_CANCELLED = 9,        /* a callback asked to stop */
-    NEXTTOK_ERR_BUFFER_TOO_SMALL = 10,/* caller buffer too small; see call */
-    NEXTTOK_ERR_STATE = 11,           /* call not valid in this state */
-    NEXTTOK_ERR_NOT_FOUND = 12,       /* named item does not exist */
-    NEXTTOK_ERR_MODEL_MISMATCH = 13,  /* data made with another model (snapshot, zip) */
-    NEXTTOK_ERR_DEADLINE = 14,        /* a time budget ran out; the call stopped early and can resume */
-    NEXTTOK_ERR_TRUNCATED = 15,       /* input ends before its header says it does */
-} nexttok_status;
+/*
+ * Every status code, once: X(name, value, description) with the value kept
+ * stable across versions and the fixed text nexttok_status_describe
+ * returns. The enum below and the library's descriptions are both made
+ * from this list, so they cannot drift apart; bindings can be checked
+ * against it.
+ */
+#define NEXTTOK_STATUS_LIST(X)                                                  \
+    X(NEXTTOK_OK, 0, "ok")                                                      \
+      /* success */                                                             \
+    X(NEXTTOK_ERR_INVALID_ARGUMENT, 1, "invalid argument")                      \
+      /* NULL handle, bad size, bad value */                                    \
+    X(NEXTTOK_ERR_IO, 2, "input/output error")                                  \
+      /* open/stat/mmap/read/write failed */                                    \
+    X(NEXTTOK_ERR_NO_MEMORY, 3, "out of memory")                                \
+      /* allocation failed */                                                   \
+    X(NEXTTOK_ERR_FORMAT, 4, "malformed file")                                  \
+      /* malformed file or metadata */                                          \
+    X(NEXTTOK_ERR_UNSUPPORTED, 5, "unsupported")                                \
+      /* architecture, weight type, version */                                  \
+    X(NEXTTOK_ERR_CONTEXT_FULL, 6, "context full")                              \
+      /* feeding past the session's context */                                  \
+    X(NEXTTOK_ERR_TOKEN_RANGE, 7, "token id out of range")                      \
+      /* a token id outside the vocabulary */                                   \
+    X(NEXTTOK_ERR_CHECKSUM, 8, "checksum mismatch")                             \
+      /* digest mismatch */                                                     \
+    X(NEXTTOK_ERR_CANCELLED, 9, "cancelled")                                    \
+      /* a callback asked to stop */                                            \
+    X(NEXTTOK_ERR_BUFFER_TOO_SMALL, 10, "buffer too small")                     \
+      /* caller buffer too small; see call */                                   \
+    X(NEXTTOK_ERR_STATE, 11, "invalid state")                                   \
+      /* call not valid in this state */                                        \
+    X(NEXTTOK_ERR_NOT_FOUND, 12, "not found")                                   \
+      /* named item does not exist */                                           \
+    X(NEXTTOK_ERR_MODEL_MISMATCH, 13, "made with another model")                \
+      /* data made with another model (snapshot, zip) */                        \
+    X(NEXTTOK_ERR_DEADLINE, 14, "deadline passed")                              \
+      /* a time budget ran out; the call stopped early and can resume */        \
+    X(NEXTTOK_ERR_TRUNCATED, 15, "truncated")                                   \
+      /* input ends before its header says it does */
+
+#define NEXTTOK_STATUS_ENUMERATOR_(name, value, description) name = value,
+typedef enum nexttok_status { NEXTTOK_STATUS_LIST(NEXTTOK_STATUS_ENUMERATOR_) } nexttok_status;
+#undef NEXTTOK_STATUS_ENUMERATOR_
 
 /** A short fixed description of a status code ("context full", ...). */
 NEXTTOK_API const char *nexttok_status_describe(nexttok_status status);
