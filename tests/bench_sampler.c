@@ -33,6 +33,14 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* A benchmark of a failing call measures nothing: stop there. */
+static void must(nexttok_status st)
+{
+    if (st == NEXTTOK_OK) return;
+    fprintf(stderr, "bench_sampler: %s\n", nexttok_error_message());
+    exit(1);
+}
+
 static int cmp(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -54,28 +62,28 @@ static nexttok_sampler_chain *make(config c, int32_t V)
     nexttok_sampler_chain *ch = NULL;
     if (nexttok_sampler_chain_create(V, NULL, &ch) != NEXTTOK_OK) return NULL;
     switch (c) {
-    case C_GREEDY: nexttok_sampler_chain_greedy_add(ch); break;
+    case C_GREEDY: must(nexttok_sampler_chain_greedy_add(ch)); break;
     case C_TEMP:
-        nexttok_sampler_chain_temperature_add(ch, 0.8f);
-        nexttok_sampler_chain_dist_add(ch);
+        must(nexttok_sampler_chain_temperature_add(ch, 0.8f));
+        must(nexttok_sampler_chain_dist_add(ch));
         break;
     case C_LLAMA:
-        nexttok_sampler_chain_penalties_add(ch, 64, 1.1f, 0.0f, 0.0f);
-        nexttok_sampler_chain_temperature_add(ch, 0.8f);
-        nexttok_sampler_chain_top_k_add(ch, 40);
-        nexttok_sampler_chain_top_p_add(ch, 0.95f);
-        nexttok_sampler_chain_min_p_add(ch, 0.05f);
-        nexttok_sampler_chain_dist_add(ch);
+        must(nexttok_sampler_chain_penalties_add(ch, 64, 1.1f, 0.0f, 0.0f));
+        must(nexttok_sampler_chain_temperature_add(ch, 0.8f));
+        must(nexttok_sampler_chain_top_k_add(ch, 40));
+        must(nexttok_sampler_chain_top_p_add(ch, 0.95f));
+        must(nexttok_sampler_chain_min_p_add(ch, 0.05f));
+        must(nexttok_sampler_chain_dist_add(ch));
         break;
     case C_TOP_P:
-        nexttok_sampler_chain_temperature_add(ch, 0.8f);
-        nexttok_sampler_chain_top_p_add(ch, 0.95f);
-        nexttok_sampler_chain_dist_add(ch);
+        must(nexttok_sampler_chain_temperature_add(ch, 0.8f));
+        must(nexttok_sampler_chain_top_p_add(ch, 0.95f));
+        must(nexttok_sampler_chain_dist_add(ch));
         break;
     case C_TYPICAL:
-        nexttok_sampler_chain_temperature_add(ch, 0.8f);
-        nexttok_sampler_chain_typical_add(ch, 0.95f);
-        nexttok_sampler_chain_dist_add(ch);
+        must(nexttok_sampler_chain_temperature_add(ch, 0.8f));
+        must(nexttok_sampler_chain_typical_add(ch, 0.95f));
+        must(nexttok_sampler_chain_dist_add(ch));
         break;
     default: break;
     }
@@ -115,8 +123,8 @@ static void bench(int32_t V)
                 if (!ch) {
                     tok = argmax(row, V);
                 } else {
-                    nexttok_sampler_chain_logits_sample(ch, row, (size_t)V, &tok);
-                    nexttok_sampler_chain_accept(ch, tok);
+                    must(nexttok_sampler_chain_logits_sample(ch, row, (size_t)V, &tok));
+                    must(nexttok_sampler_chain_accept(ch, tok));
                 }
                 sink += tok;
             }
@@ -155,18 +163,18 @@ static void bench_model(const char *path)
         nexttok_sampler_chain *ch = c == C_ARGMAX ? NULL : make((config)c, V);
         double t[RUNS];
         for (int run = 0; run < RUNS; run++) {
-            nexttok_session_reset(s);
+            must(nexttok_session_reset(s));
             int32_t tok = 1;
             double t0 = now();
             for (int d = 0; d < steps; d++) {
-                nexttok_session_feed(s, &tok, 1, NULL, 0);
+                must(nexttok_session_feed(s, &tok, 1, NULL, 0));
                 const float *lg;
-                nexttok_session_logits_get(s, &lg);
+                must(nexttok_session_logits_get(s, &lg));
                 if (!ch) {
                     tok = argmax(lg, V);
                 } else {
-                    nexttok_sampler_chain_sample(ch, s, &tok);
-                    nexttok_sampler_chain_accept(ch, tok);
+                    must(nexttok_sampler_chain_sample(ch, s, &tok));
+                    must(nexttok_sampler_chain_accept(ch, tok));
                 }
             }
             t[run] = (now() - t0) / steps * 1e9;
