@@ -9,25 +9,7 @@
 #include "nexttok.h"
 #include "support/harness.h"
 #include "support/fixtures.h"
-
-static nexttok_model *load_fixture(const char *rel)
-{
-    char path[4096];
-    if (!nt_test_fixture_path(rel, path, sizeof path)) cr_skip_test(NT_SKIP_MSG);
-    nexttok_model *m = NULL;
-    cr_assert_eq(nexttok_model_load(path, NULL, &m), NEXTTOK_OK, "%s", nexttok_error_message());
-    return m;
-}
-
-static nexttok_session *new_session(const nexttok_model *m, int32_t n_ctx)
-{
-    nexttok_session_params p;
-    nexttok_session_params_init(&p, sizeof p);
-    p.n_ctx = n_ctx;
-    nexttok_session *s = NULL;
-    cr_assert_eq(nexttok_session_create(m, &p, &s), NEXTTOK_OK, "%s", nexttok_error_message());
-    return s;
-}
+#include "support/sessions.h"
 
 static const int32_t prompt[] = {1, 403, 261, 300, 265, 270, 289, 261, 301, 356, 290, 270,
                                  264, 418, 300, 295, 301, 266, 340, 262, 304, 313, 299, 282,
@@ -45,11 +27,11 @@ static void assert_rows_close(const float *a, const float *b, int32_t n, const c
 /* Feeding all tokens at once (several batches) equals feeding one by one. */
 static void batched_equals_stepwise(const char *rel)
 {
-    nexttok_model *m = load_fixture(rel);
+    nexttok_model *m = nt_test_model_load(rel);
     const int32_t V = nexttok_model_n_vocab_get(m);
     int32_t toks[N_PROMPT];
     for (int32_t i = 0; i < N_PROMPT; i++) toks[i] = prompt[i] % V;
-    nexttok_session *a = new_session(m, 64), *b = new_session(m, 64);
+    nexttok_session *a = nt_test_session_new(m, 64, 0), *b = nt_test_session_new(m, 64, 0);
     float *rows = malloc((size_t)N_PROMPT * V * sizeof *rows);
     cr_assert_eq(nexttok_session_feed(a, toks, N_PROMPT, rows, (size_t)N_PROMPT * V), NEXTTOK_OK, "%s", nexttok_error_message());
     for (int32_t i = 0; i < N_PROMPT; i++) {
@@ -73,9 +55,9 @@ Test(session, batched_equals_stepwise_gpt2) { batched_equals_stepwise("models/gp
 
 Test(session, rewind_then_refeed_equals_fresh_run)
 {
-    nexttok_model *m = load_fixture("models/aidreams260K.gguf");
+    nexttok_model *m = nt_test_model_load("models/aidreams260K.gguf");
     const int32_t V = nexttok_model_n_vocab_get(m);
-    nexttok_session *s = new_session(m, 0), *fresh = new_session(m, 0);
+    nexttok_session *s = nt_test_session_new(m, 0, 0), *fresh = nt_test_session_new(m, 0, 0);
     cr_assert_eq(nexttok_session_n_ctx_get(s), nexttok_model_n_ctx_train_get(m));
     cr_assert_eq(nexttok_session_feed(s, prompt, N_PROMPT, NULL, 0), NEXTTOK_OK);
 
@@ -108,9 +90,9 @@ Test(session, rewind_then_refeed_equals_fresh_run)
 
 Test(session, context_full_leaves_session_usable)
 {
-    nexttok_model *m = load_fixture("models/aidreams260K.gguf");
+    nexttok_model *m = nt_test_model_load("models/aidreams260K.gguf");
     const int32_t V = nexttok_model_n_vocab_get(m);
-    nexttok_session *s = new_session(m, 8);
+    nexttok_session *s = nt_test_session_new(m, 8, 0);
     cr_assert_eq(nexttok_session_feed(s, prompt, 6, NULL, 0), NEXTTOK_OK);
     const float *lg;
     cr_assert_eq(nexttok_session_logits_get(s, &lg), NEXTTOK_OK);
@@ -135,9 +117,9 @@ Test(session, context_full_leaves_session_usable)
  * is fed; one of exactly the rows' size is filled as a larger one is. */
 Test(session, feed_checks_the_logits_capacity)
 {
-    nexttok_model *m = load_fixture("models/aidreams260K.gguf");
+    nexttok_model *m = nt_test_model_load("models/aidreams260K.gguf");
     const size_t V = (size_t)nexttok_model_n_vocab_get(m);
-    nexttok_session *s = new_session(m, 16);
+    nexttok_session *s = nt_test_session_new(m, 16, 0);
     float *rows = malloc((3 * V + 1) * sizeof *rows), *wide = malloc((3 * V + 1) * sizeof *wide);
     cr_assert(rows && wide);
     cr_assert_eq(nexttok_session_feed(s, prompt, 3, rows, 3 * V - 1), NEXTTOK_ERR_BUFFER_TOO_SMALL);
@@ -162,9 +144,9 @@ Test(session, feed_checks_the_logits_capacity)
 
 Test(session, bad_tokens_and_arguments_are_rejected)
 {
-    nexttok_model *m = load_fixture("models/aidreams260K.gguf");
+    nexttok_model *m = nt_test_model_load("models/aidreams260K.gguf");
     const int32_t V = nexttok_model_n_vocab_get(m);
-    nexttok_session *s = new_session(m, 16);
+    nexttok_session *s = nt_test_session_new(m, 16, 0);
     const int32_t bad[] = {1, 2, V};
     cr_assert_eq(nexttok_session_feed(s, bad, 3, NULL, 0), NEXTTOK_ERR_TOKEN_RANGE);
     cr_assert(strstr(nexttok_error_message(), "index 2") != NULL, "%s", nexttok_error_message());
@@ -216,9 +198,9 @@ Test(session, bad_tokens_and_arguments_are_rejected)
 
 Test(session, probabilities_and_top_k)
 {
-    nexttok_model *m = load_fixture("models/aidreams260K.gguf");
+    nexttok_model *m = nt_test_model_load("models/aidreams260K.gguf");
     const int32_t V = nexttok_model_n_vocab_get(m);
-    nexttok_session *s = new_session(m, 32);
+    nexttok_session *s = nt_test_session_new(m, 32, 0);
     float *probs = malloc((size_t)V * sizeof *probs);
     cr_assert_eq(nexttok_session_probs_get(s, 1.0f, probs, (size_t)V), NEXTTOK_ERR_STATE);
     cr_assert_eq(nexttok_session_feed(s, prompt, 12, NULL, 0), NEXTTOK_OK);
@@ -274,9 +256,9 @@ Test(session, probabilities_and_top_k)
 
 Test(session, sampler_is_reproducible_and_greedy_at_zero)
 {
-    nexttok_model *m = load_fixture("models/aidreams260K.gguf");
+    nexttok_model *m = nt_test_model_load("models/aidreams260K.gguf");
     const int32_t V = nexttok_model_n_vocab_get(m);
-    nexttok_session *s = new_session(m, 32);
+    nexttok_session *s = nt_test_session_new(m, 32, 0);
     cr_assert_eq(nexttok_session_feed(s, prompt, 8, NULL, 0), NEXTTOK_OK);
     const float *lg;
     cr_assert_eq(nexttok_session_logits_get(s, &lg), NEXTTOK_OK);
@@ -344,7 +326,7 @@ static void *run_session(void *arg)
 
 Test(session, one_model_shared_by_threads)
 {
-    nexttok_model *m = load_fixture("models/aidreams260K.gguf");
+    nexttok_model *m = nt_test_model_load("models/aidreams260K.gguf");
     const int32_t V = nexttok_model_n_vocab_get(m);
     enum { N = 4 };
     pthread_t th[N];
@@ -354,7 +336,7 @@ Test(session, one_model_shared_by_threads)
         pthread_create(&th[i], NULL, run_session, &jobs[i]);
     }
     for (int i = 0; i < N; i++) pthread_join(th[i], NULL);
-    nexttok_session *s = new_session(m, 64);
+    nexttok_session *s = nt_test_session_new(m, 64, 0);
     const float *lg;
     cr_assert_eq(nexttok_session_feed(s, prompt, N_PROMPT, NULL, 0), NEXTTOK_OK);
     cr_assert_eq(nexttok_session_logits_get(s, &lg), NEXTTOK_OK);
