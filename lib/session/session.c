@@ -135,16 +135,24 @@ nexttok_status nt_session_tokens_check(const nexttok_session *s, const int32_t *
 }
 
 NEXTTOK_API nexttok_status nexttok_session_feed(nexttok_session *s, const int32_t *tokens, size_t n_tokens,
-                                                float *logits_out)
+                                                float *logits_out, size_t logits_capacity)
 {
     nt_error_clear();
     if (!s || (!tokens && n_tokens))
         return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_session_feed: session and tokens must not be NULL");
+    if (!logits_out && logits_capacity)
+        return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_session_feed: logits_out is NULL but logits_capacity is %zu",
+                       logits_capacity);
     if (n_tokens == 0) return NEXTTOK_OK;
     nexttok_status st = nt_session_room_check(s, n_tokens);
     if (st == NEXTTOK_OK) st = nt_session_tokens_check(s, tokens, n_tokens);
     if (st != NEXTTOK_OK) return st;
     const int32_t n_vocab = s->model->hp.n_vocab;
+    /* n_tokens fits the context here, so n_tokens * n_vocab cannot overflow. */
+    if (logits_out && logits_capacity / (size_t)n_vocab < n_tokens)
+        return nt_fail(NEXTTOK_ERR_BUFFER_TOO_SMALL,
+                       "nexttok_session_feed: logits_out holds %zu floats, %zu tokens x %d logits need %zu",
+                       logits_capacity, n_tokens, n_vocab, n_tokens * (size_t)n_vocab);
 
     for (size_t done = 0; done < n_tokens;) {
         const int32_t B = s->run->batch;

@@ -86,7 +86,7 @@ static int run_once(nexttok_session *session, const int32_t *tokens, const bench
     if (st != NEXTTOK_OK) return nt_cli_api_fail(st, "resetting the session");
     double t0 = now_seconds();
     if (n_prompt) {
-        st = nexttok_session_feed(session, tokens, n_prompt, NULL);
+        st = nexttok_session_feed(session, tokens, n_prompt, NULL, 0);
         if (st != NEXTTOK_OK) return nt_cli_api_fail(st, "prefill of %zu tokens", n_prompt);
     }
     *prefill_s = now_seconds() - t0;
@@ -96,12 +96,12 @@ static int run_once(nexttok_session *session, const int32_t *tokens, const bench
         st = nexttok_session_rewind(session, (int32_t)depth);
         if (st != NEXTTOK_OK) return nt_cli_api_fail(st, "rewinding to depth %zu", depth);
     } else {
-        st = nexttok_session_feed(session, &tokens[n_prompt], depth - n_prompt, NULL);
+        st = nexttok_session_feed(session, &tokens[n_prompt], depth - n_prompt, NULL, 0);
         if (st != NEXTTOK_OK) return nt_cli_api_fail(st, "feeding the %zu context tokens", depth);
     }
     double t1 = now_seconds();
     for (size_t i = 0; i < n_gen; i++) {
-        st = nexttok_session_feed(session, &tokens[depth + i], 1, NULL);
+        st = nexttok_session_feed(session, &tokens[depth + i], 1, NULL, 0);
         if (st != NEXTTOK_OK) return nt_cli_api_fail(st, "decode step %zu", i + 1);
         /* Reading the logits is part of every real generation step. */
         const float *logits = NULL;
