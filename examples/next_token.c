@@ -68,7 +68,7 @@ int main(int argc, char **argv)
         rc = fail("creating a session", st);
         goto done;
     }
-    if ((st = nexttok_session_feed(session, tokens, n_tokens, NULL)) != NEXTTOK_OK) {
+    if ((st = nexttok_session_feed(session, tokens, n_tokens, NULL, 0)) != NEXTTOK_OK) {
         rc = fail("feeding the prompt", st);
         goto done;
     }

@@ -43,6 +43,17 @@ extern "C" {
 #  define NEXTTOK_API
 #endif
 
+/*
+ * On calls whose status must be looked at (the compiler warns when a
+ * result is dropped). GCC and Clang only; empty elsewhere. With GCC even a
+ * (void) cast warns, so test the status or keep it in a variable.
+ */
+#if defined(__GNUC__)
+#  define NEXTTOK_NODISCARD __attribute__((warn_unused_result))
+#else
+#  define NEXTTOK_NODISCARD
+#endif
+
 /* ------------------------------------------------------------------------ */
 /* Version                                                                  */
 /* ------------------------------------------------------------------------ */
@@ -70,24 +81,50 @@ NEXTTOK_API const char *nexttok_isa_name_get(void);
 /* Status codes and errors                                                  */
 /* ------------------------------------------------------------------------ */
 
-typedef enum nexttok_status {
-    NEXTTOK_OK = 0,
-    NEXTTOK_ERR_INVALID_ARGUMENT = 1, /* NULL handle, bad size, bad value */
-    NEXTTOK_ERR_IO = 2,               /* open/stat/mmap/read/write failed */
-    NEXTTOK_ERR_NO_MEMORY = 3,        /* allocation failed */
-    NEXTTOK_ERR_FORMAT = 4,           /* malformed file or metadata */
-    NEXTTOK_ERR_UNSUPPORTED = 5,      /* architecture, weight type, version */
-    NEXTTOK_ERR_CONTEXT_FULL = 6,     /* feeding past the session's context */
-    NEXTTOK_ERR_TOKEN_RANGE = 7,      /* a token id outside the vocabulary */
-    NEXTTOK_ERR_CHECKSUM = 8,         /* digest mismatch */
-    NEXTTOK_ERR_CANCELLED = 9,        /* a callback asked to stop */
-    NEXTTOK_ERR_BUFFER_TOO_SMALL = 10,/* caller buffer too small; see call */
-    NEXTTOK_ERR_STATE = 11,           /* call not valid in this state */
-    NEXTTOK_ERR_NOT_FOUND = 12,       /* named item does not exist */
-    NEXTTOK_ERR_MODEL_MISMATCH = 13,  /* data made with another model (snapshot, zip) */
-    NEXTTOK_ERR_DEADLINE = 14,        /* a time budget ran out; the call stopped early and can resume */
-    NEXTTOK_ERR_TRUNCATED = 15,       /* input ends before its header says it does */
-} nexttok_status;
+/*
+ * Every status code, once: X(name, value, description) with the value kept
+ * stable across versions and the fixed text nexttok_status_describe
+ * returns. The enum below and the library's descriptions are both made
+ * from this list, so they cannot drift apart; bindings can be checked
+ * against it.
+ */
+#define NEXTTOK_STATUS_LIST(X)                                                  \
+    X(NEXTTOK_OK, 0, "ok")                                                      \
+      /* success */                                                             \
+    X(NEXTTOK_ERR_INVALID_ARGUMENT, 1, "invalid argument")                      \
+      /* NULL handle, bad size, bad value */                                    \
+    X(NEXTTOK_ERR_IO, 2, "input/output error")                                  \
+      /* open/stat/mmap/read/write failed */                                    \
+    X(NEXTTOK_ERR_NO_MEMORY, 3, "out of memory")                                \
+      /* allocation failed */                                                   \
+    X(NEXTTOK_ERR_FORMAT, 4, "malformed file")                                  \
+      /* malformed file or metadata */                                          \
+    X(NEXTTOK_ERR_UNSUPPORTED, 5, "unsupported")                                \
+      /* architecture, weight type, version */                                  \
+    X(NEXTTOK_ERR_CONTEXT_FULL, 6, "context full")                              \
+      /* feeding past the session's context */                                  \
+    X(NEXTTOK_ERR_TOKEN_RANGE, 7, "token id out of range")                      \
+      /* a token id outside the vocabulary */                                   \
+    X(NEXTTOK_ERR_CHECKSUM, 8, "checksum mismatch")                             \
+      /* digest mismatch */                                                     \
+    X(NEXTTOK_ERR_CANCELLED, 9, "cancelled")                                    \
+      /* a callback asked to stop */                                            \
+    X(NEXTTOK_ERR_BUFFER_TOO_SMALL, 10, "buffer too small")                     \
+      /* caller buffer too small; see call */                                   \
+    X(NEXTTOK_ERR_STATE, 11, "invalid state")                                   \
+      /* call not valid in this state */                                        \
+    X(NEXTTOK_ERR_NOT_FOUND, 12, "not found")                                   \
+      /* named item does not exist */                                           \
+    X(NEXTTOK_ERR_MODEL_MISMATCH, 13, "made with another model")                \
+      /* data made with another model (snapshot, zip) */                        \
+    X(NEXTTOK_ERR_DEADLINE, 14, "deadline passed")                              \
+      /* a time budget ran out; the call stopped early and can resume */        \
+    X(NEXTTOK_ERR_TRUNCATED, 15, "truncated")                                   \
+      /* input ends before its header says it does */
+
+#define NEXTTOK_STATUS_ENUMERATOR_(name, value, description) name = value,
+typedef enum nexttok_status { NEXTTOK_STATUS_LIST(NEXTTOK_STATUS_ENUMERATOR_) } nexttok_status;
+#undef NEXTTOK_STATUS_ENUMERATOR_
 
 /** A short fixed description of a status code ("context full", ...). */
 NEXTTOK_API const char *nexttok_status_describe(nexttok_status status);
@@ -133,7 +170,7 @@ NEXTTOK_API void nexttok_model_params_init(nexttok_model_params *params, size_t 
  * `params` may be NULL for defaults. On success *model_out is a new model to
  * release with nexttok_model_free; on failure it is NULL.
  */
-NEXTTOK_API nexttok_status nexttok_model_load(const char *path,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_model_load(const char *path,
                                               const nexttok_model_params *params,
                                               nexttok_model **model_out);
 
@@ -168,7 +205,7 @@ typedef struct nexttok_model_info {
 } nexttok_model_info;
 
 /** Fill `info` (whose struct_size the caller sets) with the model's facts. */
-NEXTTOK_API nexttok_status nexttok_model_info_get(const nexttok_model *model,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_model_info_get(const nexttok_model *model,
                                                   nexttok_model_info *info);
 
 /** Shorthands for the most used facts; 0 / "" for a NULL model. */
@@ -192,7 +229,7 @@ typedef struct nexttok_tensor_info {
 /** Number of tensors in the model file. */
 NEXTTOK_API size_t nexttok_model_tensor_count_get(const nexttok_model *model);
 /** Facts of tensor `index` (0-based, in file order). */
-NEXTTOK_API nexttok_status nexttok_model_tensor_info_get(const nexttok_model *model,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_model_tensor_info_get(const nexttok_model *model,
                                                          size_t index,
                                                          nexttok_tensor_info *info);
 
@@ -203,7 +240,7 @@ NEXTTOK_API size_t nexttok_model_meta_count_get(const nexttok_model *model);
  * "[type; n]" with their first elements. Writes NUL-terminated text into
  * the caller's buffers (truncated to fit).
  */
-NEXTTOK_API nexttok_status nexttok_model_meta_get(const nexttok_model *model, size_t index,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_model_meta_get(const nexttok_model *model, size_t index,
                                                   char *key, size_t key_size,
                                                   char *value, size_t value_size);
 
@@ -212,10 +249,10 @@ NEXTTOK_API nexttok_status nexttok_model_meta_get(const nexttok_model *model, si
 #define NEXTTOK_DIGEST_BYTES 32
 
 /** BLAKE2b-256 of the whole model file, as mapped now. */
-NEXTTOK_API nexttok_status nexttok_model_digest_get(const nexttok_model *model,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_model_digest_get(const nexttok_model *model,
                                                     uint8_t digest[NEXTTOK_DIGEST_BYTES]);
 /** BLAKE2b-256 of tensor `index`'s data bytes. */
-NEXTTOK_API nexttok_status nexttok_model_tensor_digest_get(const nexttok_model *model,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_model_tensor_digest_get(const nexttok_model *model,
                                                            size_t index,
                                                            uint8_t digest[NEXTTOK_DIGEST_BYTES]);
 /**
@@ -223,7 +260,7 @@ NEXTTOK_API nexttok_status nexttok_model_tensor_digest_get(const nexttok_model *
  * match, NEXTTOK_ERR_CHECKSUM (message gives both digests in hex) otherwise.
  * Any flipped bit anywhere in the file is detected.
  */
-NEXTTOK_API nexttok_status nexttok_model_verify(const nexttok_model *model,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_model_verify(const nexttok_model *model,
                                                 const uint8_t expected[NEXTTOK_DIGEST_BYTES]);
 
 /* ------------------------------------------------------------------------ */
@@ -240,7 +277,7 @@ typedef struct nexttok_pool nexttok_pool;
  * the cores. Sessions on one pool may be fed from different threads at
  * once: their products take turns on the pool's threads.
  */
-NEXTTOK_API nexttok_status nexttok_pool_create(int32_t n_threads, nexttok_pool **pool_out);
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_pool_create(int32_t n_threads, nexttok_pool **pool_out);
 
 /** Release a pool. Every session using it must be freed first. NULL is fine. */
 NEXTTOK_API void nexttok_pool_free(nexttok_pool *pool);
@@ -300,7 +337,7 @@ NEXTTOK_API void nexttok_session_params_init(nexttok_session_params *params, siz
  * Create a session over `model` (which must outlive it). n_ctx larger than
  * the model's trained context is an error. `params` may be NULL.
  */
-NEXTTOK_API nexttok_status nexttok_session_create(const nexttok_model *model,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_session_create(const nexttok_model *model,
                                                   const nexttok_session_params *params,
                                                   nexttok_session **session_out);
 
@@ -310,22 +347,26 @@ NEXTTOK_API void nexttok_session_free(nexttok_session *session);
 /**
  * Feed `n_tokens` tokens (a batched prefill, or one token) after the current
  * position. If `logits_out` is not NULL it receives n_tokens rows of n_vocab
- * logits, row i after feeding tokens[0..i]. All or nothing: when the tokens
- * would overflow the context (NEXTTOK_ERR_CONTEXT_FULL) or one is outside
- * the vocabulary (NEXTTOK_ERR_TOKEN_RANGE), nothing is fed and the session
- * stays as it was. nexttok_session_cancel from another thread stops it
- * part-way (NEXTTOK_ERR_CANCELLED; see nexttok_session_feed_ex).
+ * logits, row i after feeding tokens[0..i]; `logits_capacity` is its size in
+ * floats and must be at least n_tokens * n_vocab
+ * (NEXTTOK_ERR_BUFFER_TOO_SMALL otherwise). Pass NULL and 0 for the last
+ * row only (nexttok_session_logits_get). All or nothing: when the tokens
+ * would overflow the context (NEXTTOK_ERR_CONTEXT_FULL), one is outside
+ * the vocabulary (NEXTTOK_ERR_TOKEN_RANGE) or logits_out is too small,
+ * nothing is fed and the session stays as it was. nexttok_session_cancel from
+ * another thread stops it part-way (NEXTTOK_ERR_CANCELLED; see
+ * nexttok_session_feed_ex).
  */
-NEXTTOK_API nexttok_status nexttok_session_feed(nexttok_session *session,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_session_feed(nexttok_session *session,
                                                 const int32_t *tokens, size_t n_tokens,
-                                                float *logits_out);
+                                                float *logits_out, size_t logits_capacity);
 
 /**
  * The logits after the last fed token: *logits_out points at n_vocab floats
  * owned by the session, valid until the next feed, rewind or reset.
  * NEXTTOK_ERR_STATE when nothing has been fed.
  */
-NEXTTOK_API nexttok_status nexttok_session_logits_get(const nexttok_session *session,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_session_logits_get(const nexttok_session *session,
                                                       const float **logits_out);
 
 /**
@@ -333,7 +374,7 @@ NEXTTOK_API nexttok_status nexttok_session_logits_get(const nexttok_session *ses
  * `probs_out` (n_vocab floats). temperature 0 gives a one-hot arg-max
  * (lowest id on ties); negative or non-finite temperature is invalid.
  */
-NEXTTOK_API nexttok_status nexttok_session_probs_get(const nexttok_session *session,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_session_probs_get(const nexttok_session *session,
                                                      float temperature,
                                                      float *probs_out, size_t n_probs);
 
@@ -347,7 +388,7 @@ typedef struct nexttok_token_prob {
  * nexttok_session_probs_get), most probable first, ties by lower id.
  * Writes min(k, n_vocab) entries and their count to *n_out.
  */
-NEXTTOK_API nexttok_status nexttok_session_topk_get(const nexttok_session *session,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_session_topk_get(const nexttok_session *session,
                                                     float temperature, size_t k,
                                                     nexttok_token_prob *out, size_t *n_out);
 
@@ -369,7 +410,7 @@ typedef struct nexttok_session_info {
 } nexttok_session_info;
 
 /** Fill `info` (whose struct_size the caller sets) with the session's facts. */
-NEXTTOK_API nexttok_status nexttok_session_info_get(const nexttok_session *session,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_session_info_get(const nexttok_session *session,
                                                     nexttok_session_info *info);
 
 /** The session's context length (KV cache positions). */
@@ -379,10 +420,10 @@ NEXTTOK_API int32_t nexttok_session_n_ctx_get(const nexttok_session *session);
  * Go back to position `n_pos` (0 <= n_pos <= position): tokens after it are
  * forgotten. Logits are those after token n_pos-1 again (none when 0).
  */
-NEXTTOK_API nexttok_status nexttok_session_rewind(nexttok_session *session, int32_t n_pos);
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_session_rewind(nexttok_session *session, int32_t n_pos);
 
 /** Forget everything: same as rewinding to 0. */
-NEXTTOK_API nexttok_status nexttok_session_reset(nexttok_session *session);
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_session_reset(nexttok_session *session);
 
 /* ------------------------------------------------------------------------ */
 /* Many sessions at once, time budgets and cancel                           */
@@ -395,8 +436,10 @@ NEXTTOK_API nexttok_status nexttok_session_reset(nexttok_session *session);
  * positions. Each session's logits are bitwise those of feeding it its
  * token alone with nexttok_session_feed, whichever sessions share the batch.
  * If `logits_out` is not NULL it receives n_sessions rows of n_vocab
- * logits, row i for sessions[i]; each session's own logits
- * (nexttok_session_logits_get) are set either way.
+ * logits, row i for sessions[i] (`logits_capacity` floats, at least
+ * n_sessions * n_vocab, else NEXTTOK_ERR_BUFFER_TOO_SMALL; NULL and 0 for
+ * none); each session's own logits (nexttok_session_logits_get) are set
+ * either way.
  *
  * The pass borrows the run state (scratch, thread pool) of the session with
  * the largest n_ctx (the first such): that session's pool does the work and
@@ -415,9 +458,9 @@ NEXTTOK_API nexttok_status nexttok_session_reset(nexttok_session *session);
  * interrupted feed (nexttok_session_feed_ex) is dropped by the call, as by
  * any other feed. n_sessions = 0 does nothing.
  */
-NEXTTOK_API nexttok_status nexttok_sessions_feed(nexttok_session *const *sessions,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_sessions_feed(nexttok_session *const *sessions,
                                                  const int32_t *tokens, size_t n_sessions,
-                                                 float *logits_out);
+                                                 float *logits_out, size_t logits_capacity);
 
 /** Nanoseconds of the monotonic clock (CLOCK_MONOTONIC) that deadlines use. */
 NEXTTOK_API int64_t nexttok_clock_ns(void);
@@ -465,12 +508,13 @@ NEXTTOK_API void nexttok_feed_params_init(nexttok_feed_params *params, size_t st
  * Stopped by `check` or nexttok_session_cancel, the call returns
  * NEXTTOK_ERR_CANCELLED, leaving the session as after a deadline: at the
  * position of the consumed tokens, resumable the same way.
- * Otherwise as nexttok_session_feed (all or nothing on a full context or a
- * token outside the vocabulary).
+ * Otherwise as nexttok_session_feed (logits_capacity as there; all or
+ * nothing on a full context, a token outside the vocabulary or a short
+ * logits buffer).
  */
-NEXTTOK_API nexttok_status nexttok_session_feed_ex(nexttok_session *session,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_session_feed_ex(nexttok_session *session,
                                                    const int32_t *tokens, size_t n_tokens,
-                                                   float *logits_out,
+                                                   float *logits_out, size_t logits_capacity,
                                                    const nexttok_feed_params *params,
                                                    size_t *n_consumed_out);
 
@@ -513,12 +557,12 @@ NEXTTOK_API void nexttok_sampler_params_init(nexttok_sampler_params *params, siz
  * the same vocabulary size do not. A session of another vocabulary size
  * gets a chain of its width that continues the same random sequence.
  */
-NEXTTOK_API nexttok_status nexttok_sampler_create(const nexttok_sampler_params *params,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_sampler_create(const nexttok_sampler_params *params,
                                                   nexttok_sampler **sampler_out);
 /** Release a sampler. NULL is fine. */
 NEXTTOK_API void nexttok_sampler_free(nexttok_sampler *sampler);
 /** Draw the next token from the session's current logits. */
-NEXTTOK_API nexttok_status nexttok_sampler_sample(nexttok_sampler *sampler,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_sampler_sample(nexttok_sampler *sampler,
                                                   const nexttok_session *session,
                                                   int32_t *token_out);
 
@@ -583,7 +627,7 @@ NEXTTOK_API void nexttok_sampler_chain_params_init(nexttok_sampler_chain_params 
  * Create an empty chain for rows of `n_vocab` logits (n_vocab >= 1; use
  * nexttok_model_n_vocab_get). `params` may be NULL. Add stages, then draw.
  */
-NEXTTOK_API nexttok_status nexttok_sampler_chain_create(int32_t n_vocab,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_sampler_chain_create(int32_t n_vocab,
                                                         const nexttok_sampler_chain_params *params,
                                                         nexttok_sampler_chain **chain_out);
 
@@ -595,7 +639,7 @@ NEXTTOK_API nexttok_status nexttok_sampler_chain_create(int32_t n_vocab,
  * the filters see the distribution at T. `params` may be NULL (defaults);
  * the same values as nexttok_sampler_create are refused.
  */
-NEXTTOK_API nexttok_status nexttok_sampler_chain_default_create(int32_t n_vocab,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_sampler_chain_default_create(int32_t n_vocab,
                                                                 const nexttok_sampler_params *params,
                                                                 nexttok_sampler_chain **chain_out);
 
@@ -607,7 +651,7 @@ NEXTTOK_API void nexttok_sampler_chain_free(nexttok_sampler_chain *chain);
  * The copy continues exactly as the original would (same draws from the
  * same inputs); the two are independent afterwards.
  */
-NEXTTOK_API nexttok_status nexttok_sampler_chain_clone(const nexttok_sampler_chain *chain,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_sampler_chain_clone(const nexttok_sampler_chain *chain,
                                                        nexttok_sampler_chain **clone_out);
 
 /**
@@ -616,7 +660,7 @@ NEXTTOK_API nexttok_status nexttok_sampler_chain_clone(const nexttok_sampler_cha
  * biases keep their current contents (they are the caller's settings, not
  * history).
  */
-NEXTTOK_API nexttok_status nexttok_sampler_chain_reset(nexttok_sampler_chain *chain);
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_sampler_chain_reset(nexttok_sampler_chain *chain);
 
 /** Number of stages (0 for NULL). Stages are numbered from 0 in the order added. */
 NEXTTOK_API int32_t nexttok_sampler_chain_n_stages_get(const nexttok_sampler_chain *chain);
@@ -643,14 +687,14 @@ NEXTTOK_API const char *nexttok_sampler_chain_stage_name_get(const nexttok_sampl
  * point, as llama.cpp does for T <= 0). Negative, NaN or infinite T is
  * refused.
  */
-NEXTTOK_API nexttok_status nexttok_sampler_chain_temperature_add(nexttok_sampler_chain *chain,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_sampler_chain_temperature_add(nexttok_sampler_chain *chain,
                                                                  float temperature);
 
 /**
  * Top-k: keeps the first k candidates in rank order (all when k >= their
  * count). k >= 1; leave the stage out to keep everything.
  */
-NEXTTOK_API nexttok_status nexttok_sampler_chain_top_k_add(nexttok_sampler_chain *chain, int32_t k);
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_sampler_chain_top_k_add(nexttok_sampler_chain *chain, int32_t k);
 
 /**
  * Top-p (nucleus, Holtzman et al. 2020): in rank order, keeps the shortest
@@ -659,7 +703,7 @@ NEXTTOK_API nexttok_status nexttok_sampler_chain_top_k_add(nexttok_sampler_chain
  * llama.cpp and Hugging Face do (at least one is always kept). p in (0, 1];
  * p = 1 keeps every candidate.
  */
-NEXTTOK_API nexttok_status nexttok_sampler_chain_top_p_add(nexttok_sampler_chain *chain, float p);
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_sampler_chain_top_p_add(nexttok_sampler_chain *chain, float p);
 
 /**
  * Min-p (Nguyen et al. 2024): keeps the candidates whose probability is at
@@ -668,7 +712,7 @@ NEXTTOK_API nexttok_status nexttok_sampler_chain_top_p_add(nexttok_sampler_chain
  * normalizing sum). min_p in [0, 1]; 0 keeps all, 1 keeps the candidates
  * tied with the best. Candidates keep their order.
  */
-NEXTTOK_API nexttok_status nexttok_sampler_chain_min_p_add(nexttok_sampler_chain *chain, float min_p);
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_sampler_chain_min_p_add(nexttok_sampler_chain *chain, float min_p);
 
 /**
  * Typical-p (locally typical sampling, Meister et al. 2022, "Locally Typical
@@ -679,7 +723,7 @@ NEXTTOK_API nexttok_status nexttok_sampler_chain_min_p_add(nexttok_sampler_chain
  * candidate where the running sum first becomes >= p; llama.cpp asks for
  * > p, which differs only on exact equality). p in (0, 1]; 1 keeps all.
  */
-NEXTTOK_API nexttok_status nexttok_sampler_chain_typical_add(nexttok_sampler_chain *chain, float p);
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_sampler_chain_typical_add(nexttok_sampler_chain *chain, float p);
 
 /**
  * Penalties over a window of the last `last_n` accepted tokens
@@ -693,7 +737,7 @@ NEXTTOK_API nexttok_status nexttok_sampler_chain_typical_add(nexttok_sampler_cha
  * finite (1 = off); frequency and presence finite (0 = off; negative values
  * favour repeats). Each penalties stage keeps its own window.
  */
-NEXTTOK_API nexttok_status nexttok_sampler_chain_penalties_add(nexttok_sampler_chain *chain,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_sampler_chain_penalties_add(nexttok_sampler_chain *chain,
                                                                int32_t last_n, float repeat,
                                                                float frequency, float presence);
 
@@ -709,12 +753,12 @@ typedef struct nexttok_logit_bias {
  * vocabulary (NEXTTOK_ERR_TOKEN_RANGE otherwise). n = 0 is allowed (a stage
  * to fill later with nexttok_sampler_chain_logit_bias_set).
  */
-NEXTTOK_API nexttok_status nexttok_sampler_chain_logit_bias_add(nexttok_sampler_chain *chain,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_sampler_chain_logit_bias_add(nexttok_sampler_chain *chain,
                                                                 const nexttok_logit_bias *biases,
                                                                 size_t n);
 
 /** Replace the entries of logit-bias stage `stage` (same rules as _add). */
-NEXTTOK_API nexttok_status nexttok_sampler_chain_logit_bias_set(nexttok_sampler_chain *chain,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_sampler_chain_logit_bias_set(nexttok_sampler_chain *chain,
                                                                 int32_t stage,
                                                                 const nexttok_logit_bias *biases,
                                                                 size_t n);
@@ -724,14 +768,14 @@ NEXTTOK_API nexttok_status nexttok_sampler_chain_logit_bias_set(nexttok_sampler_
  * order. Every token is allowed until the mask is set. A draw where no
  * candidate is left fails with NEXTTOK_ERR_STATE.
  */
-NEXTTOK_API nexttok_status nexttok_sampler_chain_mask_add(nexttok_sampler_chain *chain);
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_sampler_chain_mask_add(nexttok_sampler_chain *chain);
 
 /**
  * Set mask stage `stage` from a bitset: token t is allowed when bit t % 64
  * of bits[t / 64] is 1. n_words must be (n_vocab + 63) / 64; bits beyond
  * n_vocab are ignored. bits = NULL (n_words 0) allows every token.
  */
-NEXTTOK_API nexttok_status nexttok_sampler_chain_mask_set(nexttok_sampler_chain *chain, int32_t stage,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_sampler_chain_mask_set(nexttok_sampler_chain *chain, int32_t stage,
                                                           const uint64_t *bits, size_t n_words);
 
 /**
@@ -739,12 +783,12 @@ NEXTTOK_API nexttok_status nexttok_sampler_chain_mask_set(nexttok_sampler_chain 
  * are fine; n = 0 allows none). A token outside the vocabulary is
  * NEXTTOK_ERR_TOKEN_RANGE and leaves the mask as it was.
  */
-NEXTTOK_API nexttok_status nexttok_sampler_chain_mask_tokens_set(nexttok_sampler_chain *chain,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_sampler_chain_mask_tokens_set(nexttok_sampler_chain *chain,
                                                                  int32_t stage,
                                                                  const int32_t *tokens, size_t n);
 
 /** Greedy: picks the first candidate in rank order. Ends the chain. */
-NEXTTOK_API nexttok_status nexttok_sampler_chain_greedy_add(nexttok_sampler_chain *chain);
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_sampler_chain_greedy_add(nexttok_sampler_chain *chain);
 
 /**
  * Dist: one draw from the candidates' probabilities. With the candidates
@@ -753,7 +797,7 @@ NEXTTOK_API nexttok_status nexttok_sampler_chain_greedy_add(nexttok_sampler_chai
  * output times 2^-53), it picks the first candidate whose running weight
  * sum exceeds u * sum(w). Ends the chain.
  */
-NEXTTOK_API nexttok_status nexttok_sampler_chain_dist_add(nexttok_sampler_chain *chain);
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_sampler_chain_dist_add(nexttok_sampler_chain *chain);
 
 /*
  * Drawing. A draw runs every stage over a fresh candidates array and sets
@@ -765,7 +809,7 @@ NEXTTOK_API nexttok_status nexttok_sampler_chain_dist_add(nexttok_sampler_chain 
  */
 
 /** Draw a token from `session`'s current logits (nexttok_session_logits_get). */
-NEXTTOK_API nexttok_status nexttok_sampler_chain_sample(nexttok_sampler_chain *chain,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_sampler_chain_sample(nexttok_sampler_chain *chain,
                                                         const nexttok_session *session,
                                                         int32_t *token_out);
 
@@ -774,7 +818,7 @@ NEXTTOK_API nexttok_status nexttok_sampler_chain_sample(nexttok_sampler_chain *c
  * n_vocab), e.g. a row of nexttok_session_feed's logits_out. NaN or +inf
  * logits are refused; a -inf logit is a token that cannot be drawn.
  */
-NEXTTOK_API nexttok_status nexttok_sampler_chain_logits_sample(nexttok_sampler_chain *chain,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_sampler_chain_logits_sample(nexttok_sampler_chain *chain,
                                                                const float *logits, size_t n_vocab,
                                                                int32_t *token_out);
 
@@ -782,7 +826,7 @@ NEXTTOK_API nexttok_status nexttok_sampler_chain_logits_sample(nexttok_sampler_c
  * Record `token` in every penalties stage's window (the oldest entry leaves
  * a full window). NEXTTOK_ERR_TOKEN_RANGE outside the vocabulary.
  */
-NEXTTOK_API nexttok_status nexttok_sampler_chain_accept(nexttok_sampler_chain *chain, int32_t token);
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_sampler_chain_accept(nexttok_sampler_chain *chain, int32_t token);
 
 /**
  * The candidates the last draw's selecting stage chose from, most probable
@@ -793,7 +837,7 @@ NEXTTOK_API nexttok_status nexttok_sampler_chain_accept(nexttok_sampler_chain *c
  * NEXTTOK_ERR_STATE before the first draw. Costs a sort of the candidates,
  * paid only by callers who ask.
  */
-NEXTTOK_API nexttok_status nexttok_sampler_chain_candidates_get(nexttok_sampler_chain *chain,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_sampler_chain_candidates_get(nexttok_sampler_chain *chain,
                                                                 nexttok_token_prob *out,
                                                                 size_t capacity, size_t *n_out);
 
@@ -815,10 +859,10 @@ typedef enum nexttok_token_type {
 } nexttok_token_type;
 
 /** Create the tokenizer described by a loaded model's metadata. */
-NEXTTOK_API nexttok_status nexttok_tokenizer_create(const nexttok_model *model,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_tokenizer_create(const nexttok_model *model,
                                                     nexttok_tokenizer **tokenizer_out);
 /** Load a tokenizer from a GGUF file (a vocabulary-only file works). */
-NEXTTOK_API nexttok_status nexttok_tokenizer_load(const char *path,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_tokenizer_load(const char *path,
                                                   nexttok_tokenizer **tokenizer_out);
 /** Release a tokenizer. NULL is fine. */
 NEXTTOK_API void nexttok_tokenizer_free(nexttok_tokenizer *tokenizer);
@@ -834,7 +878,7 @@ NEXTTOK_API void nexttok_tokenizer_free(nexttok_tokenizer *tokenizer);
  * (call again with a larger buffer). Invalid UTF-8 is handled as the
  * reference tokenizers do, never an error.
  */
-NEXTTOK_API nexttok_status nexttok_tokenizer_encode(const nexttok_tokenizer *tokenizer,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_tokenizer_encode(const nexttok_tokenizer *tokenizer,
                                                     const char *text, size_t len,
                                                     uint32_t flags,
                                                     int32_t *tokens, size_t capacity,
@@ -848,14 +892,14 @@ NEXTTOK_API nexttok_status nexttok_tokenizer_encode(const nexttok_tokenizer *tok
  * and the size needed into *len_out; NEXTTOK_ERR_BUFFER_TOO_SMALL when it
  * does not fit.
  */
-NEXTTOK_API nexttok_status nexttok_tokenizer_decode(const nexttok_tokenizer *tokenizer,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_tokenizer_decode(const nexttok_tokenizer *tokenizer,
                                                     const int32_t *tokens, size_t n_tokens,
                                                     uint32_t flags,
                                                     char *text, size_t capacity,
                                                     size_t *len_out);
 
 /** The raw bytes one token stands for (byte tokens give their byte). */
-NEXTTOK_API nexttok_status nexttok_tokenizer_piece_get(const nexttok_tokenizer *tokenizer,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_tokenizer_piece_get(const nexttok_tokenizer *tokenizer,
                                                        int32_t token,
                                                        char *text, size_t capacity,
                                                        size_t *len_out);
@@ -878,7 +922,7 @@ NEXTTOK_API int nexttok_tokenizer_is_control(const nexttok_tokenizer *tokenizer,
 typedef struct nexttok_decoder nexttok_decoder;
 
 /** A streaming decoder over `tokenizer` (which must outlive it). */
-NEXTTOK_API nexttok_status nexttok_decoder_create(const nexttok_tokenizer *tokenizer,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_decoder_create(const nexttok_tokenizer *tokenizer,
                                                   uint32_t flags,
                                                   nexttok_decoder **decoder_out);
 /** Release a decoder. NULL is fine. */
@@ -890,10 +934,10 @@ NEXTTOK_API void nexttok_decoder_free(nexttok_decoder *decoder);
  * NEXTTOK_ERR_BUFFER_TOO_SMALL the token is not taken and the decoder is
  * unchanged, so the call can be repeated with a larger buffer.
  */
-NEXTTOK_API nexttok_status nexttok_decoder_push(nexttok_decoder *decoder, int32_t token,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_decoder_push(nexttok_decoder *decoder, int32_t token,
                                                 char *text, size_t capacity, size_t *len_out);
 /** Emit what is still held back (incomplete bytes become U+FFFD) and reset. */
-NEXTTOK_API nexttok_status nexttok_decoder_flush(nexttok_decoder *decoder,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_decoder_flush(nexttok_decoder *decoder,
                                                  char *text, size_t capacity, size_t *len_out);
 
 /* --- text into sessions --------------------------------------------------- */
@@ -902,7 +946,7 @@ NEXTTOK_API nexttok_status nexttok_decoder_flush(nexttok_decoder *decoder,
  * Tokenize `text` (flags as for nexttok_tokenizer_encode) and feed it to
  * `session`. Same all-or-nothing rule as nexttok_session_feed.
  */
-NEXTTOK_API nexttok_status nexttok_session_text_feed(nexttok_session *session,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_session_text_feed(nexttok_session *session,
                                                      const nexttok_tokenizer *tokenizer,
                                                      const char *text, size_t len,
                                                      uint32_t flags);
@@ -949,7 +993,7 @@ typedef struct nexttok_score_info {
  * may be NULL. All or nothing, as nexttok_session_feed: on any failure
  * nothing is fed.
  */
-NEXTTOK_API nexttok_status nexttok_session_score(nexttok_session *session,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_session_score(nexttok_session *session,
                                                  const int32_t *tokens, size_t n_tokens,
                                                  nexttok_token_score *scores, size_t capacity,
                                                  nexttok_score_info *info);
@@ -984,7 +1028,7 @@ typedef struct nexttok_choices_info {
  * (acc_norm divides by its length), an ending that adds no tokens, a
  * context and ending longer than the session's context.
  */
-NEXTTOK_API nexttok_status nexttok_session_choices_score(nexttok_session *session,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_session_choices_score(nexttok_session *session,
                                                          const nexttok_tokenizer *tokenizer,
                                                          const char *context, size_t context_len,
                                                          const char *const *endings,
@@ -1007,7 +1051,7 @@ NEXTTOK_API nexttok_status nexttok_session_choices_score(nexttok_session *sessio
  */
 typedef struct nexttok_constraint nexttok_constraint;
 
-NEXTTOK_API nexttok_status nexttok_constraint_choices_create(const nexttok_tokenizer *tokenizer,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_constraint_choices_create(const nexttok_tokenizer *tokenizer,
                                                              const char *context, size_t context_len,
                                                              const char *const *endings,
                                                              const size_t *ending_lens, size_t n_endings,
@@ -1015,7 +1059,7 @@ NEXTTOK_API nexttok_status nexttok_constraint_choices_create(const nexttok_token
 /** Release a constraint. NULL is fine. */
 NEXTTOK_API void nexttok_constraint_free(nexttok_constraint *constraint);
 /** The context's tokens to feed before generating (owned by the constraint). */
-NEXTTOK_API nexttok_status nexttok_constraint_context_get(const nexttok_constraint *constraint,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_constraint_context_get(const nexttok_constraint *constraint,
                                                           const int32_t **tokens, size_t *n_tokens);
 /**
  * The tokens that may come next, in ascending order: writes up to
@@ -1023,11 +1067,11 @@ NEXTTOK_API nexttok_status nexttok_constraint_context_get(const nexttok_constrai
  * (NEXTTOK_ERR_BUFFER_TOO_SMALL when more). None once a complete ending
  * has no longer continuation.
  */
-NEXTTOK_API nexttok_status nexttok_constraint_allowed_get(const nexttok_constraint *constraint,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_constraint_allowed_get(const nexttok_constraint *constraint,
                                                           int32_t *tokens, size_t capacity, size_t *n_out);
 /** Advance by `token`; a token no ending continues with is refused
  *  (NEXTTOK_ERR_INVALID_ARGUMENT) and changes nothing. */
-NEXTTOK_API nexttok_status nexttok_constraint_accept(nexttok_constraint *constraint, int32_t token);
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_constraint_accept(nexttok_constraint *constraint, int32_t token);
 /**
  * The ending the accepted tokens spell completely (the lowest index when
  * two endings tokenize alike), or -1; *can_continue (may be NULL) is 1 when
@@ -1043,7 +1087,7 @@ NEXTTOK_API void nexttok_constraint_reset(nexttok_constraint *constraint);
  * the tokens nexttok_constraint_allowed_get lists: call it before each
  * draw, and accept the drawn token into both the chain and the constraint.
  */
-NEXTTOK_API nexttok_status nexttok_constraint_mask_apply(const nexttok_constraint *constraint,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_constraint_mask_apply(const nexttok_constraint *constraint,
                                                          nexttok_sampler_chain *chain, int32_t stage);
 
 typedef struct nexttok_perplexity_params {
@@ -1094,7 +1138,7 @@ typedef struct nexttok_perplexity_info {
  * holds the last window). Nothing is added per window: a BOS is whatever
  * tokens[0] is. At least two tokens are needed.
  */
-NEXTTOK_API nexttok_status nexttok_session_perplexity_compute(nexttok_session *session,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_session_perplexity_compute(nexttok_session *session,
                                                               const int32_t *tokens,
                                                               size_t n_tokens,
                                                               const nexttok_perplexity_params *params,
@@ -1106,7 +1150,7 @@ NEXTTOK_API nexttok_status nexttok_session_perplexity_compute(nexttok_session *s
  * start of the text only, where the vocabulary adds one), and with bits
  * per byte over the text's `len` bytes.
  */
-NEXTTOK_API nexttok_status nexttok_session_text_perplexity_compute(nexttok_session *session,
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_session_text_perplexity_compute(nexttok_session *session,
                                                                    const nexttok_tokenizer *tokenizer,
                                                                    const char *text, size_t len,
                                                                    const nexttok_perplexity_params *params,

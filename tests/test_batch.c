@@ -55,7 +55,7 @@ static void prefill(const nexttok_model *m, nexttok_session *s, int i)
     int32_t t[32];
     const int32_t n = prefix_len(i);
     for (int32_t j = 0; j < n; j++) t[j] = tok(m, i, j);
-    cr_assert_eq(nexttok_session_feed(s, t, (size_t)n, NULL), NEXTTOK_OK, "%s", nexttok_error_message());
+    cr_assert_eq(nexttok_session_feed(s, t, (size_t)n, NULL, 0), NEXTTOK_OK, "%s", nexttok_error_message());
 }
 
 /* The token session i decodes at step k. */
@@ -102,7 +102,7 @@ static void check_loaded(nexttok_model *m, const char *rel, config c)
         prefill(m, s, i);
         for (int k = 0; k < STEPS; k++) {
             const int32_t t = step_tok(m, i, k);
-            cr_assert_eq(nexttok_session_feed(s, &t, 1, want + ((size_t)i * STEPS + k) * V), NEXTTOK_OK, "%s",
+            cr_assert_eq(nexttok_session_feed(s, &t, 1, want + ((size_t)i * STEPS + k) * V, V), NEXTTOK_OK, "%s",
                          nexttok_error_message());
         }
         nexttok_session_free(s);
@@ -121,7 +121,7 @@ static void check_loaded(nexttok_model *m, const char *rel, config c)
             int32_t t[MAX_SESS];
             for (int j = 0; j < n; j++) t[j] = step_tok(m, who[j], k);
             /* with a caller's buffer on even steps, the sessions' own on odd */
-            cr_assert_eq(nexttok_sessions_feed(ss, t, (size_t)n, k % 2 ? NULL : got), NEXTTOK_OK, "%s",
+            cr_assert_eq(nexttok_sessions_feed(ss, t, (size_t)n, k % 2 ? NULL : got, k % 2 ? 0 : (size_t)n * V), NEXTTOK_OK, "%s",
                          nexttok_error_message());
             for (int j = 0; j < n; j++) {
                 const float *w = want + ((size_t)who[j] * STEPS + k) * V, *lg = NULL;
@@ -193,10 +193,10 @@ Test(batch, refuses_bad_batches_and_feeds_nothing)
     const config c = {16, 0, 0, 0};
     nexttok_session *a = make_session(m, &c, 16), *b = make_session(m, &c, 16), *full = make_session(m, &c, 8);
     const int32_t three[3] = {1, 2, 3};
-    cr_assert_eq(nexttok_session_feed(a, three, 3, NULL), NEXTTOK_OK);
-    cr_assert_eq(nexttok_session_feed(b, three, 1, NULL), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(a, three, 3, NULL, 0), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(b, three, 1, NULL, 0), NEXTTOK_OK);
     const int32_t eight[8] = {1, 2, 3, 4, 5, 6, 7, 8};
-    cr_assert_eq(nexttok_session_feed(full, eight, 8, NULL), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(full, eight, 8, NULL, 0), NEXTTOK_OK);
     const float *la = NULL;
     cr_assert_eq(nexttok_session_logits_get(a, &la), NEXTTOK_OK);
     const size_t V = (size_t)nexttok_model_n_vocab_get(m);
@@ -207,13 +207,13 @@ Test(batch, refuses_bad_batches_and_feeds_nothing)
 
     nexttok_session *dup[3] = {a, b, a};
     const int32_t pos_ab[3] = {3, 1, 3};
-    cr_assert_eq(nexttok_sessions_feed(dup, t, 3, NULL), NEXTTOK_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(nexttok_sessions_feed(dup, t, 3, NULL, 0), NEXTTOK_ERR_INVALID_ARGUMENT);
     cr_assert(strstr(nexttok_error_message(), "sessions[0] and sessions[2] are the same"), "%s", nexttok_error_message());
     expect_untouched(dup, pos_ab, 3);
 
     nexttok_session *withfull[3] = {a, b, full};
     const int32_t pos_full[3] = {3, 1, 8};
-    cr_assert_eq(nexttok_sessions_feed(withfull, t, 3, NULL), NEXTTOK_ERR_CONTEXT_FULL);
+    cr_assert_eq(nexttok_sessions_feed(withfull, t, 3, NULL, 0), NEXTTOK_ERR_CONTEXT_FULL);
     cr_assert(strstr(nexttok_error_message(), "sessions[2]"), "%s", nexttok_error_message());
     expect_untouched(withfull, pos_full, 3);
     cr_assert_eq(nexttok_session_logits_get(a, &la), NEXTTOK_OK);
@@ -221,33 +221,33 @@ Test(batch, refuses_bad_batches_and_feeds_nothing)
 
     const int32_t bad[2] = {4, (int32_t)V};
     nexttok_session *ab[2] = {a, b};
-    cr_assert_eq(nexttok_sessions_feed(ab, bad, 2, NULL), NEXTTOK_ERR_TOKEN_RANGE);
+    cr_assert_eq(nexttok_sessions_feed(ab, bad, 2, NULL, 0), NEXTTOK_ERR_TOKEN_RANGE);
     cr_assert(strstr(nexttok_error_message(), "sessions[1]"), "%s", nexttok_error_message());
     expect_untouched(ab, pos_ab, 2);
 
     nexttok_session *other = make_session(m2, &c, 16);
     nexttok_session *mixed_model[2] = {a, other};
-    cr_assert_eq(nexttok_sessions_feed(mixed_model, t, 2, NULL), NEXTTOK_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(nexttok_sessions_feed(mixed_model, t, 2, NULL, 0), NEXTTOK_ERR_INVALID_ARGUMENT);
     cr_assert(strstr(nexttok_error_message(), "another model"), "%s", nexttok_error_message());
 
     const config f16 = {16, 0, 0, NEXTTOK_KV_F16};
     nexttok_session *h = make_session(m, &f16, 16);
     nexttok_session *mixed_kv[2] = {a, h};
-    cr_assert_eq(nexttok_sessions_feed(mixed_kv, t, 2, NULL), NEXTTOK_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(nexttok_sessions_feed(mixed_kv, t, 2, NULL, 0), NEXTTOK_ERR_INVALID_ARGUMENT);
     cr_assert(strstr(nexttok_error_message(), "kv_type"), "%s", nexttok_error_message());
 
     const config fast = {16, 0, NEXTTOK_PRECISION_FAST, 0};
     nexttok_session *q = make_session(m, &fast, 16);
     nexttok_session *mixed_prec[2] = {q, a};
-    cr_assert_eq(nexttok_sessions_feed(mixed_prec, t, 2, NULL), NEXTTOK_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(nexttok_sessions_feed(mixed_prec, t, 2, NULL, 0), NEXTTOK_ERR_INVALID_ARGUMENT);
     cr_assert(strstr(nexttok_error_message(), "precision"), "%s", nexttok_error_message());
 
     nexttok_session *with_null[2] = {a, NULL};
-    cr_assert_eq(nexttok_sessions_feed(with_null, t, 2, NULL), NEXTTOK_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(nexttok_sessions_feed(with_null, t, 2, NULL, 0), NEXTTOK_ERR_INVALID_ARGUMENT);
     cr_assert(strstr(nexttok_error_message(), "sessions[1] is NULL"), "%s", nexttok_error_message());
-    cr_assert_eq(nexttok_sessions_feed(NULL, t, 2, NULL), NEXTTOK_ERR_INVALID_ARGUMENT);
-    cr_assert_eq(nexttok_sessions_feed(ab, NULL, 2, NULL), NEXTTOK_ERR_INVALID_ARGUMENT);
-    cr_assert_eq(nexttok_sessions_feed(NULL, NULL, 0, NULL), NEXTTOK_OK);
+    cr_assert_eq(nexttok_sessions_feed(NULL, t, 2, NULL, 0), NEXTTOK_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(nexttok_sessions_feed(ab, NULL, 2, NULL, 0), NEXTTOK_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(nexttok_sessions_feed(NULL, NULL, 0, NULL, 0), NEXTTOK_OK);
     expect_untouched(ab, pos_ab, 2);
 
     nexttok_session_free(a);

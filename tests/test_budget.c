@@ -81,7 +81,8 @@ static int feed_interrupted(nexttok_session *s, const int32_t *tokens, size_t n,
     for (size_t done = 0; done < n;) {
         size_t used = 99999;
         const int32_t pos = nexttok_session_position_get(s);
-        nexttok_status st = nexttok_session_feed_ex(s, tokens + done, n - done, rows ? rows + done * V : NULL, &fp, &used);
+        nexttok_status st = nexttok_session_feed_ex(s, tokens + done, n - done, rows ? rows + done * V : NULL,
+                                                    rows ? (n - done) * V : 0, &fp, &used);
         calls++;
         cr_assert(calls < 1000000, "no progress");
         cr_assert_leq(used, n - done);
@@ -111,13 +112,14 @@ static void check_resumed_in(nexttok_model *m, const char *rel, int32_t n_ctx, i
 
     nexttok_session *a = make_session(m, n_ctx, n_batch, precision);
     /* a few tokens first, so the budgeted feed starts mid-context */
-    cr_assert_eq(nexttok_session_feed(a, tokens, 3, NULL), NEXTTOK_OK);
-    cr_assert_eq(nexttok_session_feed(a, tokens + 3, (size_t)n_tok - 3, rows_wanted ? want : NULL), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(a, tokens, 3, NULL, 0), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(a, tokens + 3, (size_t)n_tok - 3, rows_wanted ? want : NULL,
+                                      rows_wanted ? (size_t)(n_tok - 3) * V : 0), NEXTTOK_OK);
     const float *la = NULL, *lb = NULL;
     cr_assert_eq(nexttok_session_logits_get(a, &la), NEXTTOK_OK);
 
     nexttok_session *b = make_session(m, n_ctx, n_batch, precision);
-    cr_assert_eq(nexttok_session_feed(b, tokens, 3, NULL), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(b, tokens, 3, NULL, 0), NEXTTOK_OK);
     const int calls = feed_interrupted(b, tokens + 3, (size_t)n_tok - 3, rows_wanted ? got : NULL, V, by_callback,
                                        budget_ns);
     cr_assert_gt(calls, 2, "%s: the feed was never interrupted", rel);
@@ -129,8 +131,8 @@ static void check_resumed_in(nexttok_model *m, const char *rel, int32_t n_ctx, i
 
     /* and the session goes on as the uninterrupted one */
     const int32_t next = tokens[7];
-    cr_assert_eq(nexttok_session_feed(a, &next, 1, NULL), NEXTTOK_OK);
-    cr_assert_eq(nexttok_session_feed(b, &next, 1, NULL), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(a, &next, 1, NULL, 0), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(b, &next, 1, NULL, 0), NEXTTOK_OK);
     cr_assert_eq(nexttok_session_logits_get(a, &la), NEXTTOK_OK);
     cr_assert_eq(nexttok_session_logits_get(b, &lb), NEXTTOK_OK);
     cr_assert(memcmp(la, lb, V * sizeof *la) == 0, "%s: the next token after a resumed feed differs", rel);
@@ -198,20 +200,20 @@ static void check_wide_resumed_by_budget(uint32_t type, int32_t precision)
     cr_assert(tokens && want && got);
     make_tokens(m, tokens, n);
     nexttok_session *a = make_session(m, 320, 0, precision), *b = make_session(m, 320, 0, precision);
-    cr_assert_eq(nexttok_session_feed(a, tokens, (size_t)n, want), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(a, tokens, (size_t)n, want, (size_t)n * V), NEXTTOK_OK);
     nexttok_feed_params fp;
     nexttok_feed_params_init(&fp, sizeof fp);
     int left = 30;
     fp.check = stop_at;
     fp.user_data = &left;
     size_t used = 1;
-    cr_assert_eq(nexttok_session_feed_ex(b, tokens, (size_t)n, got, &fp, &used), NEXTTOK_ERR_CANCELLED);
+    cr_assert_eq(nexttok_session_feed_ex(b, tokens, (size_t)n, got, (size_t)n * V, &fp, &used), NEXTTOK_ERR_CANCELLED);
     cr_assert_eq(used, 0);
     nexttok_feed_params_init(&fp, sizeof fp);
     fp.budget_ns = 1;
     int calls = 0;
     nexttok_status st;
-    while ((st = nexttok_session_feed_ex(b, tokens, (size_t)n, got, &fp, &used)) == NEXTTOK_ERR_DEADLINE) {
+    while ((st = nexttok_session_feed_ex(b, tokens, (size_t)n, got, (size_t)n * V, &fp, &used)) == NEXTTOK_ERR_DEADLINE) {
         cr_assert_eq(used, 0, "the resumed pass changed its size");
         cr_assert(++calls < 1000000, "no progress");
     }
@@ -271,24 +273,24 @@ Test(budget, other_calls_drop_a_stopped_chunk)
     int32_t tokens[N_TOK];
     make_tokens(m, tokens, N_TOK);
     nexttok_session *a = make_session(m, 64, 0, 0), *b = make_session(m, 64, 0, 0);
-    cr_assert_eq(nexttok_session_feed(a, tokens, N_TOK, NULL), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(a, tokens, N_TOK, NULL, 0), NEXTTOK_OK);
     nexttok_feed_params fp;
     nexttok_feed_params_init(&fp, sizeof fp);
     fp.budget_ns = 1;
     size_t used = 1;
     /* stopped part-way, then other tokens: the stopped chunk is dropped */
-    cr_assert_eq(nexttok_session_feed_ex(b, tokens + 1, N_TOK - 1, NULL, &fp, &used), NEXTTOK_ERR_DEADLINE);
+    cr_assert_eq(nexttok_session_feed_ex(b, tokens + 1, N_TOK - 1, NULL, 0, &fp, &used), NEXTTOK_ERR_DEADLINE);
     cr_assert_eq(used, 0);
     cr_assert_eq(nexttok_session_position_get(b), 0);
-    cr_assert_eq(nexttok_session_feed(b, tokens, N_TOK, NULL), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(b, tokens, N_TOK, NULL, 0), NEXTTOK_OK);
     const float *la = NULL, *lb = NULL;
     cr_assert_eq(nexttok_session_logits_get(a, &la), NEXTTOK_OK);
     cr_assert_eq(nexttok_session_logits_get(b, &lb), NEXTTOK_OK);
     cr_assert(memcmp(la, lb, V * sizeof *la) == 0, "a dropped chunk changed the results");
     /* stopped part-way, then a rewind: the logits are those after the rewind */
-    cr_assert_eq(nexttok_session_feed_ex(b, tokens, 5, NULL, &fp, &used), NEXTTOK_ERR_DEADLINE);
+    cr_assert_eq(nexttok_session_feed_ex(b, tokens, 5, NULL, 0, &fp, &used), NEXTTOK_ERR_DEADLINE);
     cr_assert_eq(nexttok_session_rewind(b, 20), NEXTTOK_OK);
-    cr_assert_eq(nexttok_session_feed(b, tokens + 20, N_TOK - 20, NULL), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(b, tokens + 20, N_TOK - 20, NULL, 0), NEXTTOK_OK);
     cr_assert_eq(nexttok_session_logits_get(b, &lb), NEXTTOK_OK);
     cr_assert(memcmp(la, lb, V * sizeof *la) == 0, "a rewind after a stopped chunk changed the results");
     nexttok_session_free(a);
@@ -307,25 +309,25 @@ Test(budget, rewind_after_a_stopped_chunk_in_a_ring)
     int32_t tokens[N_TOK];
     make_tokens(m, tokens, N_TOK);
     nexttok_session *a = make_session(m, 64, 8, 0);
-    cr_assert_eq(nexttok_session_feed(a, tokens, 30, NULL), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(a, tokens, 30, NULL, 0), NEXTTOK_OK);
     const float *la = NULL, *lb = NULL;
     cr_assert_eq(nexttok_session_logits_get(a, &la), NEXTTOK_OK);
     for (int polls = 1; polls < 60; polls += 3) {
         nexttok_session *b = make_session(m, 64, 8, 0);
-        cr_assert_eq(nexttok_session_feed(b, tokens, 30, NULL), NEXTTOK_OK);
+        cr_assert_eq(nexttok_session_feed(b, tokens, 30, NULL, 0), NEXTTOK_OK);
         nexttok_feed_params fp;
         nexttok_feed_params_init(&fp, sizeof fp);
         int left = polls;
         fp.check = stop_at;
         fp.user_data = &left;
         size_t used = 9;
-        const nexttok_status st = nexttok_session_feed_ex(b, tokens + 30, 8, NULL, &fp, &used);
+        const nexttok_status st = nexttok_session_feed_ex(b, tokens + 30, 8, NULL, 0, &fp, &used);
         cr_assert(st == NEXTTOK_ERR_CANCELLED || st == NEXTTOK_OK, "%s", nexttok_error_message());
         /* another token drops the stopped chunk; then back to 25 and on to 30 */
         const int32_t other = tokens[3];
-        cr_assert_eq(nexttok_session_feed(b, &other, 1, NULL), NEXTTOK_OK);
+        cr_assert_eq(nexttok_session_feed(b, &other, 1, NULL, 0), NEXTTOK_OK);
         cr_assert_eq(nexttok_session_rewind(b, 25), NEXTTOK_OK);
-        cr_assert_eq(nexttok_session_feed(b, tokens + 25, 5, NULL), NEXTTOK_OK);
+        cr_assert_eq(nexttok_session_feed(b, tokens + 25, 5, NULL, 0), NEXTTOK_OK);
         cr_assert_eq(nexttok_session_logits_get(b, &lb), NEXTTOK_OK);
         cr_assert(memcmp(la, lb, V * sizeof *la) == 0, "stopped after %d polls: the rewound ring differs", polls);
         nexttok_session_free(b);
@@ -343,21 +345,21 @@ Test(budget, checks_its_arguments)
     nexttok_feed_params_init(&fp, sizeof fp);
     fp.budget_ns = -1;
     size_t used = 7;
-    cr_assert_eq(nexttok_session_feed_ex(s, t, 2, NULL, &fp, &used), NEXTTOK_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(nexttok_session_feed_ex(s, t, 2, NULL, 0, &fp, &used), NEXTTOK_ERR_INVALID_ARGUMENT);
     cr_assert(strstr(nexttok_error_message(), "negative"), "%s", nexttok_error_message());
     cr_assert_eq(used, 0);
     fp.budget_ns = 0;
     fp.struct_size = 3;
-    cr_assert_eq(nexttok_session_feed_ex(s, t, 2, NULL, &fp, &used), NEXTTOK_ERR_INVALID_ARGUMENT);
-    cr_assert_eq(nexttok_session_feed_ex(NULL, t, 2, NULL, NULL, &used), NEXTTOK_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(nexttok_session_feed_ex(s, t, 2, NULL, 0, &fp, &used), NEXTTOK_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(nexttok_session_feed_ex(NULL, t, 2, NULL, 0, NULL, &used), NEXTTOK_ERR_INVALID_ARGUMENT);
     cr_assert_eq(nexttok_session_cancel(NULL), NEXTTOK_ERR_INVALID_ARGUMENT);
     /* no limits: a plain feed, consumed all */
-    cr_assert_eq(nexttok_session_feed_ex(s, t, 2, NULL, NULL, &used), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed_ex(s, t, 2, NULL, 0, NULL, &used), NEXTTOK_OK);
     cr_assert_eq(used, 2);
     /* a deadline already past still makes progress, part by part */
     fp.struct_size = sizeof fp;
     fp.deadline_ns = nexttok_clock_ns() - 1000000;
-    cr_assert_eq(nexttok_session_feed_ex(s, t, 1, NULL, &fp, &used), NEXTTOK_ERR_DEADLINE);
+    cr_assert_eq(nexttok_session_feed_ex(s, t, 1, NULL, 0, &fp, &used), NEXTTOK_ERR_DEADLINE);
     cr_assert_gt(nexttok_clock_ns(), 0);
     nexttok_session_free(s);
     nexttok_model_free(m);
@@ -396,7 +398,7 @@ Test(budget, cancel_from_another_thread_stops_and_resumes)
     int32_t tokens[N_TOK];
     make_tokens(m, tokens, N_TOK);
     nexttok_session *a = make_session(m, 64, 8, 0), *b = make_session(m, 64, 8, 0);
-    cr_assert_eq(nexttok_session_feed(a, tokens, N_TOK, NULL), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(a, tokens, N_TOK, NULL, 0), NEXTTOK_OK);
 
     cancel_job j = {.s = b};
     pthread_t th;
@@ -406,13 +408,13 @@ Test(budget, cancel_from_another_thread_stops_and_resumes)
     fp.check = wait_for_cancel;
     fp.user_data = &j;
     size_t used = 99;
-    nexttok_status st = nexttok_session_feed_ex(b, tokens, N_TOK, NULL, &fp, &used);
+    nexttok_status st = nexttok_session_feed_ex(b, tokens, N_TOK, NULL, 0, &fp, &used);
     pthread_join(th, NULL);
     cr_assert_eq(st, NEXTTOK_ERR_CANCELLED, "%s", nexttok_error_message());
     cr_assert_lt(used, (size_t)N_TOK);
     cr_assert_eq(nexttok_session_position_get(b), (int32_t)used);
     /* the request is spent: the rest feeds to the end, as if never stopped */
-    cr_assert_eq(nexttok_session_feed(b, tokens + used, N_TOK - used, NULL), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(b, tokens + used, N_TOK - used, NULL, 0), NEXTTOK_OK);
     const float *la = NULL, *lb = NULL;
     cr_assert_eq(nexttok_session_logits_get(a, &la), NEXTTOK_OK);
     cr_assert_eq(nexttok_session_logits_get(b, &lb), NEXTTOK_OK);
@@ -421,10 +423,10 @@ Test(budget, cancel_from_another_thread_stops_and_resumes)
     /* a cancel while no feed runs stops the next one at its start */
     cr_assert_eq(nexttok_session_rewind(b, 10), NEXTTOK_OK);
     cr_assert_eq(nexttok_session_cancel(b), NEXTTOK_OK);
-    cr_assert_eq(nexttok_session_feed_ex(b, tokens + 10, 5, NULL, NULL, &used), NEXTTOK_ERR_CANCELLED);
+    cr_assert_eq(nexttok_session_feed_ex(b, tokens + 10, 5, NULL, 0, NULL, &used), NEXTTOK_ERR_CANCELLED);
     cr_assert_eq(used, 0);
     cr_assert_eq(nexttok_session_position_get(b), 10);
-    cr_assert_eq(nexttok_session_feed(b, tokens + 10, N_TOK - 10, NULL), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(b, tokens + 10, N_TOK - 10, NULL, 0), NEXTTOK_OK);
     cr_assert_eq(nexttok_session_logits_get(b, &lb), NEXTTOK_OK);
     cr_assert(memcmp(la, lb, V * sizeof *la) == 0, "a feed after a spent cancel differs");
     nexttok_session_free(a);
@@ -457,7 +459,7 @@ Test(budget, cancels_at_random_moments_keep_results)
     int32_t tokens[N_TOK];
     make_tokens(m, tokens, N_TOK);
     nexttok_session *a = make_session(m, 64, 4, 0), *b = make_session(m, 64, 4, 0);
-    cr_assert_eq(nexttok_session_feed(a, tokens, N_TOK, NULL), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(a, tokens, N_TOK, NULL, 0), NEXTTOK_OK);
     racer r = {.s = b};
     pthread_t th;
     cr_assert_eq(pthread_create(&th, NULL, cancel_often, &r), 0);
@@ -465,7 +467,7 @@ Test(budget, cancels_at_random_moments_keep_results)
     for (int calls = 0; done < N_TOK; calls++) {
         cr_assert(calls < 1000000, "no progress under cancels");
         size_t used = 0;
-        nexttok_status st = nexttok_session_feed_ex(b, tokens + done, N_TOK - done, NULL, NULL, &used);
+        nexttok_status st = nexttok_session_feed_ex(b, tokens + done, N_TOK - done, NULL, 0, NULL, &used);
         cr_assert(st == NEXTTOK_OK || st == NEXTTOK_ERR_CANCELLED, "%s", nexttok_error_message());
         done += used;
         cr_assert_eq(nexttok_session_position_get(b), (int32_t)done);

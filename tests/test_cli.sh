@@ -372,6 +372,38 @@ part_generate() {
     # aidreams260K has 128 positions: 200 new tokens cannot fit.
     expect_error "context overflow (generate)" "context" -- \
         generate "$model" --text "Once upon a time" -n 200 --temp 0
+    # Constrained choices: whatever the seed, temperature or a bias toward
+    # another token, the output is the prompt and exactly one candidate
+    # (the prompt's trailing space moves to the candidate).
+    local -a cands=("attack" "flee" "flee north" "trade with the dog")
+    local -a choice_args=()
+    local c seen=""
+    for c in "${cands[@]}"; do choice_args+=(--choice "$c"); done
+    local seed
+    for seed in 1 2 3 4 5 6 7 8; do
+        "$cli" generate "$model" --text "The cat wanted to " "${choice_args[@]}" --seed "$seed" \
+            --temp 1.5 --logit-bias 300+20 >"$tmp/c$seed" 2>"$tmp/err" ||
+            { fail "--choice seed $seed: $(cat "$tmp/err")"; continue; }
+        local got ok=0
+        got=$(cat "$tmp/c$seed")
+        for c in "${cands[@]}"; do [[ $got == "The cat wanted to $c" ]] && ok=1; done
+        [[ $ok == 1 ]] && seen="$seen|$got" || fail "--choice seed $seed printed '$got', not one of the candidates"
+    done
+    [[ $(tr '|' '\n' <<<"${seen#|}" | sort -u | wc -l) -ge 2 ]] && echo "ok: --choice output is always a candidate" ||
+        fail "--choice: eight seeds at temperature 1.5 gave one candidate only: $seen"
+    printf 'attack\n\nflee\r\ntrade with the dog' >"$tmp/cands"
+    for seed in 1 2 3; do
+        "$cli" generate "$model" --text "The cat wanted to" --choices-file "$tmp/cands" --seed "$seed" \
+            >"$tmp/f$seed" 2>"$tmp/err" || { fail "--choices-file: $(cat "$tmp/err")"; continue; }
+        grep -qxE "The cat wanted to(attack|flee|trade with the dog)" "$tmp/f$seed" ||
+            fail "--choices-file printed '$(cat "$tmp/f$seed")'"
+    done
+    echo "ok: --choices-file output is a candidate"
+    "$cli" generate "$model" --text "The cat wanted to " "${choice_args[@]}" --temp 0 >"$tmp/cg1" 2>"$tmp/err" &&
+        "$cli" generate "$model" --text "The cat wanted to " "${choice_args[@]}" --temp 0 >"$tmp/cg2" 2>&1 &&
+        cmp -s "$tmp/cg1" "$tmp/cg2" && echo "ok: greedy --choice repeats" || fail "greedy --choice: $(cat "$tmp/err")"
+    expect_error "--choice with --tokens" "--tokens" -- generate "$model" --tokens 1,2 --choice x
+    expect_error "empty --choices-file" "no candidates" -- generate "$model" --text hi --choices-file /dev/null
     return 0
 }
 

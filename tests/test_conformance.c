@@ -63,7 +63,8 @@ static conformance_result check_fixture(const char *model_rel, const char *logit
     cr_assert_eq(nexttok_session_create(model, NULL, &s), NEXTTOK_OK, "%s", nexttok_error_message());
     float *ours = malloc((size_t)ref.n * (size_t)ref.n_vocab * sizeof *ours);
     cr_assert_not_null(ours);
-    cr_assert_eq(nexttok_session_feed(s, ref.tokens, (size_t)ref.n, ours), NEXTTOK_OK, "%s",
+    cr_assert_eq(nexttok_session_feed(s, ref.tokens, (size_t)ref.n, ours,
+                                      (size_t)ref.n * (size_t)ref.n_vocab), NEXTTOK_OK, "%s",
                  nexttok_error_message());
 
     for (int32_t p = 0; p < ref.n; p++) {

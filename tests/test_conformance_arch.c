@@ -55,10 +55,10 @@ static float *run_logits_kv(const char *model_path, int32_t precision, int32_t n
     float *out = malloc((size_t)n * (size_t)n_vocab * sizeof *out);
     cr_assert_not_null(out, "out of memory");
     if (feed == FEED_BATCH) {
-        cr_assert_eq(nexttok_session_feed(s, tokens, (size_t)n, out), NEXTTOK_OK, "%s", nexttok_error_message());
+        cr_assert_eq(nexttok_session_feed(s, tokens, (size_t)n, out, (size_t)n * (size_t)n_vocab), NEXTTOK_OK, "%s", nexttok_error_message());
     } else {
         for (int32_t i = 0; i < n; i++)
-            cr_assert_eq(nexttok_session_feed(s, tokens + i, 1, out + (size_t)i * (size_t)n_vocab), NEXTTOK_OK,
+            cr_assert_eq(nexttok_session_feed(s, tokens + i, 1, out + (size_t)i * (size_t)n_vocab, (size_t)n_vocab), NEXTTOK_OK,
                          "%s", nexttok_error_message());
     }
     nexttok_session_free(s);
@@ -260,8 +260,8 @@ static void check_type_kl(const char *arch, uint32_t type, double llamacpp_kl, d
         chunk[0] = bos;
         cr_assert_eq(nexttok_session_reset(sf), NEXTTOK_OK, "%s", nexttok_error_message());
         cr_assert_eq(nexttok_session_reset(sq), NEXTTOK_OK, "%s", nexttok_error_message());
-        cr_assert_eq(nexttok_session_feed(sf, chunk, KL_CTX, lf), NEXTTOK_OK, "%s", nexttok_error_message());
-        cr_assert_eq(nexttok_session_feed(sq, chunk, KL_CTX, lq), NEXTTOK_OK, "%s", nexttok_error_message());
+        cr_assert_eq(nexttok_session_feed(sf, chunk, KL_CTX, lf, (size_t)KL_CTX * V), NEXTTOK_OK, "%s", nexttok_error_message());
+        cr_assert_eq(nexttok_session_feed(sq, chunk, KL_CTX, lq, (size_t)KL_CTX * V), NEXTTOK_OK, "%s", nexttok_error_message());
         for (int i = KL_CTX / 2; i < KL_CTX - 1; i++, scored++)
             kl += nt_logits_kl(lf + (size_t)i * V, lq + (size_t)i * V, V);
     }
@@ -576,7 +576,7 @@ static void check_ring_kv(const char *arch, int32_t n_batch, int32_t rewind_to, 
     float *got = malloc((size_t)n * row);
     cr_assert_not_null(got, "out of memory");
     for (int32_t i = 0; i < n; i++)
-        cr_assert_eq(nexttok_session_feed(s, f.exact.tokens + i, 1, got + (size_t)i * V), NEXTTOK_OK, "%s",
+        cr_assert_eq(nexttok_session_feed(s, f.exact.tokens + i, 1, got + (size_t)i * V, (size_t)V), NEXTTOK_OK, "%s",
                      nexttok_error_message());
     cr_assert(memcmp(got, want, (size_t)n * row) == 0, "arch/%s n_batch %d: ring run differs from one batch", arch,
               n_batch);
@@ -587,7 +587,7 @@ static void check_ring_kv(const char *arch, int32_t n_batch, int32_t rewind_to, 
     cr_assert(memcmp(last, want + (size_t)(rewind_to - 1) * V, row) == 0, "arch/%s: logits after rewind to %d differ",
               arch, rewind_to);
     for (int32_t i = rewind_to; i < n; i++)
-        cr_assert_eq(nexttok_session_feed(s, f.exact.tokens + i, 1, got + (size_t)i * V), NEXTTOK_OK, "%s",
+        cr_assert_eq(nexttok_session_feed(s, f.exact.tokens + i, 1, got + (size_t)i * V, (size_t)V), NEXTTOK_OK, "%s",
                      nexttok_error_message());
     cr_assert(memcmp(got, want, (size_t)n * row) == 0, "arch/%s: feeding on after the rewind to %d differs", arch,
               rewind_to);

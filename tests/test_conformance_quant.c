@@ -48,12 +48,12 @@ static void check_quant_fixture_in(const char *name, double llamacpp_kl, int32_t
     sp.precision = precision;
     if (getenv("NT_TEST_NO_THREADS")) sp.n_threads = 1; /* qemu-user hangs in new threads */
     cr_assert_eq(nexttok_session_create(model, &sp, &s), NEXTTOK_OK, "%s", nexttok_error_message());
-    cr_assert_eq(nexttok_session_feed(s, ref.tokens, (size_t)ref.n, ours), NEXTTOK_OK, "%s",
+    cr_assert_eq(nexttok_session_feed(s, ref.tokens, (size_t)ref.n, ours, n_all), NEXTTOK_OK, "%s",
                  nexttok_error_message());
     nexttok_session_free(s);
     cr_assert_eq(nexttok_session_create(model, &sp, &s), NEXTTOK_OK, "%s", nexttok_error_message());
     for (int32_t p = 0; p < ref.n; p++)
-        cr_assert_eq(nexttok_session_feed(s, ref.tokens + p, 1, stepwise + (size_t)p * ref.n_vocab), NEXTTOK_OK,
+        cr_assert_eq(nexttok_session_feed(s, ref.tokens + p, 1, stepwise + (size_t)p * ref.n_vocab, (size_t)ref.n_vocab), NEXTTOK_OK,
                      "%s", nexttok_error_message());
     nexttok_session_free(s);
     cr_assert(memcmp(ours, stepwise, n_all * sizeof *ours) == 0,

@@ -158,7 +158,7 @@ Test(constraint, model_answers_inside_the_set)
     cr_assert_eq(nexttok_constraint_context_get(c, &ctx, &n_ctx), NEXTTOK_OK, "%s", nexttok_error_message());
     nexttok_session *s = NULL;
     cr_assert_eq(nexttok_session_create(m, NULL, &s), NEXTTOK_OK, "%s", nexttok_error_message());
-    cr_assert_eq(nexttok_session_feed(s, ctx, n_ctx, NULL), NEXTTOK_OK, "%s", nexttok_error_message());
+    cr_assert_eq(nexttok_session_feed(s, ctx, n_ctx, NULL, 0), NEXTTOK_OK, "%s", nexttok_error_message());
     int32_t got[MAXT];
     size_t n = 0;
     int32_t more = 1, matched = -1;
@@ -173,7 +173,7 @@ Test(constraint, model_answers_inside_the_set)
         for (size_t a = 1; a < n_allowed; a++)
             if (logits[allowed[a]] > logits[best]) best = allowed[a];
         cr_assert_eq(nexttok_constraint_accept(c, best), NEXTTOK_OK, "%s", nexttok_error_message());
-        cr_assert_eq(nexttok_session_feed(s, &best, 1, NULL), NEXTTOK_OK, "%s", nexttok_error_message());
+        cr_assert_eq(nexttok_session_feed(s, &best, 1, NULL, 0), NEXTTOK_OK, "%s", nexttok_error_message());
         got[n++] = best;
         cr_assert_lt(n, (size_t)MAXT, "answer too long");
     }

@@ -3,7 +3,9 @@
 #   test_examples.sh BUILD_DIR NEXTTOK_CLI
 # next_token must print five next tokens in falling probability; perplexity
 # must print what `nexttok perplexity --json` computes for the same text,
-# window and stride. Skips (77) without the fixtures.
+# window and stride; generate must print byte for byte what `nexttok
+# generate` prints with the same seed and sampling options, and seeds must
+# matter. Skips (77) without the fixtures.
 set -u
 build=${1:?usage: test_examples.sh BUILD_DIR NEXTTOK_CLI}
 cli=${2:?usage: test_examples.sh BUILD_DIR NEXTTOK_CLI}
@@ -52,5 +54,37 @@ assert abs(float(m.group(2)) - want["perplexity_stderr"]) <= 1e-6 * want["perple
 m = re.search(r"bits per byte ([0-9.]+)", out)
 assert m and abs(float(m.group(1)) - want["bits_per_byte"]) <= 1e-6, (out, want)
 PY
-[[ $status -eq 0 ]] && echo "ok: next_token and perplexity examples"
+prompt="Once upon a time"
+for seed in 0 1 42; do
+    "$build/examples/generate" "$model" "$prompt" 40 $seed >"$tmp/gen.$seed" 2>"$tmp/err" || {
+        echo "FAIL: generate example (seed $seed): $(cat "$tmp/err")"
+        exit 1
+    }
+    "$cli" generate "$model" --text "$prompt" -n 40 --seed $seed --temp 0.8 --top-k 40 --top-p 0.95 \
+        --repeat-penalty 1.1 --repeat-last-n 64 >"$tmp/cli.$seed" 2>"$tmp/err" || {
+        echo "FAIL: nexttok generate (seed $seed): $(cat "$tmp/err")"
+        exit 1
+    }
+    if ! cmp -s "$tmp/gen.$seed" "$tmp/cli.$seed"; then
+        echo "FAIL: generate example and nexttok generate differ with seed $seed"
+        echo "  example: $(cat "$tmp/gen.$seed")"
+        echo "  cli:     $(cat "$tmp/cli.$seed")"
+        status=1
+    fi
+    [[ $(head -c ${#prompt} "$tmp/gen.$seed") == "$prompt" ]] || {
+        echo "FAIL: generate example output does not start with the prompt"
+        status=1
+    }
+done
+if cmp -s "$tmp/gen.0" "$tmp/gen.1" && cmp -s "$tmp/gen.1" "$tmp/gen.42"; then
+    echo "FAIL: generate example: seeds 0, 1 and 42 give one text"
+    status=1
+fi
+"$build/examples/generate" "$model" "$prompt" 0 >"$tmp/gen.none" 2>"$tmp/err" || {
+    echo "FAIL: generate example (N 0): $(cat "$tmp/err")"
+    exit 1
+}
+[[ $(cat "$tmp/gen.none") == "$prompt" ]] || { echo "FAIL: generate with N 0 printed $(cat "$tmp/gen.none")"; status=1; }
+
+[[ $status -eq 0 ]] && echo "ok: next_token, perplexity and generate examples"
 exit $status

@@ -26,7 +26,7 @@ static float *run(const char *path, int32_t *n_vocab)
     nexttok_session *s = NULL;
     cr_assert_eq(nexttok_session_create(m, NULL, &s), NEXTTOK_OK, "%s", nexttok_error_message());
     float *rows = malloc((size_t)N_TOKS * (size_t)*n_vocab * sizeof *rows);
-    cr_assert_eq(nexttok_session_feed(s, toks, N_TOKS, rows), NEXTTOK_OK, "%s", nexttok_error_message());
+    cr_assert_eq(nexttok_session_feed(s, toks, N_TOKS, rows, (size_t)N_TOKS * (size_t)*n_vocab), NEXTTOK_OK, "%s", nexttok_error_message());
     nexttok_session_free(s);
     nexttok_model_free(m);
     return rows;

@@ -261,3 +261,36 @@ Test(ops, rope_scaling_and_frequency_factors)
                 if (with_factors || sc) cr_assert(memcmp(h, plain, sizeof h) != 0, "scaling changed nothing");
             }
 }
+
+Test(ops, activations_over_a_pool_equal_the_serial_loops_bitwise)
+{
+    /* sizes around the pool's threshold and chunk, odd tails included */
+    const int64_t sizes[] = {1000, 16383, 16384, 16385, 8192 * 5 + 17, 100003};
+    nt_pool *pool = NULL;
+    cr_assert_eq(nt_pool_create(3, &pool), NEXTTOK_OK);
+    nt_rng rng = {11};
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        const int64_t n = sizes[s];
+        float *x = malloc((size_t)n * sizeof *x), *up = malloc((size_t)n * sizeof *up);
+        float *a = malloc((size_t)n * sizeof *a), *b = malloc((size_t)n * sizeof *b);
+        cr_assert(x && up && a && b);
+        fill(x, n, &rng, 16.0f, -8.0f);
+        fill(up, n, &rng, 4.0f, -2.0f);
+        for (int op = 0; op < 3; op++) {
+            memcpy(a, x, (size_t)n * sizeof *x);
+            memcpy(b, x, (size_t)n * sizeof *x);
+            switch (op) {
+            case 0: nt_gelu_tanh(a, n); nt_gelu_tanh_pool(pool, b, n); break;
+            case 1: nt_silu_mul(a, up, n); nt_silu_mul_pool(pool, b, up, n); break;
+            default: nt_gelu_mul(a, up, n); nt_gelu_mul_pool(pool, b, up, n); break;
+            }
+            cr_assert(memcmp(a, b, (size_t)n * sizeof *a) == 0, "op %d, n=%lld differs", op, (long long)n);
+            cr_assert(memcmp(a, x, (size_t)n * sizeof *a) != 0, "op %d, n=%lld did nothing", op, (long long)n);
+        }
+        free(x);
+        free(up);
+        free(a);
+        free(b);
+    }
+    nt_pool_free(pool);
+}

@@ -12,16 +12,8 @@
 #include "nexttok.h"
 #include "sampling/rng.h"
 #include "support/fixtures.h"
+#include "support/sessions.h"
 #include "support/harness.h"
-
-static nexttok_model *load_fixture(const char *rel)
-{
-    char path[4096];
-    if (!nt_test_fixture_path(rel, path, sizeof path)) cr_skip_test(NT_SKIP_MSG);
-    nexttok_model *m = NULL;
-    cr_assert_eq(nexttok_model_load(path, NULL, &m), NEXTTOK_OK, "%s", nexttok_error_message());
-    return m;
-}
 
 static nexttok_sampler_chain *chain_new(int32_t n_vocab, uint64_t seed)
 {
@@ -586,7 +578,7 @@ static void generate(const nexttok_model *m, int32_t n_threads, nexttok_sampler_
     nexttok_session *s = NULL;
     OK(nexttok_session_create(m, &sp, &s));
     const int32_t V = nexttok_model_n_vocab_get(m);
-    OK(nexttok_session_feed(s, prompt, 8, NULL));
+    OK(nexttok_session_feed(s, prompt, 8, NULL, 0));
     for (int i = 0; i < 8; i++) OK(nexttok_sampler_chain_accept(c, prompt[i]));
     for (int i = 0; i < n; i++) {
         if (logits_copy) {
@@ -596,14 +588,14 @@ static void generate(const nexttok_model *m, int32_t n_threads, nexttok_sampler_
         }
         OK(nexttok_sampler_chain_sample(c, s, &out[i]));
         OK(nexttok_sampler_chain_accept(c, out[i]));
-        OK(nexttok_session_feed(s, &out[i], 1, NULL));
+        OK(nexttok_session_feed(s, &out[i], 1, NULL, 0));
     }
     nexttok_session_free(s);
 }
 
 Test(sampler, seeded_generation_on_a_fixture_follows_the_rules)
 {
-    nexttok_model *m = load_fixture("models/aidreams260K.gguf");
+    nexttok_model *m = nt_test_model_load("models/aidreams260K.gguf");
     const int32_t V = nexttok_model_n_vocab_get(m);
     enum { N = 40 };
     float *rows = malloc((size_t)N * V * sizeof *rows);
@@ -633,7 +625,7 @@ Test(sampler, seeded_generation_on_a_fixture_follows_the_rules)
 
 Test(sampler, draws_are_identical_across_thread_counts)
 {
-    nexttok_model *m = load_fixture("models/llama-tiny-f32.gguf");
+    nexttok_model *m = nt_test_model_load("models/llama-tiny-f32.gguf");
     const int32_t V = nexttok_model_n_vocab_get(m);
     enum { N = 24 };
     float *rows1 = malloc((size_t)N * V * sizeof(float)), *rows2 = malloc((size_t)N * V * sizeof(float));
@@ -803,11 +795,11 @@ Test(sampler, reset_and_clone_reproduce_sequences)
 
 Test(sampler, the_classic_sampler_runs_the_default_chain)
 {
-    nexttok_model *m = load_fixture("models/aidreams260K.gguf");
+    nexttok_model *m = nt_test_model_load("models/aidreams260K.gguf");
     const int32_t V = nexttok_model_n_vocab_get(m);
     nexttok_session *s = NULL;
     OK(nexttok_session_create(m, NULL, &s));
-    OK(nexttok_session_feed(s, prompt, 8, NULL));
+    OK(nexttok_session_feed(s, prompt, 8, NULL, 0));
     nexttok_sampler_params p;
     nexttok_sampler_params_init(&p, sizeof p);
     p.temperature = 0.9f;
@@ -881,10 +873,10 @@ Test(sampler, a_draw_allocates_nothing)
 
 Test(sampler, the_classic_sampler_allocates_only_on_its_first_draw)
 {
-    nexttok_model *m = load_fixture("models/aidreams260K.gguf");
+    nexttok_model *m = nt_test_model_load("models/aidreams260K.gguf");
     nexttok_session *s = NULL;
     OK(nexttok_session_create(m, NULL, &s));
-    OK(nexttok_session_feed(s, prompt, 8, NULL));
+    OK(nexttok_session_feed(s, prompt, 8, NULL, 0));
     nexttok_sampler_params p;
     nexttok_sampler_params_init(&p, sizeof p);
     p.top_k = 20;
@@ -996,14 +988,14 @@ Test(sampler, bad_arguments_name_the_problem)
 
 Test(sampler, a_chain_checks_the_session_it_samples)
 {
-    nexttok_model *m = load_fixture("models/aidreams260K.gguf");
+    nexttok_model *m = nt_test_model_load("models/aidreams260K.gguf");
     nexttok_session *s = NULL;
     OK(nexttok_session_create(m, NULL, &s));
     nexttok_sampler_chain *c = chain_new(nexttok_model_n_vocab_get(m) + 1, 0);
     OK(nexttok_sampler_chain_greedy_add(c));
     int32_t tok;
     cr_assert_eq(nexttok_sampler_chain_sample(c, s, &tok), NEXTTOK_ERR_STATE, "nothing fed yet");
-    OK(nexttok_session_feed(s, prompt, 2, NULL));
+    OK(nexttok_session_feed(s, prompt, 2, NULL, 0));
     FAILS(nexttok_sampler_chain_sample(c, s, &tok), NEXTTOK_ERR_INVALID_ARGUMENT, "made for 513");
     nexttok_sampler_chain_free(c);
     nexttok_session_free(s);

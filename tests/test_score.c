@@ -10,30 +10,11 @@
 
 #include "nexttok.h"
 #include "support/fixtures.h"
+#include "support/sessions.h"
 #include "support/harness.h"
 #include "support/logits_file.h"
 #include "support/tiny_model.h"
 #include "types/types.h"
-
-static nexttok_model *load_fixture(const char *rel)
-{
-    char path[4096];
-    if (!nt_test_fixture_path(rel, path, sizeof path)) cr_skip_test(NT_SKIP_MSG);
-    nexttok_model *m = NULL;
-    cr_assert_eq(nexttok_model_load(path, NULL, &m), NEXTTOK_OK, "%s", nexttok_error_message());
-    return m;
-}
-
-static nexttok_session *new_session(const nexttok_model *m, int32_t n_ctx, int32_t n_batch)
-{
-    nexttok_session_params p;
-    nexttok_session_params_init(&p, sizeof p);
-    p.n_ctx = n_ctx;
-    p.n_batch = n_batch;
-    nexttok_session *s = NULL;
-    cr_assert_eq(nexttok_session_create(m, &p, &s), NEXTTOK_OK, "%s", nexttok_error_message());
-    return s;
-}
 
 static void read_exact(const char *rel, nt_logits_file *f)
 {
@@ -73,13 +54,13 @@ static double max_abs(const float *row, int32_t n)
  * log-softmax of the rows a plain feed of the same tokens returns. */
 static void score_against_exact(const char *model_rel, const char *logits_rel)
 {
-    nexttok_model *m = load_fixture(model_rel);
+    nexttok_model *m = nt_test_model_load(model_rel);
     nt_logits_file f;
     read_exact(logits_rel, &f);
     const int32_t V = f.n_vocab, n = f.n;
     cr_assert_eq(V, nexttok_model_n_vocab_get(m));
-    nexttok_session *s = new_session(m, 0, 0);
-    cr_assert_eq(nexttok_session_feed(s, f.tokens, 1, NULL), NEXTTOK_OK);
+    nexttok_session *s = nt_test_session_new(m, 0, 0);
+    cr_assert_eq(nexttok_session_feed(s, f.tokens, 1, NULL, 0), NEXTTOK_OK);
     nexttok_token_score *sc = calloc((size_t)n, sizeof *sc);
     nexttok_score_info info = {.struct_size = sizeof info};
     cr_assert_eq(nexttok_session_score(s, f.tokens + 1, (size_t)n - 1, sc, (size_t)n - 1, &info), NEXTTOK_OK, "%s",
@@ -119,8 +100,8 @@ static void score_against_exact(const char *model_rel, const char *logits_rel)
 
     /* The same tokens fed plainly: the rows the scores must come from. */
     float *rows = malloc((size_t)n * V * sizeof *rows);
-    nexttok_session *plain = new_session(m, 0, 0);
-    cr_assert_eq(nexttok_session_feed(plain, f.tokens, (size_t)n, rows), NEXTTOK_OK);
+    nexttok_session *plain = nt_test_session_new(m, 0, 0);
+    cr_assert_eq(nexttok_session_feed(plain, f.tokens, (size_t)n, rows, (size_t)n * V), NEXTTOK_OK);
     for (int32_t i = 1; i < n; i++) {
         const float *row = rows + (size_t)(i - 1) * V;
         cr_assert_eq(sc[i - 1].rank, ref_rank(row, V, f.tokens[i]), "token %d", i);
@@ -164,18 +145,18 @@ static void assert_scores_equal(const nexttok_token_score *a, const nexttok_toke
  * nothing. */
 Test(score, after_context_rewind_and_small_batches)
 {
-    nexttok_model *m = load_fixture("models/aidreams260K.gguf");
+    nexttok_model *m = nt_test_model_load("models/aidreams260K.gguf");
     nt_logits_file f;
     read_exact("logits/aidreams260K.t2.exact.logits", &f);
     const size_t n = (size_t)f.n, k = 10;
     nexttok_token_score *whole = calloc(n, sizeof *whole), *tail = calloc(n, sizeof *tail),
                         *again = calloc(n, sizeof *again), *small = calloc(n, sizeof *small);
-    nexttok_session *s = new_session(m, 0, 0);
-    cr_assert_eq(nexttok_session_feed(s, f.tokens, 1, NULL), NEXTTOK_OK);
+    nexttok_session *s = nt_test_session_new(m, 0, 0);
+    cr_assert_eq(nexttok_session_feed(s, f.tokens, 1, NULL, 0), NEXTTOK_OK);
     score_all(s, f.tokens + 1, n - 1, whole);
 
     cr_assert_eq(nexttok_session_reset(s), NEXTTOK_OK);
-    cr_assert_eq(nexttok_session_feed(s, f.tokens, k, NULL), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(s, f.tokens, k, NULL, 0), NEXTTOK_OK);
     score_all(s, f.tokens + k, n - k, tail);
     assert_scores_equal(tail, whole + (k - 1), n - k, "after a context of 10");
     cr_assert_eq(nexttok_session_position_get(s), (int32_t)n);
@@ -183,8 +164,8 @@ Test(score, after_context_rewind_and_small_batches)
     score_all(s, f.tokens + k, n - k, again);
     assert_scores_equal(again, tail, n - k, "after a rewind");
 
-    nexttok_session *b3 = new_session(m, 0, 3);
-    cr_assert_eq(nexttok_session_feed(b3, f.tokens, 1, NULL), NEXTTOK_OK);
+    nexttok_session *b3 = nt_test_session_new(m, 0, 3);
+    cr_assert_eq(nexttok_session_feed(b3, f.tokens, 1, NULL, 0), NEXTTOK_OK);
     score_all(b3, f.tokens + 1, n - 1, small);
     assert_scores_equal(small, whole, n - 1, "n_batch 3");
 
@@ -207,8 +188,8 @@ Test(score, after_context_rewind_and_small_batches)
 
 Test(score, errors_leave_the_session_as_it_was)
 {
-    nexttok_model *m = load_fixture("models/aidreams260K.gguf");
-    nexttok_session *s = new_session(m, 16, 0);
+    nexttok_model *m = nt_test_model_load("models/aidreams260K.gguf");
+    nexttok_session *s = nt_test_session_new(m, 16, 0);
     const int32_t toks[] = {1, 403, 261, 300};
     nexttok_token_score sc[20];
     nexttok_score_info info = {.struct_size = sizeof info};
@@ -216,7 +197,7 @@ Test(score, errors_leave_the_session_as_it_was)
     cr_assert_eq(nexttok_session_score(s, toks, 4, sc, 4, &info), NEXTTOK_ERR_STATE);
     cr_assert(strstr(nexttok_error_message(), "BOS"), "%s", nexttok_error_message());
     cr_assert_eq(nexttok_session_position_get(s), 0);
-    cr_assert_eq(nexttok_session_feed(s, toks, 1, NULL), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(s, toks, 1, NULL, 0), NEXTTOK_OK);
 
     cr_assert_eq(nexttok_session_score(s, toks + 1, 3, sc, 2, &info), NEXTTOK_ERR_BUFFER_TOO_SMALL);
     cr_assert(strstr(nexttok_error_message(), "need 3"), "%s", nexttok_error_message());
@@ -270,9 +251,9 @@ Test(score, ties_share_the_best_rank)
     nexttok_model *m = NULL;
     cr_assert_eq(nexttok_model_load(path, NULL, &m), NEXTTOK_OK, "%s", nexttok_error_message());
     const int32_t V = sp.n_vocab;
-    nexttok_session *s = new_session(m, 0, 0);
+    nexttok_session *s = nt_test_session_new(m, 0, 0);
     const int32_t ctx[] = {3, 17, 40};
-    cr_assert_eq(nexttok_session_feed(s, ctx, 3, NULL), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(s, ctx, 3, NULL, 0), NEXTTOK_OK);
     const float *lg = NULL;
     cr_assert_eq(nexttok_session_logits_get(s, &lg), NEXTTOK_OK);
     float *row = malloc((size_t)V * sizeof *row);
@@ -322,7 +303,7 @@ typedef struct ref_ppl {
 static ref_ppl reference_perplexity(const nexttok_model *m, const int32_t *toks, int32_t n, int32_t N, int32_t S)
 {
     const int32_t V = nexttok_model_n_vocab_get(m);
-    nexttok_session *s = new_session(m, N, 0);
+    nexttok_session *s = nt_test_session_new(m, N, 0);
     float *rows = malloc((size_t)N * V * sizeof *rows);
     double *nll = malloc((size_t)n * sizeof *nll);
     ref_ppl r = {0};
@@ -331,7 +312,7 @@ static ref_ppl reference_perplexity(const nexttok_model *m, const int32_t *toks,
         const int32_t end = begin + N < n ? begin + N : n;
         const int32_t trg_len = end - prev_end;
         cr_assert_eq(nexttok_session_reset(s), NEXTTOK_OK);
-        cr_assert_eq(nexttok_session_feed(s, toks + begin, (size_t)(end - begin), rows), NEXTTOK_OK);
+        cr_assert_eq(nexttok_session_feed(s, toks + begin, (size_t)(end - begin), rows, (size_t)N * V), NEXTTOK_OK);
         for (int32_t j = end - trg_len; j < end; j++) {
             if (j == begin) continue; /* the label the shift drops */
             nll[r.n_scored++] = -ref_logprob(rows + (size_t)(j - begin - 1) * V, V, toks[j]);
@@ -358,11 +339,11 @@ static void close_to(double got, double want, double rel, const char *what)
 
 static void check_windows(const char *model_rel, const char *logits_rel, int32_t n_ctx, int32_t N, int32_t S)
 {
-    nexttok_model *m = load_fixture(model_rel);
+    nexttok_model *m = nt_test_model_load(model_rel);
     nt_logits_file f;
     read_exact(logits_rel, &f);
     const ref_ppl want = reference_perplexity(m, f.tokens, f.n, N, S);
-    nexttok_session *s = new_session(m, n_ctx, 0);
+    nexttok_session *s = nt_test_session_new(m, n_ctx, 0);
     nexttok_perplexity_params p;
     nexttok_perplexity_params_init(&p, sizeof p);
     p.n_window = N;
@@ -403,11 +384,11 @@ Test(perplexity, gpt2_windows) { check_windows("models/gpt2-tiny-f32.gguf", "log
 /* With S = N every window's first token goes unscored, by definition. */
 Test(perplexity, stride_equals_window_counts)
 {
-    nexttok_model *m = load_fixture(AID);
+    nexttok_model *m = nt_test_model_load(AID);
     nt_logits_file f;
     read_exact(T2, &f);
     cr_assert_eq(f.n, 72);
-    nexttok_session *s = new_session(m, 0, 0);
+    nexttok_session *s = nt_test_session_new(m, 0, 0);
     nexttok_perplexity_params p;
     nexttok_perplexity_params_init(&p, sizeof p);
     p.n_window = 16;
@@ -430,7 +411,7 @@ Test(perplexity, stride_equals_window_counts)
  * aidreams260K; GPT-2 adds none, so its first text token goes unscored). */
 static void text_against_exact(const char *model_rel, const char *logits_rel)
 {
-    nexttok_model *m = load_fixture(model_rel);
+    nexttok_model *m = nt_test_model_load(model_rel);
     nt_logits_file f;
     read_exact(logits_rel, &f);
     char path[4096];
@@ -439,7 +420,7 @@ static void text_against_exact(const char *model_rel, const char *logits_rel)
     char *text = nt_test_read_file(path, &len);
     nexttok_tokenizer *tok = NULL;
     cr_assert_eq(nexttok_tokenizer_create(m, &tok), NEXTTOK_OK);
-    nexttok_session *s = new_session(m, 0, 0);
+    nexttok_session *s = nt_test_session_new(m, 0, 0);
     nexttok_perplexity_info info = {.struct_size = sizeof info};
     cr_assert_eq(nexttok_session_text_perplexity_compute(s, tok, text, len, NULL, &info), NEXTTOK_OK, "%s",
                  nexttok_error_message());
@@ -490,10 +471,10 @@ static int on_progress(float fraction, void *user)
 
 Test(perplexity, progress_cancel_and_errors)
 {
-    nexttok_model *m = load_fixture(AID);
+    nexttok_model *m = nt_test_model_load(AID);
     nt_logits_file f;
     read_exact(T2, &f);
-    nexttok_session *s = new_session(m, 32, 0);
+    nexttok_session *s = nt_test_session_new(m, 32, 0);
     nexttok_perplexity_params p;
     nexttok_perplexity_params_init(&p, sizeof p);
     progress_log log = {.monotonic = 1};
@@ -573,10 +554,10 @@ static double ending_ll_by_hand(const nexttok_model *m, const nexttok_tokenizer 
     cr_assert_gt(n_whole, n_ctx, "the ending adds no tokens");
     for (size_t i = 0; i < n_ctx; i++) cr_assert_eq(whole[i], ctx[i], "context tokens are not a prefix here");
     const int32_t V = nexttok_model_n_vocab_get(m);
-    nexttok_session *s = new_session(m, 0, 0);
+    nexttok_session *s = nt_test_session_new(m, 0, 0);
     float *rows = malloc(n_whole * (size_t)V * sizeof *rows);
     cr_assert_not_null(rows, "out of memory");
-    cr_assert_eq(nexttok_session_feed(s, whole, n_whole, rows), NEXTTOK_OK, "%s", nexttok_error_message());
+    cr_assert_eq(nexttok_session_feed(s, whole, n_whole, rows, n_whole * (size_t)V), NEXTTOK_OK, "%s", nexttok_error_message());
     double ll = 0.0;
     for (size_t j = n_ctx; j < n_whole; j++) ll += ref_logprob(rows + (j - 1) * (size_t)V, V, whole[j]);
     *n_tokens = (int32_t)(n_whole - n_ctx);
@@ -587,7 +568,7 @@ static double ending_ll_by_hand(const nexttok_model *m, const nexttok_tokenizer 
 
 Test(choices, lm_eval_scores_and_picks)
 {
-    nexttok_model *m = load_fixture(AID);
+    nexttok_model *m = nt_test_model_load(AID);
     nexttok_tokenizer *tok = NULL;
     cr_assert_eq(nexttok_tokenizer_create(m, &tok), NEXTTOK_OK, "%s", nexttok_error_message());
     const char *context = "Once upon a time, there was a little ";
@@ -595,7 +576,7 @@ Test(choices, lm_eval_scores_and_picks)
     const size_t lens[] = {4, 16, 1, 22};
     nexttok_choice_score sc[4];
     nexttok_choices_info info = {.struct_size = sizeof info};
-    nexttok_session *s = new_session(m, 0, 0);
+    nexttok_session *s = nt_test_session_new(m, 0, 0);
     cr_assert_eq(nexttok_session_choices_score(s, tok, context, strlen(context), endings, lens, 4, sc, 4, &info),
                  NEXTTOK_OK, "%s", nexttok_error_message());
     size_t best = 0, best_norm = 0;

@@ -9,25 +9,7 @@
 #include "nexttok.h"
 #include "support/harness.h"
 #include "support/fixtures.h"
-
-static nexttok_model *load_fixture(const char *rel)
-{
-    char path[4096];
-    if (!nt_test_fixture_path(rel, path, sizeof path)) cr_skip_test(NT_SKIP_MSG);
-    nexttok_model *m = NULL;
-    cr_assert_eq(nexttok_model_load(path, NULL, &m), NEXTTOK_OK, "%s", nexttok_error_message());
-    return m;
-}
-
-static nexttok_session *new_session(const nexttok_model *m, int32_t n_ctx)
-{
-    nexttok_session_params p;
-    nexttok_session_params_init(&p, sizeof p);
-    p.n_ctx = n_ctx;
-    nexttok_session *s = NULL;
-    cr_assert_eq(nexttok_session_create(m, &p, &s), NEXTTOK_OK, "%s", nexttok_error_message());
-    return s;
-}
+#include "support/sessions.h"
 
 static const int32_t prompt[] = {1, 403, 261, 300, 265, 270, 289, 261, 301, 356, 290, 270,
                                  264, 418, 300, 295, 301, 266, 340, 262, 304, 313, 299, 282,
@@ -45,16 +27,16 @@ static void assert_rows_close(const float *a, const float *b, int32_t n, const c
 /* Feeding all tokens at once (several batches) equals feeding one by one. */
 static void batched_equals_stepwise(const char *rel)
 {
-    nexttok_model *m = load_fixture(rel);
+    nexttok_model *m = nt_test_model_load(rel);
     const int32_t V = nexttok_model_n_vocab_get(m);
     int32_t toks[N_PROMPT];
     for (int32_t i = 0; i < N_PROMPT; i++) toks[i] = prompt[i] % V;
-    nexttok_session *a = new_session(m, 64), *b = new_session(m, 64);
+    nexttok_session *a = nt_test_session_new(m, 64, 0), *b = nt_test_session_new(m, 64, 0);
     float *rows = malloc((size_t)N_PROMPT * V * sizeof *rows);
-    cr_assert_eq(nexttok_session_feed(a, toks, N_PROMPT, rows), NEXTTOK_OK, "%s", nexttok_error_message());
+    cr_assert_eq(nexttok_session_feed(a, toks, N_PROMPT, rows, (size_t)N_PROMPT * V), NEXTTOK_OK, "%s", nexttok_error_message());
     for (int32_t i = 0; i < N_PROMPT; i++) {
         const float *lg;
-        cr_assert_eq(nexttok_session_feed(b, &toks[i], 1, NULL), NEXTTOK_OK);
+        cr_assert_eq(nexttok_session_feed(b, &toks[i], 1, NULL, 0), NEXTTOK_OK);
         cr_assert_eq(nexttok_session_logits_get(b, &lg), NEXTTOK_OK);
         assert_rows_close(rows + (size_t)i * V, lg, V, rel);
     }
@@ -73,16 +55,16 @@ Test(session, batched_equals_stepwise_gpt2) { batched_equals_stepwise("models/gp
 
 Test(session, rewind_then_refeed_equals_fresh_run)
 {
-    nexttok_model *m = load_fixture("models/aidreams260K.gguf");
+    nexttok_model *m = nt_test_model_load("models/aidreams260K.gguf");
     const int32_t V = nexttok_model_n_vocab_get(m);
-    nexttok_session *s = new_session(m, 0), *fresh = new_session(m, 0);
+    nexttok_session *s = nt_test_session_new(m, 0, 0), *fresh = nt_test_session_new(m, 0, 0);
     cr_assert_eq(nexttok_session_n_ctx_get(s), nexttok_model_n_ctx_train_get(m));
-    cr_assert_eq(nexttok_session_feed(s, prompt, N_PROMPT, NULL), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(s, prompt, N_PROMPT, NULL, 0), NEXTTOK_OK);
 
     /* Rewind to 10: the logits are those after token 9 again. */
     cr_assert_eq(nexttok_session_rewind(s, 10), NEXTTOK_OK, "%s", nexttok_error_message());
     cr_assert_eq(nexttok_session_position_get(s), 10);
-    cr_assert_eq(nexttok_session_feed(fresh, prompt, 10, NULL), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(fresh, prompt, 10, NULL, 0), NEXTTOK_OK);
     const float *ls, *lf;
     cr_assert_eq(nexttok_session_logits_get(s, &ls), NEXTTOK_OK);
     cr_assert_eq(nexttok_session_logits_get(fresh, &lf), NEXTTOK_OK);
@@ -90,8 +72,8 @@ Test(session, rewind_then_refeed_equals_fresh_run)
 
     /* Different continuation after the rewind equals a fresh run of it. */
     const int32_t other[] = {5, 77, 300, 411, 12};
-    cr_assert_eq(nexttok_session_feed(s, other, 5, NULL), NEXTTOK_OK);
-    cr_assert_eq(nexttok_session_feed(fresh, other, 5, NULL), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(s, other, 5, NULL, 0), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(fresh, other, 5, NULL, 0), NEXTTOK_OK);
     cr_assert_eq(nexttok_session_logits_get(s, &ls), NEXTTOK_OK);
     cr_assert_eq(nexttok_session_logits_get(fresh, &lf), NEXTTOK_OK);
     assert_rows_close(ls, lf, V, "refeed after rewind");
@@ -108,42 +90,71 @@ Test(session, rewind_then_refeed_equals_fresh_run)
 
 Test(session, context_full_leaves_session_usable)
 {
-    nexttok_model *m = load_fixture("models/aidreams260K.gguf");
+    nexttok_model *m = nt_test_model_load("models/aidreams260K.gguf");
     const int32_t V = nexttok_model_n_vocab_get(m);
-    nexttok_session *s = new_session(m, 8);
-    cr_assert_eq(nexttok_session_feed(s, prompt, 6, NULL), NEXTTOK_OK);
+    nexttok_session *s = nt_test_session_new(m, 8, 0);
+    cr_assert_eq(nexttok_session_feed(s, prompt, 6, NULL, 0), NEXTTOK_OK);
     const float *lg;
     cr_assert_eq(nexttok_session_logits_get(s, &lg), NEXTTOK_OK);
     float *before = malloc((size_t)V * sizeof *before);
     memcpy(before, lg, (size_t)V * sizeof *before);
 
-    cr_assert_eq(nexttok_session_feed(s, prompt + 6, 3, NULL), NEXTTOK_ERR_CONTEXT_FULL);
+    cr_assert_eq(nexttok_session_feed(s, prompt + 6, 3, NULL, 0), NEXTTOK_ERR_CONTEXT_FULL);
     cr_assert(strstr(nexttok_error_message(), "context full") != NULL, "%s", nexttok_error_message());
     cr_assert_eq(nexttok_session_position_get(s), 6);
     cr_assert_eq(nexttok_session_logits_get(s, &lg), NEXTTOK_OK);
     cr_assert_arr_eq(lg, before, (size_t)V * sizeof *before);
 
-    cr_assert_eq(nexttok_session_feed(s, prompt + 6, 2, NULL), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(s, prompt + 6, 2, NULL, 0), NEXTTOK_OK);
     cr_assert_eq(nexttok_session_position_get(s), 8);
-    cr_assert_eq(nexttok_session_feed(s, prompt, 1, NULL), NEXTTOK_ERR_CONTEXT_FULL);
+    cr_assert_eq(nexttok_session_feed(s, prompt, 1, NULL, 0), NEXTTOK_ERR_CONTEXT_FULL);
     free(before);
+    nexttok_session_free(s);
+    nexttok_model_free(m);
+}
+
+/* A logits buffer one float short of the rows is refused before anything
+ * is fed; one of exactly the rows' size is filled as a larger one is. */
+Test(session, feed_checks_the_logits_capacity)
+{
+    nexttok_model *m = nt_test_model_load("models/aidreams260K.gguf");
+    const size_t V = (size_t)nexttok_model_n_vocab_get(m);
+    nexttok_session *s = nt_test_session_new(m, 16, 0);
+    float *rows = malloc((3 * V + 1) * sizeof *rows), *wide = malloc((3 * V + 1) * sizeof *wide);
+    cr_assert(rows && wide);
+    cr_assert_eq(nexttok_session_feed(s, prompt, 3, rows, 3 * V - 1), NEXTTOK_ERR_BUFFER_TOO_SMALL);
+    cr_assert(strstr(nexttok_error_message(), "logits_out") != NULL, "%s", nexttok_error_message());
+    cr_assert_eq(nexttok_session_position_get(s), 0, "a refused feed feeds nothing");
+    const float *last = NULL;
+    cr_assert_eq(nexttok_session_logits_get(s, &last), NEXTTOK_ERR_STATE);
+    cr_assert_eq(nexttok_session_feed(s, prompt, 3, NULL, 5), NEXTTOK_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(nexttok_session_position_get(s), 0);
+
+    cr_assert_eq(nexttok_session_feed(s, prompt, 3, rows, 3 * V), NEXTTOK_OK, "%s", nexttok_error_message());
+    cr_assert_eq(nexttok_session_reset(s), NEXTTOK_OK);
+    wide[3 * V] = 12345.0f;
+    cr_assert_eq(nexttok_session_feed(s, prompt, 3, wide, 3 * V + 1), NEXTTOK_OK, "%s", nexttok_error_message());
+    cr_assert(memcmp(rows, wide, 3 * V * sizeof *rows) == 0, "the same rows whatever the capacity");
+    cr_assert_eq(wide[3 * V], 12345.0f, "nothing written past the rows");
+    free(rows);
+    free(wide);
     nexttok_session_free(s);
     nexttok_model_free(m);
 }
 
 Test(session, bad_tokens_and_arguments_are_rejected)
 {
-    nexttok_model *m = load_fixture("models/aidreams260K.gguf");
+    nexttok_model *m = nt_test_model_load("models/aidreams260K.gguf");
     const int32_t V = nexttok_model_n_vocab_get(m);
-    nexttok_session *s = new_session(m, 16);
+    nexttok_session *s = nt_test_session_new(m, 16, 0);
     const int32_t bad[] = {1, 2, V};
-    cr_assert_eq(nexttok_session_feed(s, bad, 3, NULL), NEXTTOK_ERR_TOKEN_RANGE);
+    cr_assert_eq(nexttok_session_feed(s, bad, 3, NULL, 0), NEXTTOK_ERR_TOKEN_RANGE);
     cr_assert(strstr(nexttok_error_message(), "index 2") != NULL, "%s", nexttok_error_message());
     cr_assert_eq(nexttok_session_position_get(s), 0);
     const int32_t neg = -1;
-    cr_assert_eq(nexttok_session_feed(s, &neg, 1, NULL), NEXTTOK_ERR_TOKEN_RANGE);
-    cr_assert_eq(nexttok_session_feed(NULL, prompt, 1, NULL), NEXTTOK_ERR_INVALID_ARGUMENT);
-    cr_assert_eq(nexttok_session_feed(s, NULL, 1, NULL), NEXTTOK_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(nexttok_session_feed(s, &neg, 1, NULL, 0), NEXTTOK_ERR_TOKEN_RANGE);
+    cr_assert_eq(nexttok_session_feed(NULL, prompt, 1, NULL, 0), NEXTTOK_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(nexttok_session_feed(s, NULL, 1, NULL, 0), NEXTTOK_ERR_INVALID_ARGUMENT);
 
     nexttok_session_params p;
     nexttok_session_params_init(&p, sizeof p);
@@ -187,12 +198,12 @@ Test(session, bad_tokens_and_arguments_are_rejected)
 
 Test(session, probabilities_and_top_k)
 {
-    nexttok_model *m = load_fixture("models/aidreams260K.gguf");
+    nexttok_model *m = nt_test_model_load("models/aidreams260K.gguf");
     const int32_t V = nexttok_model_n_vocab_get(m);
-    nexttok_session *s = new_session(m, 32);
+    nexttok_session *s = nt_test_session_new(m, 32, 0);
     float *probs = malloc((size_t)V * sizeof *probs);
     cr_assert_eq(nexttok_session_probs_get(s, 1.0f, probs, (size_t)V), NEXTTOK_ERR_STATE);
-    cr_assert_eq(nexttok_session_feed(s, prompt, 12, NULL), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(s, prompt, 12, NULL, 0), NEXTTOK_OK);
     const float *lg;
     cr_assert_eq(nexttok_session_logits_get(s, &lg), NEXTTOK_OK);
 
@@ -245,10 +256,10 @@ Test(session, probabilities_and_top_k)
 
 Test(session, sampler_is_reproducible_and_greedy_at_zero)
 {
-    nexttok_model *m = load_fixture("models/aidreams260K.gguf");
+    nexttok_model *m = nt_test_model_load("models/aidreams260K.gguf");
     const int32_t V = nexttok_model_n_vocab_get(m);
-    nexttok_session *s = new_session(m, 32);
-    cr_assert_eq(nexttok_session_feed(s, prompt, 8, NULL), NEXTTOK_OK);
+    nexttok_session *s = nt_test_session_new(m, 32, 0);
+    cr_assert_eq(nexttok_session_feed(s, prompt, 8, NULL, 0), NEXTTOK_OK);
     const float *lg;
     cr_assert_eq(nexttok_session_logits_get(s, &lg), NEXTTOK_OK);
     int32_t best = 0;
@@ -306,7 +317,7 @@ static void *run_session(void *arg)
     nexttok_session *s = NULL;
     if (nexttok_session_create(job->m, &p, &s) != NEXTTOK_OK) return NULL;
     const float *lg;
-    if (nexttok_session_feed(s, prompt, N_PROMPT, NULL) == NEXTTOK_OK &&
+    if (nexttok_session_feed(s, prompt, N_PROMPT, NULL, 0) == NEXTTOK_OK &&
         nexttok_session_logits_get(s, &lg) == NEXTTOK_OK)
         memcpy(job->out, lg, (size_t)nexttok_model_n_vocab_get(job->m) * sizeof(float));
     nexttok_session_free(s);
@@ -315,7 +326,7 @@ static void *run_session(void *arg)
 
 Test(session, one_model_shared_by_threads)
 {
-    nexttok_model *m = load_fixture("models/aidreams260K.gguf");
+    nexttok_model *m = nt_test_model_load("models/aidreams260K.gguf");
     const int32_t V = nexttok_model_n_vocab_get(m);
     enum { N = 4 };
     pthread_t th[N];
@@ -325,9 +336,9 @@ Test(session, one_model_shared_by_threads)
         pthread_create(&th[i], NULL, run_session, &jobs[i]);
     }
     for (int i = 0; i < N; i++) pthread_join(th[i], NULL);
-    nexttok_session *s = new_session(m, 64);
+    nexttok_session *s = nt_test_session_new(m, 64, 0);
     const float *lg;
-    cr_assert_eq(nexttok_session_feed(s, prompt, N_PROMPT, NULL), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(s, prompt, N_PROMPT, NULL, 0), NEXTTOK_OK);
     cr_assert_eq(nexttok_session_logits_get(s, &lg), NEXTTOK_OK);
     for (int i = 0; i < N; i++) {
         assert_rows_close(jobs[i].out, lg, V, "thread");

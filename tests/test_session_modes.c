@@ -11,17 +11,9 @@
 #include "nexttok.h"
 #include "support/harness.h"
 #include "support/fixtures.h"
+#include "support/sessions.h"
 #include "support/logits_file.h"
 #include "support/tiny_model.h"
-
-static nexttok_model *load_fixture(const char *rel)
-{
-    char path[4096];
-    if (!nt_test_fixture_path(rel, path, sizeof path)) cr_skip_test(NT_SKIP_MSG);
-    nexttok_model *m = NULL;
-    cr_assert_eq(nexttok_model_load(path, NULL, &m), NEXTTOK_OK, "%s", nexttok_error_message());
-    return m;
-}
 
 static nexttok_session_params params(int32_t n_ctx, int32_t n_threads)
 {
@@ -43,10 +35,10 @@ static float *run_rows(const nexttok_model *m, const nexttok_session_params *p, 
     cr_assert_eq(nexttok_session_create(m, p, &s), NEXTTOK_OK, "%s", nexttok_error_message());
     if (stepwise) {
         for (int32_t i = 0; i < n; i++)
-            cr_assert_eq(nexttok_session_feed(s, tokens + i, 1, rows + (size_t)i * V), NEXTTOK_OK, "%s",
+            cr_assert_eq(nexttok_session_feed(s, tokens + i, 1, rows + (size_t)i * V, V), NEXTTOK_OK, "%s",
                          nexttok_error_message());
     } else {
-        cr_assert_eq(nexttok_session_feed(s, tokens, (size_t)n, rows), NEXTTOK_OK, "%s", nexttok_error_message());
+        cr_assert_eq(nexttok_session_feed(s, tokens, (size_t)n, rows, (size_t)n * V), NEXTTOK_OK, "%s", nexttok_error_message());
     }
     nexttok_session_free(s);
     return rows;
@@ -93,7 +85,7 @@ static void *feed_on_pool(void *arg)
 Test(session_modes, sessions_on_one_pool_match_private_pools_bitwise)
 {
     if (getenv("NT_TEST_NO_THREADS")) cr_skip_test("threads disabled");
-    nexttok_model *m = load_fixture("models/aidreams260K.gguf");
+    nexttok_model *m = nt_test_model_load("models/aidreams260K.gguf");
     const size_t V = (size_t)nexttok_model_n_vocab_get(m);
     nexttok_session_params own = params(64, 2);
     float *want = run_rows(m, &own, prompt, N_PROMPT, false);
@@ -121,7 +113,7 @@ Test(session_modes, sessions_on_one_pool_match_private_pools_bitwise)
 
 static void same_bytes_for_thread_counts(const char *rel, int32_t precision)
 {
-    nexttok_model *m = load_fixture(rel);
+    nexttok_model *m = nt_test_model_load(rel);
     const int32_t V = nexttok_model_n_vocab_get(m);
     int32_t toks[N_PROMPT];
     for (int32_t i = 0; i < N_PROMPT; i++) toks[i] = prompt[i] % V;
@@ -157,7 +149,7 @@ Test(session_modes, thread_counts_and_batching_give_the_same_bytes)
 
 Test(session_modes, bad_precision_and_kv_type_are_refused)
 {
-    nexttok_model *m = load_fixture("models/aidreams260K.gguf");
+    nexttok_model *m = nt_test_model_load("models/aidreams260K.gguf");
     nexttok_session *s = (nexttok_session *)&s;
     nexttok_session_params p = params(16, 1);
     p.precision = 7;
@@ -234,7 +226,7 @@ static double kv_type_kl(const char *name, int32_t kv_type, int32_t precision, d
     snprintf(model_rel, sizeof model_rel, "models/%s.gguf", name);
     snprintf(logits_rel, sizeof logits_rel, "logits/%s.t1.exact.logits", name);
     if (!nt_test_fixture_path(logits_rel, logits_path, sizeof logits_path)) cr_skip_test(NT_SKIP_MSG);
-    nexttok_model *m = load_fixture(model_rel);
+    nexttok_model *m = nt_test_model_load(model_rel);
     nt_logits_file ref;
     cr_assert_eq(nt_logits_file_read(logits_path, &ref), 0);
     nexttok_session_params p = params(ref.n, 1);
@@ -293,7 +285,7 @@ Test(session_modes, decode_steps_allocate_nothing)
     const char *models[] = {"models/aidreams260K.gguf", "models/gpt2-tiny-f32.gguf", "models/llama-q-Q4_K_M.gguf",
                             "models/llama-q-Q8_0.gguf"};
     for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
-        nexttok_model *m = load_fixture(models[i]);
+        nexttok_model *m = nt_test_model_load(models[i]);
         const int32_t V = nexttok_model_n_vocab_get(m);
         for (int32_t kv = NEXTTOK_KV_F32; kv <= NEXTTOK_KV_Q8_0; kv++)
             for (int32_t prec = NEXTTOK_PRECISION_FAST; prec <= NEXTTOK_PRECISION_EXACT; prec++) {
@@ -303,11 +295,11 @@ Test(session_modes, decode_steps_allocate_nothing)
                 nexttok_session *s = NULL;
                 if (nexttok_session_create(m, &p, &s) != NEXTTOK_OK) continue; /* Q8_0 on narrow heads */
                 int32_t tok = prompt[0] % V;
-                cr_assert_eq(nexttok_session_feed(s, &tok, 1, NULL), NEXTTOK_OK);
+                cr_assert_eq(nexttok_session_feed(s, &tok, 1, NULL, 0), NEXTTOK_OK);
                 const uint64_t before = nt_alloc_count();
                 for (int32_t j = 1; j < 40; j++) {
                     tok = prompt[j] % V;
-                    cr_assert_eq(nexttok_session_feed(s, &tok, 1, NULL), NEXTTOK_OK);
+                    cr_assert_eq(nexttok_session_feed(s, &tok, 1, NULL, 0), NEXTTOK_OK);
                 }
                 cr_assert_eq(nt_alloc_count(), before, "%s kv %d precision %d: %llu allocations in 39 decode steps",
                              models[i], kv, prec, (unsigned long long)(nt_alloc_count() - before));

@@ -1076,7 +1076,7 @@ Test(tokenizer_model, text_feed_is_encode_then_feed)
                  "%s", nexttok_error_message());
     const int32_t ids[] = {SPM_BOS, SPM_WS_A, SPM_WS, SPM_B};
     cr_assert_eq(nexttok_session_position_get(a), 4);
-    cr_assert_eq(nexttok_session_feed(b, ids, 4, NULL), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(b, ids, 4, NULL, 0), NEXTTOK_OK);
     const float *la, *lb;
     cr_assert_eq(nexttok_session_logits_get(a, &la), NEXTTOK_OK);
     cr_assert_eq(nexttok_session_logits_get(b, &lb), NEXTTOK_OK);

@@ -222,7 +222,7 @@ _SIGNATURES = {
     "nexttok_session_params_init": (None, [POINTER(_SessionParams), c_size_t]),
     "nexttok_session_create": (c_int, [_P, POINTER(_SessionParams), POINTER(_P)]),
     "nexttok_session_free": (None, [_P]),
-    "nexttok_session_feed": (c_int, [_P, POINTER(c_int32), c_size_t, POINTER(c_float)]),
+    "nexttok_session_feed": (c_int, [_P, POINTER(c_int32), c_size_t, POINTER(c_float), c_size_t]),
     "nexttok_session_logits_get": (c_int, [_P, POINTER(POINTER(c_float))]),
     "nexttok_session_probs_get": (c_int, [_P, c_float, POINTER(c_float), c_size_t]),
     "nexttok_session_topk_get": (c_int, [_P, c_float, c_size_t, POINTER(_TokenProb),
@@ -305,10 +305,11 @@ _SIGNATURES = {
                                               POINTER(c_size_t), c_size_t, POINTER(_ChoiceScore),
                                               c_size_t, POINTER(_ChoicesInfo)]),
     "nexttok_perplexity_params_init": (None, [POINTER(_PerplexityParams), c_size_t]),
-    "nexttok_sessions_feed": (c_int, [POINTER(_P), POINTER(c_int32), c_size_t, POINTER(c_float)]),
+    "nexttok_sessions_feed": (c_int, [POINTER(_P), POINTER(c_int32), c_size_t, POINTER(c_float),
+                                      c_size_t]),
     "nexttok_clock_ns": (c_int64, []),
     "nexttok_feed_params_init": (None, [POINTER(_FeedParams), c_size_t]),
-    "nexttok_session_feed_ex": (c_int, [_P, POINTER(c_int32), c_size_t, POINTER(c_float),
+    "nexttok_session_feed_ex": (c_int, [_P, POINTER(c_int32), c_size_t, POINTER(c_float), c_size_t,
                                         POINTER(_FeedParams), POINTER(c_size_t)]),
     "nexttok_session_cancel": (c_int, [_P]),
     "nexttok_session_perplexity_compute": (c_int, [_P, POINTER(c_int32), c_size_t,
@@ -712,10 +713,11 @@ class Session(_Handle):
         arr, n = _int32_array(tokens)
         if n == 0:
             return [] if logits else None
-        out = None
+        out, capacity = None, 0
         if logits:
-            out = (c_float * (n * self._n_vocab))()
-        _check(_library().nexttok_session_feed(self._handle, arr, n, out))
+            capacity = n * self._n_vocab
+            out = (c_float * capacity)()
+        _check(_library().nexttok_session_feed(self._handle, arr, n, out, capacity))
         if not logits:
             return None
         flat = array.array("f", bytes(out))
@@ -835,18 +837,40 @@ class Session(_Handle):
             lambda p, i: _library().nexttok_session_text_perplexity_compute(
                 self._handle, tokenizer._handle, data, len(data), p, i),
             n_window, stride, progress)
-    def generate(self, chain, max_tokens, stop=()):
+    def generate(self, chain, max_tokens, stop=(), constraint=None, mask_stage=None):
         """Yield up to max_tokens tokens drawn by `chain` (a SamplerChain).
         Each is accepted into the chain and fed to the session before it is
         yielded, so the session always holds every yielded token. A token in
         `stop` ends the run and is neither fed nor yielded. Feed the prompt
         first (and chain.accept_many(prompt) if it should count for the
-        penalties)."""
+        penalties).
+
+        With a `constraint` (a Constraint, whose context_tokens are the
+        prompt to feed), each draw is masked through the chain's mask stage
+        (`mask_stage`, needed only when the chain has several; put it first
+        so the filters see only allowed tokens) to the tokens that continue
+        an ending, each token is accepted into the constraint too, and the
+        run ends once an ending is complete with nothing longer continuing
+        it: the tokens spell exactly one ending. Where a complete ending is
+        a prefix of a longer one, the `stop` tokens are allowed as well and
+        end it there."""
         stop = frozenset(stop)
+        if constraint is not None:
+            mask_stage = chain._stage(mask_stage, "mask")
         for _ in range(max_tokens):
+            if constraint is not None:
+                index, more = constraint.matched
+                if index >= 0 and not more:
+                    return
+                allowed = constraint.allowed()
+                if index >= 0:
+                    allowed += sorted(stop)
+                chain.set_mask(allowed, mask_stage)
             token = chain.sample(self)
             if token in stop:
                 return
+            if constraint is not None:
+                constraint.accept(token)
             chain.accept(token)
             self.feed([token])
             yield token
@@ -872,7 +896,8 @@ def sessions_feed(sessions, tokens, logits=False):
     handles = (_P * n)(*[s._handle for s in sessions])
     v = sessions[0]._n_vocab
     out = (c_float * (n * v))() if logits else None
-    _check(_library().nexttok_sessions_feed(handles, arr, n, out), "batched feed")
+    _check(_library().nexttok_sessions_feed(handles, arr, n, out, n * v if logits else 0),
+           "batched feed")
     if not logits:
         return None
     flat = array.array("f", bytes(out))
@@ -965,7 +990,8 @@ class Feed:
         if self._rows is not None:
             rows = ctypes.cast(ctypes.byref(self._rows, 4 * self.consumed * self._v), POINTER(c_float))
         used = c_size_t(0)
-        status = lib.nexttok_session_feed_ex(self.session._handle, toks, left, rows, byref(params),
+        capacity = left * self._v if rows is not None else 0
+        status = lib.nexttok_session_feed_ex(self.session._handle, toks, left, rows, capacity, byref(params),
                                              byref(used))
         self.consumed += used.value
         self.status = Status(status)

@@ -44,23 +44,13 @@ NEXTTOK_API const char *nexttok_error_message(void) { return nt_error_buf; }
 
 NEXTTOK_API const char *nexttok_status_describe(nexttok_status status)
 {
+    /* The cases come from the header's list, so a new status is described
+     * where it is declared. */
     switch (status) {
-    case NEXTTOK_OK: return "ok";
-    case NEXTTOK_ERR_INVALID_ARGUMENT: return "invalid argument";
-    case NEXTTOK_ERR_IO: return "input/output error";
-    case NEXTTOK_ERR_NO_MEMORY: return "out of memory";
-    case NEXTTOK_ERR_FORMAT: return "malformed file";
-    case NEXTTOK_ERR_UNSUPPORTED: return "unsupported";
-    case NEXTTOK_ERR_CONTEXT_FULL: return "context full";
-    case NEXTTOK_ERR_TOKEN_RANGE: return "token id out of range";
-    case NEXTTOK_ERR_CHECKSUM: return "checksum mismatch";
-    case NEXTTOK_ERR_CANCELLED: return "cancelled";
-    case NEXTTOK_ERR_BUFFER_TOO_SMALL: return "buffer too small";
-    case NEXTTOK_ERR_STATE: return "invalid state";
-    case NEXTTOK_ERR_NOT_FOUND: return "not found";
-    case NEXTTOK_ERR_MODEL_MISMATCH: return "made with another model";
-    case NEXTTOK_ERR_DEADLINE: return "deadline passed";
-    case NEXTTOK_ERR_TRUNCATED: return "truncated";
+#define NT_STATUS_CASE(name, value, description) \
+    case name: return description;
+        NEXTTOK_STATUS_LIST(NT_STATUS_CASE)
+#undef NT_STATUS_CASE
     }
-    return "unknown status";
+    return "unknown status"; /* a value cast from outside the list */
 }

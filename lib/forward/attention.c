@@ -4,6 +4,7 @@
 
 #include "forward/forward.h"
 #include "core/isa.h"
+#include "kernels/kernels_isa.h"
 #include "types/types.h"
 
 typedef struct attention_job {
@@ -13,6 +14,7 @@ typedef struct attention_job {
     nt_vec_dot_fn dot;       /* q . key head, in the cache's row type */
     nt_to_float_fn decode;   /* value head to F32; NULL when rows are F32 */
     nt_axpy_fn axpy;
+    nt_softmax_fn softmax;
     int32_t parts;           /* jobs per KV head, each a share of its query heads */
 } attention_job;
 
@@ -63,7 +65,7 @@ static void attention_heads(const attention_job *job, int32_t kvh, int32_t h0, i
             for (int32_t h = h0; h < h1; h++) {
                 float *scores = a->sc->att + h * stride_sc;
                 if (a->softcap > 0.0f) nt_softcap(scores, a->softcap, n_keys);
-                nt_softmax(scores, n_keys);
+                job->softmax(scores, n_keys);
                 for (int32_t i = 0; i < hd; i++) out[h * hd + i] = 0.0f;
             }
             for (int32_t s = j0, s1; s < e; s = s1) {
@@ -81,7 +83,7 @@ static void attention_heads(const attention_job *job, int32_t kvh, int32_t h0, i
             for (int32_t j = 0; j < n_keys; j++)
                 scores[j] = job->dot(hd, nt_kv_k_head(kv, a->layer, j0 + j, kvh), q + h * hd) * scale;
             if (a->softcap > 0.0f) nt_softcap(scores, a->softcap, n_keys);
-            nt_softmax(scores, n_keys);
+            job->softmax(scores, n_keys);
             for (int32_t i = 0; i < hd; i++) o[i] = 0.0f;
             for (int32_t j = 0; j < n_keys; j++) {
                 const void *vh = nt_kv_v_head(kv, a->layer, j0 + j, kvh);
@@ -115,7 +117,8 @@ void nt_attention(nt_pool *pool, const nt_attention_args *a)
     const nt_isa_kernels *isa = nt_isa_kernels_get(nt_isa_active());
     attention_job job = {a, k->attn_scores && k->attn_accum ? k->attn_scores : NULL,
                          k->attn_scores && k->attn_accum ? k->attn_accum : NULL, k->vec_dot,
-                         type == NT_TYPE_F32 ? NULL : k->to_float, isa->axpy_f32, 1};
+                         type == NT_TYPE_F32 ? NULL : k->to_float, isa->axpy_f32,
+                         isa->softmax_f32 ? isa->softmax_f32 : nt_softmax_f32_scalar, 1};
     double keys = 0.0;
     for (int32_t t = 0; t < a->batch->n_tok; t++)
         keys += a->window > 0 && a->batch->pos[t] >= a->window ? (double)a->window : (double)a->batch->pos[t] + 1.0;

@@ -144,8 +144,8 @@ static void mlp(const nexttok_model *m, nt_run *run, const nt_layer *L, const fl
         nt_run_matmul(run, &L->ffn_gate, in, n_tok, hb);
         nt_run_matmul(run, &L->ffn_up, in, n_tok, hb2);
         NT_STEP(run) {
-            if (m->arch->ffn == NT_FFN_SWIGLU) nt_silu_mul(hb, hb2, n_tok * F);
-            else nt_gelu_mul(hb, hb2, n_tok * F);
+            if (m->arch->ffn == NT_FFN_SWIGLU) nt_silu_mul_pool(run->mm.pool, hb, hb2, n_tok * F);
+            else nt_gelu_mul_pool(run->mm.pool, hb, hb2, n_tok * F);
         }
         break;
     case NT_FFN_SWIGLU_FUSED:
@@ -160,7 +160,7 @@ static void mlp(const nexttok_model *m, nt_run *run, const nt_layer *L, const fl
         nt_run_matmul(run, &L->ffn_up, in, n_tok, hb);
         NT_STEP(run) {
             if (L->ffn_up_b) nt_add_bias_rows(hb, L->ffn_up_b, n_tok, F);
-            nt_gelu_tanh(hb, n_tok * F);
+            nt_gelu_tanh_pool(run->mm.pool, hb, n_tok * F);
         }
         break;
     }

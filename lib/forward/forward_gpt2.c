@@ -60,7 +60,7 @@ void nt_forward_gpt2(const nexttok_model *m, nt_run *run, const nt_kv_view *kv, 
         nt_run_matmul(run, &L->ffn_up, xb, n_tok, hb);
         NT_STEP(run) {
             nt_add_bias_rows(hb, L->ffn_up_b, n_tok, F);
-            nt_gelu_tanh(hb, n_tok * F);
+            nt_gelu_tanh_pool(run->mm.pool, hb, n_tok * F);
         }
         nt_run_matmul(run, &L->ffn_down, hb, n_tok, xb);
         NT_STEP(run) {

@@ -82,6 +82,12 @@ void nt_scale(float *x, float s, int64_t n);        /* x *= s */
 void nt_softcap(float *x, float cap, int64_t n);    /* x = cap * tanh(x / cap) */
 void nt_add(float *y, const float *x, int64_t n);   /* y += x */
 
+/* The activations of a batch spread over `pool` (may be NULL): bitwise
+ * the calls above. */
+void nt_gelu_tanh_pool(nt_pool *pool, float *x, int64_t n);
+void nt_silu_mul_pool(nt_pool *pool, float *gate, const float *up, int64_t n);
+void nt_gelu_mul_pool(nt_pool *pool, float *gate, const float *up, int64_t n);
+
 /* Rotary position embedding of one model. */
 typedef struct nt_rope_cfg {
     int64_t n_rot;             /* rotated dimensions per head (even) */

@@ -15,6 +15,12 @@ void nt_axpy_f32_avx2(float *y, float a, const float *x, int64_t n);
 void nt_axpy_f32_avx512(float *y, float a, const float *x, int64_t n);
 void nt_axpy_f32_neon(float *y, float a, const float *x, int64_t n);
 
+/* Attention's softmax (softmax_<isa>.c), bitwise the same on every ISA. */
+void nt_softmax_f32_scalar(float *x, int64_t n);
+void nt_softmax_f32_avx2(float *x, int64_t n);
+void nt_softmax_f32_avx512(float *x, int64_t n);
+void nt_softmax_f32_neon(float *x, int64_t n);
+
 /* Attention over F32 and F16 KV rows (attn_<isa>.c). */
 #define NT_DECLARE_ATTN(t, isa)                                                                        \
     void nt_attn_scores_##t##_##isa(const float *q, const void *k, size_t stride, int64_t n, int64_t hd, \

@@ -1,5 +1,5 @@
-/* Probability and selection helpers shared by the session queries and the
- * sampler. */
+/* Probability and selection helpers for the session's queries
+ * (lib/session/session_probs.c). */
 #ifndef NT_SAMPLING_PROBS_H
 #define NT_SAMPLING_PROBS_H
 
@@ -15,7 +15,9 @@ nexttok_status nt_probs_compute(const float *logits, int32_t n, float temperatur
 /* The min(k, n) largest values with their ids, largest first, ties by lower id. */
 size_t nt_topk_select(const float *values, int32_t n, size_t k, nexttok_token_prob *out);
 
-/* The model a session runs (sessions are opaque outside lib/session). */
+/* The model a session runs, for the samplers that draw from a session.
+ * Defined in lib/session/session.c; declared here so that sampling needs
+ * no session header (sessions are opaque outside lib/session). */
 const nexttok_model *nt_session_model(const nexttok_session *s);
 
 #endif

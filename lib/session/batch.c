@@ -75,14 +75,22 @@ static float *host_rows(nexttok_session *h, size_t n)
 }
 
 NEXTTOK_API nexttok_status nexttok_sessions_feed(nexttok_session *const *sessions, const int32_t *tokens,
-                                                 size_t n_sessions, float *logits_out)
+                                                 size_t n_sessions, float *logits_out, size_t logits_capacity)
 {
     nt_error_clear();
+    if (!logits_out && logits_capacity)
+        return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT,
+                       "nexttok_sessions_feed: logits_out is NULL but logits_capacity is %zu", logits_capacity);
     if (n_sessions == 0) return NEXTTOK_OK;
     if (!sessions || !tokens)
         return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_sessions_feed: sessions and tokens must not be NULL");
     nexttok_status st = batch_check(sessions, tokens, n_sessions);
     if (st != NEXTTOK_OK) return st;
+    const size_t n_vocab = (size_t)sessions[0]->model->hp.n_vocab;
+    if (logits_out && (n_sessions > SIZE_MAX / n_vocab || logits_capacity < n_sessions * n_vocab))
+        return nt_fail(NEXTTOK_ERR_BUFFER_TOO_SMALL,
+                       "nexttok_sessions_feed: logits_out holds %zu floats, %zu sessions x %zu logits need more",
+                       logits_capacity, n_sessions, n_vocab);
 
     nexttok_session *host = sessions[host_index(sessions, n_sessions)];
     const size_t V = (size_t)host->model->hp.n_vocab;

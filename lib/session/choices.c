@@ -107,7 +107,7 @@ NEXTTOK_API nexttok_status nexttok_session_choices_score(nexttok_session *s, con
                          fn);
     }
     if (st == NEXTTOK_OK) st = nexttok_session_reset(s);
-    if (st == NEXTTOK_OK) st = nexttok_session_feed(s, w.ctx, n_ctx, NULL);
+    if (st == NEXTTOK_OK) st = nexttok_session_feed(s, w.ctx, n_ctx, NULL, 0);
     for (size_t e = 0; e < n_endings && st == NEXTTOK_OK; e++)
         st = score_ending(s, tok, ctx, context_len, endings[e], ending_lens[e], e, substituted ? 0 : n_ctx,
                           (int32_t)n_ctx, &w, &scores[e]);

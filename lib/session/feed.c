@@ -91,13 +91,16 @@ static int64_t deadline_of(const nexttok_feed_params *p)
 }
 
 NEXTTOK_API nexttok_status nexttok_session_feed_ex(nexttok_session *s, const int32_t *tokens, size_t n_tokens,
-                                                   float *logits_out, const nexttok_feed_params *params,
-                                                   size_t *n_consumed_out)
+                                                   float *logits_out, size_t logits_capacity,
+                                                   const nexttok_feed_params *params, size_t *n_consumed_out)
 {
     nt_error_clear();
     if (n_consumed_out) *n_consumed_out = 0;
     if (!s || (!tokens && n_tokens))
         return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_session_feed: session and tokens must not be NULL");
+    if (!logits_out && logits_capacity)
+        return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_session_feed: logits_out is NULL but logits_capacity is %zu",
+                       logits_capacity);
     nexttok_feed_params p = nt_feed_defaults;
     nexttok_status st = nt_params_merge(&p, sizeof p, params, "nexttok_session_feed_ex");
     if (st != NEXTTOK_OK) return st;
@@ -108,6 +111,12 @@ NEXTTOK_API nexttok_status nexttok_session_feed_ex(nexttok_session *s, const int
     st = nt_session_room_check(s, n_tokens);
     if (st == NEXTTOK_OK) st = nt_session_tokens_check(s, tokens, n_tokens);
     if (st != NEXTTOK_OK) return st;
+    const size_t n_vocab = (size_t)s->model->hp.n_vocab;
+    /* n_tokens fits the context here, so n_tokens * n_vocab cannot overflow. */
+    if (logits_out && logits_capacity / n_vocab < n_tokens)
+        return nt_fail(NEXTTOK_ERR_BUFFER_TOO_SMALL,
+                       "nexttok_session_feed: logits_out holds %zu floats, %zu tokens x %zu logits need %zu",
+                       logits_capacity, n_tokens, n_vocab, n_tokens * n_vocab);
 
     nt_stop stop = {.deadline_ns = deadline_of(&p), .cancel = &s->cancel, .check = p.check, .user = p.user_data};
     const size_t V = (size_t)s->model->hp.n_vocab;
@@ -138,7 +147,7 @@ NEXTTOK_API nexttok_status nexttok_session_feed_ex(nexttok_session *s, const int
 }
 
 NEXTTOK_API nexttok_status nexttok_session_feed(nexttok_session *s, const int32_t *tokens, size_t n_tokens,
-                                                float *logits_out)
+                                                float *logits_out, size_t logits_capacity)
 {
-    return nexttok_session_feed_ex(s, tokens, n_tokens, logits_out, NULL, NULL);
+    return nexttok_session_feed_ex(s, tokens, n_tokens, logits_out, logits_capacity, NULL, NULL);
 }

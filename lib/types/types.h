@@ -128,11 +128,14 @@ typedef struct nt_type_kernels {
 } nt_type_kernels;
 
 typedef void (*nt_axpy_fn)(float *y, float a, const float *x, int64_t n);
+/* x = softmax(x) in place (kernels/exp_poly.h: bitwise the same on every ISA) */
+typedef void (*nt_softmax_fn)(float *x, int64_t n);
 
 /* The kernels one ISA file exports, indexed by ggml type id. */
 typedef struct nt_isa_kernels {
     int32_t dotk_tokens;                    /* tokens per dotk call */
     nt_axpy_fn axpy_f32;                    /* y += a * x */
+    nt_softmax_fn softmax_f32;              /* attention's softmax */
     nt_quantize_act_fn quantize[NT_ACT_COUNT]; /* by activation type */
     nt_type_kernels type[NT_TYPE_ID_LIMIT];
 } nt_isa_kernels;

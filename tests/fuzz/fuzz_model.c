@@ -22,6 +22,12 @@ static void failed_cleanly(nexttok_status st, const void *out)
     if (out != NULL || nexttok_error_message()[0] == '\0') abort(); /* half-made or unexplained */
 }
 
+/* Any outcome will do for calls on fuzzed input, but a failure is explained. */
+static void explained(nexttok_status st)
+{
+    if (st != NEXTTOK_OK && nexttok_error_message()[0] == '\0') abort();
+}
+
 static void inspect(const nexttok_model *m)
 {
     nexttok_model_info info = {.struct_size = sizeof info};
@@ -31,7 +37,7 @@ static void inspect(const nexttok_model *m)
         nexttok_tensor_info ti = {.struct_size = sizeof ti};
         if (nexttok_model_tensor_info_get(m, i, &ti) != NEXTTOK_OK) abort();
         uint8_t d[NEXTTOK_DIGEST_BYTES];
-        (void)nexttok_model_tensor_digest_get(m, i, d);
+        explained(nexttok_model_tensor_digest_get(m, i, d));
     }
     size_t n_meta = nexttok_model_meta_count_get(m);
     for (size_t i = 0; i < n_meta; i++) {
@@ -59,7 +65,7 @@ static void tokenize(const nexttok_model *m, nexttok_session *s)
         st = nexttok_tokenizer_decode(t, ids, n, 0, back, sizeof back, &len);
         if (st != NEXTTOK_OK && st != NEXTTOK_ERR_BUFFER_TOO_SMALL) abort();
     }
-    if (s) (void)nexttok_session_text_feed(s, t, "ab", 2, 0);
+    if (s) explained(nexttok_session_text_feed(s, t, "ab", 2, 0));
     nexttok_tokenizer_free(t);
 }
 
@@ -79,14 +85,14 @@ static void run(const nexttok_model *m)
     int32_t nv = nexttok_model_n_vocab_get(m);
     int32_t toks[3] = {0, nv > 1 ? 1 : 0, nv - 1};
     float *logits = malloc(3 * (size_t)nv * sizeof *logits);
-    if (logits && nexttok_session_feed(s, toks, 3, logits) == NEXTTOK_OK) {
+    if (logits && nexttok_session_feed(s, toks, 3, logits, 3 * (size_t)nv) == NEXTTOK_OK) {
         float *probs = malloc((size_t)nv * sizeof *probs);
-        if (probs) (void)nexttok_session_probs_get(s, 1.0f, probs, (size_t)nv);
+        if (probs) explained(nexttok_session_probs_get(s, 1.0f, probs, (size_t)nv));
         nexttok_token_prob top[4];
         size_t n_top;
-        (void)nexttok_session_topk_get(s, 0.7f, 4, top, &n_top);
-        (void)nexttok_session_rewind(s, 1);
-        (void)nexttok_session_feed(s, &toks[2], 1, NULL);
+        explained(nexttok_session_topk_get(s, 0.7f, 4, top, &n_top));
+        explained(nexttok_session_rewind(s, 1));
+        explained(nexttok_session_feed(s, &toks[2], 1, NULL, 0));
         free(probs);
     }
     free(logits);

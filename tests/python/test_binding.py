@@ -709,3 +709,33 @@ def test_constraint_masks_a_sampler_chain(aidreams):
             whole = tok.encode("The knight chose to " + endings[c.matched[0]])
             assert drawn == whole[len(c.context_tokens):]
         assert seen == {0, 1, 2}
+
+
+def test_generate_under_a_constraint_spells_one_ending(aidreams):
+    """Session.generate with a Constraint yields exactly one ending's tokens
+    for every seed, and the same tokens as `nexttok generate --choice`."""
+    tok = tokenizer_or_skip(aidreams)
+    endings = ["attack", "flee", "flee north", "trade with the dog"]
+    prompt = "The cat wanted to "
+    seen = set()
+    cli = os.environ.get("NEXTTOK_CLI")
+    for seed in range(1, 9):
+        with nexttok.Constraint(tok, prompt, endings) as c, aidreams.session() as s:
+            ctx = c.context_tokens
+            s.feed(ctx)
+            chain = nexttok.SamplerChain(aidreams, seed=seed).mask().temperature(1.5).dist()
+            chain.accept_many(ctx)
+            got = list(s.generate(chain, 100, stop={tok.eos}, constraint=c))
+            index, more = c.matched
+            assert index >= 0
+            assert got == tok.encode(prompt.rstrip() + " " + endings[index])[len(ctx):]
+            seen.add(index)
+            if cli:
+                import subprocess
+                args = [cli, "generate", fixture("models/aidreams260K.gguf"), "--text", prompt,
+                        "--temp", "1.5", "--seed", str(seed)]
+                for e in endings:
+                    args += ["--choice", e]
+                out = subprocess.run(args, capture_output=True, check=True).stdout.decode()
+                assert out == prompt.rstrip() + " " + endings[index] + "\n", seed
+    assert len(seen) >= 2

@@ -97,7 +97,7 @@ static int run_once(nexttok_session *session, const int32_t *tokens, const bench
     if (st != NEXTTOK_OK) return nt_cli_api_fail(st, "resetting the session");
     double t0 = now_seconds();
     if (n_prompt) {
-        st = nexttok_session_feed(session, tokens, n_prompt, NULL);
+        st = nexttok_session_feed(session, tokens, n_prompt, NULL, 0);
         if (st != NEXTTOK_OK) return nt_cli_api_fail(st, "prefill of %zu tokens", n_prompt);
     }
     *prefill_s = now_seconds() - t0;
@@ -107,12 +107,12 @@ static int run_once(nexttok_session *session, const int32_t *tokens, const bench
         st = nexttok_session_rewind(session, (int32_t)depth);
         if (st != NEXTTOK_OK) return nt_cli_api_fail(st, "rewinding to depth %zu", depth);
     } else {
-        st = nexttok_session_feed(session, &tokens[n_prompt], depth - n_prompt, NULL);
+        st = nexttok_session_feed(session, &tokens[n_prompt], depth - n_prompt, NULL, 0);
         if (st != NEXTTOK_OK) return nt_cli_api_fail(st, "feeding the %zu context tokens", depth);
     }
     double t1 = now_seconds();
     for (size_t i = 0; i < n_gen; i++) {
-        st = nexttok_session_feed(session, &tokens[depth + i], 1, NULL);
+        st = nexttok_session_feed(session, &tokens[depth + i], 1, NULL, 0);
         if (st != NEXTTOK_OK) return nt_cli_api_fail(st, "decode step %zu", i + 1);
         /* Reading the logits is part of every real generation step. */
         const float *logits = NULL;
@@ -285,7 +285,7 @@ static int run_budgeted(nexttok_session *session, const int32_t *tokens, const b
     for (size_t done = 0; done < n;) {
         size_t used = 0;
         const double c0 = now_seconds();
-        st = nexttok_session_feed_ex(session, tokens + done, n - done, NULL, &fp, &used);
+        st = nexttok_session_feed_ex(session, tokens + done, n - done, NULL, 0, &fp, &used);
         const double c = now_seconds() - c0;
         if (c > *longest_s) *longest_s = c;
         *calls += 1;
@@ -360,13 +360,13 @@ static int run_batched(const batch_bench *bb, const int32_t *tokens, size_t n_to
     const size_t depth = (size_t)o->depth, n_gen = (size_t)o->n_gen;
     for (size_t i = 0; i < bb->n; i++) {
         nexttok_status st = nexttok_session_reset(bb->ss[i]);
-        if (st == NEXTTOK_OK && depth > 0) st = nexttok_session_feed(bb->ss[i], tokens, depth, NULL);
+        if (st == NEXTTOK_OK && depth > 0) st = nexttok_session_feed(bb->ss[i], tokens, depth, NULL, 0);
         if (st != NEXTTOK_OK) return nt_cli_api_fail(st, "bringing batched session %zu to depth %zu", i + 1, depth);
     }
     double t0 = now_seconds();
     for (size_t k = 0; k < n_gen; k++) {
         for (size_t i = 0; i < bb->n; i++) bb->step[i] = tokens[(depth + k + i) % n_tokens];
-        nexttok_status st = nexttok_sessions_feed(bb->ss, bb->step, bb->n, NULL);
+        nexttok_status st = nexttok_sessions_feed(bb->ss, bb->step, bb->n, NULL, 0);
         if (st != NEXTTOK_OK) return nt_cli_api_fail(st, "batched decode step %zu", k + 1);
         for (size_t i = 0; i < bb->n; i++) {
             const float *logits = NULL;

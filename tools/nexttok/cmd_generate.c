@@ -4,7 +4,9 @@
  * Prints the prompt, then streams the continuation through a
  * nexttok_decoder (whole UTF-8 characters only), stopping after N tokens
  * or at end-of-sequence. Tokens are drawn by a nexttok_sampler_chain built
- * from the options, in the order --samplers gives.
+ * from the options, in the order --samplers gives. With --choice (or
+ * --choices-file) a nexttok_constraint masks every draw, so the
+ * continuation is exactly one of the candidates.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +24,7 @@
 #define DEFAULT_SAMPLERS "penalties,temperature,top-k,typical,top-p,min-p"
 #define MAX_BIASES 256
 #define MAX_STAGES 16
+#define MAX_CHOICES 1024
 
 static void usage(void)
 {
@@ -46,10 +49,18 @@ static void usage(void)
            "  --samplers LIST        the filters' order, comma-separated; logit bias\n"
            "                         always comes first (default\n"
            "                         %s)\n"
-           "  --seed S               the generator's seed (default 0, so runs repeat)\n\n"
+           "  --seed S               the generator's seed (default 0, so runs repeat)\n"
+           "  --choice TEXT          a candidate continuation; repeatable. The output is\n"
+           "                         then exactly the prompt and one candidate\n"
+           "  --choices-file F       candidates, one a line (empty lines skipped)\n\n"
            "With --temp 0 the chain is the penalties and bias, then greedy; otherwise the\n"
-           "listed filters, then a seeded draw.\n",
-           DEFAULT_N, DEFAULT_SAMPLERS);
+           "listed filters, then a seeded draw.\n\n"
+           "With candidates (up to %d), the prompt must be text; its trailing white space\n"
+           "moves to the front of each candidate (as lm-evaluation-harness splits them),\n"
+           "an allowed-token mask ahead of the chain admits only tokens that continue a\n"
+           "candidate, and generation ends when one is complete; -n does not apply. Where\n"
+           "a candidate is a prefix of another, end-of-sequence may end it there.\n",
+           DEFAULT_N, DEFAULT_SAMPLERS, MAX_CHOICES);
 }
 
 typedef struct gen_options {
@@ -60,6 +71,10 @@ typedef struct gen_options {
     const char *samplers;
     nexttok_logit_bias biases[MAX_BIASES];
     size_t n_biases;
+    const char *choices[MAX_CHOICES]; /* --choice values, then the file's lines */
+    size_t n_choices;
+    const char *choices_file;
+    char *choices_data; /* the file's contents, split in place (free()) */
 } gen_options;
 
 /* "ID+B", "ID-B" or "ID-inf" (llama.cpp's --logit-bias form). */
@@ -149,6 +164,14 @@ static int sampling_option(int argc, char **argv, int *i, gen_options *o)
         }
         o->samplers = v;
     }
+    if (r == 0 && (r = nt_cli_opt_value(argc, argv, i, "--choice", &v)) > 0) {
+        if (o->n_choices == MAX_CHOICES) {
+            nt_cli_usage_fail("generate", "--choice: more than %d candidates", MAX_CHOICES);
+            return -1;
+        }
+        o->choices[o->n_choices++] = v;
+    }
+    if (r == 0 && (r = nt_cli_opt_value(argc, argv, i, "--choices-file", &v)) > 0) o->choices_file = v;
     if (r == 0 && (r = nt_cli_opt_value(argc, argv, i, "--logit-bias", &v)) > 0) {
         if (o->n_biases == MAX_BIASES) {
             nt_cli_usage_fail("generate", "--logit-bias: more than %d entries", MAX_BIASES);
@@ -189,7 +212,9 @@ static int add_stage(nexttok_sampler_chain *c, const char *name, size_t len, con
     return 0;
 }
 
-static int build_chain(int32_t n_vocab, const gen_options *o, nexttok_sampler_chain **out)
+/* The chain of the options; with `mask`, an allowed-token mask as stage 0,
+ * so every filter after it sees only allowed tokens. */
+static int build_chain(int32_t n_vocab, const gen_options *o, int mask, nexttok_sampler_chain **out)
 {
     nexttok_sampler_chain_params cp;
     nexttok_sampler_chain_params_init(&cp, sizeof cp);
@@ -198,7 +223,9 @@ static int build_chain(int32_t n_vocab, const gen_options *o, nexttok_sampler_ch
     nexttok_status st = nexttok_sampler_chain_create(n_vocab, &cp, &c);
     if (st != NEXTTOK_OK) return nt_cli_api_fail(st, "creating the sampler chain");
     int rc = 0;
-    if (o->n_biases) {
+    if (mask && (st = nexttok_sampler_chain_mask_add(c)) != NEXTTOK_OK)
+        rc = nt_cli_api_fail(st, "building the sampler chain");
+    if (rc == 0 && o->n_biases) {
         st = nexttok_sampler_chain_logit_bias_add(c, o->biases, o->n_biases);
         if (st != NEXTTOK_OK) rc = nt_cli_api_fail(st, "--logit-bias");
     }
@@ -248,7 +275,7 @@ static int generate(const nexttok_model *model, const nexttok_tokenizer *tokeniz
                            n_prompt, (long long)o->n_new,
                            (long long)n_prompt + (o->n_new > 0 ? o->n_new - 1 : 0), (int)n_ctx);
 
-    nexttok_status st = nexttok_session_feed(session, prompt, n_prompt, NULL);
+    nexttok_status st = nexttok_session_feed(session, prompt, n_prompt, NULL, 0);
     if (st != NEXTTOK_OK) return nt_cli_api_fail(st, "feeding the prompt (%zu tokens)", n_prompt);
 
     nexttok_sampler_chain *chain = NULL;
@@ -256,7 +283,7 @@ static int generate(const nexttok_model *model, const nexttok_tokenizer *tokeniz
     char *text = malloc(TEXT_CAP);
     int rc = 0;
     if (!text) return nt_cli_fail("out of memory");
-    if ((rc = build_chain(nexttok_model_n_vocab_get(model), o, &chain)) != 0) goto done;
+    if ((rc = build_chain(nexttok_model_n_vocab_get(model), o, 0, &chain)) != 0) goto done;
     /* The prompt counts for the penalties, as in llama.cpp. */
     for (size_t i = 0; i < n_prompt; i++) {
         st = nexttok_sampler_chain_accept(chain, prompt[i]);
@@ -293,7 +320,7 @@ static int generate(const nexttok_model *model, const nexttok_tokenizer *tokeniz
         if (eos >= 0 && token == eos) break;
         if ((rc = decode_token(decoder, token, text, 1)) != 0) goto done;
         if (i + 1 < o->n_new) {
-            st = nexttok_session_feed(session, &token, 1, NULL);
+            st = nexttok_session_feed(session, &token, 1, NULL, 0);
             if (st != NEXTTOK_OK) {
                 rc = nt_cli_api_fail(st, "feeding generated token %d", (int)token);
                 goto done;
@@ -314,6 +341,126 @@ done:
     nexttok_sampler_chain_free(chain);
     free(text);
     return rc;
+}
+
+/* Generation under a constraint: the context's tokens are fed, and each
+ * draw is masked to the tokens that continue a candidate (and to
+ * end-of-sequence where a candidate is complete but a longer one goes on),
+ * until a candidate is complete. */
+static int generate_choice(const nexttok_model *model, const nexttok_tokenizer *tokenizer,
+                           nexttok_session *session, const nt_cli_input *input, const gen_options *o)
+{
+    nexttok_constraint *constraint = NULL;
+    nexttok_sampler_chain *chain = NULL;
+    nexttok_decoder *decoder = NULL;
+    size_t lens[MAX_CHOICES];
+    for (size_t k = 0; k < o->n_choices; k++) lens[k] = strlen(o->choices[k]);
+    int32_t allowed[MAX_CHOICES + 1]; /* a trie node has at most one child per candidate */
+    char *text = malloc(TEXT_CAP);
+    int rc = 0;
+    if (!text) return nt_cli_fail("out of memory");
+    nexttok_status st = nexttok_constraint_choices_create(tokenizer, input->text_data, input->text_len,
+                                                          o->choices, lens, o->n_choices, &constraint);
+    if (st != NEXTTOK_OK) {
+        rc = nt_cli_api_fail(st, "building the constraint of %zu candidates", o->n_choices);
+        goto done;
+    }
+    const int32_t *ctx = NULL;
+    size_t n_ctx = 0;
+    if ((st = nexttok_constraint_context_get(constraint, &ctx, &n_ctx)) != NEXTTOK_OK ||
+        (st = nexttok_session_feed(session, ctx, n_ctx, NULL, 0)) != NEXTTOK_OK) {
+        rc = nt_cli_api_fail(st, "feeding the prompt (%zu tokens)", n_ctx);
+        goto done;
+    }
+    if ((rc = build_chain(nexttok_model_n_vocab_get(model), o, 1, &chain)) != 0) goto done;
+    if ((st = nexttok_decoder_create(tokenizer, NEXTTOK_DECODE_SKIP_SPECIAL, &decoder)) != NEXTTOK_OK) {
+        rc = nt_cli_api_fail(st, "creating the decoder");
+        goto done;
+    }
+    for (size_t i = 0; i < n_ctx; i++) {
+        if ((st = nexttok_sampler_chain_accept(chain, ctx[i])) != NEXTTOK_OK) {
+            rc = nt_cli_api_fail(st, "prompt token %zu", i);
+            goto done;
+        }
+        if ((rc = decode_token(decoder, ctx[i], text, 0)) != 0) goto done;
+    }
+    /* The prompt's trailing white space now leads each candidate's tokens. */
+    size_t kept = input->text_len;
+    while (kept > 0 && input->text_data[kept - 1] && strchr(" \t\n\r\v\f", input->text_data[kept - 1])) kept--;
+    fwrite(input->text_data, 1, kept, stdout);
+    fflush(stdout);
+
+    const int32_t eos = nexttok_tokenizer_eos_get(tokenizer);
+    for (int64_t i = 1;; i++) {
+        int32_t more = 0;
+        const int32_t matched = nexttok_constraint_matched_get(constraint, &more);
+        if (matched >= 0 && !more) break;
+        size_t n = 0;
+        if ((st = nexttok_constraint_allowed_get(constraint, allowed, MAX_CHOICES, &n)) != NEXTTOK_OK) {
+            rc = nt_cli_api_fail(st, "listing the allowed tokens");
+            goto done;
+        }
+        if (matched >= 0 && eos >= 0) allowed[n++] = eos;
+        int32_t token = -1;
+        if ((st = nexttok_sampler_chain_mask_tokens_set(chain, 0, allowed, n)) != NEXTTOK_OK ||
+            (st = nexttok_sampler_chain_sample(chain, session, &token)) != NEXTTOK_OK) {
+            rc = nt_cli_api_fail(st, "sampling token %lld", (long long)i);
+            goto done;
+        }
+        if (matched >= 0 && token == eos) break;
+        if ((st = nexttok_constraint_accept(constraint, token)) != NEXTTOK_OK ||
+            (st = nexttok_sampler_chain_accept(chain, token)) != NEXTTOK_OK) {
+            rc = nt_cli_api_fail(st, "taking token %d", (int)token);
+            goto done;
+        }
+        if ((rc = decode_token(decoder, token, text, 1)) != 0) goto done;
+        /* Fed only when another draw needs its logits. */
+        nexttok_constraint_matched_get(constraint, &more);
+        if (more && (st = nexttok_session_feed(session, &token, 1, NULL, 0)) != NEXTTOK_OK) {
+            rc = nt_cli_api_fail(st, "feeding generated token %d", (int)token);
+            goto done;
+        }
+    }
+    size_t len = 0;
+    if ((st = nexttok_decoder_flush(decoder, text, TEXT_CAP, &len)) != NEXTTOK_OK) {
+        rc = nt_cli_api_fail(st, "flushing the decoder");
+        goto done;
+    }
+    fwrite(text, 1, len, stdout);
+    putchar('\n');
+    if (fflush(stdout) != 0 || ferror(stdout)) rc = nt_cli_fail("cannot write the output");
+done:
+    nexttok_decoder_free(decoder);
+    nexttok_sampler_chain_free(chain);
+    nexttok_constraint_free(constraint);
+    free(text);
+    return rc;
+}
+
+/* Add the lines of --choices-file to the candidates (empty lines and a
+ * final newline skipped; a CR before the newline dropped). */
+static int read_choices(gen_options *o)
+{
+    size_t size = 0;
+    int rc = nt_cli_read_file(o->choices_file, &o->choices_data, &size);
+    if (rc) return rc;
+    if (memchr(o->choices_data, '\0', size))
+        return nt_cli_fail("%s: a NUL byte in a candidate", o->choices_file);
+    char *line = o->choices_data, *end = o->choices_data + size;
+    while (line < end) {
+        char *nl = memchr(line, '\n', (size_t)(end - line));
+        char *stop = nl ? nl : end;
+        if (stop > line && stop[-1] == '\r') stop--;
+        if (stop > line) {
+            if (o->n_choices == MAX_CHOICES)
+                return nt_cli_fail("%s: more than %d candidates", o->choices_file, MAX_CHOICES);
+            *stop = '\0';
+            o->choices[o->n_choices++] = line;
+        }
+        line = nl ? nl + 1 : end;
+    }
+    if (o->n_choices == 0) return nt_cli_fail("%s: no candidates in the file", o->choices_file);
+    return 0;
 }
 
 typedef struct generate_options {
@@ -341,13 +488,22 @@ int nt_cli_generate(int argc, char **argv)
     if (!path) return nt_cli_usage_fail("generate", "no model file given");
     if (!nt_cli_setup_has_input(s))
         return nt_cli_usage_fail("generate", "no prompt: give --text, --text-file or --tokens");
+    const int constrained = o.gen.n_choices > 0 || o.gen.choices_file;
+    if (constrained && s->input.tokens)
+        return nt_cli_usage_fail("generate", "--choice needs the prompt as text (--text or --text-file), "
+                                             "not --tokens");
     if ((rc = nt_cli_setup_input(s)) != 0) return rc;
+    if (o.gen.choices_file && (rc = read_choices(&o.gen)) != 0) goto done;
 
     /* Printing text always needs the tokenizer, whatever the input. */
     if ((rc = nt_cli_setup_load(s, path, NT_CLI_TOKENIZER_ALWAYS)) != 0) goto done;
     if ((rc = nt_cli_setup_session(s)) != 0) goto done;
-    rc = generate(s->model, s->tokenizer, s->session, &s->input, s->tokens, s->n_tokens, &o.gen);
+    if (constrained)
+        rc = generate_choice(s->model, s->tokenizer, s->session, &s->input, &o.gen);
+    else
+        rc = generate(s->model, s->tokenizer, s->session, &s->input, s->tokens, s->n_tokens, &o.gen);
 done:
+    free(o.gen.choices_data);
     nt_cli_setup_release(s);
     return rc;
 }

@@ -121,7 +121,7 @@ int nt_cli_logits(int argc, char **argv)
         rc = nt_cli_fail("out of memory for %zu x %d logits", n, (int)n_vocab);
         goto done;
     }
-    nexttok_status st = nexttok_session_feed(s->session, s->tokens, n, logits);
+    nexttok_status st = nexttok_session_feed(s->session, s->tokens, n, logits, n * (size_t)n_vocab);
     if (st != NEXTTOK_OK) {
         rc = nt_cli_api_fail(st, "feeding the input (%zu tokens)", n);
         goto done;

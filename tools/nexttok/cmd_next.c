@@ -76,7 +76,7 @@ int nt_cli_next(int argc, char **argv)
     /* Pieces are a courtesy with --tokens, a requirement with text. */
     if ((rc = nt_cli_setup_load(s, path, NT_CLI_TOKENIZER_IF_ANY)) != 0) goto done;
     if ((rc = nt_cli_setup_session(s)) != 0) goto done;
-    nexttok_status st = nexttok_session_feed(s->session, s->tokens, s->n_tokens, NULL);
+    nexttok_status st = nexttok_session_feed(s->session, s->tokens, s->n_tokens, NULL, 0);
     if (st != NEXTTOK_OK) {
         rc = nt_cli_api_fail(st, "feeding the input (%zu tokens)", s->n_tokens);
         goto done;
