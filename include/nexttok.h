@@ -353,7 +353,9 @@ NEXTTOK_API void nexttok_session_free(nexttok_session *session);
  * row only (nexttok_session_logits_get). All or nothing: when the tokens
  * would overflow the context (NEXTTOK_ERR_CONTEXT_FULL), one is outside
  * the vocabulary (NEXTTOK_ERR_TOKEN_RANGE) or logits_out is too small,
- * nothing is fed and the session stays as it was.
+ * nothing is fed and the session stays as it was. nexttok_session_cancel from
+ * another thread stops it part-way (NEXTTOK_ERR_CANCELLED; see
+ * nexttok_session_feed_ex).
  */
 NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_session_feed(nexttok_session *session,
                                                 const int32_t *tokens, size_t n_tokens,
@@ -422,6 +424,113 @@ NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_session_rewind(nexttok_sess
 
 /** Forget everything: same as rewinding to 0. */
 NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_session_reset(nexttok_session *session);
+
+/* ------------------------------------------------------------------------ */
+/* Many sessions at once, time budgets and cancel                           */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Feed tokens[i] to sessions[i] for each of n_sessions sessions of one model
+ * in one forward pass, so each weight row is read once for all of them
+ * (batched decode of many conversations). Sessions may be at different
+ * positions. Each session's logits are bitwise those of feeding it its
+ * token alone with nexttok_session_feed, whichever sessions share the batch.
+ * If `logits_out` is not NULL it receives n_sessions rows of n_vocab
+ * logits, row i for sessions[i] (`logits_capacity` floats, at least
+ * n_sessions * n_vocab, else NEXTTOK_ERR_BUFFER_TOO_SMALL; NULL and 0 for
+ * none); each session's own logits (nexttok_session_logits_get) are set
+ * either way.
+ *
+ * The pass borrows the run state (scratch, thread pool) of the session with
+ * the largest n_ctx (the first such): that session's pool does the work and
+ * more sessions than its n_batch go in several passes. Without logits_out,
+ * that session keeps a buffer of one logits row per session of the widest
+ * batch it has hosted, allocated when a batch is wider than before: steady
+ * decoding allocates nothing. The sessions must not be in use by another
+ * thread during the call.
+ *
+ * All or nothing: NEXTTOK_ERR_INVALID_ARGUMENT (naming the index) for a
+ * NULL session, a session listed twice, sessions over different models or
+ * with different precision, kv_type, or n_ctx on different sides of a
+ * LongRoPE model's original context; NEXTTOK_ERR_CONTEXT_FULL or
+ * NEXTTOK_ERR_TOKEN_RANGE (naming the session) when one session is full or
+ * its token is outside the vocabulary. Then no session is fed. A session's
+ * interrupted feed (nexttok_session_feed_ex) is dropped by the call, as by
+ * any other feed. n_sessions = 0 does nothing.
+ */
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_sessions_feed(nexttok_session *const *sessions,
+                                                 const int32_t *tokens, size_t n_sessions,
+                                                 float *logits_out, size_t logits_capacity);
+
+/** Nanoseconds of the monotonic clock (CLOCK_MONOTONIC) that deadlines use. */
+NEXTTOK_API int64_t nexttok_clock_ns(void);
+
+/**
+ * Polled on the feeding thread between steps of the forward pass (a product,
+ * a layer's attention, a few row operations: many per layer); nonzero stops
+ * the feed with NEXTTOK_ERR_CANCELLED.
+ */
+typedef int (*nexttok_feed_check_fn)(void *user_data);
+
+typedef struct nexttok_feed_params {
+    size_t struct_size;          /* sizeof(nexttok_feed_params) */
+    int64_t deadline_ns;         /* stop at this nexttok_clock_ns() time; 0 = none */
+    int64_t budget_ns;           /* stop this long after the call starts; 0 = none
+                                    (with both, the earlier) */
+    nexttok_feed_check_fn check; /* or NULL */
+    void *user_data;             /* passed to check */
+} nexttok_feed_params;
+
+/** Fill `params` (struct_size = sizeof *params) with defaults: no limits. */
+NEXTTOK_API void nexttok_feed_params_init(nexttok_feed_params *params, size_t struct_size);
+
+/**
+ * nexttok_session_feed with a time budget and a stop callback (`params` may
+ * be NULL: no limits). The tokens go in chunks of the session's n_batch
+ * (at most 128 with a deadline, so the row operations between products
+ * stay short), each one forward pass; a pass checks the deadline between
+ * parts of its steps (chunks of a product's rows, groups of attention's
+ * tokens, each well under a millisecond on a 1B model), so the call returns soon after
+ * the deadline. Every call does at least one such part, however short its
+ * budget. `*n_consumed_out` (may be NULL) receives the tokens fed: the
+ * position moved by that many, and logits_out rows and the session's
+ * logits are those of the last consumed token.
+ *
+ * Past the deadline the call returns NEXTTOK_ERR_DEADLINE with the tokens
+ * of the finished chunks consumed; the chunk in progress stays half done in
+ * the session. The next feed of the remaining tokens (tokens +
+ * n_consumed, and logits_out + n_consumed * n_vocab when rows are wanted)
+ * continues that pass where it stopped: the result is bitwise that of an
+ * uninterrupted feed. Any other call that runs the session (a feed of other
+ * tokens or other rows, a rewind, nexttok_sessions_feed) drops the half
+ * done chunk, which the next feed then starts again, with the same result.
+ *
+ * Stopped by `check` or nexttok_session_cancel, the call returns
+ * NEXTTOK_ERR_CANCELLED, leaving the session as after a deadline: at the
+ * position of the consumed tokens, resumable the same way.
+ * Otherwise as nexttok_session_feed (logits_capacity as there; all or
+ * nothing on a full context, a token outside the vocabulary or a short
+ * logits buffer).
+ */
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_session_feed_ex(nexttok_session *session,
+                                                   const int32_t *tokens, size_t n_tokens,
+                                                   float *logits_out, size_t logits_capacity,
+                                                   const nexttok_feed_params *params,
+                                                   size_t *n_consumed_out);
+
+/**
+ * Ask the session's running feed (nexttok_session_feed, _feed_ex and the
+ * scoring calls that feed it) to stop; callable from any thread. The feed
+ * stops within one part of its pass (a fraction of a layer's time) and
+ * returns NEXTTOK_ERR_CANCELLED, leaving the session at the position after
+ * the last whole chunk it fed, its half-done chunk resumable as after a
+ * deadline (see nexttok_session_feed_ex). When no feed is running, the next
+ * feed of the session stops at its start: the request stays until a feed
+ * returns NEXTTOK_ERR_CANCELLED. nexttok_sessions_feed does not stop.
+ * NEXTTOK_ERR_INVALID_ARGUMENT for NULL; on success the calling thread's
+ * error message is left as it was.
+ */
+NEXTTOK_API nexttok_status nexttok_session_cancel(nexttok_session *session);
 
 /* ------------------------------------------------------------------------ */
 /* Sampling                                                                 */

@@ -464,6 +464,46 @@ EOF
         fail "bench --depth 100 --gen 28: $(cat "$tmp/err")"
     fi
 
+    # --sessions N: batched decode of N sessions, its median of the reps.
+    if "$cli" bench "$model" --reps 3 --prompt 0 --gen 4 --depth 5 --sessions 3 --json \
+        >"$tmp/batched.json" 2>"$tmp/err"; then
+        "$python" - "$tmp/batched.json" <<'EOF' || fail "bench --sessions --json: $(cat "$tmp/batched.json")"
+import json, statistics, sys
+doc = json.load(open(sys.argv[1], encoding="utf-8"))
+assert doc["sessions"] == 3, doc
+reps = doc["batched_decode_tokens_per_s_reps"]
+assert len(reps) == 3 and all(x > 0 for x in reps), reps
+assert doc["batched_decode_tokens_per_s"] == statistics.median(reps), doc
+secs = doc["batched_decode_seconds_reps"]
+assert all(abs(r * s - 3 * 4) < 1e-3 for r, s in zip(reps, secs)), (reps, secs)
+print("ok: bench --sessions 3: %.0f batched tokens/s" % doc["batched_decode_tokens_per_s"])
+EOF
+    else
+        fail "bench --sessions 3: $(cat "$tmp/err")"
+    fi
+    "$cli" bench "$model" --reps 1 --prompt 2 --gen 2 --sessions 2 >"$tmp/batched.txt" 2>"$tmp/err" &&
+        grep -q '^batched   2 sessions x 2 tokens' "$tmp/batched.txt" && echo "ok: bench --sessions text" ||
+        fail "bench --sessions 2 (text): $(cat "$tmp/batched.txt" "$tmp/err")"
+    expect_error "bad --sessions" "--sessions" -- bench "$model" --sessions 0
+    # --budget-us B: the prefill in calls of B us, each resuming the last.
+    if "$cli" bench "$model" --reps 3 --prompt 40 --gen 0 --budget-us 50 --json \
+        >"$tmp/budget.json" 2>"$tmp/err"; then
+        "$python" - "$tmp/budget.json" <<'EOF' || fail "bench --budget-us --json: $(cat "$tmp/budget.json")"
+import json, statistics, sys
+doc = json.load(open(sys.argv[1], encoding="utf-8"))
+assert doc["budget_us"] == 50, doc
+reps = doc["budget_prefill_tokens_per_s_reps"]
+assert len(reps) == 3 and all(x > 0 for x in reps), reps
+assert doc["budget_prefill_tokens_per_s"] == statistics.median(reps), doc
+assert doc["budget_calls"] >= 1 and doc["budget_longest_call_us"] > 0, doc
+print("ok: bench --budget-us 50: %.0f calls, longest %.0f us"
+      % (doc["budget_calls"], doc["budget_longest_call_us"]))
+EOF
+    else
+        fail "bench --budget-us 50: $(cat "$tmp/err")"
+    fi
+    expect_error "bad --budget-us" "--budget-us" -- bench "$model" --budget-us 0
+
     # Prefill only: decode is null in JSON.
     "$cli" bench "$model" --reps 1 --prompt 4 --gen 0 --json >"$tmp/pre.json" 2>"$tmp/err" ||
         fail "bench --gen 0: $(cat "$tmp/err")"

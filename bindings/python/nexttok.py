@@ -32,6 +32,7 @@ __all__ = [
     "Status", "NexttokError", "Model", "Session", "Tokenizer", "Decoder",
     "Sampler", "SamplerChain", "TensorInfo", "ModelInfo", "TokenType", "version", "isa",
     "DIGEST_BYTES", "TokenScore", "Score", "Perplexity", "ChoiceScore", "Choices", "Constraint",
+    "sessions_feed", "Batch", "Feed", "clock_ns",
 ]
 
 DIGEST_BYTES = 32
@@ -188,6 +189,14 @@ class _LogitBias(Structure):
     _fields_ = [("token", c_int32), ("bias", c_float)]
 
 
+_FEED_CHECK_FN = CFUNCTYPE(c_int, c_void_p)
+
+
+class _FeedParams(Structure):
+    _fields_ = [("struct_size", c_size_t), ("deadline_ns", c_int64), ("budget_ns", c_int64),
+                ("check", _FEED_CHECK_FN), ("user_data", c_void_p)]
+
+
 _P = c_void_p  # opaque handles
 _SIGNATURES = {
     "nexttok_version_string": (c_char_p, []),
@@ -296,6 +305,13 @@ _SIGNATURES = {
                                               POINTER(c_size_t), c_size_t, POINTER(_ChoiceScore),
                                               c_size_t, POINTER(_ChoicesInfo)]),
     "nexttok_perplexity_params_init": (None, [POINTER(_PerplexityParams), c_size_t]),
+    "nexttok_sessions_feed": (c_int, [POINTER(_P), POINTER(c_int32), c_size_t, POINTER(c_float),
+                                      c_size_t]),
+    "nexttok_clock_ns": (c_int64, []),
+    "nexttok_feed_params_init": (None, [POINTER(_FeedParams), c_size_t]),
+    "nexttok_session_feed_ex": (c_int, [_P, POINTER(c_int32), c_size_t, POINTER(c_float), c_size_t,
+                                        POINTER(_FeedParams), POINTER(c_size_t)]),
+    "nexttok_session_cancel": (c_int, [_P]),
     "nexttok_session_perplexity_compute": (c_int, [_P, POINTER(c_int32), c_size_t,
                                                    POINTER(_PerplexityParams),
                                                    POINTER(_PerplexityInfo)]),
@@ -752,6 +768,17 @@ class Session(_Handle):
     def rewind(self, n_pos):
         _check(_library().nexttok_session_rewind(self._handle, n_pos))
 
+    def feeder(self, tokens, logits=False):
+        """A Feed of `tokens` into this session in steps under time budgets
+        (see Feed): `with s.feeder(prompt) as f: while not f.step(4_000_000): ...`."""
+        return Feed(self, tokens, logits)
+
+    def cancel(self):
+        """Stop this session's running feed from any thread (the feed raises
+        NexttokError CANCELLED, or a Feed step returns with status
+        CANCELLED); with no feed running, the next feed stops at its start."""
+        _check(_library().nexttok_session_cancel(self._handle))
+
     def reset(self):
         _check(_library().nexttok_session_reset(self._handle))
 
@@ -847,6 +874,144 @@ class Session(_Handle):
             chain.accept(token)
             self.feed([token])
             yield token
+
+
+def clock_ns():
+    """The monotonic clock (nanoseconds) that Feed deadlines use."""
+    return _library().nexttok_clock_ns()
+
+
+def sessions_feed(sessions, tokens, logits=False):
+    """Feed tokens[i] to sessions[i] for every session in one forward pass
+    (batched decode; sessions of one model, each listed once). Each
+    session's logits are bitwise those of feeding it alone. With
+    logits=True, return one array.array('f') of n_vocab logits per session."""
+    sessions = list(sessions)
+    arr, n = _int32_array(tokens)
+    if n != len(sessions):
+        raise NexttokError(Status.INVALID_ARGUMENT,
+                           "%d tokens for %d sessions: one token each" % (n, len(sessions)))
+    if n == 0:
+        return [] if logits else None
+    handles = (_P * n)(*[s._handle for s in sessions])
+    v = sessions[0]._n_vocab
+    out = (c_float * (n * v))() if logits else None
+    _check(_library().nexttok_sessions_feed(handles, arr, n, out, n * v if logits else 0),
+           "batched feed")
+    if not logits:
+        return None
+    flat = array.array("f", bytes(out))
+    return [flat[i * v:(i + 1) * v] for i in range(n)]
+
+
+class Batch:
+    """n sessions of one model on one shared Pool, decoded together:
+
+        with nexttok.Batch(model, 4, n_ctx=512) as b:
+            for i, s in enumerate(b.sessions):
+                s.feed(prompts[i])
+            rows = b.feed([t0, t1, t2, t3], logits=True)
+
+    Closing it closes the sessions and the pool. Session options
+    (n_ctx, precision, kv_type, n_batch) apply to every session."""
+
+    def __init__(self, model, n_sessions, n_threads=0, **session_options):
+        self.pool = Pool(n_threads)
+        try:
+            self.sessions = [Session(model, pool=self.pool, **session_options)
+                             for _ in range(n_sessions)]
+        except BaseException:
+            self.pool.close()
+            raise
+
+    def feed(self, tokens, logits=False):
+        """sessions_feed(self.sessions, tokens, logits)."""
+        return sessions_feed(self.sessions, tokens, logits)
+
+    def close(self):
+        for s in getattr(self, "sessions", ()):
+            s.close()
+        self.pool.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+class Feed:
+    """Tokens fed into a session in steps, each under a time budget, every
+    step resuming where the last stopped (nexttok_session_feed_ex); the
+    result is bitwise that of one uninterrupted feed.
+
+        with session.feeder(prompt) as f:
+            while not f.step(budget_ns=4_000_000):
+                draw_frame()
+
+    step() returns True once every token is fed. `consumed` counts the
+    tokens fed, `status` is the last step's Status (OK, DEADLINE or
+    CANCELLED: a `check` callable returning true, or Session.cancel());
+    with logits=True, `logits` holds one array.array('f') per fed token.
+    The rows live in one buffer for the whole feed, so a step resumes a
+    half-done pass whole. Leaving the `with` block does not feed the rest."""
+
+    def __init__(self, session, tokens, logits=False):
+        self.session = session
+        self._tokens, self._n = _int32_array(tokens)
+        self._v = session._n_vocab
+        self._rows = (c_float * (self._n * self._v))() if logits and self._n else None
+        self.consumed = 0
+        self.status = Status.OK
+
+    @property
+    def done(self):
+        return self.consumed >= self._n
+
+    def step(self, budget_ns=0, deadline_ns=0, check=None):
+        """Feed on until the budget (ns from now) or the deadline
+        (clock_ns() time) passes or `check()` returns true; True when all
+        tokens are fed. Errors other than a stop raise NexttokError."""
+        if self.done:
+            return True
+        lib = _library()
+        params = _FeedParams()
+        lib.nexttok_feed_params_init(byref(params), sizeof(params))
+        params.budget_ns = budget_ns
+        params.deadline_ns = deadline_ns
+        trampoline = None  # kept alive for the call
+        if check is not None:
+            trampoline = _FEED_CHECK_FN(lambda _user: 1 if check() else 0)
+            params.check = trampoline
+        left = self._n - self.consumed
+        toks = ctypes.cast(ctypes.byref(self._tokens, 4 * self.consumed), POINTER(c_int32))
+        rows = None
+        if self._rows is not None:
+            rows = ctypes.cast(ctypes.byref(self._rows, 4 * self.consumed * self._v), POINTER(c_float))
+        used = c_size_t(0)
+        capacity = left * self._v if rows is not None else 0
+        status = lib.nexttok_session_feed_ex(self.session._handle, toks, left, rows, capacity, byref(params),
+                                             byref(used))
+        self.consumed += used.value
+        self.status = Status(status)
+        if status not in (Status.OK, Status.DEADLINE, Status.CANCELLED):
+            _check(status, "feed")
+        return self.done
+
+    @property
+    def logits(self):
+        if self._rows is None:
+            return None
+        flat = array.array("f", bytes(self._rows))
+        v = self._v
+        return [flat[i * v:(i + 1) * v] for i in range(self.consumed)]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
 
 
 class Sampler(_Handle):

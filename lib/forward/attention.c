@@ -143,11 +143,11 @@ void nt_forward_logits(const nexttok_model *m, nt_run *run, float *x, const nt_b
     const int64_t E = m->hp.n_embd;
     const int32_t n_tok = b->n_tok;
     const int32_t first = b->all_logits ? 0 : n_tok - 1;
-    for (int32_t t = first; t < n_tok; t++) norm(m, x + t * E);
+    NT_STEP(run) for (int32_t t = first; t < n_tok; t++) norm(m, x + t * E);
     /* The logits take the activations' rounding without a norm after it,
      * and one product's worth of extra work is small: in fast mode the
      * output projection runs with the residual pass. */
     nt_matmul_ctx head = run->mm;
     head.residual = head.fast;
-    nt_matmul_ex(&head, &m->output, x + first * E, n_tok - first, b->logits);
+    nt_run_matmul_ex(run, &head, &m->output, x + first * E, n_tok - first, b->logits);
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "core/pool.h"
+#include "core/stop.h"
 #include "kernels/kernels.h"
 #include "kvcache/kvcache.h"
 #include "model/model.h"
@@ -51,6 +52,28 @@ typedef struct nt_scratch {
     int64_t att_stride;
 } nt_scratch;
 
+/* How far a pass that stopped part-way got (time budgets, cancel). A pass
+ * is a fixed sequence of steps (a product, the attention of a layer, a few
+ * cheap row operations); a stopped pass has finished steps [0, done) and
+ * maybe parts of step `done`; a resumed call skips the finished steps and
+ * parts and continues, on the same scratch, so its result is the bytes of
+ * an uninterrupted pass. */
+typedef struct nt_cursor {
+    int64_t next;     /* steps met so far by this call of the pass */
+    int64_t done;     /* steps finished */
+    int32_t parts;    /* tokens of step `done` finished (attention's groups, a
+                         product's blocks of tokens) */
+    bool in_part;     /* the product's block at `parts` stopped part-way: its
+                         chunk flags and quantized activations are kept */
+    bool partial;     /* step `done` stopped part-way */
+    bool resume;      /* set by the caller: this call continues the stopped pass */
+    /* the stopped feed's chunk, which a later feed must repeat to resume */
+    bool pending;
+    int32_t pos0, n_tok;
+    bool all_logits;
+    const float *logits;
+} nt_cursor;
+
 /* A forward pass's run state: scratch, and the context of its products
  * (pool, fast mode and its quantized-activation buffer). One per session. */
 typedef struct nt_run {
@@ -59,6 +82,8 @@ typedef struct nt_run {
     uint64_t bytes; /* allocated for the scratch */
     int32_t batch;  /* tokens per forward call: min(NT_BATCH, n_ctx) */
     bool long_rope; /* the context passes the model's original one: LongRoPE's long factors */
+    nt_stop *stop;  /* set by a feed for one pass: when to stop part-way; NULL: run whole */
+    nt_cursor cur;
 } nt_run;
 
 /* Make a run state for `m` with attention over up to n_ctx keys. `pool`
@@ -103,6 +128,39 @@ typedef struct nt_attention_args {
 } nt_attention_args;
 
 void nt_attention(nt_pool *pool, const nt_attention_args *a);
+
+/* Tokens per product, and per pass of a feed, when a deadline asks for
+ * small parts: a product's chunks are then a few rows each, and every
+ * chunk passes over all the product's tokens, whose activations must stay
+ * in L2 (with 512 tokens of a 2048-wide model they did not: the budgeted
+ * prefill took twice as long); the row operations between products (norms,
+ * RoPE, the gated units) then take a fraction of a millisecond too. The
+ * weights are read once per block instead of once. */
+#define NT_PART_TOKENS 128
+
+/* Steps of a pass (steps.c). Every step goes through nt_step_begin /
+ * nt_step_end, the NT_STEP wrapper, or one of the nt_run_* calls, so a
+ * stopped pass resumes at the step where it stopped. */
+typedef enum nt_step_mode { NT_STEP_SKIP, NT_STEP_RUN, NT_STEP_RESUME } nt_step_mode;
+
+/* Start of a pass: a fresh one unless the caller set cur.resume. */
+void nt_pass_begin(nt_run *run);
+/* Whether the next step runs (RESUME: it stopped part-way before). */
+nt_step_mode nt_step_begin(nt_run *run);
+/* The step that nt_step_begin let run has returned. */
+void nt_step_end(nt_run *run);
+/* Run the statement after it as one step of the pass. */
+#define NT_STEP(run) \
+    for (nt_step_mode nt_step_m_ = nt_step_begin(run); nt_step_m_ != NT_STEP_SKIP; nt_step_m_ = NT_STEP_SKIP, nt_step_end(run))
+
+/* A product as a step, its chunks of rows the parts (with ctx `mm`, a copy
+ * of run->mm that may differ in `residual`). */
+void nt_run_matmul_ex(nt_run *run, const nt_matmul_ctx *mm, const nt_weight *w, const float *x, int32_t n_tok,
+                      float *y);
+void nt_run_matmul(nt_run *run, const nt_weight *w, const float *x, int32_t n_tok, float *y);
+
+/* nt_attention as a step, groups of the batch's tokens the parts. */
+void nt_run_attention(nt_run *run, const nt_attention_args *a);
 
 /* The KV view of batch token t. */
 static inline const nt_kv_view *nt_batch_view(const nt_kv_view *kv, const nt_batch *b, int32_t t)

@@ -51,7 +51,7 @@ static void add_bias_strided(float *y, int64_t stride, const float *bias, int32_
     for (int32_t t = 0; t < n_tok; t++) nt_add(y + t * stride, bias, n);
 }
 
-static qkv_rows project_qkv(const nexttok_model *m, const nt_run *run, const nt_layer *L, const float *in,
+static qkv_rows project_qkv(const nexttok_model *m, nt_run *run, const nt_layer *L, const float *in,
                             int32_t n_tok)
 {
     const nt_hparams *hp = &m->hp;
@@ -59,18 +59,20 @@ static qkv_rows project_qkv(const nexttok_model *m, const nt_run *run, const nt_
     float *buf = run->sc.qkv;
     qkv_rows r;
     if (L->wqkv.data) {
-        nt_matmul_ex(&run->mm, &L->wqkv, in, n_tok, buf);
-        add_bias_strided(buf, Q + 2 * KV, L->bqkv, n_tok, Q + 2 * KV);
+        nt_run_matmul(run, &L->wqkv, in, n_tok, buf);
+        NT_STEP(run) add_bias_strided(buf, Q + 2 * KV, L->bqkv, n_tok, Q + 2 * KV);
         r = (qkv_rows){buf, buf + Q, buf + Q + KV, Q + 2 * KV, Q + 2 * KV, Q + 2 * KV};
     } else {
         r = (qkv_rows){buf, buf + run->batch * Q, buf + run->batch * (Q + KV), Q, KV, KV};
-        nt_matmul_ex(&run->mm, &L->wq, in, n_tok, r.q);
-        nt_matmul_ex(&run->mm, &L->wk, in, n_tok, r.k);
-        nt_matmul_ex(&run->mm, &L->wv, in, n_tok, r.v);
+        nt_run_matmul(run, &L->wq, in, n_tok, r.q);
+        nt_run_matmul(run, &L->wk, in, n_tok, r.k);
+        nt_run_matmul(run, &L->wv, in, n_tok, r.v);
     }
-    add_bias_strided(r.q, r.q_stride, L->bq, n_tok, Q);
-    add_bias_strided(r.k, r.k_stride, L->bk, n_tok, KV);
-    add_bias_strided(r.v, r.v_stride, L->bv, n_tok, KV);
+    NT_STEP(run) {
+        add_bias_strided(r.q, r.q_stride, L->bq, n_tok, Q);
+        add_bias_strided(r.k, r.k_stride, L->bk, n_tok, KV);
+        add_bias_strided(r.v, r.v_stride, L->bv, n_tok, KV);
+    }
     return r;
 }
 
@@ -114,7 +116,7 @@ static void attend(const nexttok_model *m, nt_run *run, const nt_layer *L, int l
     const nt_hparams *hp = &m->hp;
     const int64_t HD = hp->head_dim, E = hp->n_embd;
     const nt_rope_cfg *rope = layer_rope(m, run, L);
-    for (int32_t t = 0; t < b->n_tok; t++) {
+    NT_STEP(run) for (int32_t t = 0; t < b->n_tok; t++) {
         float *q = r->q + t * r->q_stride, *k = r->k + t * r->k_stride;
         qk_norm(m, L->q_norm, q, hp->n_head);
         qk_norm(m, L->k_norm, k, hp->n_head_kv);
@@ -122,16 +124,16 @@ static void attend(const nexttok_model *m, nt_run *run, const nt_layer *L, int l
         for (int h = 0; rope && h < hp->n_head_kv; h++) nt_rope(k + h * HD, HD, b->pos[t], rope);
         nt_kv_store(nt_batch_view(kv, b, t), l, b->pos[t], k, r->v + t * r->v_stride);
     }
-    nt_attention(run->mm.pool, &(nt_attention_args){
+    nt_run_attention(run, &(nt_attention_args){
         .q = r->q, .q_stride = r->q_stride, .kv = kv, .batch = b, .layer = l, .out = run->sc.xb2, .sc = &run->sc,
         .n_head = hp->n_head, .n_head_kv = hp->n_head_kv, .head_dim = hp->head_dim, .scale = hp->kq_scale,
         .softcap = hp->attn_softcap, .window = L->window});
-    nt_matmul_ex(&run->mm, &L->wo, run->sc.xb2, b->n_tok, out);
-    if (L->bo) nt_add_bias_rows(out, L->bo, b->n_tok, E);
+    nt_run_matmul(run, &L->wo, run->sc.xb2, b->n_tok, out);
+    if (L->bo) NT_STEP(run) nt_add_bias_rows(out, L->bo, b->n_tok, E);
 }
 
 /* out = mlp(in) in the family's form; out may be in. */
-static void mlp(const nexttok_model *m, const nt_run *run, const nt_layer *L, const float *in, float *out,
+static void mlp(const nexttok_model *m, nt_run *run, const nt_layer *L, const float *in, float *out,
                 int32_t n_tok)
 {
     const int64_t F = m->hp.n_ff;
@@ -139,27 +141,31 @@ static void mlp(const nexttok_model *m, const nt_run *run, const nt_layer *L, co
     switch (m->arch->ffn) {
     case NT_FFN_SWIGLU:
     case NT_FFN_GEGLU:
-        nt_matmul_ex(&run->mm, &L->ffn_gate, in, n_tok, hb);
-        nt_matmul_ex(&run->mm, &L->ffn_up, in, n_tok, hb2);
-        if (m->arch->ffn == NT_FFN_SWIGLU) nt_silu_mul_pool(run->mm.pool, hb, hb2, n_tok * F);
-        else nt_gelu_mul_pool(run->mm.pool, hb, hb2, n_tok * F);
+        nt_run_matmul(run, &L->ffn_gate, in, n_tok, hb);
+        nt_run_matmul(run, &L->ffn_up, in, n_tok, hb2);
+        NT_STEP(run) {
+            if (m->arch->ffn == NT_FFN_SWIGLU) nt_silu_mul_pool(run->mm.pool, hb, hb2, n_tok * F);
+            else nt_gelu_mul_pool(run->mm.pool, hb, hb2, n_tok * F);
+        }
         break;
     case NT_FFN_SWIGLU_FUSED:
         /* rows of [gate | up]; the gated products close up to rows of F */
-        nt_matmul_ex(&run->mm, &L->ffn_up, in, n_tok, hb);
-        for (int32_t t = 0; t < n_tok; t++) {
+        nt_run_matmul(run, &L->ffn_up, in, n_tok, hb);
+        NT_STEP(run) for (int32_t t = 0; t < n_tok; t++) {
             nt_silu_mul(hb + t * 2 * F, hb + t * 2 * F + F, F);
             memmove(hb + t * F, hb + t * 2 * F, (size_t)F * sizeof *hb);
         }
         break;
     case NT_FFN_GELU:
-        nt_matmul_ex(&run->mm, &L->ffn_up, in, n_tok, hb);
-        if (L->ffn_up_b) nt_add_bias_rows(hb, L->ffn_up_b, n_tok, F);
-        nt_gelu_tanh_pool(run->mm.pool, hb, n_tok * F);
+        nt_run_matmul(run, &L->ffn_up, in, n_tok, hb);
+        NT_STEP(run) {
+            if (L->ffn_up_b) nt_add_bias_rows(hb, L->ffn_up_b, n_tok, F);
+            nt_gelu_tanh_pool(run->mm.pool, hb, n_tok * F);
+        }
         break;
     }
-    nt_matmul_ex(&run->mm, &L->ffn_down, hb, n_tok, out);
-    if (L->ffn_down_b) nt_add_bias_rows(out, L->ffn_down_b, n_tok, m->hp.n_embd);
+    nt_run_matmul(run, &L->ffn_down, hb, n_tok, out);
+    if (L->ffn_down_b) NT_STEP(run) nt_add_bias_rows(out, L->ffn_down_b, n_tok, m->hp.n_embd);
 }
 
 /* x += s * post_norm(branch), the branch's rows in `branch` (overwritten). */
@@ -185,31 +191,36 @@ void nt_forward_decoder(const nexttok_model *m, nt_run *run, const nt_kv_view *k
     const int64_t E = hp->n_embd;
     float *x = run->sc.x, *xb = run->sc.xb;
 
-    for (int32_t t = 0; t < n_tok; t++) nt_weight_row_get(&m->tok_embd, b->tokens[t], x + t * E);
-    if (hp->embd_scale != 1.0f) nt_scale(x, hp->embd_scale, n_tok * E);
+    nt_pass_begin(run);
+    NT_STEP(run) {
+        for (int32_t t = 0; t < n_tok; t++) nt_weight_row_get(&m->tok_embd, b->tokens[t], x + t * E);
+        if (hp->embd_scale != 1.0f) nt_scale(x, hp->embd_scale, n_tok * E);
+    }
 
     for (int l = 0; l < hp->n_layer; l++) {
         const nt_layer *L = &m->layers[l];
 
-        norm_rows(m, L->attn_norm, L->attn_norm_b, x, xb, n_tok);
+        NT_STEP(run) norm_rows(m, L->attn_norm, L->attn_norm_b, x, xb, n_tok);
         const qkv_rows r = project_qkv(m, run, L, xb, n_tok);
         if (L->parallel) {
             /* the MLP reads the same normed input, before xb is reused */
             mlp(m, run, L, xb, xb, n_tok);
-            residual_add(m, x, xb, L->post_ffn_norm, n_tok);
+            NT_STEP(run) residual_add(m, x, xb, L->post_ffn_norm, n_tok);
         }
         attend(m, run, L, l, kv, b, &r, xb);
-        residual_add(m, x, xb, L->post_attn_norm, n_tok);
+        NT_STEP(run) residual_add(m, x, xb, L->post_attn_norm, n_tok);
 
         if (!L->parallel) {
-            norm_rows(m, L->ffn_norm, L->ffn_norm_b, x, xb, n_tok);
+            NT_STEP(run) norm_rows(m, L->ffn_norm, L->ffn_norm_b, x, xb, n_tok);
             mlp(m, run, L, xb, xb, n_tok);
-            residual_add(m, x, xb, L->post_ffn_norm, n_tok);
+            NT_STEP(run) residual_add(m, x, xb, L->post_ffn_norm, n_tok);
         }
     }
 
     nt_forward_logits(m, run, x, b, final_norm);
     const int64_t rows = b->all_logits ? n_tok : 1, V = hp->n_vocab;
-    if (hp->logit_scale != 1.0f) nt_scale(b->logits, 1.0f / hp->logit_scale, rows * V);
-    if (hp->final_softcap > 0.0f) nt_softcap(b->logits, hp->final_softcap, rows * V);
+    NT_STEP(run) {
+        if (hp->logit_scale != 1.0f) nt_scale(b->logits, 1.0f / hp->logit_scale, rows * V);
+        if (hp->final_softcap > 0.0f) nt_softcap(b->logits, hp->final_softcap, rows * V);
+    }
 }

@@ -75,13 +75,24 @@ nexttok_status nt_run_create(const nexttok_model *m, int32_t n_ctx, int32_t n_ba
         run->mm.rbuf = nt_aligned_alloc(64, run->mm.rbuf_floats * sizeof(float));
         ok = run->mm.qbuf != NULL && run->mm.rbuf != NULL;
     }
+    if (ok) {
+        /* a flag per chunk of the widest product, whose chunks are a row
+         * at the least (products that stop part-way, steps.c) */
+        const int64_t widths[] = {hp->n_vocab, hp->n_embd, hp->n_ff, d.qkv, d.hb, d.hb2, d.xb2};
+        int64_t widest = 1;
+        for (size_t i = 0; i < sizeof widths / sizeof widths[0]; i++)
+            if (widths[i] > widest) widest = widths[i];
+        run->mm.done_cap = (size_t)widest;
+        run->mm.done = nt_calloc(run->mm.done_cap, 1);
+        ok = run->mm.done != NULL;
+    }
     if (!ok) {
         nt_run_free(run);
         return nt_fail(NEXTTOK_ERR_NO_MEMORY, "out of memory for the forward pass's scratch (%d positions)", (int)n_ctx);
     }
     const int64_t per_tok = d.x + d.xb + d.xb2 + d.qkv + d.hb + d.hb2;
     run->bytes = (uint64_t)per_tok * B * sizeof(float) + (uint64_t)hp->n_head * (uint64_t)sc->att_stride * sizeof(float) +
-                 run->mm.qbuf_bytes + run->mm.rbuf_floats * sizeof(float);
+                 run->mm.qbuf_bytes + run->mm.rbuf_floats * sizeof(float) + run->mm.done_cap;
     *out = run;
     return NEXTTOK_OK;
 }
@@ -101,5 +112,6 @@ void nt_run_free(nt_run *run)
     nt_free(sc->att);
     nt_free(run->mm.qbuf);
     nt_free(run->mm.rbuf);
+    nt_free(run->mm.done);
     nt_free(run);
 }

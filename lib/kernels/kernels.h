@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "core/pool.h"
+#include "core/stop.h"
 
 /* A 2-D weight bound in place: n_out rows of n_in values of `type`. */
 typedef struct nt_weight {
@@ -38,7 +39,22 @@ typedef struct nt_matmul_ctx {
                            makes the activations good to ~16 bits */
     float *rbuf;        /* residual: room for one row of n_in floats */
     size_t rbuf_floats;
+    /* Stopping part-way (core/stop.h), or NULL: the product runs whole.
+     * With `stop`, each chunk of rows is a part of at most about
+     * NT_MATMUL_PART_MACS multiply-adds, done[c] (done_cap flags) marks
+     * chunk c finished, and `resume` continues this product's stopped run:
+     * its flags and quantized activations are kept (nothing else may have
+     * used the context since). */
+    nt_stop *stop;
+    unsigned char *done;
+    size_t done_cap;
+    bool resume;
 } nt_matmul_ctx;
+
+/* A chunk's multiply-adds when a product may stop part-way: small enough
+ * that the chunks in flight when a deadline passes end within a fraction
+ * of a millisecond. */
+#define NT_MATMUL_PART_MACS (8 * 1024 * 1024)
 
 /* nt_matmul with a context: in fast mode, a quantized weight multiplies
  * the activations quantized per block (kernels/qdot.h), where the type has

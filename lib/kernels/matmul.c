@@ -63,6 +63,8 @@ typedef struct nt_matmul_job {
     size_t xq_stride;
     nt_dotk_qp_fn dotk_qp; /* with xp (and xp2): xq (xq2) packed, or NULL */
     const unsigned char *xp, *xp2;
+    nt_stop *stop;         /* with done: chunks are parts that may stop */
+    unsigned char *done;
 } nt_matmul_job;
 
 /* Rows [r0, r1) for tokens [t, t + k) with the multi-token dot; row r is
@@ -163,6 +165,22 @@ static void nt_matmul_rows_q(const nt_matmul_job *job, int64_t r0, int64_t r1)
                 }
                 for (int j = 0; j < NT_DOTK_Q_MAX; j++) job->y[(t + j) * n_out + r] = out[j];
             }
+        /* the last few tokens (a batch of a few sessions' decodes) still
+         * read each row once for all of them */
+        const int k = (int)(job->n_tok - t);
+        if (k > 1) {
+            for (int64_t r = r0; r < r1; r++) {
+                const unsigned char *wr = base + (size_t)r * w->row_bytes;
+                const size_t off = (size_t)t * job->xq_stride;
+                job->dotk_q(n_in, wr, job->xq + off, job->xq_stride, k, out);
+                if (job->xq2) {
+                    job->dotk_q(n_in, wr, job->xq2 + off, job->xq_stride, k, out2);
+                    for (int j = 0; j < k; j++) out[j] += out2[j];
+                }
+                for (int j = 0; j < k; j++) job->y[(t + j) * n_out + r] = out[j];
+            }
+            t = job->n_tok;
+        }
     }
     for (; t < job->n_tok; t++) {
         const unsigned char *xt = job->xq + (size_t)t * job->xq_stride;
@@ -207,10 +225,15 @@ static void nt_matmul_rows(const nt_matmul_job *job, int64_t r0, int64_t r1)
 static void nt_matmul_task(void *ctx, int64_t chunk)
 {
     const nt_matmul_job *job = ctx;
+    if (job->done && (job->done[chunk] || nt_stop_check(job->stop, false))) return;
     int64_t r0 = chunk * job->rows_per_chunk;
     int64_t r1 = r0 + job->rows_per_chunk;
     if (r1 > job->w->n_out) r1 = job->w->n_out;
     nt_matmul_rows(job, r0, r1);
+    if (job->done) {
+        job->done[chunk] = 1;
+        nt_stop_progress(job->stop);
+    }
 }
 
 /* x - dequantized(xq) for one row of n activations quantized for `act`. */
@@ -233,6 +256,8 @@ static bool nt_matmul_quantize(const nt_matmul_ctx *ctx, const nt_type_traits *t
                                const nt_weight *w, const float *x, int64_t n_tok, bool pack,
                                nt_matmul_job *job)
 {
+    /* a resumed product finds its activations where its stopped run left them */
+    const bool fill = !(ctx->stop && ctx->resume);
     const int64_t row = nt_act_row_bytes(tr->act, w->n_in);
     const int passes = ctx->residual ? 2 : 1;
     nt_quantize_act_fn q = nt_act_quantizer(tr->act, isa);
@@ -240,12 +265,12 @@ static bool nt_matmul_quantize(const nt_matmul_ctx *ctx, const nt_type_traits *t
         return false;
     if (ctx->residual && (!ctx->rbuf || (size_t)w->n_in > ctx->rbuf_floats)) return false;
     unsigned char *dst = ctx->qbuf;
-    for (int64_t t = 0; t < n_tok; t++) q(x + t * w->n_in, dst + (size_t)(t * row), w->n_in);
+    for (int64_t t = 0; fill && t < n_tok; t++) q(x + t * w->n_in, dst + (size_t)(t * row), w->n_in);
     job->xq = dst;
     job->xq_stride = (size_t)row;
     if (ctx->residual) {
         unsigned char *dst2 = dst + (size_t)(n_tok * row);
-        for (int64_t t = 0; t < n_tok; t++) {
+        for (int64_t t = 0; fill && t < n_tok; t++) {
             nt_act_residual(tr->act, x + t * w->n_in, dst + (size_t)(t * row), w->n_in, ctx->rbuf);
             q(ctx->rbuf, dst2 + (size_t)(t * row), w->n_in);
         }
@@ -258,7 +283,7 @@ static bool nt_matmul_quantize(const nt_matmul_ctx *ctx, const nt_type_traits *t
         for (int pass = 0; pass < passes; pass++) {
             const unsigned char *src = pass ? job->xq2 : job->xq;
             unsigned char *pd = p + (size_t)(pass * n_tok * row);
-            for (int64_t t = 0; t < n_tok; t++) nt_q8a_pack(src + (size_t)(t * row), pd + (size_t)(t * row), nb);
+            for (int64_t t = 0; fill && t < n_tok; t++) nt_q8a_pack(src + (size_t)(t * row), pd + (size_t)(t * row), nb);
             if (pass) job->xp2 = pd;
             else job->xp = pd;
         }
@@ -308,10 +333,19 @@ void nt_matmul_ex(const nt_matmul_ctx *ctx, const nt_weight *w, const float *x, 
         if (cache_rows < 1) cache_rows = 1;
         if (cache_rows < rows) rows = cache_rows;
     }
+    if (ctx->stop && ctx->stop->deadline_ns) { /* a deadline: small parts */
+        const int64_t part_rows = (int64_t)(NT_MATMUL_PART_MACS / ((double)w->n_in * (double)n_tok));
+        if (part_rows < rows) rows = part_rows;
+    }
     if (job.gemm && rows > 1) rows &= ~(int64_t)1; /* the tiles take rows in pairs; an odd one goes dot by dot */
     if (rows < 1) rows = 1;
     job.rows_per_chunk = rows;
     const int64_t n_chunks = (w->n_out + rows - 1) / rows;
+    if (ctx->stop && ctx->done && (size_t)n_chunks <= ctx->done_cap) {
+        job.stop = ctx->stop;
+        job.done = ctx->done;
+        if (!ctx->resume) memset(job.done, 0, (size_t)n_chunks);
+    }
     if (threads <= 1 || macs < NT_MATMUL_SERIAL_MACS) {
         for (int64_t c = 0; c < n_chunks; c++) nt_matmul_task(&job, c);
         return;

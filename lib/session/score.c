@@ -101,7 +101,7 @@ NEXTTOK_API nexttok_status nexttok_session_score(nexttok_session *s, const int32
     score_add(&acc, score_row(s->logits, n_vocab, tokens[0]));
     for (size_t fed = 0; fed < n_tokens && st == NEXTTOK_OK;) {
         const size_t c = n_tokens - fed < chunk ? n_tokens - fed : chunk;
-        st = nexttok_session_feed(s, tokens + fed, c, rows, chunk * (size_t)n_vocab); /* checked above: cannot fail */
+        st = nexttok_session_feed(s, tokens + fed, c, rows, chunk * (size_t)n_vocab); /* checked above: only a cancel stops it */
         for (size_t k = 0; k < c && st == NEXTTOK_OK && fed + k + 1 < n_tokens; k++)
             score_add(&acc, score_row(rows + k * (size_t)n_vocab, n_vocab, tokens[fed + k + 1]));
         fed += c;

@@ -25,6 +25,8 @@ NEXTTOK_API void nexttok_session_free(nexttok_session *s)
     nt_kvcache_release(&s->kv);
     nt_free(s->tokens);
     nt_free(s->logits);
+    nt_free(s->batch_logits);
+    nt_free(s->logits_next);
     nt_free(s);
 }
 
@@ -77,7 +79,8 @@ NEXTTOK_API nexttok_status nexttok_session_create(const nexttok_model *m, const 
                                                           : NEXTTOK_PRECISION_EXACT;
     s->tokens = nt_malloc_array((size_t)s->n_ctx, sizeof *s->tokens);
     s->logits = nt_aligned_alloc(64, (size_t)hp->n_vocab * sizeof *s->logits);
-    if (!s->tokens || !s->logits) {
+    s->logits_next = nt_aligned_alloc(64, (size_t)hp->n_vocab * sizeof *s->logits_next);
+    if (!s->tokens || !s->logits || !s->logits_next) {
         nexttok_session_free(s);
         return nt_fail(NEXTTOK_ERR_NO_MEMORY, "out of memory for a session of %d positions", s->n_ctx);
     }
@@ -134,38 +137,6 @@ nexttok_status nt_session_tokens_check(const nexttok_session *s, const int32_t *
     return NEXTTOK_OK;
 }
 
-NEXTTOK_API nexttok_status nexttok_session_feed(nexttok_session *s, const int32_t *tokens, size_t n_tokens,
-                                                float *logits_out, size_t logits_capacity)
-{
-    nt_error_clear();
-    if (!s || (!tokens && n_tokens))
-        return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_session_feed: session and tokens must not be NULL");
-    if (!logits_out && logits_capacity)
-        return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_session_feed: logits_out is NULL but logits_capacity is %zu",
-                       logits_capacity);
-    if (n_tokens == 0) return NEXTTOK_OK;
-    nexttok_status st = nt_session_room_check(s, n_tokens);
-    if (st == NEXTTOK_OK) st = nt_session_tokens_check(s, tokens, n_tokens);
-    if (st != NEXTTOK_OK) return st;
-    const int32_t n_vocab = s->model->hp.n_vocab;
-    /* n_tokens fits the context here, so n_tokens * n_vocab cannot overflow. */
-    if (logits_out && logits_capacity / (size_t)n_vocab < n_tokens)
-        return nt_fail(NEXTTOK_ERR_BUFFER_TOO_SMALL,
-                       "nexttok_session_feed: logits_out holds %zu floats, %zu tokens x %d logits need %zu",
-                       logits_capacity, n_tokens, n_vocab, n_tokens * (size_t)n_vocab);
-
-    for (size_t done = 0; done < n_tokens;) {
-        const int32_t B = s->run->batch;
-        int32_t n = (int32_t)(n_tokens - done < (size_t)B ? n_tokens - done : (size_t)B);
-        memcpy(s->tokens + s->pos, tokens + done, (size_t)n * sizeof *tokens);
-        forward(s, tokens + done, n, logits_out ? logits_out + done * (size_t)n_vocab : NULL);
-        s->pos += n;
-        done += (size_t)n;
-    }
-    s->has_logits = true;
-    return NEXTTOK_OK;
-}
-
 NEXTTOK_API nexttok_status nexttok_session_logits_get(const nexttok_session *s, const float **logits_out)
 {
     nt_error_clear();
@@ -192,7 +163,7 @@ NEXTTOK_API nexttok_status nexttok_session_info_get(const nexttok_session *s, ne
         .kv_bytes = s->kv.bytes,
         .kv_bytes_per_pos = per_pos,
         .scratch_bytes = nt_run_bytes(s->run) + (uint64_t)s->n_ctx * sizeof *s->tokens +
-                         (uint64_t)hp->n_vocab * sizeof *s->logits,
+                         2 * (uint64_t)hp->n_vocab * sizeof *s->logits,
     };
     return nt_info_fill(info, &full, sizeof full, "nexttok_session_info_get");
 }
@@ -207,10 +178,15 @@ NEXTTOK_API nexttok_status nexttok_session_rewind(nexttok_session *s, int32_t n_
     if (n_pos < 0 || n_pos > s->pos)
         return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_session_rewind: position %d outside [0, %d]", n_pos, s->pos);
     if (n_pos == s->pos) return NEXTTOK_OK;
-    const bool kept = nt_kvcache_rewind_keeps(&s->kv, s->model->layer_windows, s->pos, n_pos);
+    /* a stopped feed may have written rows past the position (kv_top) */
+    const int32_t top = s->kv_top > s->pos ? s->kv_top : s->pos;
+    const bool kept = nt_kvcache_rewind_keeps(&s->kv, s->model->layer_windows, top, n_pos);
     s->pos = n_pos;
     s->has_logits = false;
-    if (n_pos == 0) return NEXTTOK_OK;
+    if (n_pos == 0) {
+        s->kv_top = 0;
+        return NEXTTOK_OK;
+    }
     if (!kept) {
         /* A sliding layer's ring has overwritten keys the window before
          * n_pos needs: feed the kept tokens again, which gives the same
@@ -220,6 +196,7 @@ NEXTTOK_API nexttok_status nexttok_session_rewind(nexttok_session *s, int32_t n_
             forward(s, s->tokens + s->pos, n, NULL);
             s->pos += n;
         }
+        s->kv_top = 0; /* every ring row the windows need is rewritten */
         s->has_logits = true;
         return NEXTTOK_OK;
     }

@@ -3,6 +3,7 @@
 #ifndef NT_SESSION_H
 #define NT_SESSION_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -27,6 +28,17 @@ struct nexttok_session {
     int32_t kv_type;             /* the public nexttok_kv_type */
     float *logits;      /* [n_vocab] after the last fed token */
     bool has_logits;
+    /* Batched feeds (batch.c) this session hosts without a caller's
+     * logits buffer: rows of n_vocab, grown to the widest batch seen. */
+    float *batch_logits;
+    size_t batch_logits_rows;
+    /* Feeds that may stop part-way (feed.c): a pass without a caller's
+     * rows writes its logits here, swapped with `logits` when it ends, so a
+     * stopped pass leaves the current logits whole. */
+    float *logits_next;
+    atomic_int cancel;  /* raised by nexttok_session_cancel from any thread */
+    int32_t kv_top;     /* a stopped pass wrote K/V rows up to position kv_top - 1,
+                           maybe past pos: a ring's rows before them are gone */
 };
 
 /* NEXTTOK_OK when n more tokens fit the session's context, else

@@ -1,0 +1,44 @@
+/* When a running forward pass must stop part-way: a deadline, a cancel
+ * flag another thread may raise, and a caller's callback. The caller's
+ * thread and the pool's workers check it between parts of the pass (steps,
+ * chunks of a product's rows); once a check fails the pass finishes only
+ * the parts in flight, and the next call can resume it. */
+#ifndef NT_CORE_STOP_H
+#define NT_CORE_STOP_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "nexttok.h"
+
+typedef struct nt_stop {
+    int64_t deadline_ns;      /* nt_clock_ns() time; 0: none */
+    const atomic_int *cancel; /* nonzero: stop at once; or NULL */
+    int (*check)(void *user); /* the caller's: nonzero stops; or NULL */
+    void *user;
+    atomic_int stopped;       /* 0 while running, else NEXTTOK_ERR_DEADLINE or _CANCELLED */
+    atomic_int progressed;    /* some part ran: a deadline is not honoured before, so
+                                 every call makes progress however short its budget */
+} nt_stop;
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+int64_t nt_clock_ns(void);
+
+/* Whether the pass must stop now (recording why): any thread may call it.
+ * The callback is the caller's own code and runs only where `caller` says
+ * this is the thread that called the feed. */
+bool nt_stop_check(nt_stop *st, bool caller);
+
+static inline bool nt_stop_stopped(const nt_stop *st)
+{
+    return st && atomic_load_explicit(&st->stopped, memory_order_acquire) != 0;
+}
+
+/* A part of the pass ran to its end. */
+static inline void nt_stop_progress(nt_stop *st)
+{
+    if (st) atomic_store_explicit(&st->progressed, 1, memory_order_relaxed);
+}
+
+#endif

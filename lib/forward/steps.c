@@ -1,0 +1,119 @@
+/* The steps of a pass, and stopping and resuming it between them or
+ * part-way through a long one. A pass stops where its run state's stop
+ * (core/stop.h) says, at a check between steps, between chunks of a
+ * product's rows or between groups of attention's tokens; it then skips
+ * its remaining steps. Everything a later step needs is in the run state's
+ * scratch and the KV cache, so the call that resumes it skips the steps
+ * done, finishes the stopped one's missing parts and goes on: every value
+ * is computed once, by the same operations, as in an uninterrupted pass. */
+#include "forward/forward.h"
+
+void nt_pass_begin(nt_run *run)
+{
+    nt_cursor *c = &run->cur;
+    c->next = 0;
+    if (c->resume && run->stop) return;
+    /* a fresh pass: whatever a stopped one left is dropped */
+    c->done = 0;
+    c->parts = 0;
+    c->in_part = false;
+    c->partial = false;
+    c->pending = false;
+}
+
+nt_step_mode nt_step_begin(nt_run *run)
+{
+    if (!run->stop) return NT_STEP_RUN;
+    const int64_t i = run->cur.next++;
+    if (i < run->cur.done) return NT_STEP_SKIP;
+    /* i == done: steps run in order, and after a stop none runs */
+    if (nt_stop_check(run->stop, true)) return NT_STEP_SKIP;
+    return run->cur.partial ? NT_STEP_RESUME : NT_STEP_RUN;
+}
+
+void nt_step_end(nt_run *run)
+{
+    if (!run->stop) return;
+    nt_cursor *c = &run->cur;
+    if (nt_stop_stopped(run->stop)) { /* stopped within it: its parts say how far */
+        c->partial = true;
+        return;
+    }
+    nt_stop_progress(run->stop);
+    c->done = c->next;
+    c->parts = 0;
+    c->in_part = false;
+    c->partial = false;
+}
+
+void nt_run_matmul_ex(nt_run *run, const nt_matmul_ctx *mm, const nt_weight *w, const float *x, int32_t n_tok,
+                      float *y)
+{
+    const nt_step_mode m = nt_step_begin(run);
+    if (m == NT_STEP_SKIP) return;
+    nt_matmul_ctx ctx = *mm;
+    ctx.stop = run->stop;
+    /* the tokens in blocks, each block a product of its own (rows do not
+     * depend on the tokens beside them); parts counts the blocks done */
+    const int32_t T = run->stop && run->stop->deadline_ns ? NT_PART_TOKENS : n_tok;
+    for (int32_t t = m == NT_STEP_RESUME ? run->cur.parts : 0; t < n_tok;) {
+        const int32_t n = n_tok - t < T ? n_tok - t : T;
+        ctx.resume = m == NT_STEP_RESUME && t == run->cur.parts && run->cur.in_part;
+        nt_matmul_ex(&ctx, w, x + (int64_t)t * w->n_in, n, y + (int64_t)t * w->n_out);
+        if (nt_stop_stopped(run->stop)) { /* a chunk of block t was skipped */
+            run->cur.in_part = true;
+            break;
+        }
+        run->cur.parts = t += n;
+        run->cur.in_part = false;
+        if (t < n_tok && nt_stop_check(run->stop, true)) break;
+    }
+    nt_step_end(run);
+}
+
+void nt_run_matmul(nt_run *run, const nt_weight *w, const float *x, int32_t n_tok, float *y)
+{
+    nt_run_matmul_ex(run, &run->mm, w, x, n_tok, y);
+}
+
+/* Multiply-adds of attention for a group of tokens when a deadline asks
+ * for small parts (about those of a product's chunk). */
+#define NT_ATTENTION_PART_MACS (8.0 * 1024 * 1024)
+
+/* The end of the group of tokens from t: whole when nothing may stop the
+ * pass part-way by time, else about NT_ATTENTION_PART_MACS of work. */
+static int32_t group_end(const nt_run *run, const nt_attention_args *a, int32_t t)
+{
+    const nt_batch *b = a->batch;
+    if (!run->stop || !run->stop->deadline_ns) return b->n_tok;
+    double macs = 0.0;
+    for (; t < b->n_tok && macs < NT_ATTENTION_PART_MACS; t++) {
+        const int32_t keys = a->window > 0 && b->pos[t] >= a->window ? a->window : b->pos[t] + 1;
+        macs += 2.0 * keys * a->head_dim * a->n_head;
+    }
+    return t;
+}
+
+void nt_run_attention(nt_run *run, const nt_attention_args *a)
+{
+    const nt_step_mode m = nt_step_begin(run);
+    if (m == NT_STEP_SKIP) return;
+    const nt_batch *b = a->batch;
+    const int64_t out_row = (int64_t)a->n_head * a->head_dim;
+    for (int32_t t = m == NT_STEP_RESUME ? run->cur.parts : 0; t < b->n_tok;) {
+        const int32_t t1 = group_end(run, a, t);
+        /* the group's tokens as a batch of their own: each token's
+         * attention reads only its own row, position and view */
+        const nt_batch sub = {.n_tok = t1 - t, .tokens = b->tokens + t, .pos = b->pos + t,
+                              .seq = b->seq ? b->seq + t : NULL};
+        nt_attention_args ga = *a;
+        ga.q = a->q + t * a->q_stride;
+        ga.out = a->out + t * out_row;
+        ga.batch = &sub;
+        nt_attention(run->mm.pool, &ga);
+        if (run->stop) nt_stop_progress(run->stop);
+        run->cur.parts = t = t1;
+        if (t < b->n_tok && nt_stop_check(run->stop, true)) break;
+    }
+    nt_step_end(run);
+}
