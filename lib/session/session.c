@@ -66,12 +66,30 @@ NEXTTOK_API nexttok_status nexttok_session_create(const nexttok_model *m, const 
     if (!kv_ok)
         return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_session_create: kv_type %d is not a nexttok_kv_type", p.kv_type);
 
+    if (p.context_full != NEXTTOK_CONTEXT_ERROR && p.context_full != NEXTTOK_CONTEXT_SHIFT)
+        return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_session_create: context_full %d is not a nexttok_context_full",
+                       p.context_full);
+    if (p.context_full == NEXTTOK_CONTEXT_SHIFT) {
+        const int32_t n_ctx = p.n_ctx ? p.n_ctx : (hp->n_ctx_train < NEXTTOK_DEFAULT_N_CTX ? hp->n_ctx_train : NEXTTOK_DEFAULT_N_CTX);
+        const char *why = nt_session_shift_refusal(m);
+        if (why) return nt_fail(NEXTTOK_ERR_UNSUPPORTED, "nexttok_session_create: context shift: %s", why);
+        if (p.n_keep < 0 || p.n_keep >= n_ctx)
+            return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_session_create: n_keep %d outside [0, %d) (the context)",
+                           p.n_keep, n_ctx);
+        if (p.n_discard < 0 || p.n_discard > n_ctx - p.n_keep)
+            return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_session_create: n_discard %d outside [0, %d] "
+                           "(the context after n_keep)", p.n_discard, n_ctx - p.n_keep);
+    }
+
     nexttok_session *s = nt_calloc(1, sizeof *s);
     if (!s) return nt_fail(NEXTTOK_ERR_NO_MEMORY, "out of memory");
     s->model = m;
     s->n_ctx = p.n_ctx ? p.n_ctx : (hp->n_ctx_train < NEXTTOK_DEFAULT_N_CTX ? hp->n_ctx_train : NEXTTOK_DEFAULT_N_CTX);
     s->forward = nt_forward_for(m);
     s->kv_type = p.kv_type;
+    s->context_full = p.context_full;
+    s->n_keep = p.n_keep;
+    s->n_discard = p.n_discard;
     s->precision = p.precision != NEXTTOK_PRECISION_DEFAULT ? (nexttok_precision)p.precision
                    : has_quantized_weights(m)             ? NEXTTOK_PRECISION_FAST
                                                           : NEXTTOK_PRECISION_EXACT;
@@ -134,6 +152,8 @@ nexttok_status nt_session_tokens_check(const nexttok_session *s, const int32_t *
     return NEXTTOK_OK;
 }
 
+static nexttok_status feed_shifting(nexttok_session *s, const int32_t *tokens, size_t n_tokens, float *logits_out);
+
 NEXTTOK_API nexttok_status nexttok_session_feed(nexttok_session *s, const int32_t *tokens, size_t n_tokens,
                                                 float *logits_out)
 {
@@ -141,8 +161,14 @@ NEXTTOK_API nexttok_status nexttok_session_feed(nexttok_session *s, const int32_
     if (!s || (!tokens && n_tokens))
         return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_session_feed: session and tokens must not be NULL");
     if (n_tokens == 0) return NEXTTOK_OK;
-    nexttok_status st = nt_session_room_check(s, n_tokens);
-    if (st == NEXTTOK_OK) st = nt_session_tokens_check(s, tokens, n_tokens);
+    nexttok_status st = nt_session_tokens_check(s, tokens, n_tokens);
+    if (st != NEXTTOK_OK) return st;
+    if (s->context_full == NEXTTOK_CONTEXT_SHIFT && n_tokens > (size_t)(s->n_ctx - s->pos))
+        return feed_shifting(s, tokens, n_tokens, logits_out);
+    st = nt_session_room_check(s, n_tokens);
+    if (st != NEXTTOK_OK) return st;
+    /* every page the feed writes, before anything is fed: all or nothing */
+    st = nt_kv_prepare(&s->kv, s->pos, (int32_t)n_tokens);
     if (st != NEXTTOK_OK) return st;
     const int32_t n_vocab = s->model->hp.n_vocab;
 
@@ -155,6 +181,27 @@ NEXTTOK_API nexttok_status nexttok_session_feed(nexttok_session *s, const int32_
         done += (size_t)n;
     }
     s->has_logits = true;
+    return NEXTTOK_OK;
+}
+
+/* NEXTTOK_CONTEXT_SHIFT and more tokens than room: feed what fits, shift,
+ * feed on. Each step feeds at most n_ctx - n_keep - (kept after a shift)
+ * tokens, so every shift makes room for the next step. */
+static nexttok_status feed_shifting(nexttok_session *s, const int32_t *tokens, size_t n_tokens, float *logits_out)
+{
+    const size_t n_vocab = (size_t)s->model->hp.n_vocab;
+    for (size_t done = 0; done < n_tokens;) {
+        size_t room = (size_t)(s->n_ctx - s->pos);
+        if (room == 0) {
+            nexttok_status st = nt_session_shift(s, 1);
+            if (st != NEXTTOK_OK) return st;
+            room = (size_t)(s->n_ctx - s->pos);
+        }
+        const size_t n = n_tokens - done < room ? n_tokens - done : room;
+        nexttok_status st = nexttok_session_feed(s, tokens + done, n, logits_out ? logits_out + done * n_vocab : NULL);
+        if (st != NEXTTOK_OK) return st;
+        done += n;
+    }
     return NEXTTOK_OK;
 }
 
@@ -185,7 +232,10 @@ NEXTTOK_API nexttok_status nexttok_session_info_get(const nexttok_session *s, ne
         .kv_bytes_per_pos = per_pos,
         .scratch_bytes = nt_run_bytes(s->run) + (uint64_t)s->n_ctx * sizeof *s->tokens +
                          (uint64_t)hp->n_vocab * sizeof *s->logits,
+        .n_shifted = s->n_shifted,
+        .context_full = s->context_full,
     };
+    nt_kvcache_held(&s->kv, s->pos, &full.kv_bytes_held, &full.kv_bytes_shared);
     return nt_info_fill(info, &full, sizeof full, "nexttok_session_info_get");
 }
 
@@ -200,6 +250,11 @@ NEXTTOK_API nexttok_status nexttok_session_rewind(nexttok_session *s, int32_t n_
         return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_session_rewind: position %d outside [0, %d]", n_pos, s->pos);
     if (n_pos == s->pos) return NEXTTOK_OK;
     const bool kept = nt_kvcache_rewind_keeps(&s->kv, s->model->layer_windows, s->pos, n_pos);
+    /* the rows rewritten below (a fork's may be shared) */
+    if (n_pos > 0) {
+        nexttok_status st = kept ? nt_kv_prepare(&s->kv, n_pos - 1, 1) : nt_kv_prepare(&s->kv, 0, n_pos);
+        if (st != NEXTTOK_OK) return st;
+    }
     s->pos = n_pos;
     s->has_logits = false;
     if (n_pos == 0) return NEXTTOK_OK;

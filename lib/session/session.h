@@ -27,6 +27,11 @@ struct nexttok_session {
     int32_t kv_type;             /* the public nexttok_kv_type */
     float *logits;      /* [n_vocab] after the last fed token */
     bool has_logits;
+    /* context full policy (nexttok_context_full) and what shifts did */
+    int32_t context_full;
+    int32_t n_keep;
+    int32_t n_discard;
+    int64_t n_shifted;
 };
 
 /* NEXTTOK_OK when n more tokens fit the session's context, else
@@ -36,5 +41,12 @@ nexttok_status nt_session_room_check(const nexttok_session *s, size_t n);
 /* NEXTTOK_OK when tokens[0 .. n) are all vocabulary ids, else
  * NEXTTOK_ERR_TOKEN_RANGE naming the first that is not. */
 nexttok_status nt_session_tokens_check(const nexttok_session *s, const int32_t *tokens, size_t n);
+
+/* NEXTTOK_CONTEXT_SHIFT: make room for n more tokens (n <= n_ctx - n_keep)
+ * by dropping old ones and turning the kept keys back (shift.c). */
+nexttok_status nt_session_shift(nexttok_session *s, size_t n);
+
+/* Whether model m can shift its context; else the reason, for messages. */
+const char *nt_session_shift_refusal(const nexttok_model *m);
 
 #endif
