@@ -428,10 +428,13 @@ NEXTTOK_API nexttok_status nexttok_session_reset(nexttok_session *session);
  *
  * `params` NULL: the source's threads (its borrowed pool, or an own pool of
  * as many threads), precision and context policy. Otherwise the fork takes
- * params' n_threads, pool, precision (DEFAULT: the source's) and context
- * policy; n_ctx, kv_type and n_batch are the source's, and params must
- * leave them at their defaults or give the source's values
- * (NEXTTOK_ERR_INVALID_ARGUMENT otherwise).
+ * params' n_threads, pool, precision (DEFAULT: the source's), context
+ * policy and n_batch (0: the source's; another only for models without
+ * sliding-window layers, whose rings it sizes); n_ctx and kv_type are the
+ * source's, and params must leave them at their defaults or give the
+ * source's values (NEXTTOK_ERR_INVALID_ARGUMENT otherwise). A fork on a
+ * shared pool with a small n_batch (decode only) costs its page table and
+ * small scratch, no threads.
  */
 NEXTTOK_API nexttok_status nexttok_session_fork(const nexttok_session *src,
                                                 const nexttok_session_params *params,

@@ -96,6 +96,10 @@ static nexttok_session *fork_of(const nexttok_session *s)
     return f;
 }
 
+/* Snapshot helpers (below): the bytes of s, and a session restored from them. */
+static unsigned char *snapshot(const nexttok_session *s, size_t *size);
+static nexttok_session *restore(const nexttok_model *m, const unsigned char *buf, size_t size);
+
 /* ---- forks ------------------------------------------------------------------------ */
 
 /* A fork fed what its parent is fed gives the parent's bytes, and those of a
@@ -133,6 +137,26 @@ Test(fork, aidreams_f16) { fork_matches("models/aidreams260K.gguf", NEXTTOK_KV_F
  * window 8: the ring of 16 rows has wrapped by position 37) */
 Test(fork, gemma3_ring) { fork_matches("arch/gemma3.gguf", NEXTTOK_KV_F32, 4); }
 Test(fork, gemma2_ring_one_token) { fork_matches("arch/gemma2.gguf", NEXTTOK_KV_F32, 1); }
+
+/* Rings are sized by the batch: a sliding-window model's fork keeps it. */
+Test(fork, ring_batch_fixed)
+{
+    nexttok_model *m = load_fixture("arch/gemma3.gguf");
+    nexttok_session *s = make(m, 64, 0, 4);
+    const int32_t t[3] = {1, 2, 3};
+    feed(s, t, 3);
+    nexttok_session_params p;
+    nexttok_session_params_init(&p, sizeof p);
+    p.n_batch = 1;
+    nexttok_session *f = NULL;
+    cr_assert_eq(nexttok_session_fork(s, &p, &f), NEXTTOK_ERR_INVALID_ARGUMENT);
+    cr_assert(strstr(nexttok_error_message(), "rings") != NULL, "%s", nexttok_error_message());
+    p.n_batch = 4;
+    cr_assert_eq(nexttok_session_fork(s, &p, &f), NEXTTOK_OK, "%s", nexttok_error_message());
+    nexttok_session_free(f);
+    nexttok_session_free(s);
+    nexttok_model_free(m);
+}
 
 /* Neither side sees the other's feeds, interleaved in any order; the
  * parent may be freed first. */
@@ -320,6 +344,27 @@ Test(fork, params_checked)
     cr_assert_eq(info.n_threads, 1);
     cr_assert_eq(nexttok_session_fork(NULL, NULL, &f), NEXTTOK_ERR_INVALID_ARGUMENT);
     nexttok_session_free(f);
+    /* a decode-sized batch on a shared pool: no sliding layers here, so
+     * the rows are the same; fed alike, fork and source agree bytewise,
+     * and the fork's snapshot restores */
+    nexttok_pool *pool = NULL;
+    cr_assert_eq(nexttok_pool_create(2, &pool), NEXTTOK_OK);
+    nexttok_session_params_init(&p, sizeof p);
+    p.pool = pool;
+    p.n_batch = 16;
+    cr_assert_eq(nexttok_session_fork(s, &p, &f), NEXTTOK_OK, "%s", nexttok_error_message());
+    const int32_t more[20] = {7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26};
+    feed(f, more, 20);
+    feed(s, more, 20);
+    assert_same_logits(f, s, nexttok_model_n_vocab_get(m), "fork with n_batch 16");
+    size_t size;
+    unsigned char *buf = snapshot(f, &size);
+    nexttok_session *r = restore(m, buf, size);
+    assert_same_logits(r, s, nexttok_model_n_vocab_get(m), "restored fork with n_batch 16");
+    free(buf);
+    nexttok_session_free(r);
+    nexttok_session_free(f);
+    nexttok_pool_free(pool);
     /* a fork of an empty session has no logits, like its source */
     nexttok_session *e = make(m, 64, 0, 0), *fe = fork_of(e);
     const float *l;

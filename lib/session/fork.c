@@ -28,9 +28,11 @@ NEXTTOK_API nexttok_status nexttok_session_fork(const nexttok_session *src, cons
         if (p.kv_type != NEXTTOK_KV_F32 && p.kv_type != src->kv_type)
             return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_session_fork: kv_type %d differs from the source's %d "
                            "(a fork shares its rows)", p.kv_type, src->kv_type);
-        if (p.n_batch != 0 && p.n_batch != src->run->batch)
+        /* without sliding layers the batch shapes no row of the cache */
+        if (p.n_batch != 0 && p.n_batch != src->run->batch && src->model->layer_windows)
             return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_session_fork: n_batch %d differs from the source's %d "
-                           "(sliding layers' rings depend on it; pass 0)", p.n_batch, src->run->batch);
+                           "(the sliding layers' rings depend on it; pass 0)", p.n_batch, src->run->batch);
+        if (p.n_batch == 0) p.n_batch = src->run->batch;
         if (p.precision == NEXTTOK_PRECISION_DEFAULT) p.precision = src->precision;
     } else {
         /* a borrowed pool is the caller's choice for all its sessions; an
@@ -41,10 +43,10 @@ NEXTTOK_API nexttok_status nexttok_session_fork(const nexttok_session *src, cons
         p.context_full = src->context_full;
         p.n_keep = src->n_keep;
         p.n_discard = src->n_discard;
+        p.n_batch = src->run->batch;
     }
     p.n_ctx = src->n_ctx;
     p.kv_type = src->kv_type;
-    p.n_batch = src->run->batch;
 
     nexttok_session *f = NULL;
     nexttok_status st = nexttok_session_create(src->model, &p, &f);

@@ -53,13 +53,22 @@ int nt_bench_fork_run(const nexttok_model *model, nexttok_session *session, cons
     nexttok_status st = nexttok_session_reset(session);
     if (st == NEXTTOK_OK && prefix > 0) st = nexttok_session_feed(session, tokens, (size_t)prefix, NULL);
     if (st != NEXTTOK_OK) return nt_cli_api_fail(st, "feeding the %lld-token prefix to fork", (long long)prefix);
-    double *t = malloc(3 * (size_t)reps * sizeof *t);
+    double *t = malloc(4 * (size_t)reps * sizeof *t);
+    nexttok_pool *pool = NULL;
+    nexttok_session_info si = {.struct_size = sizeof si};
+    st = nexttok_session_info_get(session, &si);
+    if (st == NEXTTOK_OK) st = nexttok_pool_create(si.n_threads, &pool);
+    if (st != NEXTTOK_OK) {
+        free(t);
+        return nt_cli_api_fail(st, "a pool for forks");
+    }
     size_t size = 0;
     st = nexttok_session_snapshot_write(session, NULL, 0, &size);
     unsigned char *snap = st == NEXTTOK_OK ? malloc(size ? size : 1) : NULL;
     if (!t || !snap) {
         free(t);
         free(snap);
+        nexttok_pool_free(pool);
         return st != NEXTTOK_OK ? nt_cli_api_fail(st, "snapshot size") : nt_cli_fail("out of memory");
     }
     out->snapshot_bytes = size;
@@ -83,6 +92,16 @@ int nt_bench_fork_run(const nexttok_model *model, nexttok_session *session, cons
             out->first_write_bytes = out->fork_shared_bytes - shared_of(f);
         }
         nexttok_session_free(f);
+        /* as a game would fork an NPC: onto its pool, decode-sized scratch */
+        nexttok_session_params p;
+        nexttok_session_params_init(&p, sizeof p);
+        p.pool = pool;
+        p.n_batch = 16;
+        const double tp = now_us();
+        st = nexttok_session_fork(session, &p, &f);
+        t[3 * reps + r] = now_us() - tp;
+        if (st != NEXTTOK_OK && rc == 0) rc = nt_cli_api_fail(st, "fork onto a pool");
+        nexttok_session_free(f);
         const double t1 = now_us();
         st = nexttok_session_snapshot_write(session, snap, size, &size);
         t[reps + r] = now_us() - t1;
@@ -98,19 +117,21 @@ int nt_bench_fork_run(const nexttok_model *model, nexttok_session *session, cons
         out->fork_us = median(t, reps);
         out->snapshot_us = median(t + reps, reps);
         out->restore_us = median(t + 2 * reps, reps);
+        out->fork_pool_us = median(t + 3 * reps, reps);
     }
     free(t);
     free(snap);
+    nexttok_pool_free(pool);
     return rc;
 }
 
 void nt_bench_fork_print(const nt_bench_fork *r, bool json)
 {
     if (json) {
-        printf(", \"fork_prefix_tokens\": %lld, \"fork_us\": %.3f, \"fork_rss_bytes\": %lld, "
+        printf(", \"fork_prefix_tokens\": %lld, \"fork_us\": %.3f, \"fork_pool_us\": %.3f, \"fork_rss_bytes\": %lld, "
                "\"fork_shared_bytes\": %llu, \"fork_first_write_bytes\": %llu, \"snapshot_bytes\": %llu, "
                "\"snapshot_us\": %.3f, \"restore_us\": %.3f",
-               (long long)r->prefix, r->fork_us, (long long)r->fork_rss_bytes,
+               (long long)r->prefix, r->fork_us, r->fork_pool_us, (long long)r->fork_rss_bytes,
                (unsigned long long)r->fork_shared_bytes, (unsigned long long)r->first_write_bytes,
                (unsigned long long)r->snapshot_bytes, r->snapshot_us, r->restore_us);
         return;
@@ -119,6 +140,7 @@ void nt_bench_fork_print(const nt_bench_fork *r, bool json)
            "%.1f KiB copied by its first token\n",
            (long long)r->prefix, r->fork_us, r->fork_rss_bytes < 0 ? -1.0 : (double)r->fork_rss_bytes / 1024.0,
            (double)r->fork_shared_bytes / 1048576.0, (double)r->first_write_bytes / 1024.0);
+    printf("fork      onto a shared pool, n_batch 16: %.1f us (median)\n", r->fork_pool_us);
     printf("snapshot  %.1f MiB: written in %.1f us, restored in %.1f us (medians)\n",
            (double)r->snapshot_bytes / 1048576.0, r->snapshot_us, r->restore_us);
 }

@@ -11,6 +11,7 @@
 typedef struct nt_bench_fork {
     int64_t prefix;              /* tokens the forked session holds */
     double fork_us;              /* median time of nexttok_session_fork */
+    double fork_pool_us;         /* the same onto a shared pool with n_batch 16 */
     int64_t fork_rss_bytes;      /* resident memory one fork added (-1: unknown) */
     uint64_t fork_shared_bytes;  /* KV pages the fork shares with its source */
     uint64_t first_write_bytes;  /* KV pages its first fed token copied */

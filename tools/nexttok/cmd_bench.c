@@ -44,7 +44,8 @@ static void usage(void)
            "rates and seconds, and the session's precision and memory (KV cache bytes\n"
            "per token and in all, scratch bytes).\n\n"
            "--fork also times, R times, nexttok_session_fork of a session holding the P\n"
-           "prompt tokens (fork_us; fork_rss_bytes the resident memory it added,\n"
+           "prompt tokens (fork_us; fork_pool_us onto a shared pool with n_batch 16;\n"
+           "fork_rss_bytes the resident memory a fork added,\n"
            "fork_shared_bytes the KV pages it shares, fork_first_write_bytes those its\n"
            "first token copied) and a snapshot of that session to memory and back\n"
            "(snapshot_bytes, snapshot_us, restore_us).\n\n" NT_CLI_SESSION_OPTIONS_HELP,
