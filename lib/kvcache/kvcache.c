@@ -1,6 +1,7 @@
 /* KV cache pages: allocation, sharing, copy-on-write and row writes. */
 #include "kvcache/kvcache.h"
 
+#include <assert.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -271,6 +272,10 @@ void nt_kvcache_release(nt_kvcache *c)
 void nt_kv_store(const nt_kv_view *v, int layer, int32_t pos, const float *k, const float *val)
 {
     const nt_kvcache *c = v->cache;
+    /* a page another cache holds is never written: whoever runs the pass
+     * forgot nt_kv_prepare for this position */
+    assert(atomic_load_explicit(&c->pages[c->layer_page0[layer] + (size_t)(pos % c->layer_rows[layer] / NT_KV_PAGE)]->refs,
+                                memory_order_relaxed) == 1);
     const nt_type_kernels *kern = nt_type_kernels_get(c->type);
     kern->from_float(k, nt_kv_k_row(v, layer, pos), c->kv_dim);
     kern->from_float(val, nt_kv_v_row(v, layer, pos), c->kv_dim);
