@@ -56,7 +56,7 @@ static nexttok_status alloc_tables(nt_kvcache *c)
 
 struct nt_kv_slab {
     atomic_int live;     /* references to its pages, plus one of its cache */
-    unsigned char *rows; /* n pages' rows, one after another */
+    unsigned char *rows; /* the n pages' key rows in slot order, then their value rows */
     nt_kv_page pages[];  /* [n]; headers apart from the rows, so making the
                             slab touches no row memory */
 };
@@ -107,7 +107,8 @@ static nexttok_status alloc_pages(nt_kvcache *c, bool own)
     for (size_t i = 0; i < n; i++) {
         atomic_init(&sl->pages[i].refs, 0);
         sl->pages[i].slab = sl;
-        sl->pages[i].rows = rows + i * c->page_bytes;
+        sl->pages[i].k = rows + i * (c->page_bytes / 2);
+        sl->pages[i].v = rows + (n + i) * (c->page_bytes / 2);
         if (own) {
             c->pages[i] = &sl->pages[i];
             page_take(c->pages[i]);
@@ -204,11 +205,13 @@ static bool page_own(nt_kvcache *c, size_t i)
         if (!fresh) return false;
         atomic_init(&fresh->refs, 1);
         fresh->slab = NULL;
-        fresh->rows = (unsigned char *)fresh + LOOSE_HEAD;
+        fresh->k = (unsigned char *)fresh + LOOSE_HEAD;
+        fresh->v = fresh->k + c->page_bytes / 2;
     }
     /* whole: rows past the written ones are never read, but copying them
      * keeps the copy what the original would be */
-    memcpy(fresh->rows, pg->rows, c->page_bytes);
+    memcpy(fresh->k, pg->k, c->page_bytes / 2);
+    memcpy(fresh->v, pg->v, c->page_bytes / 2);
     page_drop(pg);
     c->pages[i] = fresh;
     return true;

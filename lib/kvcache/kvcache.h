@@ -7,16 +7,20 @@
  * the batch's own rows are written): position p lives in row p mod the
  * layer's rows.
  *
- * Rows live in pages of NT_KV_PAGE consecutive rows of one layer (keys,
- * then values), each page refcounted. A cache holds a table of pages, one
- * slot per NT_KV_PAGE rows of each layer, and a slab with a page of its own
- * for every slot, allocated at creation but not touched (so, as a plain
- * array, rows never written cost no resident memory, and decoding never
- * allocates). A fork's cache points the slots of its source's written rows
- * at the source's pages instead of copying them (copy-on-write): a page
- * held by more than one cache is never written; a cache about to write one
- * copies it first (nt_kv_prepare), into its own slab page for that slot
- * when that is free, else into a page allocated for it.
+ * Rows live in pages of NT_KV_PAGE consecutive rows of one layer, each
+ * page refcounted. A cache holds a table of pages, one slot per NT_KV_PAGE
+ * rows of each layer, and a slab with a page of its own for every slot,
+ * allocated at creation but not touched (so, as a plain array, rows never
+ * written cost no resident memory, and decoding never allocates). The
+ * slab keeps the key rows of all its pages in one array and the value rows
+ * in another, in slot order, so the rows of a session's own pages run on
+ * across page boundaries as they did in one array, and attention walks
+ * them in as few calls. A fork's cache points the slots of its source's
+ * written rows at the source's pages instead of copying them
+ * (copy-on-write): a page held by more than one cache is never written; a
+ * cache about to write one copies it first (nt_kv_prepare), into its own
+ * slab page for that slot when that is free, else into a page allocated
+ * for it.
  *
  * The forward pass never indexes the pages itself: it writes a position's
  * rows with nt_kv_store and reads a head's slice with nt_kv_k_head /
@@ -44,7 +48,8 @@ typedef struct nt_kv_slab nt_kv_slab;
 typedef struct nt_kv_page {
     atomic_int refs;     /* cache slots pointing at the page */
     nt_kv_slab *slab;    /* the slab it belongs to, or NULL: allocated alone */
-    unsigned char *rows; /* NT_KV_PAGE key rows, then as many value rows */
+    unsigned char *k;    /* NT_KV_PAGE key rows */
+    unsigned char *v;    /* NT_KV_PAGE value rows */
 } nt_kv_page;
 
 typedef struct nt_kvcache {
@@ -56,7 +61,7 @@ typedef struct nt_kvcache {
     uint32_t type;       /* ggml type id of the rows */
     size_t head_bytes;   /* one head's slice of a row */
     size_t row_bytes;    /* n_head_kv * head_bytes */
-    size_t page_bytes;   /* 2 * NT_KV_PAGE * row_bytes */
+    size_t page_bytes;   /* 2 * NT_KV_PAGE * row_bytes: keys and values */
     int32_t *layer_rows; /* [n_layer] rows each layer keeps */
     size_t *layer_page0; /* [n_layer] its first slot in pages */
     size_t n_pages;      /* slots of all layers */
@@ -116,16 +121,23 @@ static inline int32_t nt_kv_first_kept(const nt_kvcache *c, int layer, int32_t p
     return pos > c->layer_rows[layer] ? pos - c->layer_rows[layer] : 0;
 }
 
+static inline const nt_kv_page *nt_kv_page_of(const nt_kvcache *c, int layer, int32_t r)
+{
+    return c->pages[c->layer_page0[layer] + (size_t)(r / NT_KV_PAGE)];
+}
+
 static inline unsigned char *nt_kv_k_row(const nt_kv_view *v, int layer, int32_t pos)
 {
     const nt_kvcache *c = v->cache;
     const int32_t r = pos % c->layer_rows[layer];
-    return c->pages[c->layer_page0[layer] + (size_t)(r / NT_KV_PAGE)]->rows + (size_t)(r % NT_KV_PAGE) * c->row_bytes;
+    return nt_kv_page_of(c, layer, r)->k + (size_t)(r % NT_KV_PAGE) * c->row_bytes;
 }
 
 static inline unsigned char *nt_kv_v_row(const nt_kv_view *v, int layer, int32_t pos)
 {
-    return nt_kv_k_row(v, layer, pos) + (size_t)NT_KV_PAGE * v->cache->row_bytes;
+    const nt_kvcache *c = v->cache;
+    const int32_t r = pos % c->layer_rows[layer];
+    return nt_kv_page_of(c, layer, r)->v + (size_t)(r % NT_KV_PAGE) * c->row_bytes;
 }
 
 /* Head `h`'s slice of the key (value) row of `layer` at `pos`, in the
@@ -145,15 +157,24 @@ static inline const void *nt_kv_v_head(const nt_kv_view *v, int layer, int32_t p
 static inline size_t nt_kv_pos_stride(const nt_kv_view *v) { return v->cache->row_bytes; }
 
 /* Positions j0 .. j0 + n - 1 of a layer lie in runs of consecutive rows,
- * each ending at a page's end or where a ring wraps: the length of the
- * first. */
+ * each ending where a ring wraps or where the next page's rows do not
+ * follow this one's (another page than the slab's next, as a fork's shared
+ * or copied pages are): the length of the first. Runs end on multiples of
+ * NT_KV_PAGE (of 16), where no score depends on the split. */
 static inline int32_t nt_kv_run_len(const nt_kv_view *v, int layer, int32_t j0, int32_t n)
 {
-    const int32_t rows = v->cache->layer_rows[layer];
+    const nt_kvcache *c = v->cache;
+    const int32_t rows = c->layer_rows[layer];
     const int32_t r = j0 % rows;
-    int32_t first = rows - r;
-    if (first > NT_KV_PAGE - r % NT_KV_PAGE) first = NT_KV_PAGE - r % NT_KV_PAGE;
-    return n < first ? n : first;
+    int32_t len = NT_KV_PAGE - r % NT_KV_PAGE;
+    const size_t span = (size_t)NT_KV_PAGE * c->row_bytes;
+    while (len < n && r + len < rows) {
+        const nt_kv_page *a = nt_kv_page_of(c, layer, r + len - 1), *b = nt_kv_page_of(c, layer, r + len);
+        if (b->k != a->k + span || b->v != a->v + span) break;
+        len += NT_KV_PAGE;
+    }
+    if (len > rows - r) len = rows - r;
+    return n < len ? n : len;
 }
 
 /* Write the key and value rows (kv_dim F32 values each) of `layer` at
