@@ -88,9 +88,8 @@ static void page_drop(nt_kv_page *pg)
     else if (left == 0) nt_free(pg);
 }
 
-/* The table and the slab; slot i points at page i of the slab when
- * `own` (refs 1), else is left NULL for the caller to fill. */
-static nexttok_status alloc_pages(nt_kvcache *c, bool own)
+/* The table and the slab; slot i points at page i of the slab (refs 1). */
+static nexttok_status alloc_pages(nt_kvcache *c)
 {
     const size_t n = c->n_pages;
     c->pages = nt_calloc(n, sizeof *c->pages);
@@ -109,10 +108,8 @@ static nexttok_status alloc_pages(nt_kvcache *c, bool own)
         sl->pages[i].slab = sl;
         sl->pages[i].k = rows + i * (c->page_bytes / 2);
         sl->pages[i].v = rows + (n + i) * (c->page_bytes / 2);
-        if (own) {
-            c->pages[i] = &sl->pages[i];
-            page_take(c->pages[i]);
-        }
+        c->pages[i] = &sl->pages[i];
+        page_take(c->pages[i]);
     }
     c->slab = sl;
     return NEXTTOK_OK;
@@ -154,7 +151,7 @@ nexttok_status nt_kvcache_init(nt_kvcache *c, uint32_t type, int32_t n_layer, in
     c->n_pages = (size_t)pages;
     /* Not zeroed: every row is written before it is read, and untouched
      * pages of a long context cost no resident memory. */
-    return alloc_pages(c, true);
+    return alloc_pages(c);
 }
 
 /* Whether slot `slot` of layer l holds rows of positions 0 .. pos-1. */
@@ -166,21 +163,16 @@ static bool slot_written(const nt_kvcache *c, int l, size_t slot, int32_t pos)
 
 nexttok_status nt_kvcache_share(nt_kvcache *c, const nt_kvcache *src, int32_t pos)
 {
-    *c = *src;
-    c->layer_rows = NULL;
-    c->layer_page0 = NULL;
-    c->pages = NULL;
-    c->slab = NULL;
-    nexttok_status st = alloc_tables(c);
-    if (st == NEXTTOK_OK) st = alloc_pages(c, false);
-    if (st != NEXTTOK_OK) return st;
-    memcpy(c->layer_rows, src->layer_rows, (size_t)c->n_layer * sizeof *c->layer_rows);
-    memcpy(c->layer_page0, src->layer_page0, (size_t)c->n_layer * sizeof *c->layer_page0);
+    bool same = c->n_pages == src->n_pages && c->n_layer == src->n_layer && c->row_bytes == src->row_bytes;
+    for (int l = 0; same && l < c->n_layer; l++) same = c->layer_rows[l] == src->layer_rows[l];
+    if (!same) return nt_fail(NEXTTOK_ERR_STATE, "a KV cache can only share the pages of one of its own shape");
     for (int l = 0; l < c->n_layer; l++) {
         const size_t end = l + 1 < c->n_layer ? c->layer_page0[l + 1] : c->n_pages;
-        for (size_t i = c->layer_page0[l]; i < end; i++) {
-            c->pages[i] = slot_written(c, l, i - c->layer_page0[l], pos) ? src->pages[i] : &c->slab->pages[i];
-            page_take(c->pages[i]);
+        for (size_t i = c->layer_page0[l]; i < end && slot_written(c, l, i - c->layer_page0[l], pos); i++) {
+            /* the slot leaves its own (fresh, unshared) page for src's */
+            page_take(src->pages[i]);
+            page_drop(c->pages[i]);
+            c->pages[i] = src->pages[i];
         }
     }
     return NEXTTOK_OK;

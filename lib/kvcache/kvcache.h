@@ -92,10 +92,11 @@ int32_t nt_kvcache_layer_rows(const int32_t *windows, int l, int32_t n_ctx, int3
 nexttok_status nt_kvcache_init(nt_kvcache *c, uint32_t type, int32_t n_layer, int32_t n_ctx,
                                int32_t n_head_kv, int32_t head_dim, const int32_t *windows, int32_t n_batch);
 
-/* Make `c` a cache of src's shape whose slots of src's rows of positions
- * 0 .. pos-1 hold references to src's pages (no row is copied), the
- * others its own pages. Safe while other threads read or share src's
- * pages; src itself must not be written meanwhile. */
+/* Point the slots of `c` (a new cache made as src was, so of its shape)
+ * that hold src's rows of positions 0 .. pos-1 at src's pages, by
+ * reference (no row is copied); its other slots keep their own pages.
+ * Safe while other threads read or share src's pages; src itself must
+ * not be written meanwhile. */
 nexttok_status nt_kvcache_share(nt_kvcache *c, const nt_kvcache *src, int32_t pos);
 
 /* Make every page holding rows of positions [pos, pos + n) of every layer

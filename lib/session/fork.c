@@ -51,15 +51,11 @@ NEXTTOK_API nexttok_status nexttok_session_fork(const nexttok_session *src, cons
     nexttok_session *f = NULL;
     nexttok_status st = nexttok_session_create(src->model, &p, &f);
     if (st != NEXTTOK_OK) return st;
-    nt_kvcache_release(&f->kv);
     st = nt_kvcache_share(&f->kv, &src->kv, src->pos);
     if (st != NEXTTOK_OK) {
-        /* the empty cache the session expects on free */
-        memset(&f->kv, 0, sizeof f->kv);
         nexttok_session_free(f);
         return st;
     }
-    f->view.cache = &f->kv;
     f->pos = src->pos;
     memcpy(f->tokens, src->tokens, (size_t)src->pos * sizeof *f->tokens);
     f->has_logits = src->has_logits;
