@@ -311,6 +311,26 @@ typedef enum nexttok_kv_type {
     NEXTTOK_KV_Q8_0 = 2, /** 34 bytes per 32 values; needs head sizes divisible by 32 */
 } nexttok_kv_type;
 
+/**
+ * What a feed that would pass the session's context does.
+ *
+ * NEXTTOK_CONTEXT_SHIFT keeps the first n_keep tokens, drops the n_discard
+ * oldest after them (0: half of the rest), moves the rest down and turns
+ * their cached keys back by the dropped count (RoPE is a rotation by the
+ * position, so this is exact up to float rounding), then feeds on; it
+ * shifts as often as needed, even within one feed. The kept tokens' cached
+ * rows still carry what they saw of the dropped ones, so logits after a
+ * shift DIFFER from a fresh session fed only the kept tokens (the first
+ * layer's keys agree with it within rounding; later layers do not). Models
+ * with learned absolute positions (GPT-2) or sliding-window layers cannot
+ * shift: nexttok_session_create refuses the policy for them
+ * (NEXTTOK_ERR_UNSUPPORTED).
+ */
+typedef enum nexttok_context_full {
+    NEXTTOK_CONTEXT_ERROR = 0, /** NEXTTOK_ERR_CONTEXT_FULL, nothing fed (the default) */
+    NEXTTOK_CONTEXT_SHIFT = 1, /** drop old tokens and go on */
+} nexttok_context_full;
+
 /** The default context when n_ctx is 0 and the model's is longer. */
 #define NEXTTOK_DEFAULT_N_CTX 4096
 
@@ -328,6 +348,11 @@ typedef struct nexttok_session_params {
                              0 = 512 (at most n_ctx). Scratch grows with it
                              (~40 MB at 512 for a 1.1B model): sessions that
                              only decode (NPCs) can take 16 or 32 */
+    int32_t context_full; /* a nexttok_context_full: what a feed past n_ctx does */
+    int32_t n_keep;       /* NEXTTOK_CONTEXT_SHIFT: tokens at the start never
+                             dropped (a system prompt), 0..n_ctx-1 */
+    int32_t n_discard;    /* NEXTTOK_CONTEXT_SHIFT: tokens dropped per shift, the
+                             oldest after the n_keep; 0 = half of the rest */
 } nexttok_session_params;
 
 /** Fill `params` (struct_size = sizeof *params) with defaults. */
@@ -407,6 +432,12 @@ typedef struct nexttok_session_info {
     uint64_t kv_bytes_per_pos; /* keys and values of one position in every
                                   layer (its cost without sliding windows) */
     uint64_t scratch_bytes; /* the forward pass's working memory, history, logits */
+    uint64_t kv_bytes_held;   /* KV pages the session holds now: pages of 32
+                                 positions are allocated on first write */
+    uint64_t kv_bytes_shared; /* of those, pages shared with a fork or its
+                                 source (copy-on-write: copied before a write) */
+    int64_t n_shifted;        /* tokens dropped by context shifts so far */
+    int32_t context_full;     /* its nexttok_context_full policy */
 } nexttok_session_info;
 
 /** Fill `info` (whose struct_size the caller sets) with the session's facts. */
@@ -531,6 +562,79 @@ NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_session_feed_ex(nexttok_ses
  * error message is left as it was.
  */
 NEXTTOK_API nexttok_status nexttok_session_cancel(nexttok_session *session);
+
+/* --- forks and snapshots --------------------------------------------------- */
+
+/**
+ * A new session continuing from `src`'s position: the same tokens, logits
+ * and cache, the cache shared copy-on-write (nothing of the prefix is
+ * copied; the first write into a shared page of 32 positions copies that
+ * page, at most one page per layer for a fork fed on from where it
+ * started). Feeding the fork and its source the same tokens gives
+ * bit-identical logits; neither sees the other's feeds. Either may be
+ * freed first, and forks of one session may be fed on different threads
+ * (while `src` itself is not being fed).
+ *
+ * `params` NULL: the source's threads (its borrowed pool, or an own pool of
+ * as many threads), precision and context policy. Otherwise the fork takes
+ * params' n_threads, pool, precision (DEFAULT: the source's), context
+ * policy and n_batch (0: the source's; another only for models without
+ * sliding-window layers, whose rings it sizes); n_ctx and kv_type are the
+ * source's, and params must leave them at their defaults or give the
+ * source's values (NEXTTOK_ERR_INVALID_ARGUMENT otherwise). A fork on a
+ * shared pool with a small n_batch (decode only) costs its page table and
+ * small scratch, no threads.
+ */
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_session_fork(const nexttok_session *src,
+                                                const nexttok_session_params *params,
+                                                nexttok_session **fork_out);
+
+/** Current version of the snapshot format nexttok_session_snapshot_write writes. */
+#define NEXTTOK_SNAPSHOT_VERSION 1
+
+/**
+ * Snapshots: a session as bytes, to restore later in this or another
+ * process with the same model file. A snapshot holds the tokens fed, the
+ * last logits and the cache rows of positions 0 .. position-1 (a sliding
+ * layer's kept rows only), so its size grows with the tokens used, not
+ * with n_ctx: a header of 160 bytes, 4 bytes per token, 4 x n_vocab bytes
+ * of logits, and kv_bytes_per_pos per cached position. The header carries
+ * a magic, the format version, the model file's BLAKE2b digest, the KV
+ * type, n_ctx and the position, and BLAKE2b checksums of itself and of
+ * the payload. Integers are little-endian; rows are the cache's bytes.
+ *
+ * nexttok_session_snapshot_write with buf NULL (or capacity too small,
+ * NEXTTOK_ERR_BUFFER_TOO_SMALL) stores the size needed in *size_out.
+ * The model's digest is computed once per model (hashing the whole file
+ * the first time).
+ */
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_session_snapshot_write(const nexttok_session *session, void *buf,
+                                                          size_t capacity, size_t *size_out);
+
+/** Write a snapshot to the file `path` (replaced; NEXTTOK_ERR_IO on failure). */
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_session_snapshot_save(const nexttok_session *session, const char *path);
+
+/**
+ * Make a new session from a snapshot of `size` bytes. The snapshot gives
+ * n_ctx, kv_type, precision, n_batch and the context policy; `params` (may
+ * be NULL) gives only n_threads and pool. Refusals, each with a message
+ * naming the problem, and no session made:
+ * NEXTTOK_ERR_TRUNCATED (shorter than its header says),
+ * NEXTTOK_ERR_FORMAT (not a snapshot: bad magic, impossible fields, such as
+ * more tokens than its context or a context the model does not have),
+ * NEXTTOK_ERR_UNSUPPORTED (another format version),
+ * NEXTTOK_ERR_MODEL_MISMATCH (made with another model file),
+ * NEXTTOK_ERR_CHECKSUM (header or payload corrupted). The next logits and
+ * everything fed after are bit-identical to the original session's.
+ */
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_session_restore(const nexttok_model *model, const void *buf, size_t size,
+                                                   const nexttok_session_params *params,
+                                                   nexttok_session **session_out);
+
+/** nexttok_session_restore from the file `path` (NEXTTOK_ERR_IO when unreadable). */
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_session_restore_file(const nexttok_model *model, const char *path,
+                                                        const nexttok_session_params *params,
+                                                        nexttok_session **session_out);
 
 /* ------------------------------------------------------------------------ */
 /* Sampling                                                                 */

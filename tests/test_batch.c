@@ -260,3 +260,92 @@ Test(batch, refuses_bad_batches_and_feeds_nothing)
     nexttok_model_free(m2);
     nexttok_model_free(m);
 }
+
+/* Forks of one prefix fed together: each one's pass writes into the page
+ * it shares with the others first, so the batch must copy it before the
+ * pass, and give each fork the bytes of a fresh session fed prefix+tokens. */
+Test(batch, forks_of_one_prefix_are_bitwise_solo)
+{
+    nexttok_model *m = load_fixture("models/llama-tiny-f32.gguf");
+    const config c = {64, 0, 0, 0};
+    const size_t V = (size_t)nexttok_model_n_vocab_get(m);
+    nexttok_session *src = make_session(m, &c, 64), *forks[4], *solo[4];
+    prefill(m, src, 2);
+    for (int i = 0; i < 4; i++) {
+        cr_assert_eq(nexttok_session_fork(src, NULL, &forks[i]), NEXTTOK_OK, "%s", nexttok_error_message());
+        solo[i] = make_session(m, &c, 64);
+        prefill(m, solo[i], 2);
+    }
+    float *rows = malloc(4 * V * sizeof *rows);
+    for (int k = 0; k < STEPS; k++) {
+        int32_t t[4];
+        for (int i = 0; i < 4; i++) t[i] = step_tok(m, i, k);
+        cr_assert_eq(nexttok_sessions_feed(forks, t, 4, rows, 4 * V), NEXTTOK_OK, "%s", nexttok_error_message());
+        for (int i = 0; i < 4; i++) {
+            const float *want = NULL;
+            cr_assert_eq(nexttok_session_feed(solo[i], &t[i], 1, NULL, 0), NEXTTOK_OK);
+            cr_assert_eq(nexttok_session_logits_get(solo[i], &want), NEXTTOK_OK);
+            cr_assert(memcmp(rows + (size_t)i * V, want, V * sizeof *rows) == 0, "fork %d, step %d", i, k);
+        }
+    }
+    /* the source still continues as if no fork had been fed */
+    const float *got = NULL, *want = NULL;
+    nexttok_session *again = make_session(m, &c, 64);
+    prefill(m, again, 2);
+    int32_t t0 = step_tok(m, 7, 0);
+    cr_assert_eq(nexttok_session_feed(src, &t0, 1, NULL, 0), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(again, &t0, 1, NULL, 0), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_logits_get(src, &got), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_logits_get(again, &want), NEXTTOK_OK);
+    cr_assert(memcmp(got, want, V * sizeof *got) == 0, "the source changed");
+    free(rows);
+    for (int i = 0; i < 4; i++) {
+        nexttok_session_free(forks[i]);
+        nexttok_session_free(solo[i]);
+    }
+    nexttok_session_free(again);
+    nexttok_session_free(src);
+    nexttok_model_free(m);
+}
+
+/* A full session that shifts its context makes room inside a batch as it
+ * does alone. */
+Test(batch, a_full_shifting_session_shifts_as_alone)
+{
+    nexttok_model *m = load_fixture("models/llama-tiny-f32.gguf");
+    const size_t V = (size_t)nexttok_model_n_vocab_get(m);
+    nexttok_session_params p;
+    nexttok_session_params_init(&p, sizeof p);
+    p.n_ctx = 24;
+    p.n_threads = 1;
+    p.context_full = NEXTTOK_CONTEXT_SHIFT;
+    p.n_keep = 4;
+    nexttok_session *a = NULL, *b = NULL, *other = NULL;
+    cr_assert_eq(nexttok_session_create(m, &p, &a), NEXTTOK_OK, "%s", nexttok_error_message());
+    cr_assert_eq(nexttok_session_create(m, &p, &b), NEXTTOK_OK);
+    const config c = {64, 0, 0, 0};
+    other = make_session(m, &c, 64);
+    int32_t t[24];
+    for (int j = 0; j < 24; j++) t[j] = tok(m, 3, j);
+    cr_assert_eq(nexttok_session_feed(a, t, 24, NULL, 0), NEXTTOK_OK);
+    cr_assert_eq(nexttok_session_feed(b, t, 24, NULL, 0), NEXTTOK_OK);
+    prefill(m, other, 1);
+    nexttok_session *batch[2] = {a, other};
+    for (int k = 0; k < 4; k++) {
+        int32_t bt[2] = {step_tok(m, 3, k), step_tok(m, 1, k)};
+        cr_assert_eq(nexttok_sessions_feed(batch, bt, 2, NULL, 0), NEXTTOK_OK, "%s", nexttok_error_message());
+        cr_assert_eq(nexttok_session_feed(b, &bt[0], 1, NULL, 0), NEXTTOK_OK, "%s", nexttok_error_message());
+        const float *ga = NULL, *gb = NULL;
+        cr_assert_eq(nexttok_session_logits_get(a, &ga), NEXTTOK_OK);
+        cr_assert_eq(nexttok_session_logits_get(b, &gb), NEXTTOK_OK);
+        cr_assert(memcmp(ga, gb, V * sizeof *ga) == 0, "step %d", k);
+        cr_assert_eq(nexttok_session_position_get(a), nexttok_session_position_get(b));
+    }
+    nexttok_session_info ia = {.struct_size = sizeof ia};
+    cr_assert_eq(nexttok_session_info_get(a, &ia), NEXTTOK_OK);
+    cr_assert(ia.n_shifted > 0, "the batch never shifted");
+    nexttok_session_free(a);
+    nexttok_session_free(b);
+    nexttok_session_free(other);
+    nexttok_model_free(m);
+}

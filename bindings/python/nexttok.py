@@ -33,6 +33,7 @@ __all__ = [
     "Sampler", "SamplerChain", "TensorInfo", "ModelInfo", "TokenType", "version", "isa",
     "DIGEST_BYTES", "TokenScore", "Score", "Perplexity", "ChoiceScore", "Choices", "Constraint",
     "sessions_feed", "Batch", "Feed", "clock_ns",
+    "DIGEST_BYTES", "ContextFull", "SessionInfo", "TokenScore", "Score", "Perplexity", "ChoiceScore", "Choices", "Constraint",
 ]
 
 DIGEST_BYTES = 32
@@ -115,7 +116,8 @@ class _TensorInfo(Structure):
 class _SessionParams(Structure):
     _fields_ = [("struct_size", c_size_t), ("n_ctx", c_int32),
                 ("n_threads", c_int32), ("pool", c_void_p),
-                ("precision", c_int32), ("kv_type", c_int32), ("n_batch", c_int32)]
+                ("precision", c_int32), ("kv_type", c_int32), ("n_batch", c_int32),
+                ("context_full", c_int32), ("n_keep", c_int32), ("n_discard", c_int32)]
 
 
 class Precision(enum.IntEnum):
@@ -132,10 +134,18 @@ class KvType(enum.IntEnum):
     Q8_0 = 2
 
 
+class ContextFull(enum.IntEnum):
+    """What a feed past the context does (nexttok_context_full)."""
+    ERROR = 0
+    SHIFT = 1
+
+
 class _SessionInfo(Structure):
     _fields_ = [("struct_size", c_size_t), ("n_ctx", c_int32), ("n_threads", c_int32),
                 ("precision", c_int32), ("kv_type", c_int32), ("kv_bytes", c_uint64),
-                ("kv_bytes_per_pos", c_uint64), ("scratch_bytes", c_uint64)]
+                ("kv_bytes_per_pos", c_uint64), ("scratch_bytes", c_uint64),
+                ("kv_bytes_held", c_uint64), ("kv_bytes_shared", c_uint64), ("n_shifted", c_int64),
+                ("context_full", c_int32)]
 
 
 class _TokenProb(Structure):
@@ -230,6 +240,11 @@ _SIGNATURES = {
     "nexttok_session_position_get": (c_int32, [_P]),
     "nexttok_session_n_ctx_get": (c_int32, [_P]),
     "nexttok_session_info_get": (c_int, [_P, POINTER(_SessionInfo)]),
+    "nexttok_session_fork": (c_int, [_P, POINTER(_SessionParams), POINTER(_P)]),
+    "nexttok_session_snapshot_write": (c_int, [_P, c_void_p, c_size_t, POINTER(c_size_t)]),
+    "nexttok_session_snapshot_save": (c_int, [_P, c_char_p]),
+    "nexttok_session_restore": (c_int, [_P, c_char_p, c_size_t, POINTER(_SessionParams), POINTER(_P)]),
+    "nexttok_session_restore_file": (c_int, [_P, c_char_p, POINTER(_SessionParams), POINTER(_P)]),
     "nexttok_pool_create": (c_int, [c_int32, POINTER(_P)]),
     "nexttok_pool_free": (None, [_P]),
     "nexttok_pool_n_threads_get": (c_int32, [_P]),
@@ -495,7 +510,8 @@ ModelInfo = namedtuple("ModelInfo", [
     "head_dim", "features"])
 
 SessionInfo = namedtuple("SessionInfo", [
-    "n_ctx", "n_threads", "precision", "kv_type", "kv_bytes", "kv_bytes_per_pos", "scratch_bytes"])
+    "n_ctx", "n_threads", "precision", "kv_type", "kv_bytes", "kv_bytes_per_pos", "scratch_bytes",
+    "kv_bytes_held", "kv_bytes_shared", "n_shifted", "context_full"])
 
 TensorInfo = namedtuple("TensorInfo", ["name", "type_name", "shape", "offset", "n_bytes"])
 
@@ -642,9 +658,11 @@ class Model(_Handle):
             self._handle, (c_uint8 * DIGEST_BYTES).from_buffer_copy(expected)))
 
     def session(self, n_ctx=0, n_threads=0, pool=None, precision=Precision.DEFAULT,
-                kv_type=KvType.F32, n_batch=0):
+                kv_type=KvType.F32, n_batch=0, context_full=ContextFull.ERROR, n_keep=0,
+                n_discard=0):
         return Session(self, n_ctx=n_ctx, n_threads=n_threads, pool=pool,
-                       precision=precision, kv_type=kv_type, n_batch=n_batch)
+                       precision=precision, kv_type=kv_type, n_batch=n_batch,
+                       context_full=context_full, n_keep=n_keep, n_discard=n_discard)
 
     def tokenizer(self):
         return Tokenizer(self)
@@ -666,6 +684,23 @@ class Pool(_Handle):
         return _library().nexttok_pool_n_threads_get(self._handle)
 
 
+def _session_params(n_ctx=0, n_threads=0, pool=None, precision=Precision.DEFAULT,
+                    kv_type=KvType.F32, n_batch=0, context_full=ContextFull.ERROR, n_keep=0,
+                    n_discard=0):
+    params = _SessionParams()
+    _library().nexttok_session_params_init(byref(params), sizeof(params))
+    params.n_ctx = n_ctx
+    params.n_threads = n_threads
+    params.pool = pool._handle if pool is not None else None
+    params.precision = int(precision)
+    params.kv_type = int(kv_type)
+    params.n_batch = n_batch
+    params.context_full = int(context_full)
+    params.n_keep = n_keep
+    params.n_discard = n_discard
+    return params
+
+
 class Session(_Handle):
     """One conversation over a model: its KV cache and position.
 
@@ -673,30 +708,96 @@ class Session(_Handle):
     precision: a Precision (FAST for quantized weights by default);
     kv_type: a KvType for the cache's rows;
     n_batch: tokens per forward call of a long feed (0 = 512; less scratch
-    when smaller)."""
+    when smaller);
+    context_full: a ContextFull; with SHIFT a full context keeps the first
+    n_keep tokens and drops n_discard after them (0: half of the rest).
+
+    fork() makes a session sharing this one's cache copy-on-write;
+    snapshot() / save() and Session.from_snapshot() / Session.load() turn a
+    session into bytes or a file and back."""
 
     _free_name = "nexttok_session_free"
 
     def __init__(self, model, n_ctx=0, n_threads=0, pool=None, precision=Precision.DEFAULT,
-                 kv_type=KvType.F32, n_batch=0):
-        lib = _library()
-        params = _SessionParams()
-        lib.nexttok_session_params_init(byref(params), sizeof(params))
-        params.n_ctx = n_ctx
-        params.n_threads = n_threads
-        params.pool = pool._handle if pool is not None else None
-        params.precision = int(precision)
-        params.kv_type = int(kv_type)
-        params.n_batch = n_batch
+                 kv_type=KvType.F32, n_batch=0, context_full=ContextFull.ERROR, n_keep=0,
+                 n_discard=0):
+        params = _session_params(n_ctx=n_ctx, n_threads=n_threads, pool=pool,
+                                 precision=precision, kv_type=kv_type, n_batch=n_batch,
+                                 context_full=context_full, n_keep=n_keep, n_discard=n_discard)
         ptr = _P()
-        _check(lib.nexttok_session_create(model._handle, byref(params), byref(ptr)),
+        _check(_library().nexttok_session_create(model._handle, byref(params), byref(ptr)),
                "creating a session")
-        super().__init__(ptr, parent=model)
+        self._adopt(ptr, model, pool)
+
+    def _adopt(self, ptr, model, pool):
+        _Handle.__init__(self, ptr, parent=model)
         if pool is not None:
             pool._children.add(self)  # a pool outlives its sessions
             self.pool = pool
         self.model = model  # keeps the model alive as long as the session
         self._n_vocab = model.n_vocab
+
+    @classmethod
+    def _wrap(cls, ptr, model, pool):
+        obj = cls.__new__(cls)
+        obj._adopt(ptr, model, pool)
+        return obj
+
+    def fork(self, n_threads=None, pool=None, precision=None):
+        """A new Session continuing from this one's position, sharing its KV
+        cache copy-on-write (nexttok_session_fork). With no arguments it
+        takes this session's threads (or its pool), precision and context
+        policy; otherwise n_threads (default 0: all cores), pool and
+        precision (default: this session's) are the fork's."""
+        ptr = _P()
+        if n_threads is None and pool is None and precision is None:
+            _check(_library().nexttok_session_fork(self._handle, None, byref(ptr)), "forking")
+            pool = getattr(self, "pool", None)
+        else:
+            params = _session_params(n_threads=n_threads or 0, pool=pool,
+                                     precision=Precision.DEFAULT if precision is None else precision)
+            _check(_library().nexttok_session_fork(self._handle, byref(params), byref(ptr)),
+                   "forking")
+        return Session._wrap(ptr, self.model, pool)
+
+    def snapshot(self):
+        """The session as bytes (nexttok_session_snapshot_write)."""
+        lib = _library()
+        size = c_size_t(0)
+        _check(lib.nexttok_session_snapshot_write(self._handle, None, 0, byref(size)), "snapshot")
+        buf = ctypes.create_string_buffer(max(size.value, 1))
+        _check(lib.nexttok_session_snapshot_write(self._handle, buf, size.value, byref(size)),
+               "snapshot")
+        return buf.raw[:size.value]
+
+    def save(self, path):
+        """Write a snapshot to the file `path`."""
+        _check(_library().nexttok_session_snapshot_save(self._handle, _path_bytes(path)),
+               "saving a snapshot")
+
+    @classmethod
+    def from_snapshot(cls, model, data, n_threads=0, pool=None):
+        """A new Session from snapshot bytes of `model` (nexttok_session_restore).
+        Raises NexttokError with status MODEL_MISMATCH, TRUNCATED, CHECKSUM,
+        FORMAT or UNSUPPORTED when the bytes cannot be restored."""
+        data = bytes(data)
+        params = _session_params(n_threads=n_threads, pool=pool)
+        ptr = _P()
+        _check(_library().nexttok_session_restore(model._handle, data, len(data), byref(params),
+                                                  byref(ptr)), "restoring a snapshot")
+        return cls._wrap(ptr, model, pool)
+
+    restore = from_snapshot
+
+    @classmethod
+    def load(cls, model, path, n_threads=0, pool=None):
+        """A new Session from a snapshot file (nexttok_session_restore_file)."""
+        params = _session_params(n_threads=n_threads, pool=pool)
+        ptr = _P()
+        _check(_library().nexttok_session_restore_file(model._handle, _path_bytes(path),
+                                                       byref(params), byref(ptr)),
+               "loading a snapshot")
+        return cls._wrap(ptr, model, pool)
 
     def info(self):
         """The session's facts: a SessionInfo (resolved precision, KV type,
@@ -705,7 +806,9 @@ class Session(_Handle):
         raw.struct_size = sizeof(raw)
         _check(_library().nexttok_session_info_get(self._handle, byref(raw)), "session info")
         return SessionInfo(raw.n_ctx, raw.n_threads, Precision(raw.precision), KvType(raw.kv_type),
-                           raw.kv_bytes, raw.kv_bytes_per_pos, raw.scratch_bytes)
+                           raw.kv_bytes, raw.kv_bytes_per_pos, raw.scratch_bytes,
+                           raw.kv_bytes_held, raw.kv_bytes_shared, raw.n_shifted,
+                           ContextFull(raw.context_full))
 
     def feed(self, tokens, logits=False):
         """Feed token ids. With logits=True, return one array.array('f') of

@@ -5,6 +5,7 @@
 #ifndef NT_MODEL_H
 #define NT_MODEL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -108,10 +109,19 @@ struct nexttok_model {
     float **owned;
     size_t n_owned, cap_owned;
 
+    /* The file's digest once computed (nt_model_digest): state 0 none,
+     * 1 being computed, 2 in `digest`. */
+    atomic_int digest_state;
+    uint8_t digest[NEXTTOK_DIGEST_BYTES];
+
     /* Load-time only: the caller's progress callback. */
     nexttok_progress_fn progress;
     void *progress_user_data;
 };
+
+/* The model file's BLAKE2b digest, hashed on the first call only (for
+ * snapshots, which carry it). */
+nexttok_status nt_model_digest(const nexttok_model *m, uint8_t out[NEXTTOK_DIGEST_BYTES]);
 
 /* For the tokenizer: the file the model was loaded from. */
 const nt_gguf *nt_model_gguf(const nexttok_model *m);

@@ -60,3 +60,24 @@ NEXTTOK_API nexttok_status nexttok_model_verify(const nexttok_model *m, const ui
     }
     return NEXTTOK_OK;
 }
+
+nexttok_status nt_model_digest(const nexttok_model *m, uint8_t out[NEXTTOK_DIGEST_BYTES])
+{
+    /* The cache is the model's only mutable part: sessions on other
+     * threads may ask at once. One claims it and fills it; the others
+     * hash for themselves meanwhile rather than wait. */
+    nexttok_model *mm = (nexttok_model *)m;
+    if (atomic_load_explicit(&mm->digest_state, memory_order_acquire) == 2) {
+        memcpy(out, mm->digest, NEXTTOK_DIGEST_BYTES);
+        return NEXTTOK_OK;
+    }
+    nexttok_status st = blake2b(m->gguf->base, m->gguf->size, out);
+    if (st != NEXTTOK_OK) return st;
+    int none = 0;
+    if (atomic_compare_exchange_strong_explicit(&mm->digest_state, &none, 1, memory_order_acq_rel,
+                                                memory_order_relaxed)) {
+        memcpy(mm->digest, out, NEXTTOK_DIGEST_BYTES);
+        atomic_store_explicit(&mm->digest_state, 2, memory_order_release);
+    }
+    return NEXTTOK_OK;
+}

@@ -48,7 +48,8 @@ static nexttok_status batch_check(nexttok_session *const *ss, const int32_t *tok
                            "nexttok_sessions_feed: sessions[%zu] (n_ctx %d) and sessions[0] (n_ctx %d) lie on "
                            "different sides of the model's original context, so they rotate keys differently",
                            i, s->n_ctx, s0->n_ctx);
-        nexttok_status st = nt_session_room_check(s, 1);
+        /* a full session that shifts makes its room before the pass */
+        nexttok_status st = s->context_full == NEXTTOK_CONTEXT_SHIFT ? NEXTTOK_OK : nt_session_room_check(s, 1);
         if (st == NEXTTOK_OK) st = nt_session_tokens_check(s, tokens + i, 1);
         if (st != NEXTTOK_OK) {
             nt_error_prefix("nexttok_sessions_feed: sessions[%zu]", i);
@@ -99,6 +100,21 @@ NEXTTOK_API nexttok_status nexttok_sessions_feed(nexttok_session *const *session
     if (!rows)
         return nt_fail(NEXTTOK_ERR_NO_MEMORY, "nexttok_sessions_feed: out of memory for %zu rows of logits",
                        n_sessions < B ? n_sessions : B);
+
+    /* Room and KV pages for every session before any is fed (a fork's
+     * shared page is copied here, the one place that can run out of
+     * memory); a session shifted here stays shifted if a later one fails. */
+    for (size_t i = 0; i < n_sessions; i++) {
+        nexttok_session *s = sessions[i];
+        if (s->pos == s->n_ctx && (st = nt_session_shift(s, 1)) != NEXTTOK_OK) {
+            nt_error_prefix("nexttok_sessions_feed: sessions[%zu]", i);
+            return st;
+        }
+        if ((st = nt_kv_prepare(&s->kv, s->pos, 1)) != NEXTTOK_OK) {
+            nt_error_prefix("nexttok_sessions_feed: sessions[%zu]", i);
+            return st;
+        }
+    }
 
     int32_t pos[NT_BATCH], seq[NT_BATCH];
     nt_kv_view views[NT_BATCH];

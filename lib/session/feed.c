@@ -2,12 +2,14 @@
  * each pass possibly stopped part-way by a deadline, the caller's callback
  * or nexttok_session_cancel, and resumed by the next feed of the same
  * tokens. */
+#include <stdint.h>
 #include <string.h>
 
 #include "core/error.h"
 #include "core/params.h"
 #include "core/stop.h"
 #include "forward/forward.h"
+#include "kvcache/kvcache.h"
 #include "session/session.h"
 
 static const nexttok_feed_params nt_feed_defaults = {.struct_size = sizeof(nexttok_feed_params)};
@@ -90,6 +92,37 @@ static int64_t deadline_of(const nexttok_feed_params *p)
     return d;
 }
 
+/* NEXTTOK_CONTEXT_SHIFT and more tokens than room: feed what fits, shift,
+ * feed on. Each step feeds at most the room a shift made, so every shift
+ * makes room for the next step; a deadline or cancel stops it between or
+ * inside steps, with the tokens consumed so far counted. */
+static nexttok_status feed_shifting(nexttok_session *s, const int32_t *tokens, size_t n_tokens, float *logits_out,
+                                    const nexttok_feed_params *p, size_t *n_consumed_out)
+{
+    const size_t n_vocab = (size_t)s->model->hp.n_vocab;
+    /* one deadline for all the steps, not a budget each */
+    nexttok_feed_params step = *p;
+    step.deadline_ns = deadline_of(p);
+    step.budget_ns = 0;
+    size_t done = 0;
+    nexttok_status st = NEXTTOK_OK;
+    while (done < n_tokens) {
+        size_t room = (size_t)(s->n_ctx - s->pos);
+        if (room == 0) {
+            if ((st = nt_session_shift(s, 1)) != NEXTTOK_OK) break;
+            room = (size_t)(s->n_ctx - s->pos);
+        }
+        const size_t n = n_tokens - done < room ? n_tokens - done : room;
+        size_t fed = 0;
+        float *rows = logits_out ? logits_out + done * n_vocab : NULL;
+        st = nexttok_session_feed_ex(s, tokens + done, n, rows, rows ? n * n_vocab : 0, &step, &fed);
+        done += fed;
+        if (st != NEXTTOK_OK) break;
+    }
+    if (n_consumed_out) *n_consumed_out = done;
+    return st;
+}
+
 NEXTTOK_API nexttok_status nexttok_session_feed_ex(nexttok_session *s, const int32_t *tokens, size_t n_tokens,
                                                    float *logits_out, size_t logits_capacity,
                                                    const nexttok_feed_params *params, size_t *n_consumed_out)
@@ -108,15 +141,19 @@ NEXTTOK_API nexttok_status nexttok_session_feed_ex(nexttok_session *s, const int
         return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_session_feed_ex: deadline_ns %lld and budget_ns %lld must not be negative",
                        (long long)p.deadline_ns, (long long)p.budget_ns);
     if (n_tokens == 0) return NEXTTOK_OK;
-    st = nt_session_room_check(s, n_tokens);
+    const bool shifting = s->context_full == NEXTTOK_CONTEXT_SHIFT && n_tokens > (size_t)(s->n_ctx - s->pos);
+    st = shifting ? NEXTTOK_OK : nt_session_room_check(s, n_tokens);
     if (st == NEXTTOK_OK) st = nt_session_tokens_check(s, tokens, n_tokens);
     if (st != NEXTTOK_OK) return st;
     const size_t n_vocab = (size_t)s->model->hp.n_vocab;
-    /* n_tokens fits the context here, so n_tokens * n_vocab cannot overflow. */
-    if (logits_out && logits_capacity / n_vocab < n_tokens)
+    if (logits_out && (n_tokens > SIZE_MAX / n_vocab || logits_capacity / n_vocab < n_tokens))
         return nt_fail(NEXTTOK_ERR_BUFFER_TOO_SMALL,
-                       "nexttok_session_feed: logits_out holds %zu floats, %zu tokens x %zu logits need %zu",
-                       logits_capacity, n_tokens, n_vocab, n_tokens * n_vocab);
+                       "nexttok_session_feed: logits_out holds %zu floats, %zu tokens x %zu logits need more",
+                       logits_capacity, n_tokens, n_vocab);
+    if (shifting) return feed_shifting(s, tokens, n_tokens, logits_out, &p, n_consumed_out);
+    /* every page the feed writes, before anything is fed: all or nothing */
+    st = nt_kv_prepare(&s->kv, s->pos, (int32_t)n_tokens);
+    if (st != NEXTTOK_OK) return st;
 
     nt_stop stop = {.deadline_ns = deadline_of(&p), .cancel = &s->cancel, .check = p.check, .user = p.user_data};
     const size_t V = (size_t)s->model->hp.n_vocab;

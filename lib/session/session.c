@@ -68,12 +68,30 @@ NEXTTOK_API nexttok_status nexttok_session_create(const nexttok_model *m, const 
     if (!kv_ok)
         return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_session_create: kv_type %d is not a nexttok_kv_type", p.kv_type);
 
+    if (p.context_full != NEXTTOK_CONTEXT_ERROR && p.context_full != NEXTTOK_CONTEXT_SHIFT)
+        return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_session_create: context_full %d is not a nexttok_context_full",
+                       p.context_full);
+    if (p.context_full == NEXTTOK_CONTEXT_SHIFT) {
+        const int32_t n_ctx = p.n_ctx ? p.n_ctx : (hp->n_ctx_train < NEXTTOK_DEFAULT_N_CTX ? hp->n_ctx_train : NEXTTOK_DEFAULT_N_CTX);
+        const char *why = nt_session_shift_refusal(m);
+        if (why) return nt_fail(NEXTTOK_ERR_UNSUPPORTED, "nexttok_session_create: context shift: %s", why);
+        if (p.n_keep < 0 || p.n_keep >= n_ctx)
+            return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_session_create: n_keep %d outside [0, %d) (the context)",
+                           p.n_keep, n_ctx);
+        if (p.n_discard < 0 || p.n_discard > n_ctx - p.n_keep)
+            return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_session_create: n_discard %d outside [0, %d] "
+                           "(the context after n_keep)", p.n_discard, n_ctx - p.n_keep);
+    }
+
     nexttok_session *s = nt_calloc(1, sizeof *s);
     if (!s) return nt_fail(NEXTTOK_ERR_NO_MEMORY, "out of memory");
     s->model = m;
     s->n_ctx = p.n_ctx ? p.n_ctx : (hp->n_ctx_train < NEXTTOK_DEFAULT_N_CTX ? hp->n_ctx_train : NEXTTOK_DEFAULT_N_CTX);
     s->forward = nt_forward_for(m);
     s->kv_type = p.kv_type;
+    s->context_full = p.context_full;
+    s->n_keep = p.n_keep;
+    s->n_discard = p.n_discard;
     s->precision = p.precision != NEXTTOK_PRECISION_DEFAULT ? (nexttok_precision)p.precision
                    : has_quantized_weights(m)             ? NEXTTOK_PRECISION_FAST
                                                           : NEXTTOK_PRECISION_EXACT;
@@ -164,7 +182,10 @@ NEXTTOK_API nexttok_status nexttok_session_info_get(const nexttok_session *s, ne
         .kv_bytes_per_pos = per_pos,
         .scratch_bytes = nt_run_bytes(s->run) + (uint64_t)s->n_ctx * sizeof *s->tokens +
                          2 * (uint64_t)hp->n_vocab * sizeof *s->logits,
+        .n_shifted = s->n_shifted,
+        .context_full = s->context_full,
     };
+    nt_kvcache_held(&s->kv, s->pos, &full.kv_bytes_held, &full.kv_bytes_shared);
     return nt_info_fill(info, &full, sizeof full, "nexttok_session_info_get");
 }
 
@@ -181,6 +202,11 @@ NEXTTOK_API nexttok_status nexttok_session_rewind(nexttok_session *s, int32_t n_
     /* a stopped feed may have written rows past the position (kv_top) */
     const int32_t top = s->kv_top > s->pos ? s->kv_top : s->pos;
     const bool kept = nt_kvcache_rewind_keeps(&s->kv, s->model->layer_windows, top, n_pos);
+    /* the rows rewritten below (a fork's may be shared) */
+    if (n_pos > 0) {
+        nexttok_status st = kept ? nt_kv_prepare(&s->kv, n_pos - 1, 1) : nt_kv_prepare(&s->kv, 0, n_pos);
+        if (st != NEXTTOK_OK) return st;
+    }
     s->pos = n_pos;
     s->has_logits = false;
     if (n_pos == 0) {

@@ -39,6 +39,11 @@ struct nexttok_session {
     atomic_int cancel;  /* raised by nexttok_session_cancel from any thread */
     int32_t kv_top;     /* a stopped pass wrote K/V rows up to position kv_top - 1,
                            maybe past pos: a ring's rows before them are gone */
+    /* context full policy (nexttok_context_full) and what shifts did */
+    int32_t context_full;
+    int32_t n_keep;
+    int32_t n_discard;
+    int64_t n_shifted;
 };
 
 /* NEXTTOK_OK when n more tokens fit the session's context, else
@@ -48,5 +53,12 @@ nexttok_status nt_session_room_check(const nexttok_session *s, size_t n);
 /* NEXTTOK_OK when tokens[0 .. n) are all vocabulary ids, else
  * NEXTTOK_ERR_TOKEN_RANGE naming the first that is not. */
 nexttok_status nt_session_tokens_check(const nexttok_session *s, const int32_t *tokens, size_t n);
+
+/* NEXTTOK_CONTEXT_SHIFT: make room for n more tokens (n <= n_ctx - n_keep)
+ * by dropping old ones and turning the kept keys back (shift.c). */
+nexttok_status nt_session_shift(nexttok_session *s, size_t n);
+
+/* Whether model m can shift its context; else the reason, for messages. */
+const char *nt_session_shift_refusal(const nexttok_model *m);
 
 #endif

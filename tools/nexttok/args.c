@@ -455,6 +455,8 @@ int nt_cli_session_create(const nexttok_model *model, const nt_cli_session_opts 
     params.precision = opts->precision;
     params.kv_type = opts->kv_type;
     params.n_batch = opts->n_batch;
+    params.context_full = opts->context_full;
+    params.n_keep = opts->n_keep;
     nexttok_status st = nexttok_session_create(model, &params, session_out);
     if (st != NEXTTOK_OK) return nt_cli_api_fail(st, "creating a session");
     return 0;

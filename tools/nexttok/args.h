@@ -126,6 +126,8 @@ typedef struct nt_cli_session_opts {
     int32_t precision; /* nexttok_precision */
     int32_t kv_type;   /* nexttok_kv_type */
     int32_t n_batch;   /* tokens per forward call */
+    int32_t context_full; /* nexttok_context_full (generate --context-shift) */
+    int32_t n_keep;       /* its n_keep */
 } nt_cli_session_opts;
 
 /* Create a session with those options, reporting failure. */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "bench_fork.h"
 #include "commands.h"
 #include "nexttok.h"
 
@@ -24,7 +25,7 @@ static void usage(void)
     printf("usage: nexttok bench MODEL [--threads T] [--prompt P] [--gen G] [--reps R]\n"
            "                     [--depth D] [--ctx N] [--precision fast|exact]\n"
            "                     [--kv-type f32|f16|q8_0] [--sessions N] [--budget-us B]\n"
-           "                     [--json]\n\n"
+           "                     [--fork] [--json]\n\n"
            "Measures two things, R times (default %d) after one untimed warm-up run:\n"
            "  prefill  one batched feed of P prompt tokens (default %d) into an empty\n"
            "           session (positions 0..P-1);\n"
@@ -50,7 +51,13 @@ static void usage(void)
            "threads. Prints the median tokens per second of each measurement; --json\n"
            "prints one JSON object instead, with the medians and every repetition's\n"
            "rates and seconds, and the session's precision and memory (KV cache bytes\n"
-           "per token and in all, scratch bytes).\n\n" NT_CLI_SESSION_OPTIONS_HELP,
+           "per token and in all, scratch bytes).\n\n"
+           "--fork also times, R times, nexttok_session_fork of a session holding the P\n"
+           "prompt tokens (fork_us; fork_pool_us onto a shared pool with n_batch 16;\n"
+           "fork_rss_bytes the resident memory a fork added,\n"
+           "fork_shared_bytes the KV pages it shares, fork_first_write_bytes those its\n"
+           "first token copied) and a snapshot of that session to memory and back\n"
+           "(snapshot_bytes, snapshot_us, restore_us).\n\n" NT_CLI_SESSION_OPTIONS_HELP,
            DEFAULT_REPS, DEFAULT_PROMPT, DEFAULT_GEN, DEFAULT_MIN_CTX);
 }
 
@@ -81,6 +88,7 @@ typedef struct bench_options {
     int64_t n_sessions; /* 0: no batched measurement */
     int64_t budget_us;  /* 0: no budgeted prefill */
     int json;
+    int fork;
 } bench_options;
 
 /*
@@ -130,6 +138,10 @@ static int bench_option(int argc, char **argv, int *i, void *ctx)
         o->json = 1;
         return 1;
     }
+    if (strcmp(argv[*i], "--fork") == 0) {
+        o->fork = 1;
+        return 1;
+    }
     int r = nt_cli_session_option(argc, argv, i, "bench", &o->sess);
     if (r == 0)
         r = nt_cli_opt_i64(argc, argv, i, "bench", "--prompt", 0, INT32_MAX,
@@ -177,7 +189,8 @@ static const char *kv_type_name(int32_t t)
 }
 
 static void print_json(const char *path, const nexttok_model_info *info, const bench_options *o,
-                       int32_t threads, int32_t n_ctx, const bench_results *res, const nexttok_session_info *si)
+                       int32_t threads, int32_t n_ctx, const bench_results *res, const nexttok_session_info *si,
+                       const nt_bench_fork *fork)
 {
     size_t reps = (size_t)o->reps;
     fputs("{\"model\": ", stdout);
@@ -228,6 +241,7 @@ static void print_json(const char *path, const nexttok_model_info *info, const b
         fputs(", \"batched_decode_seconds_reps\": ", stdout);
         json_array(res->bat_s, nd, "%.9f");
     }
+    if (fork) nt_bench_fork_print(fork, true);
     fputs("}\n", stdout);
 }
 
@@ -494,8 +508,11 @@ int nt_cli_bench(int argc, char **argv)
         rc = nt_cli_api_fail(NEXTTOK_ERR_STATE, "session facts");
         goto done;
     }
-    if (o.json) print_json(path, &info, &o, threads, n_ctx, &res, &si);
+    nt_bench_fork fork;
+    if (o.fork && (rc = nt_bench_fork_run(model, session, tokens, o.n_prompt, o.reps, &fork)) != 0) goto done;
+    if (o.json) print_json(path, &info, &o, threads, n_ctx, &res, &si, o.fork ? &fork : NULL);
     else print_text(path, &info, &o, threads, n_ctx, &res, &si);
+    if (o.fork && !o.json) nt_bench_fork_print(&fork, false);
     if (fflush(stdout) != 0 || ferror(stdout)) rc = nt_cli_fail("cannot write the output");
 done:
     batch_bench_free(&bb);

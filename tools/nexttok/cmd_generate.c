@@ -8,6 +8,7 @@
  * --choices-file) a nexttok_constraint masks every draw, so the
  * continuation is exactly one of the candidates.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,8 @@ static void usage(void)
 {
     printf("usage: nexttok generate MODEL (--text T | --text-file F | --tokens 1,2,3) [-n N]\n"
            "                       [sampling options] [--threads T] [--ctx N]\n"
-           "                       [--precision fast|exact] [--kv-type f32|f16|q8_0]\n\n"
+           "                       [--precision fast|exact] [--kv-type f32|f16|q8_0]\n"
+           "                       [--context-shift N] [--snapshot-in F] [--snapshot-out F]\n\n"
            "Prints the prompt followed by up to N (default %d) generated tokens, stopping\n"
            "at end-of-sequence. Each token is drawn by a chain of stages (nexttok.h gives\n"
            "each stage's exact rule); a stage left at its neutral value is left out.\n\n"
@@ -55,6 +57,13 @@ static void usage(void)
            "  --choices-file F       candidates, one a line (empty lines skipped)\n\n"
            "With --temp 0 the chain is the penalties and bias, then greedy; otherwise the\n"
            "listed filters, then a seeded draw.\n\n"
+           "  --context-shift N      when the context is full, keep the first N tokens,\n"
+           "                         drop half of the rest and go on (instead of refusing\n"
+           "                         a prompt and -n that do not fit)\n"
+           "  --snapshot-in F        continue the session saved in F (its context, KV type\n"
+           "                         and policy) instead of a new one; the prompt is then\n"
+           "                         optional and fed after the saved tokens\n"
+           "  --snapshot-out F       save the session, every printed token fed, to F\n\n"
            "With candidates (up to %d), the prompt must be text; its trailing white space\n"
            "moves to the front of each candidate (as lm-evaluation-harness splits them),\n"
            "an allowed-token mask ahead of the chain admits only tokens that continue a\n"
@@ -75,6 +84,8 @@ typedef struct gen_options {
     size_t n_choices;
     const char *choices_file;
     char *choices_data; /* the file's contents, split in place (free()) */
+    const char *snapshot_out; /* feed the last token too, and save there */
+    bool shifting;            /* the session shifts a full context */
 } gen_options;
 
 /* "ID+B", "ID-B" or "ID-inf" (llama.cpp's --logit-bias form). */
@@ -266,14 +277,17 @@ static int generate(const nexttok_model *model, const nexttok_tokenizer *tokeniz
                     size_t n_prompt, const gen_options *o)
 {
     int32_t n_ctx = nexttok_session_n_ctx_get(session);
-    /* The last generated token is printed, never fed: N new tokens need
-     * n_prompt + N - 1 positions. Refuse up front rather than stop short. */
-    if (n_prompt > (size_t)n_ctx ||
-        (o->n_new > 0 && (int64_t)n_prompt + o->n_new - 1 > (int64_t)n_ctx))
-        return nt_cli_fail("context overflow: a prompt of %zu tokens and -n %lld need %lld "
-                           "positions, the context holds %d",
-                           n_prompt, (long long)o->n_new,
-                           (long long)n_prompt + (o->n_new > 0 ? o->n_new - 1 : 0), (int)n_ctx);
+    /* The last generated token is printed, never fed (unless saved): N new
+     * tokens need n_prompt + N - 1 positions after the session's. Refuse
+     * up front rather than stop short, unless the context shifts. */
+    const int64_t held = nexttok_session_position_get(session);
+    const int64_t last = o->snapshot_out ? 0 : 1;
+    if (!o->shifting && (held + (int64_t)n_prompt > n_ctx ||
+                         (o->n_new > 0 && held + (int64_t)n_prompt + o->n_new - last > (int64_t)n_ctx)))
+        return nt_cli_fail("context overflow: %lld tokens held, a prompt of %zu tokens and -n %lld need %lld "
+                           "positions, the context holds %d (--context-shift N lets it go on)",
+                           (long long)held, n_prompt, (long long)o->n_new,
+                           (long long)(held + (int64_t)n_prompt + (o->n_new > 0 ? o->n_new - last : 0)), (int)n_ctx);
 
     nexttok_status st = nexttok_session_feed(session, prompt, n_prompt, NULL, 0);
     if (st != NEXTTOK_OK) return nt_cli_api_fail(st, "feeding the prompt (%zu tokens)", n_prompt);
@@ -301,7 +315,7 @@ static int generate(const nexttok_model *model, const nexttok_tokenizer *tokeniz
      * decoded in context (no leading-space stripping mid-text). Given text
      * is printed as given; given ids are printed as they decode. */
     int print_prompt = input->tokens != NULL;
-    if (!print_prompt) {
+    if (!print_prompt && input->text_data) {
         fwrite(input->text_data, 1, input->text_len, stdout);
         fflush(stdout);
     }
@@ -319,7 +333,7 @@ static int generate(const nexttok_model *model, const nexttok_tokenizer *tokeniz
         }
         if (eos >= 0 && token == eos) break;
         if ((rc = decode_token(decoder, token, text, 1)) != 0) goto done;
-        if (i + 1 < o->n_new) {
+        if (i + 1 < o->n_new || o->snapshot_out) {
             st = nexttok_session_feed(session, &token, 1, NULL, 0);
             if (st != NEXTTOK_OK) {
                 rc = nt_cli_api_fail(st, "feeding generated token %d", (int)token);
@@ -336,6 +350,8 @@ static int generate(const nexttok_model *model, const nexttok_tokenizer *tokeniz
     fwrite(text, 1, len, stdout);
     putchar('\n');
     if (fflush(stdout) != 0 || ferror(stdout)) rc = nt_cli_fail("cannot write the output");
+    if (rc == 0 && o->snapshot_out && (st = nexttok_session_snapshot_save(session, o->snapshot_out)) != NEXTTOK_OK)
+        rc = nt_cli_api_fail(st, "saving the session to '%s'", o->snapshot_out);
 done:
     nexttok_decoder_free(decoder);
     nexttok_sampler_chain_free(chain);
@@ -466,6 +482,8 @@ static int read_choices(gen_options *o)
 typedef struct generate_options {
     nt_cli_setup setup;
     gen_options gen;
+    const char *snapshot_in;
+    int64_t n_keep; /* --context-shift N, or -1 */
 } generate_options;
 
 static int generate_option(int argc, char **argv, int *i, void *ctx)
@@ -473,7 +491,23 @@ static int generate_option(int argc, char **argv, int *i, void *ctx)
     generate_options *o = ctx;
     int r = nt_cli_setup_option(argc, argv, i, &o->setup);
     if (r != 0) return r;
+    if ((r = nt_cli_opt_value(argc, argv, i, "--snapshot-in", &o->snapshot_in)) != 0) return r;
+    if ((r = nt_cli_opt_value(argc, argv, i, "--snapshot-out", &o->gen.snapshot_out)) != 0) return r;
+    if ((r = nt_cli_opt_i64(argc, argv, i, "generate", "--context-shift", 0, INT32_MAX,
+                            "a count of kept tokens >= 0", &o->n_keep)) != 0)
+        return r;
     return sampling_option(argc, argv, i, &o->gen);
+}
+
+/* The session --snapshot-in saved, on the --threads given. */
+static int restore_session(nt_cli_setup *s, const char *path)
+{
+    nexttok_session_params p;
+    nexttok_session_params_init(&p, sizeof p);
+    p.n_threads = s->opts.n_threads;
+    nexttok_status st = nexttok_session_restore_file(s->model, path, &p, &s->session);
+    if (st != NEXTTOK_OK) return nt_cli_api_fail(st, "restoring the session from '%s'", path);
+    return 0;
 }
 
 int nt_cli_generate(int argc, char **argv)
@@ -481,27 +515,44 @@ int nt_cli_generate(int argc, char **argv)
     const char *path = NULL;
     generate_options o = {.setup = {.cmd = "generate"},
                           .gen = {.n_new = DEFAULT_N, .temperature = 1.0f, .top_p = 1.0f,
-                                  .typical = 1.0f, .repeat = 1.0f, .last_n = 64}};
+                                  .typical = 1.0f, .repeat = 1.0f, .last_n = 64},
+                          .n_keep = -1};
     nt_cli_setup *s = &o.setup;
     int rc = 0;
     if (!nt_cli_scan_args(argc, argv, "generate", usage, generate_option, &o, &path, &rc)) return rc;
     if (!path) return nt_cli_usage_fail("generate", "no model file given");
-    if (!nt_cli_setup_has_input(s))
+    if (!nt_cli_setup_has_input(s) && !o.snapshot_in)
         return nt_cli_usage_fail("generate", "no prompt: give --text, --text-file or --tokens");
     const int constrained = o.gen.n_choices > 0 || o.gen.choices_file;
     if (constrained && s->input.tokens)
         return nt_cli_usage_fail("generate", "--choice needs the prompt as text (--text or --text-file), "
                                              "not --tokens");
+    if (constrained && (o.snapshot_in || o.gen.snapshot_out))
+        return nt_cli_usage_fail("generate", "--choice does not combine with --snapshot-in or --snapshot-out");
+    if (o.snapshot_in && o.n_keep >= 0)
+        return nt_cli_usage_fail("generate", "--context-shift with --snapshot-in: the snapshot's policy applies");
     if ((rc = nt_cli_setup_input(s)) != 0) return rc;
     if (o.gen.choices_file && (rc = read_choices(&o.gen)) != 0) goto done;
+    if (o.n_keep >= 0) {
+        s->opts.context_full = NEXTTOK_CONTEXT_SHIFT;
+        s->opts.n_keep = (int32_t)o.n_keep;
+    }
 
     /* Printing text always needs the tokenizer, whatever the input. */
     if ((rc = nt_cli_setup_load(s, path, NT_CLI_TOKENIZER_ALWAYS)) != 0) goto done;
-    if ((rc = nt_cli_setup_session(s)) != 0) goto done;
-    if (constrained)
+    if ((rc = o.snapshot_in ? restore_session(s, o.snapshot_in) : nt_cli_setup_session(s)) != 0) goto done;
+    if (constrained) {
         rc = generate_choice(s->model, s->tokenizer, s->session, &s->input, &o.gen);
-    else
-        rc = generate(s->model, s->tokenizer, s->session, &s->input, s->tokens, s->n_tokens, &o.gen);
+        goto done;
+    }
+    /* a restored session shifts when it was made to */
+    nexttok_session_info si = {.struct_size = sizeof si};
+    if (nexttok_session_info_get(s->session, &si) != NEXTTOK_OK) {
+        rc = nt_cli_api_fail(NEXTTOK_ERR_STATE, "session facts");
+        goto done;
+    }
+    o.gen.shifting = si.context_full == NEXTTOK_CONTEXT_SHIFT;
+    rc = generate(s->model, s->tokenizer, s->session, &s->input, s->tokens, s->n_tokens, &o.gen);
 done:
     free(o.gen.choices_data);
     nt_cli_setup_release(s);

@@ -35,8 +35,9 @@ int nt_cli_setup_load(nt_cli_setup *setup, const char *path, nt_cli_tokenizer_ne
         if ((rc = nt_cli_tokenizer_create(setup->model, required, &setup->tokenizer)) != 0)
             return rc;
     }
-    /* --tokens were parsed by nt_cli_setup_input already. */
-    if (setup->input.tokens) return 0;
+    /* --tokens were parsed by nt_cli_setup_input already; no input at all
+     * is for commands that allow it (generate --snapshot-in). */
+    if (setup->input.tokens || !nt_cli_setup_has_input(setup)) return 0;
     return nt_cli_input_tokens(&setup->input, setup->tokenizer, &setup->tokens, &setup->n_tokens);
 }
 
