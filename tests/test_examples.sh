@@ -86,5 +86,40 @@ fi
 }
 [[ $(cat "$tmp/gen.none") == "$prompt" ]] || { echo "FAIL: generate with N 0 printed $(cat "$tmp/gen.none")"; status=1; }
 
-[[ $status -eq 0 ]] && echo "ok: next_token, perplexity and generate examples"
+# npc_dialogue: the guard says exactly one of its replies, the persona
+# prefill is spread over several frames, the merchant's snapshot restores
+# to the same distribution (the program checks the bytes and fails
+# otherwise), and a seed gives one dialogue on every run.
+llama=$fixtures/models/llama-tiny-f32.gguf
+for run in a b; do
+    "$build/examples/npc_dialogue" "$llama" 400 7 300 >"$tmp/npc.$run" 2>"$tmp/err" || {
+        echo "FAIL: npc_dialogue: $(cat "$tmp/err")"
+        exit 1
+    }
+done
+"$python" - "$tmp/npc.a" <<'PY' || status=1
+import re, sys
+out = open(sys.argv[1]).read()
+lines = out.splitlines()
+rows = {l.split("|")[0].strip(): l.split("|", 2)[2] for l in lines if l.count("|") >= 2}
+assert set(rows) == {"guard", "merchant", "smith", "farmer"}, out
+# (a SentencePiece decoder drops the first piece's leading space)
+assert rows["guard"].strip() in ("attack", "flee", "trade"), repr(rows["guard"])
+m = re.search(r"guard reply: (\d+)", out)
+assert m and ["attack", "flee", "trade"][int(m.group(1))] == rows["guard"].strip(), out
+m = re.search(r"persona: (\d+) tokens in (\d+) frames", out)
+assert m and int(m.group(1)) > 20 and int(m.group(2)) >= 1, out
+m = re.search(r"snapshot: merchant saved in (\d+) bytes and restored: identical", out)
+assert m and int(m.group(1)) > 0, out
+m = re.search(r"decode: (\d+) tokens in (\d+) batched frames", out)
+assert m and int(m.group(1)) > int(m.group(2)) > 0, out
+assert re.search(r"frames: \d+, mean [0-9.]+ ms, longest [0-9.]+ ms", out), out
+PY
+# the dialogue itself, without the timings, is the same on every run
+if ! diff <(grep -v -E '^(persona|decode|frames):' "$tmp/npc.a") <(grep -v -E '^(persona|decode|frames):' "$tmp/npc.b") >/dev/null; then
+    echo "FAIL: npc_dialogue: two runs with seed 7 differ"
+    status=1
+fi
+
+[[ $status -eq 0 ]] && echo "ok: next_token, perplexity, generate and npc_dialogue examples"
 exit $status
