@@ -289,6 +289,8 @@ int main(int argc, char **argv)
             memcpy(c->line + c->len, rest, len);
             c->len += len;
         }
+        for (size_t k = 0; k < c->len; k++) /* one line each, as in a dialogue box */
+            if (c->line[k] == '\n' || c->line[k] == '\r') c->line[k] = ' ';
         printf("%-8s|%s|%.*s\n", names[i], openings[i], (int)c->len, c->line);
     }
     if (npcs[0].constraint) printf("guard reply: %d\n", nexttok_constraint_matched_get(npcs[0].constraint, NULL));

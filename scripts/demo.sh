@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Build libnexttok and ask the trained demo model for its next tokens and a
-# short greedy continuation. Run from anywhere inside a checkout:
+# Build libnexttok and ask a model for its next tokens and a short greedy
+# continuation: by default the model shipped in models/ (a small Llama the
+# project trained on Jane Austen, models/README.md), so a fresh clone needs
+# nothing else. Run from anywhere inside a checkout:
 #   ./scripts/demo.sh [MODEL.gguf] [PROMPT]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-model="${1:-$root/../shared/fixtures/models/aidreams260K.gguf}"
-prompt="${2:-Once upon a time}"
+model="${1:-$root/models/austen-2.6m.gguf}"
+prompt="${2:-It is a truth universally acknowledged}"
 
 if [[ ! -f "$model" ]]; then
     echo "demo: model $model not found; pass a GGUF file: ./scripts/demo.sh MODEL.gguf" >&2
