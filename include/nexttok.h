@@ -265,6 +265,12 @@ typedef enum nexttok_precision {
     /** F32 activations times weights decoded exactly: logits within about
      * 1e-6 of a float64 pass over the dequantized weights. */
     NEXTTOK_PRECISION_EXACT = 2,
+    /** EXACT's arithmetic with the scalar kernels (a fixed order of every
+     * sum, no FMA) and the library's own exp, sin, cos and tanh, whatever
+     * the CPU: logits bit-identical on every machine and ISA (x86 with or
+     * without AVX2/AVX-512, ARM with NEON), at the speed of the scalar
+     * kernels. nexttok_zip_compress runs its model this way. */
+    NEXTTOK_PRECISION_PORTABLE = 3,
 } nexttok_precision;
 
 /** The type of the KV cache's rows. */
@@ -357,7 +363,7 @@ typedef struct nexttok_session_info {
     size_t struct_size;     /* sizeof(nexttok_session_info), set by caller */
     int32_t n_ctx;          /* KV cache positions */
     int32_t n_threads;      /* threads of its pool, the caller's included */
-    int32_t precision;      /* NEXTTOK_PRECISION_FAST or _EXACT, as resolved */
+    int32_t precision;      /* NEXTTOK_PRECISION_FAST, _EXACT or _PORTABLE, as resolved */
     int32_t kv_type;        /* a nexttok_kv_type */
     uint64_t kv_bytes;      /* the KV cache as allocated: n_ctx positions of each
                                layer, or a sliding-window layer's ring of

@@ -122,6 +122,7 @@ class Precision(enum.IntEnum):
     DEFAULT = 0
     FAST = 1
     EXACT = 2
+    PORTABLE = 3  # bit-identical logits on every machine (scalar kernels)
 
 
 class KvType(enum.IntEnum):

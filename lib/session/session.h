@@ -23,7 +23,7 @@ struct nexttok_session {
     bool owns_pool;
     nt_run *run;
     nt_forward_fn forward;
-    nexttok_precision precision; /* FAST or EXACT, as resolved */
+    nexttok_precision precision; /* FAST, EXACT or PORTABLE, as resolved */
     int32_t kv_type;             /* the public nexttok_kv_type */
     float *logits;      /* [n_vocab] after the last fed token */
     bool has_logits;
