@@ -55,9 +55,20 @@ static char *long_text(size_t n, size_t *len)
     return t;
 }
 
+/* Defaults, but one thread where new threads hang (qemu-user). */
+static nexttok_zip_params zip_params(void)
+{
+    nexttok_zip_params p;
+    nexttok_zip_params_init(&p, sizeof p);
+    if (getenv("NT_TEST_NO_THREADS")) p.n_threads = 1;
+    return p;
+}
+
 static void zip(const nexttok_model *m, const nexttok_zip_params *p, const void *in, size_t n, unsigned char **out,
                 size_t *out_len)
 {
+    const nexttok_zip_params defaults = zip_params();
+    if (!p) p = &defaults;
     const size_t cap = nexttok_zip_bound(n);
     cr_assert_gt(cap, 0);
     *out = malloc(cap);
@@ -69,6 +80,8 @@ static void zip(const nexttok_model *m, const nexttok_zip_params *p, const void 
 
 static void round_trip(const nexttok_model *m, const nexttok_zip_params *p, const void *in, size_t n, size_t *zlen)
 {
+    const nexttok_zip_params defaults = zip_params();
+    if (!p) p = &defaults;
     unsigned char *z;
     size_t zn;
     zip(m, p, in, n, &z, &zn);
@@ -79,7 +92,7 @@ static void round_trip(const nexttok_model *m, const nexttok_zip_params *p, cons
     unsigned char *back = malloc(n + 1);
     cr_assert(back);
     size_t bn = 12345;
-    cr_assert_eq(nexttok_zip_decompress(m, NULL, NULL, z, zn, back, n, &bn), NEXTTOK_OK, "%s",
+    cr_assert_eq(nexttok_zip_decompress(m, NULL, p, z, zn, back, n, &bn), NEXTTOK_OK, "%s",
                  nexttok_error_message());
     cr_assert_eq(bn, n);
     cr_assert(n == 0 || memcmp(back, in, n) == 0, "round trip changed the bytes");
@@ -212,6 +225,7 @@ static void portable_rows(const char *rel)
     nexttok_session_params_init(&p, sizeof p);
     p.n_ctx = 64;
     p.precision = NEXTTOK_PRECISION_PORTABLE;
+    if (getenv("NT_TEST_NO_THREADS")) p.n_threads = 1; /* qemu-user hangs in new threads */
     nexttok_session *s;
     cr_assert_eq(nexttok_session_create(m, &p, &s), NEXTTOK_OK, "%s", nexttok_error_message());
     nexttok_session_info si = {.struct_size = sizeof si};
@@ -279,8 +293,7 @@ Test(zip, round_trip_costs_the_model_information)
 Test(zip, round_trip_small_windows)
 {
     nexttok_model *m = load("models/gpt2-tiny-f32.gguf");
-    nexttok_zip_params p;
-    nexttok_zip_params_init(&p, sizeof p);
+    nexttok_zip_params p = zip_params();
     size_t n;
     char *t = long_text(700, &n);
     const int32_t windows[] = {4, 5, 16, 128};
