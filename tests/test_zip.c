@@ -362,6 +362,10 @@ static const char golden_text[] =
     "Once upon a time, there was a little girl named Lily. She loved to play outside in the sun.\n"
     "One day she saw a big red ball in the park. \"Can I play with it?\" she asked her mom.";
 
+/* Non-ASCII text, invalid UTF-8 and a NUL: raw stretches and byte tokens. */
+static const char golden_mixed[] = "The caf\xc3\xa9 on the corner sold cr\xc3\xa8me br\xc3\xbbl\xc3\xa9" "e \xe2\x98\x83 for "
+                                   "\xe2\x82\xac" "3.\n\xff\xfe\x00" "broken \xe2\x82 bytes\x80" " and then plain text again.\n";
+
 /* Under every ISA this CPU has, the bytes of the file are the same. */
 Test(zip, same_file_on_every_isa)
 {
@@ -391,6 +395,8 @@ Test(zip, same_file_as_on_x86)
     cr_assert(strcmp(hex, "978bd012e18fbc5c0716dbccb76a9c9c3db2861aa6a9976a88992a20f52f57f5") == 0, "gpt2-tiny zip digest %s", hex);
     zip_digest("models/llama-q-Q6_K.gguf", golden_text, sizeof golden_text - 1, hex);
     cr_assert(strcmp(hex, "06ebad8cc7eb141f619800b4847f684ca36246282882b29b441fc496fddbcbb3") == 0, "llama-q-Q6_K zip digest %s", hex);
+    zip_digest("models/aidreams260K.gguf", golden_mixed, sizeof golden_mixed - 1, hex);
+    cr_assert(strcmp(hex, "a28a096fb0a667a7c68f77ec39890ff9217486ba2abfccfe4285de016b7afdf3") == 0, "aidreams260K zip digest of mixed bytes %s", hex);
 }
 
 /* ---- refusals ------------------------------------------------------------- */
