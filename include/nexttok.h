@@ -302,6 +302,12 @@ typedef enum nexttok_precision {
     /** F32 activations times weights decoded exactly: logits within about
      * 1e-6 of a float64 pass over the dequantized weights. */
     NEXTTOK_PRECISION_EXACT = 2,
+    /** EXACT's arithmetic with the scalar kernels (a fixed order of every
+     * sum, no FMA) and the library's own exp, sin, cos and tanh, whatever
+     * the CPU: logits bit-identical on every machine and ISA (x86 with or
+     * without AVX2/AVX-512, ARM with NEON), at the speed of the scalar
+     * kernels. nexttok_zip_compress runs its model this way. */
+    NEXTTOK_PRECISION_PORTABLE = 3,
 } nexttok_precision;
 
 /** The type of the KV cache's rows. */
@@ -424,7 +430,7 @@ typedef struct nexttok_session_info {
     size_t struct_size;     /* sizeof(nexttok_session_info), set by caller */
     int32_t n_ctx;          /* KV cache positions */
     int32_t n_threads;      /* threads of its pool, the caller's included */
-    int32_t precision;      /* NEXTTOK_PRECISION_FAST or _EXACT, as resolved */
+    int32_t precision;      /* NEXTTOK_PRECISION_FAST, _EXACT or _PORTABLE, as resolved */
     int32_t kv_type;        /* a nexttok_kv_type */
     uint64_t kv_bytes;      /* the KV cache as allocated: n_ctx positions of each
                                layer, or a sliding-window layer's ring of
@@ -1259,6 +1265,114 @@ NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_session_text_perplexity_com
                                                                    const char *text, size_t len,
                                                                    const nexttok_perplexity_params *params,
                                                                    nexttok_perplexity_info *info);
+
+/* ------------------------------------------------------------------------ */
+/* Prediction as compression: nexttok zip                                   */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A text is compressed by range-coding its tokens with the model's own
+ * next-token distributions: a well-predicted token costs a fraction of a
+ * bit. Decompression runs the same model over the tokens it decodes, so it
+ * must see the very same distributions: both sides run a
+ * NEXTTOK_PRECISION_PORTABLE session (bit-identical logits on every CPU and
+ * ISA), and quantize each row to integer frequencies by one fixed rule
+ * (every token at least 1 of 2^24). A file zipped on x86 unzips on ARM.
+ *
+ * Any bytes round-trip exactly. The input is tokenized without special
+ * tokens; a stretch where detokenize(tokenize(x)) != x (invalid UTF-8,
+ * text the vocabulary would spell differently) is split, and what still
+ * does not round-trip is coded as raw bytes (8 bits each). If the coded
+ * form comes out no smaller than the input, the file stores the input as
+ * it is. Texts longer than the window run in a sliding window: when the
+ * session is full it restarts from BOS and the last half of the window.
+ *
+ * The file: a 120-byte header (magic "NTZIP\r\n\x1a", format version, the
+ * model's BLAKE2b-256 digest, the original length, a BLAKE2b-256 checksum
+ * of the original, the window, the payload length and a digest of the
+ * header itself), then the payload. Decompression checks the header, the
+ * model, the length and, at the end, the checksum, and fails with:
+ *   NEXTTOK_ERR_FORMAT          not a zip file, a damaged header, trailing bytes
+ *   NEXTTOK_ERR_UNSUPPORTED     a format version this library does not read
+ *   NEXTTOK_ERR_MODEL_MISMATCH  made with another model (both digests named)
+ *   NEXTTOK_ERR_TRUNCATED       shorter than its header says
+ *   NEXTTOK_ERR_CHECKSUM        the payload is corrupted
+ * and then leaves the output buffer zeroed: nothing half-made.
+ */
+
+/** Bytes of a zip file's header. */
+#define NEXTTOK_ZIP_HEADER_BYTES 120
+
+typedef struct nexttok_zip_params {
+    size_t struct_size;   /* sizeof(nexttok_zip_params) */
+    int32_t n_ctx;        /* compress: the window in tokens, 4..the model's
+                             trained context; 0 = that context, at most 1024.
+                             Decompress uses the file's. */
+    int32_t n_threads;    /* threads of the forward pass; 0 = all cores */
+    nexttok_pool *pool;   /* a shared pool (borrowed), or NULL */
+    /* Called now and then with the fraction of the input (compress) or
+     * output (decompress) done; non-zero stops with NEXTTOK_ERR_CANCELLED.
+     * May be NULL. */
+    nexttok_progress_fn progress;
+    void *progress_user_data;
+} nexttok_zip_params;
+
+/** Fill `params` (struct_size = sizeof *params) with defaults. */
+NEXTTOK_API void nexttok_zip_params_init(nexttok_zip_params *params, size_t struct_size);
+
+/** The most bytes nexttok_zip_compress writes for `in_len` bytes of input
+ * (header + in_len: stored form), or 0 when that overflows size_t. */
+NEXTTOK_API size_t nexttok_zip_bound(size_t in_len);
+
+/**
+ * Compress `in_len` bytes (any bytes) with `model` and its tokenizer
+ * (`tokenizer`: made by nexttok_tokenizer_create from the same model, or
+ * NULL to make one for the call). Writes at most `out_cap` bytes into
+ * `out` and their count into *out_len; out_cap >= nexttok_zip_bound(in_len)
+ * always suffices, a smaller one may give NEXTTOK_ERR_BUFFER_TOO_SMALL
+ * (*out_len then holds the bound). `params` may be NULL. Vocabularies
+ * above 2^22 tokens are NEXTTOK_ERR_UNSUPPORTED.
+ */
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_zip_compress(const nexttok_model *model,
+                                                const nexttok_tokenizer *tokenizer,
+                                                const nexttok_zip_params *params,
+                                                const void *in, size_t in_len,
+                                                void *out, size_t out_cap, size_t *out_len);
+
+/** What a zip file's header says (nexttok_zip_info_get). */
+typedef struct nexttok_zip_info {
+    size_t struct_size;      /* sizeof(nexttok_zip_info), set by caller */
+    uint32_t version;        /* format version (1) */
+    int32_t stored;          /* 1: the payload is the input as it was */
+    uint64_t original_len;   /* bytes nexttok_zip_decompress writes */
+    uint64_t payload_len;    /* bytes after the header */
+    int32_t n_ctx;           /* the window it was coded with */
+    uint8_t model_digest[NEXTTOK_DIGEST_BYTES];  /* of the model it needs */
+    uint8_t checksum[NEXTTOK_DIGEST_BYTES];      /* BLAKE2b-256 of the original */
+} nexttok_zip_info;
+
+/**
+ * Read and check the header of `in_len` bytes of a zip file (no model
+ * needed): the size query for decompression's buffer. Fails as
+ * decompression does for the header's own faults (FORMAT, UNSUPPORTED,
+ * TRUNCATED), not for the payload's.
+ */
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_zip_info_get(const void *in, size_t in_len, nexttok_zip_info *info);
+
+/**
+ * Decompress a file made by nexttok_zip_compress with the same model
+ * (`tokenizer` as for compression, or NULL). Writes the original
+ * (info.original_len bytes) into `out` and its length into *out_len;
+ * NEXTTOK_ERR_BUFFER_TOO_SMALL when out_cap is smaller (*out_len then holds
+ * the length needed). Errors as listed above; on any failure the bytes of
+ * `out` written so far are zeroed. `params` may be NULL (its n_ctx is not
+ * used: the file's window is).
+ */
+NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_zip_decompress(const nexttok_model *model,
+                                                  const nexttok_tokenizer *tokenizer,
+                                                  const nexttok_zip_params *params,
+                                                  const void *in, size_t in_len,
+                                                  void *out, size_t out_cap, size_t *out_len);
 
 #ifdef __cplusplus
 }

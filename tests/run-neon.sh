@@ -51,6 +51,8 @@ $cc $cflags -o "$out/test_conformance_quant" tests/test_conformance_quant.c test
 $cc $cflags -o "$out/test_conformance_arch" tests/test_conformance_arch.c tests/support/fixtures.c \
     tests/support/logits_file.c tests/support/gguf_copy.c tests/support/gguf_writer.c \
     tests/support/tiny_model.c tests/support/quantize.c tests/support/mini_test.c $libs -lm
+# prediction as compression: portable sessions and zip files, bitwise as on x86-64
+$cc $cflags -o "$out/test_zip" tests/test_zip.c tests/support/fixtures.c tests/support/mini_test.c $libs -lm
 
 # qemu-user 7.2 (Debian 12) hangs in a forked child and in a new thread, so
 # each test gets its own process, the pool tests (threads) are not run, and
@@ -67,6 +69,11 @@ done
 echo "== test_conformance_arch: default mode, feeds, fast-mode KL (aarch64 under qemu)"
 for name in $(qemu-aarch64 -L /usr/aarch64-linux-gnu "$out/test_conformance_arch" --list | grep -E '^arch_(default|feeds|kl)'); do
     qemu-aarch64 -L /usr/aarch64-linux-gnu "$out/test_conformance_arch" "$name" || { echo "[FAIL] $name"; status=1; }
+done
+# the committed digests of files zipped on x86-64: the same bytes here
+echo "== test_zip: portable math, sessions and zip files as on x86-64 (aarch64 under qemu)"
+for name in $(qemu-aarch64 -L /usr/aarch64-linux-gnu "$out/test_zip" --list | grep -E '^zip::(range|frequencies|portable|same_file|round_trip_small)'); do
+    qemu-aarch64 -L /usr/aarch64-linux-gnu "$out/test_zip" "$name" || { echo "[FAIL] $name"; status=1; }
 done
 # the integer dots again without their dot-product variant (qemu's CPU has it)
 echo "== test_qdot_k, NEXTTOK_NO_VNNI=1 (aarch64 under qemu)"

@@ -68,7 +68,7 @@ part_errors() {
     expect_error "missing file" "model.gguf" -- inspect "$model"
     expect_error "missing file (next)" "model.gguf" -- next "$model" --tokens 1,2
     expect_error "two inputs" "only one" -- next "$model" --tokens 1 --text hi
-    expect_error "bad precision" "--precision: 'fasst' is not fast or exact" -- next "$model" --tokens 1 --precision fasst
+    expect_error "bad precision" "--precision: 'fasst' is not fast, exact or portable" -- next "$model" --tokens 1 --precision fasst
     expect_error "bad kv type" "--kv-type: 'q4' is not f32, f16 or q8_0" -- bench "$model" --kv-type q4
     if have_fixtures; then
         expect_error "q8_0 cache on 16-wide heads" "Q8_0 needs a head size divisible by 32, the model's is 16" -- \

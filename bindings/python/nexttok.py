@@ -125,6 +125,7 @@ class Precision(enum.IntEnum):
     DEFAULT = 0
     FAST = 1
     EXACT = 2
+    PORTABLE = 3  # bit-identical logits on every machine (scalar kernels)
 
 
 class KvType(enum.IntEnum):
@@ -666,6 +667,14 @@ class Model(_Handle):
 
     def tokenizer(self):
         return Tokenizer(self)
+
+    def zip(self, data, **kw):
+        """zip_compress(self, data, **kw): `data` compressed with this model."""
+        return zip_compress(self, data, **kw)
+
+    def unzip(self, data, **kw):
+        """zip_decompress(self, data, **kw): the bytes a zip file holds."""
+        return zip_decompress(self, data, **kw)
 
 
 class Pool(_Handle):
@@ -1521,3 +1530,94 @@ class Constraint(_Handle):
     def apply(self, chain, stage):
         """Set mask stage `stage` of a SamplerChain to the allowed tokens."""
         _check(_library().nexttok_constraint_mask_apply(self._handle, chain._handle, stage))
+
+
+# ---- prediction as compression (nexttok_zip_*) ------------------------------
+
+ZIP_HEADER_BYTES = 120
+
+
+class _ZipParams(Structure):
+    _fields_ = [("struct_size", c_size_t), ("n_ctx", c_int32), ("n_threads", c_int32),
+                ("pool", c_void_p), ("progress", _PROGRESS_FN), ("progress_user_data", c_void_p)]
+
+
+class _ZipInfo(Structure):
+    _fields_ = [("struct_size", c_size_t), ("version", c_uint32), ("stored", c_int32),
+                ("original_len", c_uint64), ("payload_len", c_uint64), ("n_ctx", c_int32),
+                ("model_digest", c_uint8 * DIGEST_BYTES), ("checksum", c_uint8 * DIGEST_BYTES)]
+
+
+_SIGNATURES.update({
+    "nexttok_zip_params_init": (None, [POINTER(_ZipParams), c_size_t]),
+    "nexttok_zip_bound": (c_size_t, [c_size_t]),
+    "nexttok_zip_compress": (c_int, [_P, _P, POINTER(_ZipParams), c_char_p, c_size_t,
+                                     POINTER(c_char), c_size_t, POINTER(c_size_t)]),
+    "nexttok_zip_info_get": (c_int, [c_char_p, c_size_t, POINTER(_ZipInfo)]),
+    "nexttok_zip_decompress": (c_int, [_P, _P, POINTER(_ZipParams), c_char_p, c_size_t,
+                                       POINTER(c_char), c_size_t, POINTER(c_size_t)]),
+})
+
+# What a zip file's header says (nexttok_zip_info): digests as bytes.
+ZipInfo = namedtuple("ZipInfo", ["version", "stored", "original_len", "payload_len", "n_ctx",
+                                 "model_digest", "checksum"])
+
+
+def _zip_call(fn, model, data, n_ctx, n_threads, pool, progress, capacity, what):
+    """Run a nexttok_zip_* call into a buffer of `capacity`; the bytes written."""
+    lib = _library()
+    params = _ZipParams()
+    lib.nexttok_zip_params_init(byref(params), sizeof(params))
+    params.n_ctx = n_ctx
+    params.n_threads = n_threads
+    params.pool = pool._handle if pool is not None else None
+    raised = []
+    if progress is not None:
+        def trampoline(fraction, _user):
+            try:
+                return 1 if progress(fraction) else 0
+            except BaseException as e:  # noqa: B902 - re-raised after the call
+                raised.append(e)
+                return 1
+        params.progress = _PROGRESS_FN(trampoline)
+    data = bytes(data)
+    buf = ctypes.create_string_buffer(max(1, capacity))
+    n = c_size_t(0)
+    status = fn(model._handle, None, byref(params), data, len(data), buf, capacity, byref(n))
+    if raised:
+        raise raised[0]
+    _check(status, what)
+    return buf.raw[:n.value]
+
+
+def zip_compress(model, data, n_ctx=0, n_threads=0, pool=None, progress=None):
+    """Compress `data` (bytes) with `model`'s predictions (nexttok_zip_compress):
+    the bytes of a zip file, which zip_decompress with the same model turns
+    back into `data` exactly, on any machine. n_ctx: the window (0 = the
+    model's context, at most 1024); progress(fraction) may return True to
+    cancel."""
+    data = bytes(data)
+    bound = _library().nexttok_zip_bound(len(data))
+    return _zip_call(_library().nexttok_zip_compress, model, data, n_ctx, n_threads, pool,
+                     progress, bound, "zip")
+
+
+def zip_info(data):
+    """The header of a zip file (no model needed); raises as unzipping would
+    for a damaged, truncated or foreign header."""
+    data = bytes(data)
+    info = _ZipInfo()
+    info.struct_size = sizeof(info)
+    _check(_library().nexttok_zip_info_get(data, len(data), byref(info)), "zip header")
+    return ZipInfo(info.version, bool(info.stored), info.original_len, info.payload_len,
+                   info.n_ctx, bytes(info.model_digest), bytes(info.checksum))
+
+
+def zip_decompress(model, data, n_threads=0, pool=None, progress=None):
+    """The bytes a zip file made with `model` holds (nexttok_zip_decompress).
+    Raises NexttokError: MODEL_MISMATCH for another model, TRUNCATED,
+    CHECKSUM for a corrupted payload, FORMAT for a damaged header."""
+    data = bytes(data)
+    size = zip_info(data).original_len
+    return _zip_call(_library().nexttok_zip_decompress, model, data, 0, n_threads, pool,
+                     progress, size, "unzip")

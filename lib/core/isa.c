@@ -151,9 +151,18 @@ static nt_isa nt_isa_initial(void)
 }
 
 static _Atomic int nt_isa_current = -1;
+static _Thread_local int nt_isa_thread = -1;
+
+int nt_isa_thread_set(int isa)
+{
+    const int prev = nt_isa_thread;
+    nt_isa_thread = isa >= 0 && isa < NT_ISA_COUNT ? isa : -1;
+    return prev;
+}
 
 nt_isa nt_isa_active(void)
 {
+    if (nt_isa_thread >= 0) return (nt_isa)nt_isa_thread;
     int v = atomic_load_explicit(&nt_isa_current, memory_order_relaxed);
     if (v < 0) {
         int expected = -1;

@@ -27,6 +27,13 @@ bool nt_isa_has_dot_ext(nt_isa isa);
  * NEXTTOK_ISA (scalar|avx2|avx512|neon) or nt_isa_force chose another. */
 nt_isa nt_isa_active(void);
 
+/* The calling thread's own choice, ahead of the process-wide one: a
+ * portable session sets NT_ISA_SCALAR around its forward pass, so every
+ * kernel that pass looks up (all on the feeding thread; the pool's threads
+ * run what it handed them) is a scalar one. -1 clears it. Returns the
+ * previous value, to restore. */
+int nt_isa_thread_set(int isa);
+
 /* For tests and benchmarks: use `isa` from now on (must be supported). */
 bool nt_isa_force(nt_isa isa);
 

@@ -2,7 +2,9 @@
  * The element-wise and normalisation operations of the forward passes.
  * They are a small share of the run time next to the matrix products, so
  * they favour accuracy: reductions and transcendental functions run in
- * double and each result is rounded to F32 once.
+ * double and each result is rounded to F32 once. The transcendental
+ * functions are the library's own (core/pmath.h), not libm's, so these
+ * operations give the same bits on every machine (portable sessions).
  *
  * The activation functions and softmax flush results below FLT_MIN (subnormals, all
  * smaller than 2^-126) to zero: they feed the matrix products, where a
@@ -14,6 +16,7 @@
 #include <math.h>
 #include <stdbool.h>
 
+#include "core/pmath.h"
 #include "kernels/kernels.h"
 
 void nt_rmsnorm(float *out, const float *x, const float *weight, int64_t n, float eps)
@@ -64,7 +67,7 @@ void nt_softmax(float *x, int64_t n)
     }
     double sum = 0.0;
     for (int64_t i = 0; i < n; i++) {
-        double e = exp((double)x[i] - (double)max);
+        double e = nt_pexp((double)x[i] - (double)max);
         sum += e;
         x[i] = (float)e;
     }
@@ -80,7 +83,7 @@ void nt_gelu_tanh(float *x, int64_t n)
          * without the cancellation of 1 + tanh(z) for negative v. */
         double v = x[i];
         double z = k * (v + 0.044715 * v * v * v);
-        x[i] = nt_flush_subnormal((float)(v / (1.0 + exp(-2.0 * z))));
+        x[i] = nt_flush_subnormal((float)(v / (1.0 + nt_pexp(-2.0 * z))));
     }
 }
 
@@ -88,7 +91,7 @@ void nt_silu_mul(float *gate, const float *up, int64_t n)
 {
     for (int64_t i = 0; i < n; i++) {
         double g = gate[i];
-        gate[i] = nt_flush_subnormal((float)(g / (1.0 + exp(-g)) * (double)up[i]));
+        gate[i] = nt_flush_subnormal((float)(g / (1.0 + nt_pexp(-g)) * (double)up[i]));
     }
 }
 
@@ -98,7 +101,7 @@ void nt_gelu_mul(float *gate, const float *up, int64_t n)
     for (int64_t i = 0; i < n; i++) {
         double v = gate[i];
         double z = k * (v + 0.044715 * v * v * v);
-        gate[i] = nt_flush_subnormal((float)(v / (1.0 + exp(-2.0 * z)) * (double)up[i]));
+        gate[i] = nt_flush_subnormal((float)(v / (1.0 + nt_pexp(-2.0 * z)) * (double)up[i]));
     }
 }
 
@@ -109,7 +112,7 @@ void nt_scale(float *x, float s, int64_t n)
 
 void nt_softcap(float *x, float cap, int64_t n)
 {
-    for (int64_t i = 0; i < n; i++) x[i] = (float)((double)cap * tanh((double)x[i] / (double)cap));
+    for (int64_t i = 0; i < n; i++) x[i] = (float)((double)cap * nt_ptanh((double)x[i] / (double)cap));
 }
 
 void nt_add(float *y, const float *x, int64_t n)
@@ -136,11 +139,13 @@ static void nt_rope_angle(int64_t pos, int64_t i, const nt_rope_cfg *cfg, double
     /* theta in double: ggml's running product in F32 drifts by many ulps
      * at long positions. */
     double theta = (double)pos * (double)cfg->freq_scale *
-                   pow((double)cfg->freq_base, -2.0 * (double)i / (double)cfg->n_rot);
+                   nt_pexp(-2.0 * (double)i / (double)cfg->n_rot * nt_plog((double)cfg->freq_base));
     if (cfg->freq_factors) theta /= (double)cfg->freq_factors[i];
     const double mscale = cfg->mscale != 0.0f ? (double)cfg->mscale : 1.0;
-    *c = cos(theta) * mscale;
-    *s = sin(theta) * mscale;
+    double cs, sn;
+    nt_psincos(theta, &sn, &cs);
+    *c = cs * mscale;
+    *s = sn * mscale;
 }
 
 static bool nt_rope_cfg_eq(const nt_rope_cfg *a, const nt_rope_cfg *b)

@@ -129,7 +129,7 @@ NEXTTOK_API nexttok_status nexttok_sessions_feed(nexttok_session *const *session
         float *out = logits_out ? logits_out + done * V : rows;
         const nt_batch b = {.n_tok = (int32_t)n, .tokens = tokens + done, .pos = pos, .seq = seq, .logits = out,
                             .all_logits = true};
-        host->forward(host->model, host->run, views, &b);
+        nt_session_pass(host, host->run, views, &b);
         for (size_t i = 0; i < n; i++) {
             nexttok_session *s = ss[i];
             memcpy(s->logits, out + i * V, V * sizeof *s->logits);

@@ -53,7 +53,7 @@ static int feed_chunk(nexttok_session *s, const int32_t *tokens, int32_t n, bool
     const nt_batch b = {.n_tok = n, .tokens = tokens, .pos = pos, .logits = rows ? rows : s->logits_next,
                         .all_logits = rows != NULL};
     run->stop = stop;
-    s->forward(s->model, run, &s->view, &b);
+    nt_session_pass(s, run, &s->view, &b);
     run->stop = NULL;
     run->cur.resume = false;
     const int why = atomic_load_explicit(&stop->stopped, memory_order_acquire);

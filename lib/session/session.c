@@ -3,6 +3,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/isa.h"
 #include "core/params.h"
 #include "forward/forward.h"
 #include "kvcache/kvcache.h"
@@ -57,7 +58,7 @@ NEXTTOK_API nexttok_status nexttok_session_create(const nexttok_model *m, const 
                        p.n_ctx, hp->n_ctx_train);
     if (p.n_threads < 0)
         return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_session_create: n_threads %d is negative", p.n_threads);
-    if (p.precision < NEXTTOK_PRECISION_DEFAULT || p.precision > NEXTTOK_PRECISION_EXACT)
+    if (p.precision < NEXTTOK_PRECISION_DEFAULT || p.precision > NEXTTOK_PRECISION_PORTABLE)
         return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_session_create: precision %d is not a nexttok_precision",
                        p.precision);
     if (p.n_batch < 0 || p.n_batch > NT_BATCH)
@@ -126,13 +127,21 @@ NEXTTOK_API nexttok_status nexttok_session_create(const nexttok_model *m, const 
     return NEXTTOK_OK;
 }
 
+void nt_session_pass(const nexttok_session *s, nt_run *run, const nt_kv_view *views, const nt_batch *b)
+{
+    /* Portable: every kernel this pass looks up is the scalar one. */
+    const int prev = s->precision == NEXTTOK_PRECISION_PORTABLE ? nt_isa_thread_set(NT_ISA_SCALAR) : -2;
+    s->forward(s->model, run, views, b);
+    if (prev != -2) nt_isa_thread_set(prev);
+}
+
 /* Run tokens[0..n) at positions pos .. pos + n - 1 (n <= the run's batch). */
 static void forward(nexttok_session *s, const int32_t *tokens, int32_t n, float *rows)
 {
     int32_t pos[NT_BATCH];
     for (int32_t i = 0; i < n; i++) pos[i] = s->pos + i;
     const nt_batch b = {.n_tok = n, .tokens = tokens, .pos = pos, .logits = rows ? rows : s->logits, .all_logits = rows != NULL};
-    s->forward(s->model, s->run, &s->view, &b);
+    nt_session_pass(s, s->run, &s->view, &b);
     if (rows) memcpy(s->logits, rows + (size_t)(n - 1) * (size_t)s->model->hp.n_vocab,
                      (size_t)s->model->hp.n_vocab * sizeof *s->logits);
 }

@@ -24,7 +24,7 @@ struct nexttok_session {
     bool owns_pool;
     nt_run *run;
     nt_forward_fn forward;
-    nexttok_precision precision; /* FAST or EXACT, as resolved */
+    nexttok_precision precision; /* FAST, EXACT or PORTABLE, as resolved */
     int32_t kv_type;             /* the public nexttok_kv_type */
     float *logits;      /* [n_vocab] after the last fed token */
     bool has_logits;
@@ -45,6 +45,11 @@ struct nexttok_session {
     int32_t n_discard;
     int64_t n_shifted;
 };
+
+/* The session's forward pass over `b` with these run state and views, in
+ * the session's precision (a portable one on the scalar kernels). Every
+ * pass of a session goes through here. */
+void nt_session_pass(const nexttok_session *s, nt_run *run, const nt_kv_view *views, const nt_batch *b);
 
 /* NEXTTOK_OK when n more tokens fit the session's context, else
  * NEXTTOK_ERR_CONTEXT_FULL with the numbers. */

@@ -498,9 +498,9 @@ int nt_cli_session_option(int argc, char **argv, int *i, const char *cmd, nt_cli
     if (r != 0) return r;
     const char *v = NULL;
     if ((r = nt_cli_opt_value(argc, argv, i, "--precision", &v)) != 0) {
-        static const char *const names[] = {"fast", "exact"};
-        static const int32_t values[] = {NEXTTOK_PRECISION_FAST, NEXTTOK_PRECISION_EXACT};
-        int k = r > 0 ? choice(cmd, "--precision", v, names, 2, "fast or exact") : -1;
+        static const char *const names[] = {"fast", "exact", "portable"};
+        static const int32_t values[] = {NEXTTOK_PRECISION_FAST, NEXTTOK_PRECISION_EXACT, NEXTTOK_PRECISION_PORTABLE};
+        int k = r > 0 ? choice(cmd, "--precision", v, names, 3, "fast, exact or portable") : -1;
         if (k < 0) return -1;
         opts->precision = values[k];
         return 1;

@@ -140,7 +140,7 @@ int nt_cli_tokenizer_create(const nexttok_model *model, bool required,
                             nexttok_tokenizer **tokenizer_out);
 
 /* Handle the options every model command shares at argv[*i]: --threads T,
- * --ctx N, --batch N, --precision fast|exact, --kv-type f32|f16|q8_0. 1 consumed, 0
+ * --ctx N, --batch N, --precision fast|exact|portable, --kv-type f32|f16|q8_0. 1 consumed, 0
  * not one of them, -1 error reported. */
 int nt_cli_session_option(int argc, char **argv, int *i, const char *cmd, nt_cli_session_opts *opts);
 
@@ -149,7 +149,8 @@ int nt_cli_session_option(int argc, char **argv, int *i, const char *cmd, nt_cli
     "  --threads T          threads of the forward pass (0 = all cores)\n"                 \
     "  --ctx N              context positions (0 = the model's, at most 4096)\n"          \
     "  --precision P        fast (8-bit activations, integer dots; default for\n"         \
-    "                       quantized weights) or exact (F32 activations)\n"              \
+    "                       quantized weights), exact (F32 activations) or portable\n"   \
+    "                       (exact on the scalar kernels: the same bits on any CPU)\n"   \
     "  --kv-type T          KV cache rows: f32 (default), f16 or q8_0\n"                  \
     "  --batch N            tokens per forward call of a long input (0 = 512)\n"
 

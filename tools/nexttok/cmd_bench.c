@@ -23,7 +23,7 @@
 static void usage(void)
 {
     printf("usage: nexttok bench MODEL [--threads T] [--prompt P] [--gen G] [--reps R]\n"
-           "                     [--depth D] [--ctx N] [--precision fast|exact]\n"
+           "                     [--depth D] [--ctx N] [--precision fast|exact|portable]\n"
            "                     [--kv-type f32|f16|q8_0] [--sessions N] [--budget-us B]\n"
            "                     [--fork] [--json]\n\n"
            "Measures two things, R times (default %d) after one untimed warm-up run:\n"
@@ -182,7 +182,10 @@ typedef struct bench_results {
     double pre_median, dec_median, bat_median, bud_median, bud_longest_median, bud_calls_median, bud_p99_median;
 } bench_results;
 
-static const char *precision_name(int32_t p) { return p == NEXTTOK_PRECISION_FAST ? "fast" : "exact"; }
+static const char *precision_name(int32_t p)
+{
+    return p == NEXTTOK_PRECISION_FAST ? "fast" : p == NEXTTOK_PRECISION_PORTABLE ? "portable" : "exact";
+}
 static const char *kv_type_name(int32_t t)
 {
     return t == NEXTTOK_KV_F16 ? "f16" : t == NEXTTOK_KV_Q8_0 ? "q8_0" : "f32";

@@ -13,7 +13,7 @@
 static void usage(void)
 {
     printf("usage: nexttok choice MODEL --jsonl F [--json] [--per-item]\n"
-           "                     [--threads T] [--ctx N] [--precision fast|exact]\n"
+           "                     [--threads T] [--ctx N] [--precision fast|exact|portable]\n"
            "                     [--kv-type f32|f16|q8_0] [--batch N]\n\n"
            "Multiple-choice accuracy, as lm-evaluation-harness defines acc and acc_norm.\n"
            "Each line of F is one JSON object:\n"

@@ -31,7 +31,7 @@ static void usage(void)
 {
     printf("usage: nexttok generate MODEL (--text T | --text-file F | --tokens 1,2,3) [-n N]\n"
            "                       [sampling options] [--threads T] [--ctx N]\n"
-           "                       [--precision fast|exact] [--kv-type f32|f16|q8_0]\n"
+           "                       [--precision fast|exact|portable] [--kv-type f32|f16|q8_0]\n"
            "                       [--context-shift N] [--snapshot-in F] [--snapshot-out F]\n\n"
            "Prints the prompt followed by up to N (default %d) generated tokens, stopping\n"
            "at end-of-sequence. Each token is drawn by a chain of stages (nexttok.h gives\n"

@@ -20,7 +20,7 @@ static void usage(void)
 {
     printf("usage: nexttok logits MODEL (--tokens 1,2,3 | --text T | --text-file F) --out FILE\n"
            "                     [--threads T] [--ctx N]\n"
-           "                       [--precision fast|exact] [--kv-type f32|f16|q8_0]\n\n"
+           "                       [--precision fast|exact|portable] [--kv-type f32|f16|q8_0]\n\n"
            "Feeds the tokens in one batch and writes one row of logits per position:\n"
            "int32 n, int32 n_vocab, int32 tokens[n], float32 logits[n][n_vocab]\n"
            "(little-endian). Text gets BOS/EOS as the model's vocabulary says.\n");

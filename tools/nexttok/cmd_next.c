@@ -15,7 +15,7 @@ static void usage(void)
 {
     printf("usage: nexttok next MODEL (--tokens 1,2,3 | --text T | --text-file F)\n"
            "                   [--top K] [--temp T] [--threads T] [--ctx N]\n"
-           "                       [--precision fast|exact] [--kv-type f32|f16|q8_0]\n\n"
+           "                       [--precision fast|exact|portable] [--kv-type f32|f16|q8_0]\n\n"
            "Feeds the input and prints the K (default %d) most probable next tokens,\n"
            "one per line: id, probability at temperature T (default 1; 0 = arg-max),\n"
            "and the token's text (quoted, escaped) when the model has a tokenizer.\n",

@@ -12,7 +12,7 @@
 static void usage(void)
 {
     printf("usage: nexttok perplexity MODEL --text-file F [--ctx N] [--stride S] [--json]\n"
-           "                         [--threads T] [--precision fast|exact]\n"
+           "                         [--threads T] [--precision fast|exact|portable]\n"
            "                         [--kv-type f32|f16|q8_0] [--batch N]\n\n"
            "Sliding-window perplexity of a text, as Hugging Face's \"perplexity of\n"
            "fixed-length models\" with a stride. The text is tokenized as the vocabulary\n"

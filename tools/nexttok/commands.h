@@ -15,5 +15,8 @@ int nt_cli_tokenize(int argc, char **argv);
 /* Evaluation: sliding-window perplexity and multiple-choice accuracy. */
 int nt_cli_perplexity(int argc, char **argv);
 int nt_cli_choice(int argc, char **argv);
+/* Prediction as compression. */
+int nt_cli_zip(int argc, char **argv);
+int nt_cli_unzip(int argc, char **argv);
 
 #endif

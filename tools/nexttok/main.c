@@ -23,6 +23,8 @@ static const command commands[] = {
 #endif
     {"perplexity", nt_cli_perplexity, "sliding-window perplexity and bits per byte of a text file"},
     {"choice", nt_cli_choice, "multiple-choice acc and acc_norm over a JSON Lines file"},
+    {"zip", nt_cli_zip, "compress a file with the model's predictions (any bytes, any machine)"},
+    {"unzip", nt_cli_unzip, "decompress a file made by zip with the same model"},
 };
 
 static void print_help(void)
