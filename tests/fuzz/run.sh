@@ -32,10 +32,12 @@ san='-fsanitize=address,undefined -fno-sanitize-recover=undefined'
 # NT_ALLOC_SYSTEM so ASan sees every allocation) plus libFuzzer's coverage
 # instrumentation.
 if [ ! -f "$out/build.ninja" ]; then
+  setup_log=$(mktemp)
   CC=$CC meson setup "$out" "$src" --buildtype=debugoptimized -Db_sanitize=address,undefined \
     -Db_lundef=false -Dtests=disabled \
     -Dc_args="-fsanitize=fuzzer-no-link -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
-    >"$out.setup.log" || { cat "$out.setup.log" >&2; exit 1; }
+    >"$setup_log" || { cat "$setup_log" >&2; exit 1; }
+  rm -f "$setup_log"
 fi
 ninja -C "$out" lib/libnexttok_internal.a >"$out/ninja.log" || { cat "$out/ninja.log" >&2; exit 1; }
 libs="$out/lib/libnexttok_internal.a $(find "$out/lib" -name 'libnt_kernels_*.a' | tr '\n' ' ')"
