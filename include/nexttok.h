@@ -258,7 +258,9 @@ NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_model_tensor_digest_get(con
 /**
  * Hash the whole file and compare with `expected`. Returns NEXTTOK_OK on a
  * match, NEXTTOK_ERR_CHECKSUM (message gives both digests in hex) otherwise.
- * Any flipped bit anywhere in the file is detected.
+ * Any flipped bit anywhere in the file is detected. When the file has been
+ * truncated since it was loaded, returns NEXTTOK_ERR_TRUNCATED without
+ * touching the mapping (as do the digest calls above); see docs/security.md.
  */
 NEXTTOK_API NEXTTOK_NODISCARD nexttok_status nexttok_model_verify(const nexttok_model *model,
                                                 const uint8_t expected[NEXTTOK_DIGEST_BYTES]);

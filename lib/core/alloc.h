@@ -22,4 +22,19 @@ void nt_free(void *ptr);
  * that a decode step allocates nothing. */
 uint64_t nt_alloc_count(void);
 
+#ifdef NT_ALLOC_TESTING
+#include <stdbool.h>
+/* Allocation-failure injection, in builds configured with
+ * -Dalloc_testing=true only (tests/test_alloc_fail.c). Arm: the n-th
+ * allocation from now (1-based) returns NULL, the others succeed; 0
+ * disarms. nt_alloc_test_failed says whether the armed one was reached.
+ * Live blocks (allocated, not yet freed) and the largest single request
+ * since the last reset are tracked process-wide. */
+void nt_alloc_test_fail_at(uint64_t n);
+bool nt_alloc_test_failed(void);
+uint64_t nt_alloc_test_live(void);
+uint64_t nt_alloc_test_largest(void);
+void nt_alloc_test_largest_reset(void);
+#endif
+
 #endif

@@ -52,6 +52,7 @@ typedef struct gguf_impl {
     size_t kv_mask;
     size_t *ti_table;
     size_t ti_mask;
+    int fd; /* the mapped file, kept open to notice it shrinking; -1 when parsed from memory */
 } gguf_impl;
 
 typedef struct cursor {
@@ -598,10 +599,11 @@ static void free_contents(gguf_impl *impl)
     nt_free(impl->ti_table);
 }
 
-static nexttok_status parse_new(const void *buf, size_t size, bool mapped, nt_gguf **out)
+static nexttok_status parse_new(const void *buf, size_t size, bool mapped, int fd, nt_gguf **out)
 {
     gguf_impl *impl = nt_calloc(1, sizeof *impl);
     if (!impl) return nt_fail(NEXTTOK_ERR_NO_MEMORY, "out of memory");
+    impl->fd = fd;
     impl->pub.base = buf;
     impl->pub.size = size;
     impl->pub.mapped = mapped;
@@ -620,7 +622,7 @@ nexttok_status nt_gguf_parse(const void *buf, size_t size, nt_gguf **out)
     if (!out) return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nt_gguf_parse: out is NULL");
     *out = NULL;
     if (!buf && size) return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nt_gguf_parse: buffer is NULL");
-    return parse_new(buf ? buf : "", size, false, out);
+    return parse_new(buf ? buf : "", size, false, -1, out);
 }
 
 nexttok_status nt_gguf_open(const char *path, nt_gguf **out)
@@ -654,8 +656,10 @@ nexttok_status nt_gguf_open(const char *path, nt_gguf **out)
             return nt_fail(NEXTTOK_ERR_IO, "%s: cannot map: %s", path, strerror(e));
         }
     }
-    close(fd); /* the mapping stays valid */
-    nexttok_status s = parse_new(map ? map : "", size, map != NULL, out);
+    /* The descriptor stays open with the mapping: nt_gguf_check_mapping
+     * fstat()s it to notice the file shrinking under the mapping. */
+    nexttok_status s = parse_new(map ? map : "", size, map != NULL, map ? fd : -1, out);
+    if (s || !map) close(fd);
     if (s) {
         if (map) munmap(map, size);
         nt_error_prefix("%s", path);
@@ -668,8 +672,23 @@ void nt_gguf_close(nt_gguf *g)
     if (!g) return;
     gguf_impl *impl = (gguf_impl *)g; /* pub is the first member */
     if (g->mapped) munmap((void *)g->base, g->size);
+    if (impl->fd >= 0) close(impl->fd);
     free_contents(impl);
     nt_free(impl);
+}
+
+nexttok_status nt_gguf_check_mapping(const nt_gguf *g)
+{
+    const gguf_impl *impl = (const gguf_impl *)g;
+    if (!g || impl->fd < 0) return NEXTTOK_OK;
+    struct stat st;
+    if (fstat(impl->fd, &st) != 0) return nt_fail(NEXTTOK_ERR_IO, "cannot stat the model file: %s", strerror(errno));
+    if ((uint64_t)st.st_size < (uint64_t)g->size)
+        return nt_fail(NEXTTOK_ERR_TRUNCATED,
+                       "the model file shrank to %llu bytes while mapped (%zu when loaded): its end can no longer "
+                       "be read (SIGBUS); reload the model once the file is whole",
+                       (unsigned long long)st.st_size, g->size);
+    return NEXTTOK_OK;
 }
 
 const nt_gguf_kv *nt_gguf_kv_find(const nt_gguf *g, const char *key)

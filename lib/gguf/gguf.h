@@ -88,6 +88,13 @@ nexttok_status nt_gguf_open(const char *path, nt_gguf **out);
 /* Parse a buffer the caller keeps alive for the nt_gguf's lifetime. */
 nexttok_status nt_gguf_parse(const void *buf, size_t size, nt_gguf **out);
 
+/* For a mapped file: NEXTTOK_ERR_TRUNCATED when the file is now shorter
+ * than its mapping (reading the mapping past the new end raises SIGBUS), so
+ * whole-file reads can check first. NEXTTOK_OK for a buffer parsed from
+ * memory. A file cut after the check still faults: this narrows, does not
+ * close, the window. */
+nexttok_status nt_gguf_check_mapping(const nt_gguf *g);
+
 /* Release (and unmap when mapped). NULL is fine. */
 void nt_gguf_close(nt_gguf *g);
 

@@ -26,6 +26,8 @@ NEXTTOK_API nexttok_status nexttok_model_digest_get(const nexttok_model *m, uint
 {
     nt_error_clear();
     if (!m || !digest) return nt_fail(NEXTTOK_ERR_INVALID_ARGUMENT, "nexttok_model_digest_get: model and digest must not be NULL");
+    nexttok_status st = nt_gguf_check_mapping(m->gguf); /* hashing a cut file would fault */
+    if (st != NEXTTOK_OK) return st;
     return blake2b(m->gguf->base, m->gguf->size, digest);
 }
 
@@ -38,6 +40,8 @@ NEXTTOK_API nexttok_status nexttok_model_tensor_digest_get(const nexttok_model *
         return nt_fail(NEXTTOK_ERR_NOT_FOUND, "tensor index %zu: the model has %llu tensors", index,
                        (unsigned long long)m->gguf->n_tensors);
     const nt_gguf_tensor *t = &m->gguf->tensors[index];
+    nexttok_status st = nt_gguf_check_mapping(m->gguf);
+    if (st != NEXTTOK_OK) return st;
     return blake2b(t->data, t->nbytes, digest);
 }
 

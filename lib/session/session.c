@@ -100,8 +100,9 @@ NEXTTOK_API nexttok_status nexttok_session_create(const nexttok_model *m, const 
     s->logits = nt_aligned_alloc(64, (size_t)hp->n_vocab * sizeof *s->logits);
     s->logits_next = nt_aligned_alloc(64, (size_t)hp->n_vocab * sizeof *s->logits_next);
     if (!s->tokens || !s->logits || !s->logits_next) {
+        const int32_t n_ctx = s->n_ctx; /* not read from s once it is freed */
         nexttok_session_free(s);
-        return nt_fail(NEXTTOK_ERR_NO_MEMORY, "out of memory for a session of %d positions", s->n_ctx);
+        return nt_fail(NEXTTOK_ERR_NO_MEMORY, "out of memory for a session of %d positions", n_ctx);
     }
     nexttok_status st;
     if (p.pool) {

@@ -124,7 +124,10 @@ nexttok_status nt_pretok_create(const char *pre, nt_pretok **out)
         if (!p->code[i]) {
             PCRE2_UCHAR msg[256];
             pcre2_get_error_message(err, msg, sizeof msg);
-            st = nt_fail(NEXTTOK_ERR_UNSUPPORTED, "pre-tokenizer '%s': regex %zu does not compile at %zu: %s",
+            /* PCRE2 allocates through nt_malloc (pcre_alloc): its heap
+             * failure is ours to report as such, not a bad regex. */
+            st = nt_fail(err == PCRE2_ERROR_HEAP_FAILED ? NEXTTOK_ERR_NO_MEMORY : NEXTTOK_ERR_UNSUPPORTED,
+                         "pre-tokenizer '%s': regex %zu does not compile at %zu: %s",
                          type->name, i, (size_t)at, (const char *)msg);
             break;
         }

@@ -1,59 +1,66 @@
-/* Structure-aware mutation for the GGUF fuzzers (libFuzzer builds only:
- * run.sh defines NT_FUZZ_LIBFUZZER). Half of the mutations walk the file's
+/* Structure-aware mutation for the GGUF fuzzers (the mutator in libFuzzer
+ * builds only: run.sh defines NT_FUZZ_LIBFUZZER). Half of the mutations walk the file's
  * key-value and tensor tables and overwrite one integer/float value, one
  * array length or one tensor dimension, type or offset with an interesting
  * number, so the file stays well-formed up to that field and the loaders'
  * checks of hyper-parameters and shapes get exercised; the other half are
- * libFuzzer's own byte mutations. */
+ * libFuzzer's own byte mutations. The field walk (gguf_fields) is compiled
+ * everywhere so the unit tests can feed it hostile files; the mutator
+ * entry point only in libFuzzer builds. libFuzzer's per-input -timeout does
+ * not cover custom mutators, so the walk must end on any bytes. */
 #ifndef NT_FUZZ_GGUF_MUTATE_H
 #define NT_FUZZ_GGUF_MUTATE_H
-#ifdef NT_FUZZ_LIBFUZZER
 
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
-size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
-size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
-
 typedef struct field { size_t at, width; } field;
 
 #define MAX_FIELDS 4096
 
-static uint64_t rd(const uint8_t *p, size_t w)
+static inline uint64_t rd(const uint8_t *p, size_t w)
 {
     uint64_t v = 0;
     for (size_t i = 0; i < w; i++) v |= (uint64_t)p[i] << (8 * i);
     return v;
 }
 
-static void wr(uint8_t *p, size_t w, uint64_t v)
+static inline void wr(uint8_t *p, size_t w, uint64_t v)
 {
     for (size_t i = 0; i < w; i++) p[i] = (uint8_t)(v >> (8 * i));
 }
 
-static size_t scalar_width(uint32_t t)
+static inline size_t scalar_width(uint32_t t)
 {
     static const size_t w[] = {1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8};
     return t < 13 ? w[t] : 0;
 }
 
 /* Collect mutable fields; returns their count (stops at the first
- * inconsistency, which is fine: earlier fields are still valid). */
-static size_t gguf_fields(const uint8_t *d, size_t n, field *f)
+ * inconsistency, which is fine: earlier fields are still valid). Every
+ * length read from the file is compared with the bytes left (n - at, which
+ * never underflows because at <= n always holds) before it is added to the
+ * position: adding first wraps for lengths near 2^64, and then the position
+ * stops advancing while a loop runs for a count read from the file. Each
+ * loop iteration below advances at least 8 bytes or returns, so the walk
+ * ends after at most n / 8 steps whatever the counts claim. */
+static inline size_t gguf_fields(const uint8_t *d, size_t n, field *f)
 {
     size_t k = 0, at = 24;
     if (n < 24 || memcmp(d, "GGUF", 4) != 0) return 0;
     uint64_t n_tensors = rd(d + 8, 8), n_kv = rd(d + 16, 8);
     f[k++] = (field){8, 8};
     f[k++] = (field){16, 8};
-#define NEED(x) do { if ((x) > n - at) return k; } while (0)
+#define NEED(x) do { if ((uint64_t)(x) > (uint64_t)(n - at)) return k; } while (0)
+#define SKIP(x) do { NEED(x); at += (size_t)(x); } while (0)
 #define ADD(a, w) do { if (k < MAX_FIELDS) f[k++] = (field){(a), (w)}; } while (0)
     for (uint64_t i = 0; i < n_kv; i++) {
         NEED(8);
         uint64_t kl = rd(d + at, 8);
-        NEED(8 + kl + 4);
-        at += 8 + kl;
+        at += 8;
+        SKIP(kl);
+        NEED(4);
         uint32_t t = (uint32_t)rd(d + at, 4);
         ADD(at, 4);
         at += 4;
@@ -61,8 +68,8 @@ static size_t gguf_fields(const uint8_t *d, size_t n, field *f)
             NEED(8);
             uint64_t l = rd(d + at, 8);
             ADD(at, 8);
-            NEED(8 + l);
-            at += 8 + l;
+            at += 8;
+            SKIP(l);
         } else if (t == 9) { /* array */
             NEED(12);
             uint32_t et = (uint32_t)rd(d + at, 4);
@@ -73,8 +80,8 @@ static size_t gguf_fields(const uint8_t *d, size_t n, field *f)
                 for (uint64_t j = 0; j < len; j++) {
                     NEED(8);
                     uint64_t l = rd(d + at, 8);
-                    NEED(8 + l);
-                    at += 8 + l;
+                    at += 8;
+                    SKIP(l);
                 }
             } else {
                 size_t w = scalar_width(et);
@@ -93,8 +100,9 @@ static size_t gguf_fields(const uint8_t *d, size_t n, field *f)
     for (uint64_t i = 0; i < n_tensors; i++) {
         NEED(8);
         uint64_t l = rd(d + at, 8);
-        NEED(8 + l + 4);
-        at += 8 + l;
+        at += 8;
+        SKIP(l);
+        NEED(4);
         uint32_t nd = (uint32_t)rd(d + at, 4);
         ADD(at, 4);
         at += 4;
@@ -107,11 +115,16 @@ static size_t gguf_fields(const uint8_t *d, size_t n, field *f)
         at += 12;
     }
 #undef NEED
+#undef SKIP
 #undef ADD
     return k;
 }
 
-static uint32_t next_rand(uint32_t *s)
+#ifdef NT_FUZZ_LIBFUZZER
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
+
+static inline uint32_t next_rand(uint32_t *s)
 {
     *s ^= *s << 13;
     *s ^= *s >> 17;

@@ -1,11 +1,11 @@
 /* nexttok choice MODEL --jsonl F [--json] [--per-item] */
-#include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "args.h"
+#include "choice_items.h"
 #include "commands.h"
 #include "nexttok.h"
 #include "progress.h"
@@ -38,92 +38,8 @@ static void usage(void)
            "  --json               one JSON object on stdout (items under \"per_item\")\n" NT_CLI_SESSION_OPTIONS_HELP);
 }
 
-typedef struct choice_item {
-    size_t line;
-    char *context;
-    char **endings;
-    size_t n_endings;
-    int64_t label;
-    /* Filled by scoring, one per ending. */
-    double *ll;
-    int64_t *chars;
-    int32_t *n_tokens;
-    int32_t *greedy;
-    size_t pred, pred_norm;
-} choice_item;
-
-typedef struct choice_set {
-    choice_item *items;
-    size_t n, cap;
-} choice_set;
-
-static void items_free(choice_set *set)
-{
-    for (size_t i = 0; i < set->n; i++) {
-        choice_item *it = &set->items[i];
-        free(it->context);
-        for (size_t k = 0; k < it->n_endings; k++) free(it->endings[k]);
-        free(it->endings);
-        free(it->ll);
-        free(it->chars);
-        free(it->n_tokens);
-        free(it->greedy);
-    }
-    free(set->items);
-}
-
-static int line_fail(const char *file, size_t line, const char *msg)
-{
-    return nt_cli_fail("%s line %zu: %s", file, line, msg);
-}
-
-/* Check one parsed line and take its item. 0 or an exit status. */
-static int item_from_json(const char *file, size_t line, json_t *root, choice_item *it)
-{
-    if (!json_is_object(root)) return line_fail(file, line, "not a JSON object");
-    json_t *ctx = json_object_get(root, "context"), *ends = json_object_get(root, "endings"),
-           *label = json_object_get(root, "label");
-    if (!ctx) return line_fail(file, line, "missing key \"context\"");
-    if (!ends) return line_fail(file, line, "missing key \"endings\"");
-    if (!label) return line_fail(file, line, "missing key \"label\"");
-    if (!json_is_string(ctx)) return line_fail(file, line, "\"context\" is not a string");
-    if (!json_is_array(ends)) return line_fail(file, line, "\"endings\" is not an array");
-    if (json_array_size(ends) == 0) return line_fail(file, line, "\"endings\" is empty");
-    if (!json_is_integer(label)) return line_fail(file, line, "\"label\" is not an integer");
-    const size_t k = json_array_size(ends);
-    const json_int_t lab = json_integer_value(label);
-    if (lab < 0 || (size_t)lab >= k)
-        return nt_cli_fail("%s line %zu: \"label\" %lld is out of range for %zu endings", file, line, (long long)lab, k);
-    for (size_t e = 0; e < k; e++) {
-        json_t *v = json_array_get(ends, e);
-        if (!json_is_string(v)) return nt_cli_fail("%s line %zu: ending %zu is not a string", file, line, e);
-        if (json_string_length(v) == 0)
-            return nt_cli_fail("%s line %zu: ending %zu is empty (acc_norm divides by its length)", file, line, e);
-    }
-    it->line = line;
-    it->label = lab;
-    it->n_endings = k;
-    it->context = strdup(json_string_value(ctx));
-    it->endings = calloc(k, sizeof *it->endings);
-    it->ll = calloc(k, sizeof *it->ll);
-    it->chars = calloc(k, sizeof *it->chars);
-    it->n_tokens = calloc(k, sizeof *it->n_tokens);
-    it->greedy = calloc(k, sizeof *it->greedy);
-    if (!it->context || !it->endings || !it->ll || !it->chars || !it->n_tokens || !it->greedy)
-        return nt_cli_fail("out of memory reading %s", file);
-    for (size_t e = 0; e < k; e++) {
-        it->endings[e] = strdup(json_string_value(json_array_get(ends, e)));
-        if (!it->endings[e]) return nt_cli_fail("out of memory reading %s", file);
-    }
-    return 0;
-}
-
-static bool blank(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r') return false;
-    return true;
-}
+typedef nt_choice_item choice_item;
+typedef nt_choice_set choice_set;
 
 /* Parse every line of the file before any model work, so a bad line
  * costs no model load and no score is ever printed for a bad file. */
@@ -133,38 +49,9 @@ static int items_read(const char *file, choice_set *set)
     size_t size = 0;
     int rc = nt_cli_read_file(file, &data, &size);
     if (rc) return rc;
-    size_t line = 0;
-    for (size_t pos = 0; pos < size && rc == 0;) {
-        const char *start = data + pos;
-        const char *nl = memchr(start, '\n', size - pos);
-        const size_t len = nl ? (size_t)(nl - start) : size - pos;
-        pos += len + (nl != NULL);
-        line++;
-        if (blank(start, len)) continue;
-        json_error_t err;
-        json_t *root = json_loadb(start, len, JSON_REJECT_DUPLICATES, &err);
-        if (!root) {
-            rc = nt_cli_fail("%s line %zu: invalid JSON at column %d: %s", file, line, err.column, err.text);
-            break;
-        }
-        if (set->n == set->cap) {
-            size_t cap = set->cap ? set->cap * 2 : 16;
-            choice_item *bigger = realloc(set->items, cap * sizeof *bigger);
-            if (!bigger) {
-                json_decref(root);
-                rc = nt_cli_fail("out of memory reading %s", file);
-                break;
-            }
-            set->items = bigger;
-            set->cap = cap;
-        }
-        choice_item *it = &set->items[set->n++];
-        memset(it, 0, sizeof *it);
-        rc = item_from_json(file, line, root, it);
-        json_decref(root);
-    }
+    char err[512];
+    if (!nt_choice_items_parse(data, size, set, err, sizeof err)) rc = nt_cli_fail("%s %s", file, err);
     free(data);
-    if (rc == 0 && set->n == 0) rc = nt_cli_fail("%s holds no items", file);
     return rc;
 }
 
@@ -307,6 +194,6 @@ done:
     nexttok_session_free(session);
     nexttok_tokenizer_free(tok);
     nexttok_model_free(model);
-    items_free(&set);
+    nt_choice_set_free(&set);
     return rc;
 }
