@@ -270,7 +270,8 @@ int main(int argc, char **argv)
             decode_ns += nexttok_clock_ns() - d0;
             tokens += (long)n;
             batched_frames++;
-            if (!saved && npcs[1].n_said >= MAX_TOKENS / 2 && !npcs[1].done) {
+            /* mid-line, or at its end if the merchant says less */
+            if (!saved && (npcs[1].n_said >= MAX_TOKENS / 2 || npcs[1].done)) {
                 if (npc_save_restore(&npcs[1], model, &sp, &snapshot_bytes)) return 1;
                 saved = 1;
             }

@@ -18,7 +18,7 @@ out=${NEXTTOK_FUZZ_OUT:-$src/build-fuzz}
 secs=${1:-60}
 shift || true
 targets=("$@")
-all_targets=(fuzz_gguf fuzz_pretok fuzz_tokenizer fuzz_model fuzz_choice)
+all_targets=(fuzz_gguf fuzz_pretok fuzz_tokenizer fuzz_model fuzz_choice fuzz_snapshot fuzz_unzip)
 [ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
 fixtures=${NEXTTOK_FIXTURES:-$src/../shared/fixtures}
 [ -d "$fixtures" ] || fixtures=/work/shared/fixtures
@@ -79,6 +79,7 @@ for t in "${targets[@]}"; do
   case $t in
     fuzz_gguf) maxlen=65536 ;;
     fuzz_model) maxlen=1400000 ;;
+    fuzz_snapshot) maxlen=65536 ;;
     *) maxlen=4096 ;;
   esac
   mkdir -p "$out/corpus/$t" "$out/artifacts/$t" "$out/logs"
