@@ -89,7 +89,7 @@ fi
 # to the same distribution (the program checks the bytes and fails
 # otherwise), and a seed gives one dialogue on every run.
 for run in a b; do
-    "$build/examples/npc_dialogue" "$model" 400 7 300 >"$tmp/npc.$run" 2>"$tmp/err" || {
+    "$build/examples/npc_dialogue" "$model" 20000 7 300 >"$tmp/npc.$run" 2>"$tmp/err" || {
         echo "FAIL: npc_dialogue: $(cat "$tmp/err")"
         exit 1
     }

@@ -342,8 +342,9 @@ Test(fork, params_checked)
     cr_assert_eq(nexttok_session_info_get(f, &info), NEXTTOK_OK);
     cr_assert_eq(info.kv_type, NEXTTOK_KV_F16);
     cr_assert_eq(info.n_threads, 1);
-    cr_assert_eq(nexttok_session_fork(NULL, NULL, &f), NEXTTOK_ERR_INVALID_ARGUMENT);
     nexttok_session_free(f);
+    cr_assert_eq(nexttok_session_fork(NULL, NULL, &f), NEXTTOK_ERR_INVALID_ARGUMENT);
+    cr_assert_null(f);
     /* a decode-sized batch on a shared pool: no sliding layers here, so
      * the rows are the same; fed alike, fork and source agree bytewise,
      * and the fork's snapshot restores */
@@ -478,6 +479,7 @@ Test(snapshot, file_round_trip)
     cr_assert_eq(nexttok_session_restore_file(m, path, NULL, &r), NEXTTOK_OK, "%s", nexttok_error_message());
     unlink(path);
     feed_both_equal(r, s, t + 20, 10, V, "restored from a file");
+    nexttok_session_free(r);
     cr_assert_eq(nexttok_session_restore_file(m, path, NULL, &r), NEXTTOK_ERR_IO);
     cr_assert_null(r);
     cr_assert(strstr(nexttok_error_message(), path) != NULL, "%s", nexttok_error_message());

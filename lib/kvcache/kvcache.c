@@ -96,6 +96,7 @@ static nexttok_status alloc_pages(nt_kvcache *c)
     nt_kv_slab *sl = n <= (SIZE_MAX - sizeof *sl) / sizeof sl->pages[0] ? nt_calloc(1, sizeof *sl + n * sizeof sl->pages[0]) : NULL;
     unsigned char *rows = sl && n <= SIZE_MAX / c->page_bytes ? nt_aligned_alloc(64, n * c->page_bytes) : NULL;
     if (!c->pages || !rows) {
+        nt_free(rows); /* the table may be what failed */
         nt_free(sl);
         nt_kvcache_release(c);
         return nt_fail(NEXTTOK_ERR_NO_MEMORY, "out of memory for a KV cache of %d positions (%llu bytes)", (int)c->n_ctx,
