@@ -87,6 +87,20 @@ const nt_isa_kernels *nt_isa_kernels_get(nt_isa isa)
 static nt_type_kernels nt_merged[NT_ISA_COUNT][NT_TYPE_ID_LIMIT];
 static pthread_once_t nt_merged_once = PTHREAD_ONCE_INIT;
 
+/* The scalar row's dots from the first ISA this CPU has with a bitwise
+ * replica of them (nt_isa_kernels.scalar_dot), else the plain C. */
+static void nt_merge_scalar_replicas(void)
+{
+    for (int isa = 0; isa < NT_ISA_COUNT; isa++) {
+        const nt_isa_kernels *k = nt_isa_kernels_get((nt_isa)isa);
+        if (!k || isa == NT_ISA_SCALAR || !nt_isa_supported((nt_isa)isa)) continue;
+        for (int t = 0; t < NT_TYPE_ID_LIMIT; t++) {
+            nt_type_kernels *m = &nt_merged[NT_ISA_SCALAR][t];
+            if (k->scalar_dot[t] && m->vec_dot == nt_kernels_scalar.type[t].vec_dot) m->vec_dot = k->scalar_dot[t];
+        }
+    }
+}
+
 static void nt_merge_tables(void)
 {
     const nt_isa_kernels *sc = &nt_kernels_scalar;
@@ -124,6 +138,7 @@ static void nt_merge_tables(void)
             }
         }
     }
+    nt_merge_scalar_replicas();
 }
 
 const nt_type_kernels *nt_type_kernels_isa(uint32_t type, nt_isa isa)
@@ -171,30 +186,6 @@ bool nt_type_row_bytes(uint32_t type, int64_t n, uint64_t *bytes_out)
     return true;
 }
 
-float nt_fp16_to_fp32(uint16_t h)
-{
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-    uint32_t exp = (h >> 10) & 0x1f;
-    uint32_t man = h & 0x3ff;
-    uint32_t bits;
-    if (exp == 0) {
-        if (man == 0) {
-            bits = sign;
-        } else { /* subnormal: normalise */
-            int e = -1;
-            do { e++; man <<= 1; } while ((man & 0x400) == 0);
-            bits = sign | ((uint32_t)(127 - 15 - e) << 23) | ((man & 0x3ff) << 13);
-        }
-    } else if (exp == 0x1f) {
-        bits = sign | 0x7f800000u | (man << 13);
-    } else {
-        bits = sign | ((exp + 127 - 15) << 23) | (man << 13);
-    }
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    return f;
-}
-
 uint16_t nt_fp32_to_fp16(float f)
 {
     uint32_t x;
@@ -218,14 +209,6 @@ uint16_t nt_fp32_to_fp16(float f)
     uint32_t rem = r & 0x1fff;
     if (rem > 0x1000 || (rem == 0x1000 && (half & 1))) half++;
     return (uint16_t)(sign | half);
-}
-
-float nt_bf16_to_fp32(uint16_t h)
-{
-    uint32_t bits = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    return f;
 }
 
 uint16_t nt_fp32_to_bf16(float f)

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core/isa.h"
 
@@ -138,6 +139,10 @@ typedef struct nt_isa_kernels {
     nt_softmax_fn softmax_f32;              /* attention's softmax */
     nt_quantize_act_fn quantize[NT_ACT_COUNT]; /* by activation type */
     nt_type_kernels type[NT_TYPE_ID_LIMIT];
+    /* The scalar table's dots, bitwise, with this ISA's instructions: the
+     * scalar row takes them where the CPU has the ISA, so portable sessions
+     * and NEXTTOK_ISA=scalar give the reference's bits at vector speed. */
+    nt_vec_dot_fn scalar_dot[NT_TYPE_ID_LIMIT];
 } nt_isa_kernels;
 
 /* The row for ggml type id `type`, or NULL when the id is unknown. */
@@ -173,9 +178,37 @@ nt_vec_dot_fn nt_type_vec_dot(uint32_t type);
 bool nt_type_row_bytes(uint32_t type, int64_t n, uint64_t *bytes_out);
 
 /* --- scalar conversions shared by kernels and tests ----------------------- */
-float nt_fp16_to_fp32(uint16_t h);
+/* F16 and BF16 to F32 are exact, so any method gives the same bits; these
+ * are inline and free of branches so that the scalar kernels' loops over
+ * them vectorize (with the baseline SSE2 or NEON). A subnormal F16 is
+ * man * 2^-24: both factors and the product are exact F32 values, so the
+ * float multiply rounds nothing under any rounding mode. */
+static inline float nt_fp16_to_fp32(uint16_t h)
+{
+    const uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+    const uint32_t em = h & 0x7fffu; /* exponent and mantissa */
+    const uint32_t exp = em >> 10;
+    /* rebias the exponent: +112, or to 255 for infinities and NaNs */
+    uint32_t bits = (em << 13) + (exp == 0x1fu ? 0x70000000u : 0x38000000u);
+    const float sub = (float)(int32_t)em * 0x1p-24f;
+    uint32_t sub_bits;
+    memcpy(&sub_bits, &sub, sizeof sub_bits);
+    bits = exp == 0 ? sub_bits : bits;
+    bits |= sign;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+static inline float nt_bf16_to_fp32(uint16_t h)
+{
+    const uint32_t bits = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
 uint16_t nt_fp32_to_fp16(float f);   /* round to nearest even */
-float nt_bf16_to_fp32(uint16_t h);
 uint16_t nt_fp32_to_bf16(float f);   /* round to nearest even */
 
 #endif
