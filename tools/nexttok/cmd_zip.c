@@ -145,6 +145,38 @@ static void summary(const char *verb, const char *in, size_t in_len, const char 
            out_len, bpb, seconds, kbs);
 }
 
+/* Compress (or decompress) in into out with progress on stderr, write
+ * the result in place of o->pos[2] and print the summary: the part zip
+ * and unzip share once their buffers are ready. */
+static int code(const zip_options *o, nexttok_model *model, bool compress, const char *in, size_t in_len,
+                unsigned char *out, size_t cap)
+{
+    const char *verb = compress ? "zip" : "unzip";
+    nt_cli_progress progress;
+    nt_cli_progress_start(&progress, verb);
+    nexttok_zip_params p;
+    nexttok_zip_params_init(&p, sizeof p);
+    if (compress) p.n_ctx = (int32_t)o->n_ctx; /* unzip reads the window from the header */
+    p.n_threads = (int32_t)o->n_threads;
+    p.progress = on_progress;
+    p.progress_user_data = &progress;
+    size_t out_len = 0;
+    const double t0 = now_seconds();
+    const nexttok_status st = compress ? nexttok_zip_compress(model, NULL, &p, in, in_len, out, cap, &out_len)
+                                       : nexttok_zip_decompress(model, NULL, &p, in, in_len, out, cap, &out_len);
+    const double secs = now_seconds() - t0;
+    nt_cli_progress_end(&progress);
+    if (st != NEXTTOK_OK) return nt_cli_api_fail(st, "%s %s", verb, o->pos[1]);
+    int rc = write_atomic(o->pos[2], out, out_len, o->force);
+    if (rc) return rc;
+    if (!o->quiet) {
+        const size_t original = compress ? in_len : out_len, packed = compress ? out_len : in_len;
+        summary(verb, o->pos[1], in_len, o->pos[2], out_len, original, packed, secs);
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) rc = nt_cli_fail("cannot write the output");
+    return rc;
+}
+
 int nt_cli_zip(int argc, char **argv)
 {
     zip_options o = {0};
@@ -164,26 +196,7 @@ int nt_cli_zip(int argc, char **argv)
         rc = nt_cli_fail("out of memory for %zu bytes of output", cap);
         goto end;
     }
-    nt_cli_progress progress;
-    nt_cli_progress_start(&progress, "zip");
-    nexttok_zip_params p;
-    nexttok_zip_params_init(&p, sizeof p);
-    p.n_ctx = (int32_t)o.n_ctx;
-    p.n_threads = (int32_t)o.n_threads;
-    p.progress = on_progress;
-    p.progress_user_data = &progress;
-    size_t out_len = 0;
-    const double t0 = now_seconds();
-    const nexttok_status st = nexttok_zip_compress(model, NULL, &p, in, in_len, out, cap, &out_len);
-    const double secs = now_seconds() - t0;
-    nt_cli_progress_end(&progress);
-    if (st != NEXTTOK_OK) {
-        rc = nt_cli_api_fail(st, "zip %s", o.pos[1]);
-        goto end;
-    }
-    if ((rc = write_atomic(o.pos[2], out, out_len, o.force)) != 0) goto end;
-    if (!o.quiet) summary("zip", o.pos[1], in_len, o.pos[2], out_len, in_len, out_len, secs);
-    if (fflush(stdout) != 0 || ferror(stdout)) rc = nt_cli_fail("cannot write the output");
+    rc = code(&o, model, true, in, in_len, out, cap);
 end:
     nexttok_model_free(model);
     free(out);
@@ -219,25 +232,7 @@ int nt_cli_unzip(int argc, char **argv)
         rc = nt_cli_fail("out of memory for %llu bytes of output", (unsigned long long)info.original_len);
         goto end;
     }
-    nt_cli_progress progress;
-    nt_cli_progress_start(&progress, "unzip");
-    nexttok_zip_params p;
-    nexttok_zip_params_init(&p, sizeof p);
-    p.n_threads = (int32_t)o.n_threads;
-    p.progress = on_progress;
-    p.progress_user_data = &progress;
-    size_t out_len = 0;
-    const double t0 = now_seconds();
-    st = nexttok_zip_decompress(model, NULL, &p, in, in_len, out, (size_t)info.original_len, &out_len);
-    const double secs = now_seconds() - t0;
-    nt_cli_progress_end(&progress);
-    if (st != NEXTTOK_OK) {
-        rc = nt_cli_api_fail(st, "unzip %s", o.pos[1]);
-        goto end;
-    }
-    if ((rc = write_atomic(o.pos[2], out, out_len, o.force)) != 0) goto end;
-    if (!o.quiet) summary("unzip", o.pos[1], in_len, o.pos[2], out_len, out_len, in_len, secs);
-    if (fflush(stdout) != 0 || ferror(stdout)) rc = nt_cli_fail("cannot write the output");
+    rc = code(&o, model, false, in, in_len, out, (size_t)info.original_len);
 end:
     nexttok_model_free(model);
     free(out);
