@@ -34,6 +34,15 @@ NT_DECLARE_ATTN(f16, avx512)
 NT_DECLARE_ATTN(q8_0, avx2)
 NT_DECLARE_ATTN(q8_0, avx512)
 
+/* The scalar reference dots, bitwise, in vector code (portable_<isa>.c;
+ * nt_isa_kernels.scalar_dot). */
+float nt_dot_f32_portable_avx2(int64_t n, const void *w, const float *x);
+float nt_dot_f16_portable_avx2(int64_t n, const void *w, const float *x);
+float nt_dot_bf16_portable_avx2(int64_t n, const void *w, const float *x);
+float nt_dot_f32_portable_neon(int64_t n, const void *w, const float *x);
+float nt_dot_f16_portable_neon(int64_t n, const void *w, const float *x);
+float nt_dot_bf16_portable_neon(int64_t n, const void *w, const float *x);
+
 /* Multi-token dots (nt_dotk_fn in types/types.h), tokens per call: */
 #define NT_DOTK_AVX2 2   /* 16 ymm registers: 2 tokens x 4 accumulators */
 #define NT_DOTK_AVX512 4 /* 32 zmm registers: 4 tokens x 4 accumulators */

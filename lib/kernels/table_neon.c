@@ -28,4 +28,9 @@ const nt_isa_kernels nt_kernels_neon = {
         [NT_TYPE_Q5_K] = NT_QUANT(q5_k),
         [NT_TYPE_Q6_K] = NT_QUANT(q6_k),
     },
+    .scalar_dot = {
+        [NT_TYPE_F32] = nt_dot_f32_portable_neon,
+        [NT_TYPE_F16] = nt_dot_f16_portable_neon,
+        [NT_TYPE_BF16] = nt_dot_bf16_portable_neon,
+    },
 };
