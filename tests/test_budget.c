@@ -153,25 +153,30 @@ static void check_resumed(const char *rel, int32_t n_batch, int32_t precision, b
 /* A model wide enough that products split into many chunks of rows, and a
  * context long enough for several blocks of tokens per product: stops
  * land inside products and between their blocks. */
-static void check_wide(uint32_t type, int64_t budget_ns, bool rows_wanted, int32_t precision)
+static void check_wide_arch(const char *arch, uint32_t type, int64_t budget_ns, bool rows_wanted, int32_t precision)
 {
-    nt_tiny_spec sp = nt_tiny_spec_default("llama");
+    nt_tiny_spec sp = nt_tiny_spec_default(arch);
     sp.weight_type = type;
     sp.round_to = type == 1 ? 1 : 0; /* F16 values, else F32 (then quantized) */
     sp.n_vocab = 2048;
     sp.n_embd = 256;
     sp.n_head = 4;
-    sp.n_head_kv = 2;
+    sp.n_head_kv = strcmp(arch, "gpt2") ? 2 : 4;
     sp.n_ff = 1024;
     sp.n_ctx = 320;
     char *path = nt_tiny_model_file(&sp);
     cr_assert(path);
     nexttok_model *m = NULL;
     cr_assert_eq(nexttok_model_load(path, NULL, &m), NEXTTOK_OK, "%s", nexttok_error_message());
-    check_resumed_in(m, "wide tiny llama", 320, 300, 0, precision, rows_wanted, false, budget_ns);
+    check_resumed_in(m, arch, 320, 300, 0, precision, rows_wanted, false, budget_ns);
     nexttok_model_free(m);
     unlink(path);
     free(path);
+}
+
+static void check_wide(uint32_t type, int64_t budget_ns, bool rows_wanted, int32_t precision)
+{
+    check_wide_arch("llama", type, budget_ns, rows_wanted, precision);
 }
 
 /* A whole chunk (no deadline: one pass of 297 tokens) stopped by the
@@ -243,6 +248,12 @@ Test(budget, resumed_wide_prefill_is_bitwise_f16_rows) { check_wide(1, 1, true, 
 Test(budget, resumed_wide_prefill_is_bitwise_q4_0_fast) { check_wide(2, 1, true, NEXTTOK_PRECISION_FAST); }
 Test(budget, resumed_wide_prefill_is_bitwise_q8_0_fast) { check_wide(8, 1, false, NEXTTOK_PRECISION_FAST); }
 Test(budget, resumed_wide_prefill_under_real_budgets) { check_wide(0, 200000, true, 0); }
+/* The row steps (norms, RoPE, the gated units, residuals) go in parts of
+ * tokens or of the pooled activations' chunks: 128 tokens x 1024 wide is
+ * many parts, and a budget of 1 ns stops after each. GPT-2 adds its biases
+ * and GELU by parts of elements, Gemma 2 its post-norms and soft-caps. */
+Test(budget, resumed_wide_prefill_is_bitwise_gpt2_parts) { check_wide_arch("gpt2", 0, 1, true, 0); }
+Test(budget, resumed_wide_prefill_is_bitwise_gemma2_parts) { check_wide_arch("gemma2", 0, 1, true, 0); }
 
 Test(budget, resumed_prefill_is_bitwise_gpt2) { check_resumed("models/gpt2-tiny-f32.gguf", 0, 0, true, false); }
 Test(budget, resumed_prefill_is_bitwise_llama) { check_resumed("models/llama-tiny-f32.gguf", 0, 0, true, false); }

@@ -82,6 +82,11 @@ void nt_scale(float *x, float s, int64_t n);        /* x *= s */
 void nt_softcap(float *x, float cap, int64_t n);    /* x = cap * tanh(x / cap) */
 void nt_add(float *y, const float *x, int64_t n);   /* y += x */
 
+/* Elements per task of the pooled activations below: enough to pay for
+ * claiming it, small enough that threads even out. A pass that splits
+ * their calls (time budgets) cuts at multiples of it, where these cut. */
+#define NT_OPS_POOL_CHUNK 8192
+
 /* The activations of a batch spread over `pool` (may be NULL): bitwise
  * the calls above. */
 void nt_gelu_tanh_pool(nt_pool *pool, float *x, int64_t n);
