@@ -79,6 +79,9 @@ static int feed_interrupted(nexttok_session *s, const int32_t *tokens, size_t n,
     }
     int calls = 0;
     for (size_t done = 0; done < n;) {
+        /* a negative budget: calls alternate between 1 ns and -budget_ns, so
+         * parts are cut to other sizes than the stopped ones they resume */
+        if (!by_callback && budget_ns < 0) fp.budget_ns = calls % 2 ? -budget_ns : 1;
         size_t used = 99999;
         const int32_t pos = nexttok_session_position_get(s);
         nexttok_status st = nexttok_session_feed_ex(s, tokens + done, n - done, rows ? rows + done * V : NULL,
@@ -254,6 +257,14 @@ Test(budget, resumed_wide_prefill_under_real_budgets) { check_wide(0, 200000, tr
  * and GELU by parts of elements, Gemma 2 its post-norms and soft-caps. */
 Test(budget, resumed_wide_prefill_is_bitwise_gpt2_parts) { check_wide_arch("gpt2", 0, 1, true, 0); }
 Test(budget, resumed_wide_prefill_is_bitwise_gemma2_parts) { check_wide_arch("gemma2", 0, 1, true, 0); }
+/* Calls of other budgets than the one that stopped a product: parts are
+ * sized from each call's budget and the rate products ran at, and a
+ * stopped block resumes in the shape it was cut in. */
+Test(budget, resumed_wide_prefill_with_changing_budgets_f32) { check_wide(0, -20000000, true, 0); }
+Test(budget, resumed_wide_prefill_with_changing_budgets_q4_0_fast)
+{
+    check_wide(2, -20000000, false, NEXTTOK_PRECISION_FAST);
+}
 
 Test(budget, resumed_prefill_is_bitwise_gpt2) { check_resumed("models/gpt2-tiny-f32.gguf", 0, 0, true, false); }
 Test(budget, resumed_prefill_is_bitwise_llama) { check_resumed("models/llama-tiny-f32.gguf", 0, 0, true, false); }

@@ -65,6 +65,8 @@ typedef struct nt_cursor {
                          product's blocks of tokens) */
     bool in_part;     /* the product's block at `parts` stopped part-way: its
                          chunk flags and quantized activations are kept */
+    int32_t part_tok; /* tokens of that block, and its rows per chunk: the */
+    int64_t chunk_rows; /*   resumed block has the stopped one's shape */
     bool partial;     /* step `done` stopped part-way */
     bool resume;      /* set by the caller: this call continues the stopped pass */
     /* the stopped feed's chunk, which a later feed must repeat to resume */
@@ -84,6 +86,8 @@ typedef struct nt_run {
     bool long_rope; /* the context passes the model's original one: LongRoPE's long factors */
     nt_stop *stop;  /* set by a feed for one pass: when to stop part-way; NULL: run whole */
     nt_cursor cur;
+    double mac_rate; /* multiply-adds per ns and thread that budgeted products
+                        ran at (0: none yet), for the sizes of their parts */
 } nt_run;
 
 /* Make a run state for `m` with attention over up to n_ctx keys. `pool`

@@ -96,6 +96,31 @@ bool nt_parts_next(nt_run *run, nt_parts *p)
     return true;
 }
 
+/* Multiply-adds of a part of a product or of attention when no rate has
+ * been measured yet, and the bounds of the measured ones: a part is worth
+ * its check and its pass over the block's activations, and a rate from a
+ * preempted product does not make parts of a few rows. */
+#define NT_PART_MACS_MIN (512.0 * 1024)
+#define NT_PART_MACS_MAX (256.0 * 1024 * 1024)
+
+/* Multiply-adds a part takes in about the stop's part_ns, at the rate
+ * products ran at before. */
+static double part_macs(const nt_run *run)
+{
+    if (run->mac_rate <= 0.0) return NT_MATMUL_PART_MACS;
+    const double macs = run->mac_rate * (double)run->stop->part_ns;
+    return macs < NT_PART_MACS_MIN ? NT_PART_MACS_MIN : macs > NT_PART_MACS_MAX ? NT_PART_MACS_MAX : macs;
+}
+
+/* A whole block of `macs` took `ns` on `threads` threads: fold its rate per
+ * thread into the run's (halfway, so one preempted block moves it less). */
+static void measure_rate(nt_run *run, double macs, int64_t ns, int threads)
+{
+    if (ns <= 0 || macs < NT_PART_MACS_MIN) return;
+    const double r = macs / ((double)ns * (threads > 0 ? threads : 1));
+    run->mac_rate = run->mac_rate > 0.0 ? 0.5 * (run->mac_rate + r) : r;
+}
+
 void nt_run_matmul_ex(nt_run *run, const nt_matmul_ctx *mm, const nt_weight *w, const float *x, int32_t n_tok,
                       float *y)
 {
@@ -103,17 +128,27 @@ void nt_run_matmul_ex(nt_run *run, const nt_matmul_ctx *mm, const nt_weight *w, 
     if (m == NT_STEP_SKIP) return;
     nt_matmul_ctx ctx = *mm;
     ctx.stop = run->stop;
+    ctx.chunk_rows = &run->cur.chunk_rows;
+    const bool timed = run->stop && run->stop->deadline_ns;
+    const int threads = nt_pool_n_threads(mm->pool);
+    if (timed) ctx.part_macs = part_macs(run);
     /* the tokens in blocks, each block a product of its own (rows do not
      * depend on the tokens beside them); parts counts the blocks done */
-    const int32_t T = run->stop && run->stop->deadline_ns ? NT_PART_TOKENS : n_tok;
+    const int32_t T = timed ? NT_PART_TOKENS : n_tok;
     for (int32_t t = m == NT_STEP_RESUME ? run->cur.parts : 0; t < n_tok;) {
-        const int32_t n = n_tok - t < T ? n_tok - t : T;
         ctx.resume = m == NT_STEP_RESUME && t == run->cur.parts && run->cur.in_part;
+        /* a stopped block resumes whole, as it was cut */
+        const int32_t n = ctx.resume ? run->cur.part_tok : n_tok - t < T ? n_tok - t : T;
+        const int64_t t0 = timed ? nt_clock_ns() : 0;
         nt_matmul_ex(&ctx, w, x + (int64_t)t * w->n_in, n, y + (int64_t)t * w->n_out);
         if (nt_stop_stopped(run->stop)) { /* a chunk of block t was skipped */
             run->cur.in_part = true;
+            run->cur.part_tok = n;
             break;
         }
+        if (timed && !ctx.resume)
+            measure_rate(run, (double)w->n_in * (double)w->n_out * n * (ctx.residual ? 2 : 1), nt_clock_ns() - t0,
+                         threads);
         run->cur.parts = t += n;
         run->cur.in_part = false;
         if (t < n_tok && nt_stop_check(run->stop, true)) break;
@@ -126,18 +161,16 @@ void nt_run_matmul(nt_run *run, const nt_weight *w, const float *x, int32_t n_to
     nt_run_matmul_ex(run, &run->mm, w, x, n_tok, y);
 }
 
-/* Multiply-adds of attention for a group of tokens when a deadline asks
- * for small parts (about those of a product's chunk). */
-#define NT_ATTENTION_PART_MACS (8.0 * 1024 * 1024)
-
 /* The end of the group of tokens from t: whole when nothing may stop the
- * pass part-way by time, else about NT_ATTENTION_PART_MACS of work. */
+ * pass part-way by time, else about a part's multiply-adds (half a
+ * product's: the scores' softmax costs more per multiply-add). */
 static int32_t group_end(const nt_run *run, const nt_attention_args *a, int32_t t)
 {
     const nt_batch *b = a->batch;
     if (!run->stop || !run->stop->deadline_ns) return b->n_tok;
+    const double part = 0.5 * part_macs(run);
     double macs = 0.0;
-    for (; t < b->n_tok && macs < NT_ATTENTION_PART_MACS; t++) {
+    for (; t < b->n_tok && macs < part; t++) {
         const int32_t keys = a->window > 0 && b->pos[t] >= a->window ? a->window : b->pos[t] + 1;
         macs += 2.0 * keys * a->head_dim * a->n_head;
     }

@@ -49,6 +49,10 @@ typedef struct nt_matmul_ctx {
     unsigned char *done;
     size_t done_cap;
     bool resume;
+    double part_macs;    /* with a deadline: multiply-adds per chunk; 0: NT_MATMUL_PART_MACS */
+    int64_t *chunk_rows; /* or NULL: set to the rows per chunk the product
+                            used, and read back by a resumed one, whose
+                            flags count chunks of those rows */
 } nt_matmul_ctx;
 
 /* A chunk's multiply-adds when a product may stop part-way: small enough
