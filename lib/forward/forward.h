@@ -88,6 +88,7 @@ typedef struct nt_run {
     nt_cursor cur;
     double mac_rate; /* multiply-adds per ns and thread that budgeted products
                         ran at (0: none yet), for the sizes of their parts */
+    double attn_rate; /* the same for attention's groups of tokens */
 } nt_run;
 
 /* Make a run state for `m` with attention over up to n_ctx keys. `pool`

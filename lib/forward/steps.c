@@ -113,12 +113,17 @@ static double part_macs(const nt_run *run)
 }
 
 /* A whole block of `macs` took `ns` on `threads` threads: fold its rate per
- * thread into the run's (halfway, so one preempted block moves it less). */
-static void measure_rate(nt_run *run, double macs, int64_t ns, int threads)
+ * thread into `rate` (halfway, so one preempted block moves it less). */
+static void fold_rate(double *rate, double macs, int64_t ns, int threads)
 {
     if (ns <= 0 || macs < NT_PART_MACS_MIN) return;
     const double r = macs / ((double)ns * (threads > 0 ? threads : 1));
-    run->mac_rate = run->mac_rate > 0.0 ? 0.5 * (run->mac_rate + r) : r;
+    *rate = *rate > 0.0 ? 0.5 * (*rate + r) : r;
+}
+
+static void measure_rate(nt_run *run, double macs, int64_t ns, int threads)
+{
+    fold_rate(&run->mac_rate, macs, ns, threads);
 }
 
 void nt_run_matmul_ex(nt_run *run, const nt_matmul_ctx *mm, const nt_weight *w, const float *x, int32_t n_tok,
@@ -161,14 +166,31 @@ void nt_run_matmul(nt_run *run, const nt_weight *w, const float *x, int32_t n_to
     nt_run_matmul_ex(run, &run->mm, w, x, n_tok, y);
 }
 
+/* Multiply-adds of the scores and values of tokens [t, t1). */
+static double attention_macs(const nt_attention_args *a, int32_t t, int32_t t1)
+{
+    double macs = 0.0;
+    for (; t < t1; t++) {
+        const int32_t keys = a->window > 0 && a->batch->pos[t] >= a->window ? a->window : a->batch->pos[t] + 1;
+        macs += 2.0 * keys * a->head_dim * a->n_head;
+    }
+    return macs;
+}
+
 /* The end of the group of tokens from t: whole when nothing may stop the
- * pass part-way by time, else about a part's multiply-adds (half a
- * product's: the scores' softmax costs more per multiply-add). */
+ * pass part-way by time, else about the stop's part_ns at the rate
+ * attention ran at (its own: the softmax costs more per multiply-add than
+ * a product; before any, half a product's part). */
 static int32_t group_end(const nt_run *run, const nt_attention_args *a, int32_t t)
 {
     const nt_batch *b = a->batch;
     if (!run->stop || !run->stop->deadline_ns) return b->n_tok;
-    const double part = 0.5 * part_macs(run);
+    double part = 0.5 * part_macs(run);
+    if (run->attn_rate > 0.0) {
+        part = run->attn_rate * (double)run->stop->part_ns;
+        if (part < NT_PART_MACS_MIN) part = NT_PART_MACS_MIN;
+        if (part > NT_PART_MACS_MAX) part = NT_PART_MACS_MAX;
+    }
     double macs = 0.0;
     for (; t < b->n_tok && macs < part; t++) {
         const int32_t keys = a->window > 0 && b->pos[t] >= a->window ? a->window : b->pos[t] + 1;
@@ -193,7 +215,11 @@ void nt_run_attention(nt_run *run, const nt_attention_args *a)
         ga.q = a->q + t * a->q_stride;
         ga.out = a->out + t * out_row;
         ga.batch = &sub;
+        const bool timed = run->stop && run->stop->deadline_ns;
+        const int64_t t0 = timed ? nt_clock_ns() : 0;
         nt_attention(run->mm.pool, &ga);
+        if (timed)
+            fold_rate(&run->attn_rate, attention_macs(a, t, t1), nt_clock_ns() - t0, nt_pool_n_threads(run->mm.pool));
         if (run->stop) nt_stop_progress(run->stop);
         run->cur.parts = t = t1;
         if (t < b->n_tok && nt_stop_check(run->stop, true)) break;
