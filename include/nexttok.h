@@ -526,11 +526,12 @@ NEXTTOK_API void nexttok_feed_params_init(nexttok_feed_params *params, size_t st
 /**
  * nexttok_session_feed with a time budget and a stop callback (`params` may
  * be NULL: no limits). The tokens go in chunks of the session's n_batch
- * (at most 128 with a deadline, so the row operations between products
- * stay short), each one forward pass; a pass checks the deadline between
- * parts of its steps (chunks of a product's rows, groups of attention's
- * tokens, each well under a millisecond on a 1B model), so the call returns soon after
- * the deadline. Every call does at least one such part, however short its
+ * (at most 128 with a deadline), each one forward pass; a pass checks the
+ * deadline between parts of its steps (chunks of a product's rows, groups
+ * of attention's tokens, parts of the row operations: norms, RoPE, the
+ * activations), each sized to about a sixteenth of the budget at the rate
+ * the session's parts ran at, so the call returns soon after the
+ * deadline. Every call does at least one such part, however short its
  * budget. `*n_consumed_out` (may be NULL) receives the tokens fed: the
  * position moved by that many, and logits_out rows and the session's
  * logits are those of the last consumed token.

@@ -79,6 +79,9 @@ static int feed_interrupted(nexttok_session *s, const int32_t *tokens, size_t n,
     }
     int calls = 0;
     for (size_t done = 0; done < n;) {
+        /* a negative budget: calls alternate between 1 ns and -budget_ns, so
+         * parts are cut to other sizes than the stopped ones they resume */
+        if (!by_callback && budget_ns < 0) fp.budget_ns = calls % 2 ? -budget_ns : 1;
         size_t used = 99999;
         const int32_t pos = nexttok_session_position_get(s);
         nexttok_status st = nexttok_session_feed_ex(s, tokens + done, n - done, rows ? rows + done * V : NULL,
@@ -153,25 +156,30 @@ static void check_resumed(const char *rel, int32_t n_batch, int32_t precision, b
 /* A model wide enough that products split into many chunks of rows, and a
  * context long enough for several blocks of tokens per product: stops
  * land inside products and between their blocks. */
-static void check_wide(uint32_t type, int64_t budget_ns, bool rows_wanted, int32_t precision)
+static void check_wide_arch(const char *arch, uint32_t type, int64_t budget_ns, bool rows_wanted, int32_t precision)
 {
-    nt_tiny_spec sp = nt_tiny_spec_default("llama");
+    nt_tiny_spec sp = nt_tiny_spec_default(arch);
     sp.weight_type = type;
     sp.round_to = type == 1 ? 1 : 0; /* F16 values, else F32 (then quantized) */
     sp.n_vocab = 2048;
     sp.n_embd = 256;
     sp.n_head = 4;
-    sp.n_head_kv = 2;
+    sp.n_head_kv = strcmp(arch, "gpt2") ? 2 : 4;
     sp.n_ff = 1024;
     sp.n_ctx = 320;
     char *path = nt_tiny_model_file(&sp);
     cr_assert(path);
     nexttok_model *m = NULL;
     cr_assert_eq(nexttok_model_load(path, NULL, &m), NEXTTOK_OK, "%s", nexttok_error_message());
-    check_resumed_in(m, "wide tiny llama", 320, 300, 0, precision, rows_wanted, false, budget_ns);
+    check_resumed_in(m, arch, 320, 300, 0, precision, rows_wanted, false, budget_ns);
     nexttok_model_free(m);
     unlink(path);
     free(path);
+}
+
+static void check_wide(uint32_t type, int64_t budget_ns, bool rows_wanted, int32_t precision)
+{
+    check_wide_arch("llama", type, budget_ns, rows_wanted, precision);
 }
 
 /* A whole chunk (no deadline: one pass of 297 tokens) stopped by the
@@ -243,6 +251,20 @@ Test(budget, resumed_wide_prefill_is_bitwise_f16_rows) { check_wide(1, 1, true, 
 Test(budget, resumed_wide_prefill_is_bitwise_q4_0_fast) { check_wide(2, 1, true, NEXTTOK_PRECISION_FAST); }
 Test(budget, resumed_wide_prefill_is_bitwise_q8_0_fast) { check_wide(8, 1, false, NEXTTOK_PRECISION_FAST); }
 Test(budget, resumed_wide_prefill_under_real_budgets) { check_wide(0, 200000, true, 0); }
+/* The row steps (norms, RoPE, the gated units, residuals) go in parts of
+ * tokens or of the pooled activations' chunks: 128 tokens x 1024 wide is
+ * many parts, and a budget of 1 ns stops after each. GPT-2 adds its biases
+ * and GELU by parts of elements, Gemma 2 its post-norms and soft-caps. */
+Test(budget, resumed_wide_prefill_is_bitwise_gpt2_parts) { check_wide_arch("gpt2", 0, 1, true, 0); }
+Test(budget, resumed_wide_prefill_is_bitwise_gemma2_parts) { check_wide_arch("gemma2", 0, 1, true, 0); }
+/* Calls of other budgets than the one that stopped a product: parts are
+ * sized from each call's budget and the rate products ran at, and a
+ * stopped block resumes in the shape it was cut in. */
+Test(budget, resumed_wide_prefill_with_changing_budgets_f32) { check_wide(0, -20000000, true, 0); }
+Test(budget, resumed_wide_prefill_with_changing_budgets_q4_0_fast)
+{
+    check_wide(2, -20000000, false, NEXTTOK_PRECISION_FAST);
+}
 
 Test(budget, resumed_prefill_is_bitwise_gpt2) { check_resumed("models/gpt2-tiny-f32.gguf", 0, 0, true, false); }
 Test(budget, resumed_prefill_is_bitwise_llama) { check_resumed("models/llama-tiny-f32.gguf", 0, 0, true, false); }

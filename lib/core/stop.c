@@ -29,3 +29,10 @@ bool nt_stop_check(nt_stop *st, bool caller)
         return stop_with(st, NEXTTOK_ERR_DEADLINE);
     return false;
 }
+
+int64_t nt_stop_part_ns(const nt_stop *st, int64_t now)
+{
+    if (!st->deadline_ns) return 0;
+    const int64_t part = (st->deadline_ns - now) / NT_STOP_PARTS_PER_BUDGET;
+    return part > NT_STOP_PART_NS_MIN ? part : NT_STOP_PART_NS_MIN;
+}

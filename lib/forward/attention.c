@@ -137,13 +137,22 @@ void nt_add_bias_rows(float *y, const float *b, int32_t n_tok, int64_t n)
     for (int32_t t = 0; t < n_tok; t++) nt_add(y + t * n, b, n);
 }
 
+void nt_add_bias_range(float *y, const float *b, int64_t n, int64_t e0, int64_t e1)
+{
+    for (int64_t e = e0; e < e1;) {
+        const int64_t i = e % n, len = n - i < e1 - e ? n - i : e1 - e;
+        nt_add(y + e, b + i, len);
+        e += len;
+    }
+}
+
 void nt_forward_logits(const nexttok_model *m, nt_run *run, float *x, const nt_batch *b,
                        void (*norm)(const nexttok_model *m, float *row))
 {
     const int64_t E = m->hp.n_embd;
     const int32_t n_tok = b->n_tok;
     const int32_t first = b->all_logits ? 0 : n_tok - 1;
-    NT_STEP(run) for (int32_t t = first; t < n_tok; t++) norm(m, x + t * E);
+    NT_STEP_PARTS(run, t0, t1, n_tok - first, 1) for (int64_t t = first + t0; t < first + t1; t++) norm(m, x + t * E);
     /* The logits take the activations' rounding without a norm after it,
      * and one product's worth of extra work is small: in fast mode the
      * output projection runs with the residual pass. */

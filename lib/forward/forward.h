@@ -65,6 +65,8 @@ typedef struct nt_cursor {
                          product's blocks of tokens) */
     bool in_part;     /* the product's block at `parts` stopped part-way: its
                          chunk flags and quantized activations are kept */
+    int32_t part_tok; /* tokens of that block, and its rows per chunk: the */
+    int64_t chunk_rows; /*   resumed block has the stopped one's shape */
     bool partial;     /* step `done` stopped part-way */
     bool resume;      /* set by the caller: this call continues the stopped pass */
     /* the stopped feed's chunk, which a later feed must repeat to resume */
@@ -84,6 +86,9 @@ typedef struct nt_run {
     bool long_rope; /* the context passes the model's original one: LongRoPE's long factors */
     nt_stop *stop;  /* set by a feed for one pass: when to stop part-way; NULL: run whole */
     nt_cursor cur;
+    double mac_rate; /* multiply-adds per ns and thread that budgeted products
+                        ran at (0: none yet), for the sizes of their parts */
+    double attn_rate; /* the same for attention's groups of tokens */
 } nt_run;
 
 /* Make a run state for `m` with attention over up to n_ctx keys. `pool`
@@ -133,9 +138,8 @@ void nt_attention(nt_pool *pool, const nt_attention_args *a);
  * small parts: a product's chunks are then a few rows each, and every
  * chunk passes over all the product's tokens, whose activations must stay
  * in L2 (with 512 tokens of a 2048-wide model they did not: the budgeted
- * prefill took twice as long); the row operations between products (norms,
- * RoPE, the gated units) then take a fraction of a millisecond too. The
- * weights are read once per block instead of once. */
+ * prefill took twice as long). The weights are read once per block
+ * instead of once. */
 #define NT_PART_TOKENS 128
 
 /* Steps of a pass (steps.c). Every step goes through nt_step_begin /
@@ -152,6 +156,31 @@ void nt_step_end(nt_run *run);
 /* Run the statement after it as one step of the pass. */
 #define NT_STEP(run) \
     for (nt_step_mode nt_step_m_ = nt_step_begin(run); nt_step_m_ != NT_STEP_SKIP; nt_step_m_ = NT_STEP_SKIP, nt_step_end(run))
+
+/* A step of row operations split into parts that may stop: units [0, n)
+ * (tokens, or blocks of elements) go in parts whose size follows what the
+ * last part took against the stop's part_ns, with a stop check between
+ * parts; cur.parts counts the units done. The operations of a unit do not
+ * depend on the units beside it, so the bytes are those of one whole call.
+ * Without a deadline the step is one part. */
+typedef struct nt_parts {
+    nt_step_mode m;
+    bool started;
+    int32_t n, i0, i1; /* units of the step; the part running */
+    int32_t k;         /* units of the next part */
+    int64_t t0;        /* when the running part started */
+} nt_parts;
+nt_parts nt_parts_begin(nt_run *run, int64_t n_units);
+bool nt_parts_next(nt_run *run, nt_parts *p);
+/* Run the statement after it as a step over elements [0, n) in parts of
+ * whole multiples of `grain` (the pooled activations' chunk, so parts cut
+ * where a pool's chunks would): a and b (int64_t) are the part's range. */
+#define NT_STEP_PARTS(run, a, b, n, grain)                                                                    \
+    for (nt_parts nt_pp_ = nt_parts_begin(run, ((int64_t)(n) + (grain) - 1) / (grain)); nt_parts_next(run, &nt_pp_);) \
+        for (int64_t a = nt_pp_.i0 * (int64_t)(grain),                                                        \
+                     b = nt_pp_.i1 * (int64_t)(grain) < (int64_t)(n) ? nt_pp_.i1 * (int64_t)(grain) : (int64_t)(n), \
+                     nt_once_ = 1;                                                                            \
+             nt_once_; nt_once_ = 0)
 
 /* A product as a step, its chunks of rows the parts (with ctx `mm`, a copy
  * of run->mm that may differ in `residual`). */
@@ -170,6 +199,10 @@ static inline const nt_kv_view *nt_batch_view(const nt_kv_view *kv, const nt_bat
 
 /* y[t] += b for each of n_tok rows of n values. */
 void nt_add_bias_rows(float *y, const float *b, int32_t n_tok, int64_t n);
+
+/* y[e] += b[e % n] for the elements e in [e0, e1) of rows of n values (a
+ * part of nt_add_bias_rows, element for element the same adds). */
+void nt_add_bias_range(float *y, const float *b, int64_t n, int64_t e0, int64_t e1);
 
 /* Final norm of the rows whose logits are wanted, then the output
  * projection into b->logits. `norm` applies the architecture's final norm

@@ -116,7 +116,7 @@ static void attend(const nexttok_model *m, nt_run *run, const nt_layer *L, int l
     const nt_hparams *hp = &m->hp;
     const int64_t HD = hp->head_dim, E = hp->n_embd;
     const nt_rope_cfg *rope = layer_rope(m, run, L);
-    NT_STEP(run) for (int32_t t = 0; t < b->n_tok; t++) {
+    NT_STEP_PARTS(run, t0, t1, b->n_tok, 1) for (int64_t t = t0; t < t1; t++) {
         float *q = r->q + t * r->q_stride, *k = r->k + t * r->k_stride;
         qk_norm(m, L->q_norm, q, hp->n_head);
         qk_norm(m, L->k_norm, k, hp->n_head_kv);
@@ -143,24 +143,24 @@ static void mlp(const nexttok_model *m, nt_run *run, const nt_layer *L, const fl
     case NT_FFN_GEGLU:
         nt_run_matmul(run, &L->ffn_gate, in, n_tok, hb);
         nt_run_matmul(run, &L->ffn_up, in, n_tok, hb2);
-        NT_STEP(run) {
-            if (m->arch->ffn == NT_FFN_SWIGLU) nt_silu_mul_pool(run->mm.pool, hb, hb2, n_tok * F);
-            else nt_gelu_mul_pool(run->mm.pool, hb, hb2, n_tok * F);
+        NT_STEP_PARTS(run, e0, e1, n_tok * F, NT_OPS_POOL_CHUNK) {
+            if (m->arch->ffn == NT_FFN_SWIGLU) nt_silu_mul_pool(run->mm.pool, hb + e0, hb2 + e0, e1 - e0);
+            else nt_gelu_mul_pool(run->mm.pool, hb + e0, hb2 + e0, e1 - e0);
         }
         break;
     case NT_FFN_SWIGLU_FUSED:
         /* rows of [gate | up]; the gated products close up to rows of F */
         nt_run_matmul(run, &L->ffn_up, in, n_tok, hb);
-        NT_STEP(run) for (int32_t t = 0; t < n_tok; t++) {
+        NT_STEP_PARTS(run, t0, t1, n_tok, 1) for (int64_t t = t0; t < t1; t++) {
             nt_silu_mul(hb + t * 2 * F, hb + t * 2 * F + F, F);
             memmove(hb + t * F, hb + t * 2 * F, (size_t)F * sizeof *hb);
         }
         break;
     case NT_FFN_GELU:
         nt_run_matmul(run, &L->ffn_up, in, n_tok, hb);
-        NT_STEP(run) {
-            if (L->ffn_up_b) nt_add_bias_rows(hb, L->ffn_up_b, n_tok, F);
-            nt_gelu_tanh_pool(run->mm.pool, hb, n_tok * F);
+        NT_STEP_PARTS(run, e0, e1, n_tok * F, NT_OPS_POOL_CHUNK) {
+            if (L->ffn_up_b) nt_add_bias_range(hb, L->ffn_up_b, F, e0, e1);
+            nt_gelu_tanh_pool(run->mm.pool, hb + e0, e1 - e0);
         }
         break;
     }
@@ -192,35 +192,40 @@ void nt_forward_decoder(const nexttok_model *m, nt_run *run, const nt_kv_view *k
     float *x = run->sc.x, *xb = run->sc.xb;
 
     nt_pass_begin(run);
-    NT_STEP(run) {
-        for (int32_t t = 0; t < n_tok; t++) nt_weight_row_get(&m->tok_embd, b->tokens[t], x + t * E);
-        if (hp->embd_scale != 1.0f) nt_scale(x, hp->embd_scale, n_tok * E);
+    NT_STEP_PARTS(run, t0, t1, n_tok, 1) {
+        for (int64_t t = t0; t < t1; t++) nt_weight_row_get(&m->tok_embd, b->tokens[t], x + t * E);
+        if (hp->embd_scale != 1.0f) nt_scale(x + t0 * E, hp->embd_scale, (t1 - t0) * E);
     }
 
     for (int l = 0; l < hp->n_layer; l++) {
         const nt_layer *L = &m->layers[l];
 
-        NT_STEP(run) norm_rows(m, L->attn_norm, L->attn_norm_b, x, xb, n_tok);
+        NT_STEP_PARTS(run, t0, t1, n_tok, 1)
+            norm_rows(m, L->attn_norm, L->attn_norm_b, x + t0 * E, xb + t0 * E, (int32_t)(t1 - t0));
         const qkv_rows r = project_qkv(m, run, L, xb, n_tok);
         if (L->parallel) {
             /* the MLP reads the same normed input, before xb is reused */
             mlp(m, run, L, xb, xb, n_tok);
-            NT_STEP(run) residual_add(m, x, xb, L->post_ffn_norm, n_tok);
+            NT_STEP_PARTS(run, t0, t1, n_tok, 1)
+                residual_add(m, x + t0 * E, xb + t0 * E, L->post_ffn_norm, (int32_t)(t1 - t0));
         }
         attend(m, run, L, l, kv, b, &r, xb);
-        NT_STEP(run) residual_add(m, x, xb, L->post_attn_norm, n_tok);
+        NT_STEP_PARTS(run, t0, t1, n_tok, 1)
+            residual_add(m, x + t0 * E, xb + t0 * E, L->post_attn_norm, (int32_t)(t1 - t0));
 
         if (!L->parallel) {
-            NT_STEP(run) norm_rows(m, L->ffn_norm, L->ffn_norm_b, x, xb, n_tok);
+            NT_STEP_PARTS(run, t0, t1, n_tok, 1)
+                norm_rows(m, L->ffn_norm, L->ffn_norm_b, x + t0 * E, xb + t0 * E, (int32_t)(t1 - t0));
             mlp(m, run, L, xb, xb, n_tok);
-            NT_STEP(run) residual_add(m, x, xb, L->post_ffn_norm, n_tok);
+            NT_STEP_PARTS(run, t0, t1, n_tok, 1)
+                residual_add(m, x + t0 * E, xb + t0 * E, L->post_ffn_norm, (int32_t)(t1 - t0));
         }
     }
 
     nt_forward_logits(m, run, x, b, final_norm);
     const int64_t rows = b->all_logits ? n_tok : 1, V = hp->n_vocab;
-    NT_STEP(run) {
-        if (hp->logit_scale != 1.0f) nt_scale(b->logits, 1.0f / hp->logit_scale, rows * V);
-        if (hp->final_softcap > 0.0f) nt_softcap(b->logits, hp->final_softcap, rows * V);
+    NT_STEP_PARTS(run, e0, e1, rows * V, NT_OPS_POOL_CHUNK) {
+        if (hp->logit_scale != 1.0f) nt_scale(b->logits + e0, 1.0f / hp->logit_scale, e1 - e0);
+        if (hp->final_softcap > 0.0f) nt_softcap(b->logits + e0, hp->final_softcap, e1 - e0);
     }
 }

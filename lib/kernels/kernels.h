@@ -49,6 +49,10 @@ typedef struct nt_matmul_ctx {
     unsigned char *done;
     size_t done_cap;
     bool resume;
+    double part_macs;    /* with a deadline: multiply-adds per chunk; 0: NT_MATMUL_PART_MACS */
+    int64_t *chunk_rows; /* or NULL: set to the rows per chunk the product
+                            used, and read back by a resumed one, whose
+                            flags count chunks of those rows */
 } nt_matmul_ctx;
 
 /* A chunk's multiply-adds when a product may stop part-way: small enough
@@ -81,6 +85,11 @@ void nt_gelu_mul(float *gate, const float *up, int64_t n); /* gate = gelu_tanh(g
 void nt_scale(float *x, float s, int64_t n);        /* x *= s */
 void nt_softcap(float *x, float cap, int64_t n);    /* x = cap * tanh(x / cap) */
 void nt_add(float *y, const float *x, int64_t n);   /* y += x */
+
+/* Elements per task of the pooled activations below: enough to pay for
+ * claiming it, small enough that threads even out. A pass that splits
+ * their calls (time budgets) cuts at multiples of it, where these cut. */
+#define NT_OPS_POOL_CHUNK 8192
 
 /* The activations of a batch spread over `pool` (may be NULL): bitwise
  * the calls above. */

@@ -334,11 +334,16 @@ void nt_matmul_ex(const nt_matmul_ctx *ctx, const nt_weight *w, const float *x, 
         if (cache_rows < rows) rows = cache_rows;
     }
     if (ctx->stop && ctx->stop->deadline_ns) { /* a deadline: small parts */
-        const int64_t part_rows = (int64_t)(NT_MATMUL_PART_MACS / ((double)w->n_in * (double)n_tok));
+        const double part = ctx->part_macs > 0 ? ctx->part_macs : NT_MATMUL_PART_MACS;
+        const int64_t part_rows = (int64_t)(part / ((double)w->n_in * (double)n_tok));
         if (part_rows < rows) rows = part_rows;
     }
     if (job.gemm && rows > 1) rows &= ~(int64_t)1; /* the tiles take rows in pairs; an odd one goes dot by dot */
     if (rows < 1) rows = 1;
+    if (ctx->chunk_rows) {
+        if (ctx->stop && ctx->resume && *ctx->chunk_rows > 0) rows = *ctx->chunk_rows;
+        *ctx->chunk_rows = rows;
+    }
     job.rows_per_chunk = rows;
     const int64_t n_chunks = (w->n_out + rows - 1) / rows;
     if (ctx->stop && ctx->done && (size_t)n_chunks <= ctx->done_cap) {

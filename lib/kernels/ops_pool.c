@@ -7,9 +7,6 @@
 
 /* Below this many elements the pool's wake-up costs more than it saves. */
 #define NT_OPS_POOL_MIN 16384
-/* Elements per task: enough to pay for claiming it, small enough that
- * threads even out. */
-#define NT_OPS_POOL_CHUNK 8192
 
 typedef enum { NT_OP_GELU, NT_OP_SILU_MUL, NT_OP_GELU_MUL } nt_op_kind;
 

@@ -156,6 +156,7 @@ NEXTTOK_API nexttok_status nexttok_session_feed_ex(nexttok_session *s, const int
     if (st != NEXTTOK_OK) return st;
 
     nt_stop stop = {.deadline_ns = deadline_of(&p), .cancel = &s->cancel, .check = p.check, .user = p.user_data};
+    stop.part_ns = nt_stop_part_ns(&stop, nt_clock_ns());
     const size_t V = (size_t)s->model->hp.n_vocab;
     /* passes of the run's batch, or of NT_PART_TOKENS under a deadline */
     size_t B = (size_t)s->run->batch;
