@@ -1,4 +1,4 @@
-/* Causal attention over the KV cache, split by KV head across the pool. */
+/* Causal attention over the KV cache, split by KV heads across the pool. */
 #include <math.h>
 #include <string.h>
 
@@ -16,12 +16,15 @@ typedef struct attention_job {
     nt_axpy_fn axpy;
     nt_softmax_fn softmax;
     int32_t parts;           /* jobs per KV head, each a share of its query heads */
+    int32_t kv_per_task;     /* KV heads a job takes (a divisor of n_head_kv) */
 } attention_job;
 
 /* Keys per block: the query heads that share a KV head pass over a block
  * of its K (then V) rows while they are in cache, so grouped-query
- * attention reads each row from memory once, not once per query head. */
-#define NT_ATTENTION_BLOCK 256
+ * attention reads each row from memory once, not once per query head. 64
+ * keys of a job's slices (32 KiB of F32 rows for two KV heads of 64
+ * values) stay in L1 while its query heads pass; 256 spilled to L2. */
+#define NT_ATTENTION_BLOCK 64
 /* The ISA loops may take keys in groups (16 on AVX-512) reduced otherwise
  * than single keys: calls start at multiples of this (or take fewer keys
  * than it), so a key's score does not depend on where a range was split
@@ -39,7 +42,71 @@ static int32_t segment_end(const nt_kv_view *kv, int layer, int32_t s, int32_t e
     return s + nt_kv_run_len(kv, layer, s, end - s);
 }
 
-/* Query heads [h0, h1) of KV head kvh, for every token of the batch. */
+/* The query heads of part `part` of KV head kvh's group: [*h0, *h1). */
+static void part_heads(const attention_job *job, int32_t kvh, int32_t part, int32_t *h0, int32_t *h1)
+{
+    const int32_t g = job->a->n_head / job->a->n_head_kv;
+    *h0 = kvh * g + part * g / job->parts;
+    *h1 = kvh * g + (part + 1) * g / job->parts;
+}
+
+/* KV heads [kv0, kv1), part `part` of each group's query heads, for every
+ * token of the batch, with the ISA's loops. A segment's rows are taken for
+ * all of the task's KV heads before the next segment's: the heads' slices
+ * of a row lie side by side, so a task of several KV heads reads whole
+ * lines of each row in one pass over memory, where one task per KV head
+ * read each row's lines in as many passes, and the hardware's prefetch
+ * (following lines, not slices of rows) fetched the rest of each row
+ * again for each. Every head's scores and sums run the same operations in
+ * the same order whatever the tasks, so the results do not depend on them. */
+static void attention_segments(const attention_job *job, int32_t kv0, int32_t kv1, int32_t part)
+{
+    const nt_attention_args *a = job->a;
+    const nt_batch *b = a->batch;
+    const int32_t hd = a->head_dim;
+    const float scale = a->scale;
+    const int64_t stride_sc = a->sc->att_stride;
+    int32_t h0, h1;
+
+    for (int32_t t = 0; t < b->n_tok; t++) {
+        const nt_kv_view *kv = nt_batch_view(a->kv, b, t);
+        const int32_t j0 = a->window > 0 && b->pos[t] >= a->window ? b->pos[t] - a->window + 1 : 0;
+        const int32_t e = b->pos[t] + 1, n_keys = e - j0;
+        const float *q = a->q + t * a->q_stride;
+        float *out = a->out + (int64_t)t * a->n_head * hd;
+        const size_t stride = nt_kv_pos_stride(kv);
+        for (int32_t s = j0, s1; s < e; s = s1) {
+            s1 = segment_end(kv, a->layer, s, e);
+            for (int32_t kvh = kv0; kvh < kv1; kvh++) {
+                const void *k = nt_kv_k_head(kv, a->layer, s, kvh);
+                part_heads(job, kvh, part, &h0, &h1);
+                for (int32_t h = h0; h < h1; h++)
+                    job->scores(q + h * hd, k, stride, s1 - s, hd, scale, a->sc->att + h * stride_sc + (s - j0));
+            }
+        }
+        for (int32_t kvh = kv0; kvh < kv1; kvh++) {
+            part_heads(job, kvh, part, &h0, &h1);
+            for (int32_t h = h0; h < h1; h++) {
+                float *scores = a->sc->att + h * stride_sc;
+                if (a->softcap > 0.0f) nt_softcap(scores, a->softcap, n_keys);
+                job->softmax(scores, n_keys);
+                for (int32_t i = 0; i < hd; i++) out[h * hd + i] = 0.0f;
+            }
+        }
+        for (int32_t s = j0, s1; s < e; s = s1) {
+            s1 = segment_end(kv, a->layer, s, e);
+            for (int32_t kvh = kv0; kvh < kv1; kvh++) {
+                const void *v = nt_kv_v_head(kv, a->layer, s, kvh);
+                part_heads(job, kvh, part, &h0, &h1);
+                for (int32_t h = h0; h < h1; h++)
+                    job->accum(out + h * hd, a->sc->att + h * stride_sc + (s - j0), v, stride, s1 - s, hd);
+            }
+        }
+    }
+}
+
+/* Query heads [h0, h1) of KV head kvh, for every token of the batch, one
+ * dot and one axpy per key (types without ISA loops). */
 static void attention_heads(const attention_job *job, int32_t kvh, int32_t h0, int32_t h1)
 {
     const nt_attention_args *a = job->a;
@@ -54,28 +121,6 @@ static void attention_heads(const attention_job *job, int32_t kvh, int32_t h0, i
         const int32_t e = b->pos[t] + 1, n_keys = e - j0;
         const float *q = a->q + t * a->q_stride;
         float *out = a->out + (int64_t)t * a->n_head * hd;
-        if (job->scores) {
-            const size_t stride = nt_kv_pos_stride(kv);
-            for (int32_t s = j0, s1; s < e; s = s1) {
-                s1 = segment_end(kv, a->layer, s, e);
-                const void *k = nt_kv_k_head(kv, a->layer, s, kvh);
-                for (int32_t h = h0; h < h1; h++)
-                    job->scores(q + h * hd, k, stride, s1 - s, hd, scale, a->sc->att + h * stride_sc + (s - j0));
-            }
-            for (int32_t h = h0; h < h1; h++) {
-                float *scores = a->sc->att + h * stride_sc;
-                if (a->softcap > 0.0f) nt_softcap(scores, a->softcap, n_keys);
-                job->softmax(scores, n_keys);
-                for (int32_t i = 0; i < hd; i++) out[h * hd + i] = 0.0f;
-            }
-            for (int32_t s = j0, s1; s < e; s = s1) {
-                s1 = segment_end(kv, a->layer, s, e);
-                const void *v = nt_kv_v_head(kv, a->layer, s, kvh);
-                for (int32_t h = h0; h < h1; h++)
-                    job->accum(out + h * hd, a->sc->att + h * stride_sc + (s - j0), v, stride, s1 - s, hd);
-            }
-            continue;
-        }
         for (int32_t h = h0; h < h1; h++) {
             float *scores = a->sc->att + h * stride_sc;
             float *vbuf = scores + (stride_sc - hd); /* a decoded value head */
@@ -100,10 +145,17 @@ static void attention_heads(const attention_job *job, int32_t kvh, int32_t h0, i
 static void attention_job_run(void *ctx, int64_t index)
 {
     const attention_job *job = ctx;
-    const nt_attention_args *a = job->a;
-    const int32_t g = a->n_head / a->n_head_kv;
-    const int32_t kvh = (int32_t)(index / job->parts), part = (int32_t)(index % job->parts);
-    attention_heads(job, kvh, kvh * g + part * g / job->parts, kvh * g + (part + 1) * g / job->parts);
+    const int32_t task = (int32_t)(index / job->parts), part = (int32_t)(index % job->parts);
+    const int32_t kv0 = task * job->kv_per_task;
+    if (job->scores) {
+        attention_segments(job, kv0, kv0 + job->kv_per_task, part);
+        return;
+    }
+    for (int32_t kvh = kv0; kvh < kv0 + job->kv_per_task; kvh++) {
+        int32_t h0, h1;
+        part_heads(job, kvh, part, &h0, &h1);
+        attention_heads(job, kvh, h0, h1);
+    }
 }
 
 /* Below this many multiply-adds the heads run on the caller's thread:
@@ -118,7 +170,7 @@ void nt_attention(nt_pool *pool, const nt_attention_args *a)
     attention_job job = {a, k->attn_scores && k->attn_accum ? k->attn_scores : NULL,
                          k->attn_scores && k->attn_accum ? k->attn_accum : NULL, k->vec_dot,
                          type == NT_TYPE_F32 ? NULL : k->to_float, isa->axpy_f32,
-                         isa->softmax_f32 ? isa->softmax_f32 : nt_softmax_f32_scalar, 1};
+                         isa->softmax_f32 ? isa->softmax_f32 : nt_softmax_f32_scalar, 1, 1};
     double keys = 0.0;
     for (int32_t t = 0; t < a->batch->n_tok; t++)
         keys += a->window > 0 && a->batch->pos[t] >= a->window ? (double)a->window : (double)a->batch->pos[t] + 1.0;
@@ -129,7 +181,16 @@ void nt_attention(nt_pool *pool, const nt_attention_args *a)
     const int32_t g = a->n_head / a->n_head_kv, threads = nt_pool_n_threads(use);
     job.parts = threads > a->n_head_kv ? (threads + a->n_head_kv - 1) / a->n_head_kv : 1;
     if (job.parts > g) job.parts = g;
-    nt_pool_run(use, attention_job_run, &job, (int64_t)a->n_head_kv * job.parts);
+    /* More KV heads than threads: as few KV heads a job as keep every
+     * thread busy, each job then reading a wider slice of every row. */
+    job.kv_per_task = 1;
+    if (job.parts == 1)
+        for (int32_t d = a->n_head_kv / threads; d > 1; d--)
+            if (a->n_head_kv % d == 0) {
+                job.kv_per_task = d;
+                break;
+            }
+    nt_pool_run(use, attention_job_run, &job, (int64_t)(a->n_head_kv / job.kv_per_task) * job.parts);
 }
 
 void nt_add_bias_rows(float *y, const float *b, int32_t n_tok, int64_t n)
