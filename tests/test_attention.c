@@ -120,3 +120,79 @@ Test(attention, isa_loops_match_a_double_reference)
 #endif
     cr_log_info("attention loops checked: %d cases", checked);
 }
+
+/* One layer's attention at depth through nt_attention, on every ISA and
+ * row type: the output of a token is the same bytes on 1 to 4 threads
+ * (the jobs take one or several KV heads, or a share of a group's query
+ * heads) and whether the token comes alone or in a batch with others.
+ * 8 query heads share 2 KV heads (groups of 4); 3 KV heads also leave
+ * threads and KV heads without a common divisor. The depths span several
+ * segments and sum blocks and end off a 16-key group; at 1811 keys a
+ * lone token's keys are split by blocks over the threads. */
+#include "core/pool.h"
+#include "forward/forward.h"
+#include "kvcache/kvcache.h"
+
+static void attention_at_depth(uint32_t type, int32_t n_head, int32_t n_head_kv, int32_t depth)
+{
+    enum { HD = 64, NB = 5 };
+    const int32_t n_ctx = depth + NB + 8, dim = n_head * HD, kv_dim = n_head_kv * HD;
+    nt_kvcache c;
+    cr_assert(nt_kvcache_init(&c, type, 1, n_ctx, n_head_kv, HD, NULL, NB) == NEXTTOK_OK);
+    cr_assert(nt_kv_prepare(&c, 0, depth + NB) == NEXTTOK_OK);
+    nt_kv_view view = {&c};
+    float *k = malloc(sizeof(float) * kv_dim), *v = malloc(sizeof(float) * kv_dim);
+    float *q = malloc(sizeof(float) * dim * NB);
+    const int64_t att_stride = nt_att_stride(n_ctx, HD);
+    float *att = malloc(sizeof(float) * (size_t)(n_head * att_stride));
+    float *want = malloc(sizeof(float) * dim * NB), *got = malloc(sizeof(float) * dim * NB);
+    cr_assert(k && v && q && att && want && got);
+    for (int32_t p = 0; p < depth + NB; p++) {
+        for (int32_t i = 0; i < kv_dim; i++) k[i] = rnd(), v[i] = rnd();
+        nt_kv_store(&view, 0, p, k, v);
+    }
+    for (int32_t i = 0; i < dim * NB; i++) q[i] = rnd();
+    nt_scratch sc = {0};
+    sc.att = att;
+    sc.att_stride = att_stride;
+    int32_t pos[NB];
+    cr_assert(depth + NB <= n_ctx);
+    for (int32_t t = 0; t < NB; t++) pos[t] = depth + t;
+    for (int isa = 0; isa < NT_ISA_COUNT; isa++) {
+        if (!nt_isa_supported((nt_isa)isa)) continue;
+        const int prev = nt_isa_thread_set(isa);
+        for (int32_t threads = 1; threads <= 4; threads++) {
+            nt_pool *pool = NULL;
+            if (threads > 1) cr_assert(nt_pool_create(threads, &pool) == NEXTTOK_OK);
+            /* the NB tokens one at a time, then together */
+            for (int32_t t = 0; t < NB; t++) {
+                nt_batch b = {.n_tok = 1, .pos = &pos[t]};
+                nt_attention_args a = {q + t * dim, dim, &view, &b, 0, (threads == 1 ? want : got) + t * dim,
+                                       &sc, n_head, n_head_kv, HD, 0.125f, 0.0f, 0};
+                nt_attention(pool, &a);
+            }
+            if (threads > 1)
+                cr_assert(memcmp(got, want, sizeof(float) * dim * NB) == 0, "%s %s, %d KV heads: %d threads differ",
+                          nt_isa_name((nt_isa)isa), nt_type_traits_get(type)->name, n_head_kv, threads);
+            nt_batch b = {.n_tok = NB, .pos = pos};
+            nt_attention_args a = {q, dim, &view, &b, 0, got, &sc, n_head, n_head_kv, HD, 0.125f, 0.0f, 0};
+            nt_attention(pool, &a);
+            cr_assert(memcmp(got, want, sizeof(float) * dim * NB) == 0, "%s %s, %d KV heads, %d threads: batch differs",
+                      nt_isa_name((nt_isa)isa), nt_type_traits_get(type)->name, n_head_kv, threads);
+            nt_pool_free(pool);
+        }
+        nt_isa_thread_set(prev);
+    }
+    nt_kvcache_release(&c);
+    free(k), free(v), free(q), free(att), free(want), free(got);
+}
+
+Test(attention, at_depth_same_bytes_on_any_threads_and_batch)
+{
+    const uint32_t types[] = {NT_TYPE_F32, NT_TYPE_F16, NT_TYPE_Q8_0};
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+        attention_at_depth(types[ti], 8, 2, 611);   /* a single token's jobs: KV heads */
+        attention_at_depth(types[ti], 12, 3, 611);
+        attention_at_depth(types[ti], 8, 2, 1811);  /* blocks of keys on 2-4 threads */
+    }
+}

@@ -1,5 +1,7 @@
-/* Causal attention over the KV cache, split by KV head across the pool. */
+/* Causal attention over the KV cache, split by KV heads across the pool,
+ * or, for a lone token deep in its context, by blocks of its keys. */
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "forward/forward.h"
@@ -16,12 +18,17 @@ typedef struct attention_job {
     nt_axpy_fn axpy;
     nt_softmax_fn softmax;
     int32_t parts;           /* jobs per KV head, each a share of its query heads */
+    int32_t kv_per_task;     /* KV heads a job takes (a divisor of n_head_kv) */
 } attention_job;
 
 /* Keys per block: the query heads that share a KV head pass over a block
  * of its K (then V) rows while they are in cache, so grouped-query
- * attention reads each row from memory once, not once per query head. */
-#define NT_ATTENTION_BLOCK 256
+ * attention reads each row from memory once, not once per query head. 64
+ * keys of a job's slices (32 KiB of F32 rows for two KV heads of 64
+ * values) stay in L1 while its query heads pass; 256 spilled to L2. */
+#define NT_ATTENTION_BLOCK 64
+/* Keys per sum block (see sum_block below; a multiple of the block). */
+#define NT_ATTENTION_SUM NT_ATTENTION_SUM_KEYS
 /* The ISA loops may take keys in groups (16 on AVX-512) reduced otherwise
  * than single keys: calls start at multiples of this (or take fewer keys
  * than it), so a key's score does not depend on where a range was split
@@ -39,7 +46,190 @@ static int32_t segment_end(const nt_kv_view *kv, int layer, int32_t s, int32_t e
     return s + nt_kv_run_len(kv, layer, s, end - s);
 }
 
-/* Query heads [h0, h1) of KV head kvh, for every token of the batch. */
+/* The query heads of part `part` of KV head kvh's group: [*h0, *h1). */
+static void part_heads(const attention_job *job, int32_t kvh, int32_t part, int32_t *h0, int32_t *h1)
+{
+    const int32_t g = job->a->n_head / job->a->n_head_kv;
+    *h0 = kvh * g + part * g / job->parts;
+    *h1 = kvh * g + (part + 1) * g / job->parts;
+}
+
+/* A token's keys, and where its scores live. */
+typedef struct token_keys {
+    const nt_kv_view *kv;
+    int32_t j0, e;      /* keys [j0, e) */
+    const float *q;     /* its query heads */
+    float *out;         /* its output heads */
+} token_keys;
+
+static token_keys token_at(const nt_attention_args *a, int32_t t)
+{
+    const nt_batch *b = a->batch;
+    token_keys tk = {nt_batch_view(a->kv, b, t), 0, b->pos[t] + 1, a->q + t * a->q_stride,
+                     a->out + (int64_t)t * a->n_head * a->head_dim};
+    if (a->window > 0 && b->pos[t] >= a->window) tk.j0 = b->pos[t] - a->window + 1;
+    return tk;
+}
+
+/* The values are summed per block of NT_ATTENTION_SUM keys (blocks cut at
+ * multiples of it), each block's sum from zero, the sums then added in
+ * order: the keys of one token can then be split over threads by blocks
+ * and the result is the same bytes as one thread's, which walks them in
+ * order. A block's sum goes to the output head for the first block, else
+ * to slot b of the head's row of att, counted from its end (the last
+ * head_dim values of a row hold a decoded value head; nt_run_create sizes
+ * the rows for the slots). */
+static int32_t sum_block(int32_t j0, int32_t s) { return s / NT_ATTENTION_SUM - j0 / NT_ATTENTION_SUM; }
+
+static float *sum_slot(const nt_attention_args *a, const token_keys *tk, int32_t h, int32_t blk)
+{
+    if (blk == 0) return tk->out + (int64_t)h * a->head_dim;
+    return a->sc->att + h * a->sc->att_stride + a->sc->att_stride - (int64_t)(blk + 1) * a->head_dim;
+}
+
+/* Scores of keys [s, s1) (a range of whole segments), KV heads [kv0, kv1),
+ * part `part` of each group's query heads. A segment's rows are taken for
+ * all of the KV heads before the next segment's: the heads' slices of a
+ * row lie side by side, so several KV heads read whole neighbouring lines
+ * of each row in one pass over memory, where one KV head read a slice of
+ * each row and the hardware's prefetch (following lines, not slices of
+ * rows) fetched the rest of it again for the next. Every head's scores
+ * run the same operations in the same order whatever the ranges and
+ * tasks, so the results do not depend on them. */
+static void scores_range(const attention_job *job, const token_keys *tk, int32_t s, int32_t s1e, int32_t kv0,
+                         int32_t kv1, int32_t part)
+{
+    const nt_attention_args *a = job->a;
+    const int32_t hd = a->head_dim;
+    const size_t stride = nt_kv_pos_stride(tk->kv);
+    for (int32_t s1; s < s1e; s = s1) {
+        s1 = segment_end(tk->kv, a->layer, s, s1e);
+        for (int32_t kvh = kv0; kvh < kv1; kvh++) {
+            const void *k = nt_kv_k_head(tk->kv, a->layer, s, kvh);
+            int32_t h0, h1;
+            part_heads(job, kvh, part, &h0, &h1);
+            for (int32_t h = h0; h < h1; h++)
+                job->scores(tk->q + h * hd, k, stride, s1 - s, hd, a->scale,
+                            a->sc->att + h * a->sc->att_stride + (s - tk->j0));
+        }
+    }
+}
+
+/* Softmax of head h's scores; its output head zeroed. */
+static void softmax_head(const attention_job *job, const token_keys *tk, int32_t h)
+{
+    const nt_attention_args *a = job->a;
+    float *scores = a->sc->att + h * a->sc->att_stride;
+    const int32_t n_keys = tk->e - tk->j0;
+    if (a->softcap > 0.0f) nt_softcap(scores, a->softcap, n_keys);
+    job->softmax(scores, n_keys);
+    for (int32_t i = 0; i < a->head_dim; i++) tk->out[(int64_t)h * a->head_dim + i] = 0.0f;
+}
+
+/* The weighted values of keys [s, s1e) into their blocks' sums (zeroed as
+ * a block starts), and, with `fold`, each later block's sum added to the
+ * output as it ends (one thread walking the keys in order). */
+static void accum_range(const attention_job *job, const token_keys *tk, int32_t s, int32_t s1e, int32_t kv0,
+                        int32_t kv1, int32_t part, bool fold)
+{
+    const nt_attention_args *a = job->a;
+    const int32_t hd = a->head_dim;
+    const size_t stride = nt_kv_pos_stride(tk->kv);
+    for (int32_t s1; s < s1e; s = s1) {
+        s1 = segment_end(tk->kv, a->layer, s, s1e);
+        const int32_t blk = sum_block(tk->j0, s);
+        const bool starts = blk > 0 && s % NT_ATTENTION_SUM == 0;
+        const bool ends = blk > 0 && fold && (s1 % NT_ATTENTION_SUM == 0 || s1 == tk->e);
+        for (int32_t kvh = kv0; kvh < kv1; kvh++) {
+            const void *v = nt_kv_v_head(tk->kv, a->layer, s, kvh);
+            int32_t h0, h1;
+            part_heads(job, kvh, part, &h0, &h1);
+            for (int32_t h = h0; h < h1; h++) {
+                float *dst = sum_slot(a, tk, h, blk);
+                if (starts)
+                    for (int32_t i = 0; i < hd; i++) dst[i] = 0.0f;
+                job->accum(dst, a->sc->att + h * a->sc->att_stride + (s - tk->j0), v, stride, s1 - s, hd);
+                if (ends) {
+                    float *o = tk->out + (int64_t)h * hd;
+                    for (int32_t i = 0; i < hd; i++) o[i] += dst[i];
+                }
+            }
+        }
+    }
+}
+
+/* KV heads [kv0, kv1), part `part` of each group's query heads, for every
+ * token of the batch, with the ISA's loops. */
+static void attention_segments(const attention_job *job, int32_t kv0, int32_t kv1, int32_t part)
+{
+    const nt_attention_args *a = job->a;
+    for (int32_t t = 0; t < a->batch->n_tok; t++) {
+        const token_keys tk = token_at(a, t);
+        scores_range(job, &tk, tk.j0, tk.e, kv0, kv1, part);
+        for (int32_t kvh = kv0; kvh < kv1; kvh++) {
+            int32_t h0, h1;
+            part_heads(job, kvh, part, &h0, &h1);
+            for (int32_t h = h0; h < h1; h++) softmax_head(job, &tk, h);
+        }
+        accum_range(job, &tk, tk.j0, tk.e, kv0, kv1, part, true);
+    }
+}
+
+/* One token's keys split by sum blocks over the pool (decode at depth):
+ * each job reads whole rows of its block, every KV head's slices, so the
+ * threads stream disjoint memory instead of slices of the same rows. */
+typedef struct blocks_job {
+    const attention_job *job;
+    token_keys tk;
+} blocks_job;
+
+static void block_keys(const blocks_job *bj, int64_t i, int32_t *s, int32_t *s1)
+{
+    const int32_t first = bj->tk.j0 / NT_ATTENTION_SUM + (int32_t)i;
+    *s = first * NT_ATTENTION_SUM > bj->tk.j0 ? first * NT_ATTENTION_SUM : bj->tk.j0;
+    *s1 = (first + 1) * NT_ATTENTION_SUM < bj->tk.e ? (first + 1) * NT_ATTENTION_SUM : bj->tk.e;
+}
+
+static void blocks_scores(void *ctx, int64_t i)
+{
+    const blocks_job *bj = ctx;
+    int32_t s, s1;
+    block_keys(bj, i, &s, &s1);
+    scores_range(bj->job, &bj->tk, s, s1, 0, bj->job->a->n_head_kv, 0);
+}
+
+static void blocks_softmax(void *ctx, int64_t h)
+{
+    const blocks_job *bj = ctx;
+    softmax_head(bj->job, &bj->tk, (int32_t)h);
+}
+
+static void blocks_accum(void *ctx, int64_t i)
+{
+    const blocks_job *bj = ctx;
+    int32_t s, s1;
+    block_keys(bj, i, &s, &s1);
+    accum_range(bj->job, &bj->tk, s, s1, 0, bj->job->a->n_head_kv, 0, false);
+}
+
+static void attention_blocks(nt_pool *pool, const attention_job *job, int32_t n_blocks)
+{
+    const nt_attention_args *a = job->a;
+    blocks_job bj = {job, token_at(a, 0)};
+    nt_pool_run(pool, blocks_scores, &bj, n_blocks);
+    nt_pool_run(pool, blocks_softmax, &bj, a->n_head);
+    nt_pool_run(pool, blocks_accum, &bj, n_blocks);
+    for (int32_t h = 0; h < a->n_head; h++) {
+        float *o = bj.tk.out + (int64_t)h * a->head_dim;
+        for (int32_t blk = 1; blk < n_blocks; blk++) {
+            const float *p = sum_slot(a, &bj.tk, h, blk);
+            for (int32_t i = 0; i < a->head_dim; i++) o[i] += p[i];
+        }
+    }
+}
+
+/* Query heads [h0, h1) of KV head kvh, for every token of the batch, one
+ * dot and one axpy per key (types without ISA loops). */
 static void attention_heads(const attention_job *job, int32_t kvh, int32_t h0, int32_t h1)
 {
     const nt_attention_args *a = job->a;
@@ -54,28 +244,6 @@ static void attention_heads(const attention_job *job, int32_t kvh, int32_t h0, i
         const int32_t e = b->pos[t] + 1, n_keys = e - j0;
         const float *q = a->q + t * a->q_stride;
         float *out = a->out + (int64_t)t * a->n_head * hd;
-        if (job->scores) {
-            const size_t stride = nt_kv_pos_stride(kv);
-            for (int32_t s = j0, s1; s < e; s = s1) {
-                s1 = segment_end(kv, a->layer, s, e);
-                const void *k = nt_kv_k_head(kv, a->layer, s, kvh);
-                for (int32_t h = h0; h < h1; h++)
-                    job->scores(q + h * hd, k, stride, s1 - s, hd, scale, a->sc->att + h * stride_sc + (s - j0));
-            }
-            for (int32_t h = h0; h < h1; h++) {
-                float *scores = a->sc->att + h * stride_sc;
-                if (a->softcap > 0.0f) nt_softcap(scores, a->softcap, n_keys);
-                job->softmax(scores, n_keys);
-                for (int32_t i = 0; i < hd; i++) out[h * hd + i] = 0.0f;
-            }
-            for (int32_t s = j0, s1; s < e; s = s1) {
-                s1 = segment_end(kv, a->layer, s, e);
-                const void *v = nt_kv_v_head(kv, a->layer, s, kvh);
-                for (int32_t h = h0; h < h1; h++)
-                    job->accum(out + h * hd, a->sc->att + h * stride_sc + (s - j0), v, stride, s1 - s, hd);
-            }
-            continue;
-        }
         for (int32_t h = h0; h < h1; h++) {
             float *scores = a->sc->att + h * stride_sc;
             float *vbuf = scores + (stride_sc - hd); /* a decoded value head */
@@ -100,10 +268,17 @@ static void attention_heads(const attention_job *job, int32_t kvh, int32_t h0, i
 static void attention_job_run(void *ctx, int64_t index)
 {
     const attention_job *job = ctx;
-    const nt_attention_args *a = job->a;
-    const int32_t g = a->n_head / a->n_head_kv;
-    const int32_t kvh = (int32_t)(index / job->parts), part = (int32_t)(index % job->parts);
-    attention_heads(job, kvh, kvh * g + part * g / job->parts, kvh * g + (part + 1) * g / job->parts);
+    const int32_t task = (int32_t)(index / job->parts), part = (int32_t)(index % job->parts);
+    const int32_t kv0 = task * job->kv_per_task;
+    if (job->scores) {
+        attention_segments(job, kv0, kv0 + job->kv_per_task, part);
+        return;
+    }
+    for (int32_t kvh = kv0; kvh < kv0 + job->kv_per_task; kvh++) {
+        int32_t h0, h1;
+        part_heads(job, kvh, part, &h0, &h1);
+        attention_heads(job, kvh, h0, h1);
+    }
 }
 
 /* Below this many multiply-adds the heads run on the caller's thread:
@@ -118,7 +293,7 @@ void nt_attention(nt_pool *pool, const nt_attention_args *a)
     attention_job job = {a, k->attn_scores && k->attn_accum ? k->attn_scores : NULL,
                          k->attn_scores && k->attn_accum ? k->attn_accum : NULL, k->vec_dot,
                          type == NT_TYPE_F32 ? NULL : k->to_float, isa->axpy_f32,
-                         isa->softmax_f32 ? isa->softmax_f32 : nt_softmax_f32_scalar, 1};
+                         isa->softmax_f32 ? isa->softmax_f32 : nt_softmax_f32_scalar, 1, 1};
     double keys = 0.0;
     for (int32_t t = 0; t < a->batch->n_tok; t++)
         keys += a->window > 0 && a->batch->pos[t] >= a->window ? (double)a->window : (double)a->batch->pos[t] + 1.0;
@@ -129,7 +304,26 @@ void nt_attention(nt_pool *pool, const nt_attention_args *a)
     const int32_t g = a->n_head / a->n_head_kv, threads = nt_pool_n_threads(use);
     job.parts = threads > a->n_head_kv ? (threads + a->n_head_kv - 1) / a->n_head_kv : 1;
     if (job.parts > g) job.parts = g;
-    nt_pool_run(use, attention_job_run, &job, (int64_t)a->n_head_kv * job.parts);
+    /* More KV heads than threads: as few KV heads a job as keep every
+     * thread busy, each job then reading a wider slice of every row. */
+    job.kv_per_task = 1;
+    if (job.parts == 1)
+        for (int32_t d = a->n_head_kv / threads; d > 1; d--)
+            if (a->n_head_kv % d == 0) {
+                job.kv_per_task = d;
+                break;
+            }
+    if (job.scores && use && a->batch->n_tok == 1) {
+        const token_keys tk = token_at(a, 0);
+        const int32_t n_blocks = sum_block(tk.j0, tk.e - 1) + 1;
+        /* two blocks a thread at the least: the last block is partial */
+        if (n_blocks >= 2 * threads) {
+            job.parts = 1;
+            attention_blocks(use, &job, n_blocks);
+            return;
+        }
+    }
+    nt_pool_run(use, attention_job_run, &job, (int64_t)(a->n_head_kv / job.kv_per_task) * job.parts);
 }
 
 void nt_add_bias_rows(float *y, const float *b, int32_t n_tok, int64_t n)
