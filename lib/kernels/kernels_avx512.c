@@ -228,42 +228,6 @@ NT_DEFINE_DOTS_AVX512(bf16)
                     for (int t = 0; t < TT; t++) y[t * ys + r0 + r] = out[r * TT + t];                 \
             }                                                                                          \
         }                                                                                              \
-    }                                                                                                  \
-    void nt_gemm_##T##_avx512(int64_t n, const void *w, size_t row_bytes, int64_t n_rows,              \
-                              const float *x, int64_t x_stride, int64_t n_tok, float *y, int64_t y_stride) \
-    {                                                                                                  \
-        const unsigned char *wb = w;                                                                   \
-        const int64_t whole = n_rows / NT_GEMM_R_AVX512 * NT_GEMM_R_AVX512;                            \
-        const int64_t n64 = n & ~(int64_t)63;                                                          \
-        float *pan = nt_aligned_alloc(64, sizeof(float) * (size_t)(NT_GEMM_T_AVX512 * n64 + 16));      \
-        if (!pan) { /* bitwise the same, only slower */                                                \
-            for (int64_t t = 0; t < n_tok; t++)                                                        \
-                for (int64_t r = 0; r < n_rows; r++)                                                   \
-                    y[t * y_stride + r] = nt_dot_##T##_avx512(n, wb + (size_t)r * row_bytes, x + t * x_stride); \
-            return;                                                                                    \
-        }                                                                                              \
-        for (int64_t t0 = 0; t0 < n_tok; t0 += NT_GEMM_T_AVX512) {                                     \
-            const int64_t left = n_tok - t0 < NT_GEMM_T_AVX512 ? n_tok - t0 : NT_GEMM_T_AVX512;        \
-            const float *xt = x + t0 * x_stride;                                                       \
-            float *yt = y + t0 * y_stride;                                                             \
-            nt_gemm_pack(xt, x_stride, left, n64, pan);                                                \
-            for (int64_t g0 = 0; g0 < whole; g0 += NT_GEMM_GROUP_AVX512) {                             \
-                const int64_t g = whole - g0 < NT_GEMM_GROUP_AVX512 ? whole - g0 : NT_GEMM_GROUP_AVX512; \
-                const unsigned char *wg = wb + (size_t)g0 * row_bytes;                                 \
-                switch (left) {                                                                        \
-                case 1: nt_gemm_group_##T(n, wg, row_bytes, g, pan, xt, x_stride, yt + g0, y_stride, 1); break; \
-                case 2: nt_gemm_group_##T(n, wg, row_bytes, g, pan, xt, x_stride, yt + g0, y_stride, 2); break; \
-                case 3: nt_gemm_group_##T(n, wg, row_bytes, g, pan, xt, x_stride, yt + g0, y_stride, 3); break; \
-                case 4: nt_gemm_group_##T(n, wg, row_bytes, g, pan, xt, x_stride, yt + g0, y_stride, 4); break; \
-                case 5: nt_gemm_group_##T(n, wg, row_bytes, g, pan, xt, x_stride, yt + g0, y_stride, 5); break; \
-                default: nt_gemm_group_##T(n, wg, row_bytes, g, pan, xt, x_stride, yt + g0, y_stride, NT_GEMM_T_AVX512); break; \
-                }                                                                                      \
-            }                                                                                          \
-            for (int64_t r = whole; r < n_rows; r++) /* the odd row: a token at a time */              \
-                for (int64_t t = 0; t < left; t++)                                                     \
-                    yt[t * y_stride + r] = nt_dot_##T##_avx512(n, wb + (size_t)r * row_bytes, xt + t * x_stride); \
-        }                                                                                              \
-        nt_free(pan);                                                                                  \
     }
 
 /* The k tokens' main-loop values [0, n64) (rows xs apart) in the order the
@@ -293,9 +257,20 @@ static inline void nt_gemm_hsum(__m512 *sums, int k, float *out)
     }
 }
 
-NT_DEFINE_GEMM_AVX512(f32)
-NT_DEFINE_GEMM_AVX512(f16)
-NT_DEFINE_GEMM_AVX512(bf16)
+/* The driver (gemm_x86.inc) over this file's tiles. */
+#define NT_GEMM_R NT_GEMM_R_AVX512
+#define NT_GEMM_T NT_GEMM_T_AVX512
+#define NT_GEMM_ROWS NT_GEMM_GROUP_AVX512
+#define NT_GEMM_STEP 64
+#define NT_GEMM_ALIGN 64
+#define NT_GEMM_PACK nt_gemm_pack
+#define NT_GEMM_NAME(T) nt_gemm_##T##_avx512
+#define NT_GEMM_DOT(T) nt_dot_##T##_avx512
+#include "kernels/gemm_x86.inc"
+#define NT_DEFINE_GEMM_ALL(T) NT_DEFINE_GEMM_AVX512(T) NT_DEFINE_GEMM_DRIVER(T)
+NT_DEFINE_GEMM_ALL(f32)
+NT_DEFINE_GEMM_ALL(f16)
+NT_DEFINE_GEMM_ALL(bf16)
 
 void nt_axpy_f32_avx512(float *y, float a, const float *x, int64_t n)
 {
