@@ -154,6 +154,12 @@ static inline void nt_gemm_pack_avx2(const float *x, int64_t xs, int64_t k, int6
             }
 }
 
+/* The horizontal sums of k combined accumulators, one at a time. */
+static inline void nt_gemm_hsum_avx2(const __m256 *sums, int k, float *out)
+{
+    for (int e = 0; e < k; e++) out[e] = nt_hsum256(sums[e]);
+}
+
 #define NT_DEFINE_GEMM_AVX2(T)                                                                          \
     /* Pass p of one R x TT tile over the main-loop values [i0, i1): as nt_gemm_pass in           \
      * kernels_avx512.c. */                                                                           \
@@ -210,26 +216,6 @@ static inline void nt_gemm_pack_avx2(const float *x, int64_t xs, int64_t k, int6
                 const __m256 s = _mm256_add_ps(acc[r][t][0], acc[r][t][1]);                            \
                 sums[r * TT + t] = p == 0 ? s : _mm256_add_ps(sums[r * TT + t], s);                    \
             }                                                                                          \
-    }                                                                                                  \
-    static inline __attribute__((always_inline)) void nt_gemm_group_##T(                               \
-        int64_t n, const unsigned char *w, size_t rb, int64_t n_rows, const float *pan, const float *x, \
-        int64_t xs, float *y, int64_t ys, const int TT)                                                \
-    {                                                                                                  \
-        const int64_t n32 = n & ~(int64_t)31;                                                          \
-        _Alignas(32) __m256 state[NT_GEMM_GROUP_AVX2 / NT_GEMM_R_AVX2][2][NT_GEMM_ELEMS_AVX2 * 2];     \
-        _Alignas(32) __m256 sums[NT_GEMM_ELEMS_AVX2] = {0}; /* (zeros keep GCC from a false warning) */ \
-        for (int64_t i0 = 0; i0 == 0 || i0 < n32; i0 += NT_GEMM_KC_AVX2) {                             \
-            const int64_t i1 = i0 + NT_GEMM_KC_AVX2 < n32 ? i0 + NT_GEMM_KC_AVX2 : n32;                 \
-            const bool last = i1 == n32;                                                               \
-            for (int64_t r0 = 0; r0 < n_rows; r0 += NT_GEMM_R_AVX2) {                                  \
-                const unsigned char *wr = w + (size_t)r0 * rb;                                         \
-                for (int p = 0; p < 2; p++)                                                            \
-                    nt_gemm_pass_##T(n, wr, rb, pan, x, xs, p, i0, i1, last, state[r0 / NT_GEMM_R_AVX2][p], sums, TT); \
-                if (!last) continue;                                                                   \
-                for (int r = 0; r < NT_GEMM_R_AVX2; r++)                                               \
-                    for (int t = 0; t < TT; t++) y[t * ys + r0 + r] = nt_hsum256(sums[r * TT + t]);    \
-            }                                                                                          \
-        }                                                                                              \
     }
 
 /* The driver (gemm_x86.inc) over this file's tiles. */
@@ -241,8 +227,12 @@ static inline void nt_gemm_pack_avx2(const float *x, int64_t xs, int64_t k, int6
 #define NT_GEMM_PACK nt_gemm_pack_avx2
 #define NT_GEMM_NAME(T) nt_gemm_##T##_avx2
 #define NT_GEMM_DOT(T) nt_dot_##T##_avx2
+#define NT_GEMM_VEC __m256
+#define NT_GEMM_KC NT_GEMM_KC_AVX2
+#define NT_GEMM_SUMS NT_GEMM_ELEMS_AVX2
+#define NT_GEMM_HSUM nt_gemm_hsum_avx2
 #include "kernels/gemm_x86.inc"
-#define NT_DEFINE_GEMM_ALL(T) NT_DEFINE_GEMM_AVX2(T) NT_DEFINE_GEMM_DRIVER(T)
+#define NT_DEFINE_GEMM_ALL(T) NT_DEFINE_GEMM_AVX2(T) NT_DEFINE_GEMM_GROUP(T) NT_DEFINE_GEMM_DRIVER(T)
 NT_DEFINE_GEMM_ALL(f32)
 NT_DEFINE_GEMM_ALL(f16)
 NT_DEFINE_GEMM_ALL(bf16)
