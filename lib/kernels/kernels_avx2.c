@@ -154,6 +154,12 @@ static inline void nt_gemm_pack_avx2(const float *x, int64_t xs, int64_t k, int6
             }
 }
 
+/* The horizontal sums of k combined accumulators, one at a time. */
+static inline void nt_gemm_hsum_avx2(const __m256 *sums, int k, float *out)
+{
+    for (int e = 0; e < k; e++) out[e] = nt_hsum256(sums[e]);
+}
+
 #define NT_DEFINE_GEMM_AVX2(T)                                                                          \
     /* Pass p of one R x TT tile over the main-loop values [i0, i1): as nt_gemm_pass in           \
      * kernels_avx512.c. */                                                                           \
@@ -210,64 +216,26 @@ static inline void nt_gemm_pack_avx2(const float *x, int64_t xs, int64_t k, int6
                 const __m256 s = _mm256_add_ps(acc[r][t][0], acc[r][t][1]);                            \
                 sums[r * TT + t] = p == 0 ? s : _mm256_add_ps(sums[r * TT + t], s);                    \
             }                                                                                          \
-    }                                                                                                  \
-    static inline __attribute__((always_inline)) void nt_gemm_group_##T(                               \
-        int64_t n, const unsigned char *w, size_t rb, int64_t n_rows, const float *pan, const float *x, \
-        int64_t xs, float *y, int64_t ys, const int TT)                                                \
-    {                                                                                                  \
-        const int64_t n32 = n & ~(int64_t)31;                                                          \
-        _Alignas(32) __m256 state[NT_GEMM_GROUP_AVX2 / NT_GEMM_R_AVX2][2][NT_GEMM_ELEMS_AVX2 * 2];     \
-        _Alignas(32) __m256 sums[NT_GEMM_ELEMS_AVX2] = {0}; /* (zeros keep GCC from a false warning) */ \
-        for (int64_t i0 = 0; i0 == 0 || i0 < n32; i0 += NT_GEMM_KC_AVX2) {                             \
-            const int64_t i1 = i0 + NT_GEMM_KC_AVX2 < n32 ? i0 + NT_GEMM_KC_AVX2 : n32;                 \
-            const bool last = i1 == n32;                                                               \
-            for (int64_t r0 = 0; r0 < n_rows; r0 += NT_GEMM_R_AVX2) {                                  \
-                const unsigned char *wr = w + (size_t)r0 * rb;                                         \
-                for (int p = 0; p < 2; p++)                                                            \
-                    nt_gemm_pass_##T(n, wr, rb, pan, x, xs, p, i0, i1, last, state[r0 / NT_GEMM_R_AVX2][p], sums, TT); \
-                if (!last) continue;                                                                   \
-                for (int r = 0; r < NT_GEMM_R_AVX2; r++)                                               \
-                    for (int t = 0; t < TT; t++) y[t * ys + r0 + r] = nt_hsum256(sums[r * TT + t]);    \
-            }                                                                                          \
-        }                                                                                              \
-    }                                                                                                  \
-    void nt_gemm_##T##_avx2(int64_t n, const void *w, size_t row_bytes, int64_t n_rows, const float *x, \
-                            int64_t x_stride, int64_t n_tok, float *y, int64_t y_stride)              \
-    {                                                                                                  \
-        const unsigned char *wb = w;                                                                   \
-        const int64_t whole = n_rows / NT_GEMM_R_AVX2 * NT_GEMM_R_AVX2;                                \
-        const int64_t n32 = n & ~(int64_t)31;                                                          \
-        float *pan = nt_aligned_alloc(32, sizeof(float) * (size_t)(NT_GEMM_T_AVX2 * n32 + 8));         \
-        if (!pan) { /* bitwise the same, only slower */                                                \
-            for (int64_t t = 0; t < n_tok; t++)                                                        \
-                for (int64_t r = 0; r < n_rows; r++)                                                   \
-                    y[t * y_stride + r] = nt_dot_##T##_avx2(n, wb + (size_t)r * row_bytes, x + t * x_stride); \
-            return;                                                                                    \
-        }                                                                                              \
-        for (int64_t t0 = 0; t0 < n_tok; t0 += NT_GEMM_T_AVX2) {                                       \
-            const int64_t left = n_tok - t0 < NT_GEMM_T_AVX2 ? n_tok - t0 : NT_GEMM_T_AVX2;            \
-            const float *xt = x + t0 * x_stride;                                                       \
-            float *yt = y + t0 * y_stride;                                                             \
-            nt_gemm_pack_avx2(xt, x_stride, left, n32, pan);                                           \
-            for (int64_t g0 = 0; g0 < whole; g0 += NT_GEMM_GROUP_AVX2) {                               \
-                const int64_t g = whole - g0 < NT_GEMM_GROUP_AVX2 ? whole - g0 : NT_GEMM_GROUP_AVX2;   \
-                const unsigned char *wg = wb + (size_t)g0 * row_bytes;                                 \
-                switch (left) {                                                                        \
-                case 1: nt_gemm_group_##T(n, wg, row_bytes, g, pan, xt, x_stride, yt + g0, y_stride, 1); break; \
-                case 2: nt_gemm_group_##T(n, wg, row_bytes, g, pan, xt, x_stride, yt + g0, y_stride, 2); break; \
-                default: nt_gemm_group_##T(n, wg, row_bytes, g, pan, xt, x_stride, yt + g0, y_stride, NT_GEMM_T_AVX2); break; \
-                }                                                                                      \
-            }                                                                                          \
-            for (int64_t r = whole; r < n_rows; r++) /* the odd row: a token at a time */              \
-                for (int64_t t = 0; t < left; t++)                                                     \
-                    yt[t * y_stride + r] = nt_dot_##T##_avx2(n, wb + (size_t)r * row_bytes, xt + t * x_stride); \
-        }                                                                                              \
-        nt_free(pan);                                                                                  \
     }
 
-NT_DEFINE_GEMM_AVX2(f32)
-NT_DEFINE_GEMM_AVX2(f16)
-NT_DEFINE_GEMM_AVX2(bf16)
+/* The driver (gemm_x86.inc) over this file's tiles. */
+#define NT_GEMM_R NT_GEMM_R_AVX2
+#define NT_GEMM_T NT_GEMM_T_AVX2
+#define NT_GEMM_ROWS NT_GEMM_GROUP_AVX2
+#define NT_GEMM_STEP 32
+#define NT_GEMM_ALIGN 32
+#define NT_GEMM_PACK nt_gemm_pack_avx2
+#define NT_GEMM_NAME(T) nt_gemm_##T##_avx2
+#define NT_GEMM_DOT(T) nt_dot_##T##_avx2
+#define NT_GEMM_VEC __m256
+#define NT_GEMM_KC NT_GEMM_KC_AVX2
+#define NT_GEMM_SUMS NT_GEMM_ELEMS_AVX2
+#define NT_GEMM_HSUM nt_gemm_hsum_avx2
+#include "kernels/gemm_x86.inc"
+#define NT_DEFINE_GEMM_ALL(T) NT_DEFINE_GEMM_AVX2(T) NT_DEFINE_GEMM_GROUP(T) NT_DEFINE_GEMM_DRIVER(T)
+NT_DEFINE_GEMM_ALL(f32)
+NT_DEFINE_GEMM_ALL(f16)
+NT_DEFINE_GEMM_ALL(bf16)
 
 void nt_axpy_f32_avx2(float *y, float a, const float *x, int64_t n)
 {

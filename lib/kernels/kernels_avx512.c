@@ -164,8 +164,9 @@ NT_DEFINE_DOTS_AVX512(bf16)
      * `state`. */                                                                                    \
     static inline __attribute__((always_inline)) void nt_gemm_pass_##T(                                \
         int64_t n, const unsigned char *w, size_t rb, const float *pan, const float *x, int64_t xs, int p, int64_t i0, \
-        int64_t i1, bool last, __m512 *state, __m512 *sums, const int R, const int TT)                 \
+        int64_t i1, bool last, __m512 *state, __m512 *sums, const int TT)                              \
     {                                                                                                  \
+        const int R = NT_GEMM_R_AVX512;                                                                \
         __m512 acc[NT_GEMM_R_AVX512][NT_GEMM_T_AVX512][2];                                             \
         for (int r = 0; r < R; r++)                                                                    \
             for (int t = 0; t < TT; t++)                                                               \
@@ -204,66 +205,6 @@ NT_DEFINE_DOTS_AVX512(bf16)
                 const __m512 s = _mm512_add_ps(acc[r][t][0], acc[r][t][1]);                            \
                 sums[r * TT + t] = p == 0 ? s : _mm512_add_ps(sums[r * TT + t], s);                    \
             }                                                                                          \
-    }                                                                                                  \
-    /* Rows [0, n_rows) (at most a group, whole tiles) for TT tokens. */                              \
-    static inline __attribute__((always_inline)) void nt_gemm_group_##T(                               \
-        int64_t n, const unsigned char *w, size_t rb, int64_t n_rows, const float *pan, const float *x, \
-        int64_t xs, float *y, int64_t ys, const int TT)                                                \
-    {                                                                                                  \
-        const int R = NT_GEMM_R_AVX512;                                                                \
-        const int64_t n64 = n & ~(int64_t)63;                                                          \
-        _Alignas(64) __m512 state[NT_GEMM_GROUP_AVX512 / NT_GEMM_R_AVX512][2][NT_GEMM_ELEMS * 2];      \
-        _Alignas(64) __m512 sums[NT_GEMM_SUMS] = {0}; /* (zeros keep GCC from a false warning) */      \
-        _Alignas(64) float out[NT_GEMM_SUMS];                                                          \
-        for (int64_t i0 = 0; i0 == 0 || i0 < n64; i0 += NT_GEMM_KC_AVX512) {                           \
-            const int64_t i1 = i0 + NT_GEMM_KC_AVX512 < n64 ? i0 + NT_GEMM_KC_AVX512 : n64;             \
-            const bool last = i1 == n64;                                                               \
-            for (int64_t r0 = 0; r0 < n_rows; r0 += R) {                                               \
-                const unsigned char *wr = w + (size_t)r0 * rb;                                         \
-                for (int p = 0; p < 2; p++)                                                            \
-                    nt_gemm_pass_##T(n, wr, rb, pan, x, xs, p, i0, i1, last, state[r0 / R][p], sums, R, TT); \
-                if (!last) continue;                                                                   \
-                nt_gemm_hsum(sums, R * TT, out);                                                       \
-                for (int r = 0; r < R; r++)                                                            \
-                    for (int t = 0; t < TT; t++) y[t * ys + r0 + r] = out[r * TT + t];                 \
-            }                                                                                          \
-        }                                                                                              \
-    }                                                                                                  \
-    void nt_gemm_##T##_avx512(int64_t n, const void *w, size_t row_bytes, int64_t n_rows,              \
-                              const float *x, int64_t x_stride, int64_t n_tok, float *y, int64_t y_stride) \
-    {                                                                                                  \
-        const unsigned char *wb = w;                                                                   \
-        const int64_t whole = n_rows / NT_GEMM_R_AVX512 * NT_GEMM_R_AVX512;                            \
-        const int64_t n64 = n & ~(int64_t)63;                                                          \
-        float *pan = nt_aligned_alloc(64, sizeof(float) * (size_t)(NT_GEMM_T_AVX512 * n64 + 16));      \
-        if (!pan) { /* bitwise the same, only slower */                                                \
-            for (int64_t t = 0; t < n_tok; t++)                                                        \
-                for (int64_t r = 0; r < n_rows; r++)                                                   \
-                    y[t * y_stride + r] = nt_dot_##T##_avx512(n, wb + (size_t)r * row_bytes, x + t * x_stride); \
-            return;                                                                                    \
-        }                                                                                              \
-        for (int64_t t0 = 0; t0 < n_tok; t0 += NT_GEMM_T_AVX512) {                                     \
-            const int64_t left = n_tok - t0 < NT_GEMM_T_AVX512 ? n_tok - t0 : NT_GEMM_T_AVX512;        \
-            const float *xt = x + t0 * x_stride;                                                       \
-            float *yt = y + t0 * y_stride;                                                             \
-            nt_gemm_pack(xt, x_stride, left, n64, pan);                                                \
-            for (int64_t g0 = 0; g0 < whole; g0 += NT_GEMM_GROUP_AVX512) {                             \
-                const int64_t g = whole - g0 < NT_GEMM_GROUP_AVX512 ? whole - g0 : NT_GEMM_GROUP_AVX512; \
-                const unsigned char *wg = wb + (size_t)g0 * row_bytes;                                 \
-                switch (left) {                                                                        \
-                case 1: nt_gemm_group_##T(n, wg, row_bytes, g, pan, xt, x_stride, yt + g0, y_stride, 1); break; \
-                case 2: nt_gemm_group_##T(n, wg, row_bytes, g, pan, xt, x_stride, yt + g0, y_stride, 2); break; \
-                case 3: nt_gemm_group_##T(n, wg, row_bytes, g, pan, xt, x_stride, yt + g0, y_stride, 3); break; \
-                case 4: nt_gemm_group_##T(n, wg, row_bytes, g, pan, xt, x_stride, yt + g0, y_stride, 4); break; \
-                case 5: nt_gemm_group_##T(n, wg, row_bytes, g, pan, xt, x_stride, yt + g0, y_stride, 5); break; \
-                default: nt_gemm_group_##T(n, wg, row_bytes, g, pan, xt, x_stride, yt + g0, y_stride, NT_GEMM_T_AVX512); break; \
-                }                                                                                      \
-            }                                                                                          \
-            for (int64_t r = whole; r < n_rows; r++) /* the odd row: a token at a time */              \
-                for (int64_t t = 0; t < left; t++)                                                     \
-                    yt[t * y_stride + r] = nt_dot_##T##_avx512(n, wb + (size_t)r * row_bytes, xt + t * x_stride); \
-        }                                                                                              \
-        nt_free(pan);                                                                                  \
     }
 
 /* The k tokens' main-loop values [0, n64) (rows xs apart) in the order the
@@ -293,9 +234,23 @@ static inline void nt_gemm_hsum(__m512 *sums, int k, float *out)
     }
 }
 
-NT_DEFINE_GEMM_AVX512(f32)
-NT_DEFINE_GEMM_AVX512(f16)
-NT_DEFINE_GEMM_AVX512(bf16)
+/* The driver (gemm_x86.inc) over this file's tiles. */
+#define NT_GEMM_R NT_GEMM_R_AVX512
+#define NT_GEMM_T NT_GEMM_T_AVX512
+#define NT_GEMM_ROWS NT_GEMM_GROUP_AVX512
+#define NT_GEMM_STEP 64
+#define NT_GEMM_ALIGN 64
+#define NT_GEMM_PACK nt_gemm_pack
+#define NT_GEMM_NAME(T) nt_gemm_##T##_avx512
+#define NT_GEMM_DOT(T) nt_dot_##T##_avx512
+#define NT_GEMM_VEC __m512
+#define NT_GEMM_KC NT_GEMM_KC_AVX512
+#define NT_GEMM_HSUM nt_gemm_hsum
+#include "kernels/gemm_x86.inc"
+#define NT_DEFINE_GEMM_ALL(T) NT_DEFINE_GEMM_AVX512(T) NT_DEFINE_GEMM_GROUP(T) NT_DEFINE_GEMM_DRIVER(T)
+NT_DEFINE_GEMM_ALL(f32)
+NT_DEFINE_GEMM_ALL(f16)
+NT_DEFINE_GEMM_ALL(bf16)
 
 void nt_axpy_f32_avx512(float *y, float a, const float *x, int64_t n)
 {
