@@ -52,9 +52,12 @@ for t in "${targets[@]}"; do
   esac
   $CC $cflags -fsanitize=fuzzer -DNT_FUZZ_LIBFUZZER "$src/tests/fuzz/$t.c" "${extra[@]}" $libs -o "$out/$t"
 done
-# Seed writer: small GGUF models from the tests' tiny-model writer.
+# Seed writer: small GGUF models from the tests' tiny-model writer. Linked
+# under another name and renamed, so runs of other targets started at the
+# same time (one per core) never execute a half-written binary.
 $CC $cflags "$src/tests/fuzz/fuzz_seed_models.c" "$src/tests/support/gguf_writer.c" \
-  "$src/tests/support/tiny_model.c" "$src/tests/support/quantize.c" $libs -o "$out/fuzz_seed_models"
+  "$src/tests/support/tiny_model.c" "$src/tests/support/quantize.c" $libs -o "$out/fuzz_seed_models.$$"
+mv -f "$out/fuzz_seed_models.$$" "$out/fuzz_seed_models"
 
 seeds() {  # corpus dirs for a target
   local t=$1 d=$out/seeds/$t
