@@ -26,6 +26,11 @@ CC=${CC:-clang}
 # Seconds past -max_total_time before the run counts as hung (start-up,
 # the initial corpus pass on a loaded machine, ASan's exit-time leak check).
 grace=${NEXTTOK_FUZZ_GRACE:-$((30 + secs / 5))}
+# libFuzzer's -timeout per input, in seconds of wall-clock time: an input
+# that takes 0.2 s of CPU can take 30 s on a machine loaded by other
+# builds, which is not a hang; raise it there rather than chase those.
+# Slow units are reported (as artifacts) only past the same time.
+timeout_s=${NEXTTOK_FUZZ_TIMEOUT:-10}
 
 san='-fsanitize=address,undefined -fno-sanitize-recover=undefined'
 # The library: meson's own build with sanitizers (which also selects
@@ -52,9 +57,12 @@ for t in "${targets[@]}"; do
   esac
   $CC $cflags -fsanitize=fuzzer -DNT_FUZZ_LIBFUZZER "$src/tests/fuzz/$t.c" "${extra[@]}" $libs -o "$out/$t"
 done
-# Seed writer: small GGUF models from the tests' tiny-model writer.
+# Seed writer: small GGUF models from the tests' tiny-model writer. Linked
+# under another name and renamed, so runs of other targets started at the
+# same time (one per core) never execute a half-written binary.
 $CC $cflags "$src/tests/fuzz/fuzz_seed_models.c" "$src/tests/support/gguf_writer.c" \
-  "$src/tests/support/tiny_model.c" "$src/tests/support/quantize.c" $libs -o "$out/fuzz_seed_models"
+  "$src/tests/support/tiny_model.c" "$src/tests/support/quantize.c" $libs -o "$out/fuzz_seed_models.$$"
+mv -f "$out/fuzz_seed_models.$$" "$out/fuzz_seed_models"
 
 seeds() {  # corpus dirs for a target
   local t=$1 d=$out/seeds/$t
@@ -96,7 +104,7 @@ for t in "${targets[@]}"; do
   NEXTTOK_ISA=${NEXTTOK_ISA:-scalar} NEXTTOK_FIXTURES=$fixtures \
     timeout --kill-after=10 $((secs + grace)) \
     "$out/$t" -max_total_time="$secs" -max_len=$maxlen \
-    -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
+    -timeout="$timeout_s" -report_slow_units="$timeout_s" -rss_limit_mb=4096 -print_final_stats=1 \
     -artifact_prefix="$out/artifacts/$t/" "${dirs[@]}" >"$log" 2>&1 || rc=$?
   took=$((SECONDS - t0))
   after=$(find "$out/artifacts/$t" -type f | wc -l)
