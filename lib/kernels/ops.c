@@ -6,18 +6,17 @@
  * functions are the library's own (core/pmath.h), not libm's, so these
  * operations give the same bits on every machine (portable sessions).
  *
- * The activation functions and softmax flush results below FLT_MIN (subnormals, all
- * smaller than 2^-126) to zero: they feed the matrix products, where a
- * subnormal operand costs x86 a microcode assist per multiply-add (GELU of
- * strongly negative inputs made GPT-2 prefill three times slower), and
- * what the flush drops is far below any logit's rounding.
+ * The activation functions (act_scalar.c and its vector copies) and
+ * softmax flush results below FLT_MIN to zero (act_scalar.c says why).
  */
 #include <float.h>
 #include <math.h>
 #include <stdbool.h>
 
+#include "core/isa.h"
 #include "core/pmath.h"
 #include "kernels/kernels.h"
+#include "kernels/kernels_isa.h"
 
 void nt_rmsnorm(float *out, const float *x, const float *weight, int64_t n, float eps)
 {
@@ -53,6 +52,15 @@ void nt_layernorm(float *out, const float *x, const float *weight, const float *
     }
 }
 
+/* The activations run with the ISA chosen for the process, not the
+ * calling thread's: they are bitwise the scalar ones, so a portable
+ * session (which sets its thread to scalar) loses nothing by them. */
+static const nt_isa_kernels *nt_act_kernels(void)
+{
+    const nt_isa_kernels *k = nt_isa_kernels_get(nt_isa_process());
+    return k ? k : nt_isa_kernels_get(NT_ISA_SCALAR);
+}
+
 static inline float nt_flush_subnormal(float v) { return fabsf(v) < FLT_MIN ? 0.0f : v; }
 
 void nt_softmax(float *x, int64_t n)
@@ -65,11 +73,20 @@ void nt_softmax(float *x, int64_t n)
         for (int64_t i = 0; i < n; i++) x[i] = (float)(1.0 / (double)n);
         return;
     }
+    /* the exponentials by the vector nt_pexp in chunks, summed in order */
+    const nt_isa_kernels *k = nt_act_kernels();
+    const nt_exp_f64_fn exp_f64 = k->exp_f64 ? k->exp_f64 : nt_exp_f64_scalar;
+    enum { CHUNK = 256 };
+    double d[CHUNK], e[CHUNK];
     double sum = 0.0;
-    for (int64_t i = 0; i < n; i++) {
-        double e = nt_pexp((double)x[i] - (double)max);
-        sum += e;
-        x[i] = (float)e;
+    for (int64_t i0 = 0; i0 < n; i0 += CHUNK) {
+        const int64_t m = n - i0 < CHUNK ? n - i0 : CHUNK;
+        for (int64_t i = 0; i < m; i++) d[i] = (double)x[i0 + i] - (double)max;
+        exp_f64(e, d, m);
+        for (int64_t i = 0; i < m; i++) {
+            sum += e[i];
+            x[i0 + i] = (float)e[i];
+        }
     }
     const double inv = 1.0 / sum;
     for (int64_t i = 0; i < n; i++) x[i] = nt_flush_subnormal((float)((double)x[i] * inv));
@@ -77,32 +94,20 @@ void nt_softmax(float *x, int64_t n)
 
 void nt_gelu_tanh(float *x, int64_t n)
 {
-    const double k = 0.79788456080286535588; /* sqrt(2/pi) */
-    for (int64_t i = 0; i < n; i++) {
-        /* 0.5*v*(1 + tanh(z)) == v / (1 + exp(-2z)): the same function
-         * without the cancellation of 1 + tanh(z) for negative v. */
-        double v = x[i];
-        double z = k * (v + 0.044715 * v * v * v);
-        x[i] = nt_flush_subnormal((float)(v / (1.0 + nt_pexp(-2.0 * z))));
-    }
+    const nt_isa_kernels *k = nt_act_kernels();
+    (k->gelu_f32 ? k->gelu_f32 : nt_gelu_f32_scalar)(x, n);
 }
 
 void nt_silu_mul(float *gate, const float *up, int64_t n)
 {
-    for (int64_t i = 0; i < n; i++) {
-        double g = gate[i];
-        gate[i] = nt_flush_subnormal((float)(g / (1.0 + nt_pexp(-g)) * (double)up[i]));
-    }
+    const nt_isa_kernels *k = nt_act_kernels();
+    (k->silu_mul_f32 ? k->silu_mul_f32 : nt_silu_mul_f32_scalar)(gate, up, n);
 }
 
 void nt_gelu_mul(float *gate, const float *up, int64_t n)
 {
-    const double k = 0.79788456080286535588; /* sqrt(2/pi) */
-    for (int64_t i = 0; i < n; i++) {
-        double v = gate[i];
-        double z = k * (v + 0.044715 * v * v * v);
-        gate[i] = nt_flush_subnormal((float)(v / (1.0 + nt_pexp(-2.0 * z)) * (double)up[i]));
-    }
+    const nt_isa_kernels *k = nt_act_kernels();
+    (k->gelu_mul_f32 ? k->gelu_mul_f32 : nt_gelu_mul_f32_scalar)(gate, up, n);
 }
 
 void nt_scale(float *x, float s, int64_t n)
