@@ -308,7 +308,9 @@ typedef enum nexttok_precision {
      * sum, no FMA) and the library's own exp, sin, cos and tanh, whatever
      * the CPU: logits bit-identical on every machine and ISA (x86 with or
      * without AVX2/AVX-512, ARM with NEON), at the speed of the scalar
-     * kernels. nexttok_zip_compress runs its model this way. */
+     * kernels (the activation functions' vector code, which gives their
+     * scalar bits, runs here too). nexttok_zip_compress runs its model
+     * this way. */
     NEXTTOK_PRECISION_PORTABLE = 3,
 } nexttok_precision;
 

@@ -39,7 +39,7 @@ out="$build/standalone"
 mkdir -p "$out"
 cflags="-std=c11 -O2 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DNT_STANDALONE_TEST -Iinclude -Ilib -Itests"
 libs="$build/lib/libnexttok_internal.a -lmimalloc -lsodium -lpcre2-8 -lm -lpthread"
-$cc $cflags -o "$out/test_kernels" tests/test_kernels.c tests/test_convert.c tests/test_ops.c tests/test_softmax.c tests/test_portable_dots.c \
+$cc $cflags -o "$out/test_kernels" tests/test_kernels.c tests/test_convert.c tests/test_ops.c tests/test_softmax.c tests/test_portable_dots.c tests/test_act.c tests/test_rope_table.c \
     tests/support/guarded.c tests/support/mini_test.c $libs
 $cc $cflags -o "$out/test_quant" tests/test_quant.c tests/support/guarded.c tests/support/mini_test.c $libs
 $cc $cflags -o "$out/test_qdot_k" tests/test_qdot_k.c tests/support/guarded.c tests/support/mini_test.c $libs -lm

@@ -163,6 +163,11 @@ int nt_isa_thread_set(int isa)
 nt_isa nt_isa_active(void)
 {
     if (nt_isa_thread >= 0) return (nt_isa)nt_isa_thread;
+    return nt_isa_process();
+}
+
+nt_isa nt_isa_process(void)
+{
     int v = atomic_load_explicit(&nt_isa_current, memory_order_relaxed);
     if (v < 0) {
         int expected = -1;

@@ -34,6 +34,10 @@ nt_isa nt_isa_active(void);
  * previous value, to restore. */
 int nt_isa_thread_set(int isa);
 
+/* The process-wide choice, ignoring the calling thread's own: for kernels
+ * that are bitwise the scalar ones on every input (the activations). */
+nt_isa nt_isa_process(void);
+
 /* For tests and benchmarks: use `isa` from now on (must be supported). */
 bool nt_isa_force(nt_isa isa);
 

@@ -5,32 +5,26 @@
  * with correct rounding, the same value on every target.
  */
 #include "core/pmath.h"
+#include "core/pmath_exp.h"
 
 #include <math.h>
 #include <stdint.h>
 
-/* ln 2 in two parts: k * LN2_HI is exact for |k| < 2^21 */
-#define NT_LN2_HI 6.93147180369123816490e-01
-#define NT_LN2_LO 1.90821492927058770002e-10
-#define NT_INV_LN2 1.44269504088896338700e+00
-#define NT_EXP_OVER 7.09782712893383973096e+02
-#define NT_EXP_UNDER -7.45133219101941108420e+02
-
 /* exp(r) for |r| <= ln2/2 + tiny: Taylor to r^13 (error < 5e-18). */
 static double exp_poly(double r)
 {
-    double p = 1.0 / 6227020800.0;            /* 1/13! */
-    p = 1.0 / 479001600.0 + r * p;            /* 1/12! */
-    p = 1.0 / 39916800.0 + r * p;             /* 1/11! */
-    p = 1.0 / 3628800.0 + r * p;
-    p = 1.0 / 362880.0 + r * p;
-    p = 1.0 / 40320.0 + r * p;
-    p = 1.0 / 5040.0 + r * p;
-    p = 1.0 / 720.0 + r * p;
-    p = 1.0 / 120.0 + r * p;
-    p = 1.0 / 24.0 + r * p;
-    p = 1.0 / 6.0 + r * p;
-    p = 0.5 + r * p;
+    double p = NT_PEXP_C13;
+    p = NT_PEXP_C12 + r * p;
+    p = NT_PEXP_C11 + r * p;
+    p = NT_PEXP_C10 + r * p;
+    p = NT_PEXP_C9 + r * p;
+    p = NT_PEXP_C8 + r * p;
+    p = NT_PEXP_C7 + r * p;
+    p = NT_PEXP_C6 + r * p;
+    p = NT_PEXP_C5 + r * p;
+    p = NT_PEXP_C4 + r * p;
+    p = NT_PEXP_C3 + r * p;
+    p = NT_PEXP_C2 + r * p;
     p = 1.0 + r * p;
     return 1.0 + r * p;
 }

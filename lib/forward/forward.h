@@ -76,6 +76,18 @@ typedef struct nt_cursor {
     const float *logits;
 } nt_cursor;
 
+/* RoPE's rotations of one batch's positions under one configuration,
+ * rows of `stride` pairs per token: every head of every layer that shares
+ * the configuration uses them, where each head computed its own. */
+typedef struct nt_rope_table {
+    double *cos_t, *sin_t; /* [batch][stride] */
+    int32_t *pos;          /* [batch] the positions they are for */
+    int64_t stride;        /* head_dim / 2 */
+    int32_t n_tok;         /* rows valid; 0: none */
+    int64_t head_dim;
+    nt_rope_cfg cfg;
+} nt_rope_table;
+
 /* A forward pass's run state: scratch, and the context of its products
  * (pool, fast mode and its quantized-activation buffer). One per session. */
 typedef struct nt_run {
@@ -89,7 +101,13 @@ typedef struct nt_run {
     double mac_rate; /* multiply-adds per ns and thread that budgeted products
                         ran at (0: none yet), for the sizes of their parts */
     double attn_rate; /* the same for attention's groups of tokens */
+    nt_rope_table rope;
 } nt_run;
+
+/* The table of batch b under cfg (made unless it is already), or NULL
+ * when the run state has none (then rotate with nt_rope). */
+const nt_rope_table *nt_run_rope_table(nt_run *run, const nt_batch *b, const nt_rope_cfg *cfg,
+                                       int64_t head_dim);
 
 /* Make a run state for `m` with attention over up to n_ctx keys. `pool`
  * is borrowed; `fast` chooses fast mode for quantized weights. */

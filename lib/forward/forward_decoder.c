@@ -116,13 +116,23 @@ static void attend(const nexttok_model *m, nt_run *run, const nt_layer *L, int l
     const nt_hparams *hp = &m->hp;
     const int64_t HD = hp->head_dim, E = hp->n_embd;
     const nt_rope_cfg *rope = layer_rope(m, run, L);
-    NT_STEP_PARTS(run, t0, t1, b->n_tok, 1) for (int64_t t = t0; t < t1; t++) {
-        float *q = r->q + t * r->q_stride, *k = r->k + t * r->k_stride;
-        qk_norm(m, L->q_norm, q, hp->n_head);
-        qk_norm(m, L->k_norm, k, hp->n_head_kv);
-        for (int h = 0; rope && h < hp->n_head; h++) nt_rope(q + h * HD, HD, b->pos[t], rope);
-        for (int h = 0; rope && h < hp->n_head_kv; h++) nt_rope(k + h * HD, HD, b->pos[t], rope);
-        nt_kv_store(nt_batch_view(kv, b, t), l, b->pos[t], k, r->v + t * r->v_stride);
+    NT_STEP_PARTS(run, t0, t1, b->n_tok, 1) {
+        /* the rotations of the batch's positions, made once for the layers */
+        const nt_rope_table *rt = rope ? nt_run_rope_table(run, b, rope, HD) : NULL;
+        for (int64_t t = t0; t < t1; t++) {
+            float *q = r->q + t * r->q_stride, *k = r->k + t * r->k_stride;
+            qk_norm(m, L->q_norm, q, hp->n_head);
+            qk_norm(m, L->k_norm, k, hp->n_head_kv);
+            if (rt) {
+                const double *c = rt->cos_t + t * rt->stride, *s = rt->sin_t + t * rt->stride;
+                for (int h = 0; h < hp->n_head; h++) nt_rope_apply(q + h * HD, HD, rope, c, s);
+                for (int h = 0; h < hp->n_head_kv; h++) nt_rope_apply(k + h * HD, HD, rope, c, s);
+            } else {
+                for (int h = 0; rope && h < hp->n_head; h++) nt_rope(q + h * HD, HD, b->pos[t], rope);
+                for (int h = 0; rope && h < hp->n_head_kv; h++) nt_rope(k + h * HD, HD, b->pos[t], rope);
+            }
+            nt_kv_store(nt_batch_view(kv, b, t), l, b->pos[t], k, r->v + t * r->v_stride);
+        }
     }
     nt_run_attention(run, &(nt_attention_args){
         .q = r->q, .q_stride = r->q_stride, .kv = kv, .batch = b, .layer = l, .out = run->sc.xb2, .sc = &run->sc,

@@ -86,13 +86,23 @@ nexttok_status nt_run_create(const nexttok_model *m, int32_t n_ctx, int32_t n_ba
         run->mm.done = nt_calloc(run->mm.done_cap, 1);
         ok = run->mm.done != NULL;
     }
+    const int64_t rope_pairs = m->arch->pass == NT_PASS_DECODER ? hp->head_dim / 2 : 0;
+    if (ok && rope_pairs > 0) {
+        nt_rope_table *rt = &run->rope;
+        rt->stride = rope_pairs;
+        rt->cos_t = nt_aligned_alloc(64, (size_t)B * (size_t)rope_pairs * sizeof(double));
+        rt->sin_t = nt_aligned_alloc(64, (size_t)B * (size_t)rope_pairs * sizeof(double));
+        rt->pos = nt_calloc((size_t)B, sizeof(int32_t));
+        ok = rt->cos_t && rt->sin_t && rt->pos;
+    }
     if (!ok) {
         nt_run_free(run);
         return nt_fail(NEXTTOK_ERR_NO_MEMORY, "out of memory for the forward pass's scratch (%d positions)", (int)n_ctx);
     }
     const int64_t per_tok = d.x + d.xb + d.xb2 + d.qkv + d.hb + d.hb2;
     run->bytes = (uint64_t)per_tok * B * sizeof(float) + (uint64_t)hp->n_head * (uint64_t)sc->att_stride * sizeof(float) +
-                 run->mm.qbuf_bytes + run->mm.rbuf_floats * sizeof(float) + run->mm.done_cap;
+                 run->mm.qbuf_bytes + run->mm.rbuf_floats * sizeof(float) + run->mm.done_cap +
+                 (uint64_t)B * ((uint64_t)rope_pairs * 2 * sizeof(double) + (rope_pairs ? sizeof(int32_t) : 0));
     *out = run;
     return NEXTTOK_OK;
 }
@@ -113,5 +123,8 @@ void nt_run_free(nt_run *run)
     nt_free(run->mm.qbuf);
     nt_free(run->mm.rbuf);
     nt_free(run->mm.done);
+    nt_free(run->rope.cos_t);
+    nt_free(run->rope.sin_t);
+    nt_free(run->rope.pos);
     nt_free(run);
 }

@@ -116,4 +116,10 @@ typedef struct nt_rope_cfg {
  * they are. */
 void nt_rope(float *head, int64_t head_dim, int64_t pos, const nt_rope_cfg *cfg);
 
+/* nt_rope in two halves, for many heads at one position: the rotation of
+ * each pair (cos_t, sin_t: min(n_rot, head_dim) / 2 each), then a head
+ * rotated by it; together bitwise nt_rope at the same head_dim, pos, cfg. */
+void nt_rope_angles(double *cos_t, double *sin_t, int64_t head_dim, int64_t pos, const nt_rope_cfg *cfg);
+void nt_rope_apply(float *head, int64_t head_dim, const nt_rope_cfg *cfg, const double *cos_t, const double *sin_t);
+
 #endif

@@ -21,6 +21,18 @@ void nt_softmax_f32_avx2(float *x, int64_t n);
 void nt_softmax_f32_avx512(float *x, int64_t n);
 void nt_softmax_f32_neon(float *x, int64_t n);
 
+/* The activations and nt_pexp over arrays (act_<isa>.c), bitwise the
+ * scalar ones (act_scalar.c) on every input. */
+#define NT_DECLARE_ACT(isa)                                                       \
+    void nt_gelu_f32_##isa(float *x, int64_t n);                                  \
+    void nt_silu_mul_f32_##isa(float *gate, const float *up, int64_t n);          \
+    void nt_gelu_mul_f32_##isa(float *gate, const float *up, int64_t n);          \
+    void nt_exp_f64_##isa(double *y, const double *x, int64_t n);
+NT_DECLARE_ACT(scalar)
+NT_DECLARE_ACT(avx2)
+NT_DECLARE_ACT(avx512)
+NT_DECLARE_ACT(neon)
+
 /* Attention over F32 and F16 KV rows (attn_<isa>.c). */
 #define NT_DECLARE_ATTN(t, isa)                                                                        \
     void nt_attn_scores_##t##_##isa(const float *q, const void *k, size_t stride, int64_t n, int64_t hd, \

@@ -6,18 +6,17 @@
  * functions are the library's own (core/pmath.h), not libm's, so these
  * operations give the same bits on every machine (portable sessions).
  *
- * The activation functions and softmax flush results below FLT_MIN (subnormals, all
- * smaller than 2^-126) to zero: they feed the matrix products, where a
- * subnormal operand costs x86 a microcode assist per multiply-add (GELU of
- * strongly negative inputs made GPT-2 prefill three times slower), and
- * what the flush drops is far below any logit's rounding.
+ * The activation functions (act_scalar.c and its vector copies) and
+ * softmax flush results below FLT_MIN to zero (act_scalar.c says why).
  */
 #include <float.h>
 #include <math.h>
 #include <stdbool.h>
 
+#include "core/isa.h"
 #include "core/pmath.h"
 #include "kernels/kernels.h"
+#include "kernels/kernels_isa.h"
 
 void nt_rmsnorm(float *out, const float *x, const float *weight, int64_t n, float eps)
 {
@@ -53,6 +52,15 @@ void nt_layernorm(float *out, const float *x, const float *weight, const float *
     }
 }
 
+/* The activations run with the ISA chosen for the process, not the
+ * calling thread's: they are bitwise the scalar ones, so a portable
+ * session (which sets its thread to scalar) loses nothing by them. */
+static const nt_isa_kernels *nt_act_kernels(void)
+{
+    const nt_isa_kernels *k = nt_isa_kernels_get(nt_isa_process());
+    return k ? k : nt_isa_kernels_get(NT_ISA_SCALAR);
+}
+
 static inline float nt_flush_subnormal(float v) { return fabsf(v) < FLT_MIN ? 0.0f : v; }
 
 void nt_softmax(float *x, int64_t n)
@@ -65,11 +73,20 @@ void nt_softmax(float *x, int64_t n)
         for (int64_t i = 0; i < n; i++) x[i] = (float)(1.0 / (double)n);
         return;
     }
+    /* the exponentials by the vector nt_pexp in chunks, summed in order */
+    const nt_isa_kernels *k = nt_act_kernels();
+    const nt_exp_f64_fn exp_f64 = k->exp_f64 ? k->exp_f64 : nt_exp_f64_scalar;
+    enum { CHUNK = 256 };
+    double d[CHUNK], e[CHUNK];
     double sum = 0.0;
-    for (int64_t i = 0; i < n; i++) {
-        double e = nt_pexp((double)x[i] - (double)max);
-        sum += e;
-        x[i] = (float)e;
+    for (int64_t i0 = 0; i0 < n; i0 += CHUNK) {
+        const int64_t m = n - i0 < CHUNK ? n - i0 : CHUNK;
+        for (int64_t i = 0; i < m; i++) d[i] = (double)x[i0 + i] - (double)max;
+        exp_f64(e, d, m);
+        for (int64_t i = 0; i < m; i++) {
+            sum += e[i];
+            x[i0 + i] = (float)e[i];
+        }
     }
     const double inv = 1.0 / sum;
     for (int64_t i = 0; i < n; i++) x[i] = nt_flush_subnormal((float)((double)x[i] * inv));
@@ -77,32 +94,20 @@ void nt_softmax(float *x, int64_t n)
 
 void nt_gelu_tanh(float *x, int64_t n)
 {
-    const double k = 0.79788456080286535588; /* sqrt(2/pi) */
-    for (int64_t i = 0; i < n; i++) {
-        /* 0.5*v*(1 + tanh(z)) == v / (1 + exp(-2z)): the same function
-         * without the cancellation of 1 + tanh(z) for negative v. */
-        double v = x[i];
-        double z = k * (v + 0.044715 * v * v * v);
-        x[i] = nt_flush_subnormal((float)(v / (1.0 + nt_pexp(-2.0 * z))));
-    }
+    const nt_isa_kernels *k = nt_act_kernels();
+    (k->gelu_f32 ? k->gelu_f32 : nt_gelu_f32_scalar)(x, n);
 }
 
 void nt_silu_mul(float *gate, const float *up, int64_t n)
 {
-    for (int64_t i = 0; i < n; i++) {
-        double g = gate[i];
-        gate[i] = nt_flush_subnormal((float)(g / (1.0 + nt_pexp(-g)) * (double)up[i]));
-    }
+    const nt_isa_kernels *k = nt_act_kernels();
+    (k->silu_mul_f32 ? k->silu_mul_f32 : nt_silu_mul_f32_scalar)(gate, up, n);
 }
 
 void nt_gelu_mul(float *gate, const float *up, int64_t n)
 {
-    const double k = 0.79788456080286535588; /* sqrt(2/pi) */
-    for (int64_t i = 0; i < n; i++) {
-        double v = gate[i];
-        double z = k * (v + 0.044715 * v * v * v);
-        gate[i] = nt_flush_subnormal((float)(v / (1.0 + nt_pexp(-2.0 * z)) * (double)up[i]));
-    }
+    const nt_isa_kernels *k = nt_act_kernels();
+    (k->gelu_mul_f32 ? k->gelu_mul_f32 : nt_gelu_mul_f32_scalar)(gate, up, n);
 }
 
 void nt_scale(float *x, float s, int64_t n)
@@ -121,7 +126,9 @@ void nt_add(float *y, const float *x, int64_t n)
 }
 
 /* Every head of a token shares one position, so the cos/sin table of the
- * last (pos, n_rot, base) is kept per thread and reused across heads. */
+ * last (pos, n_rot, base) is kept per thread and reused across heads (for
+ * callers that rotate one position at a time; the forward pass keeps a
+ * table per batch, nt_rope_angles). */
 #define NT_ROPE_CACHE_PAIRS 1024
 
 typedef struct nt_rope_cache {
@@ -134,18 +141,70 @@ typedef struct nt_rope_cache {
 
 static _Thread_local nt_rope_cache nt_rope_tls;
 
-static void nt_rope_angle(int64_t pos, int64_t i, const nt_rope_cfg *cfg, double *c, double *s)
+static nt_rope_cfg nt_rope_clamped(const nt_rope_cfg *cfg, int64_t head_dim)
 {
-    /* theta in double: ggml's running product in F32 drifts by many ulps
-     * at long positions. */
-    double theta = (double)pos * (double)cfg->freq_scale *
-                   nt_pexp(-2.0 * (double)i / (double)cfg->n_rot * nt_plog((double)cfg->freq_base));
-    if (cfg->freq_factors) theta /= (double)cfg->freq_factors[i];
+    nt_rope_cfg c = *cfg;
+    if (c.n_rot > head_dim) c.n_rot = head_dim;
+    return c;
+}
+
+/* theta_i = pos * freq_scale * base^(-2i/n_rot) [/ freq_factors[i]], the
+ * power as pexp(-2i/n_rot * log base) by the array exp (bitwise nt_pexp),
+ * in double: ggml's running product in F32 drifts by many ulps at long
+ * positions. Pairs [i0, i1) into cos_t[0..], sin_t[0..]. */
+static void nt_rope_angles_span(double *cos_t, double *sin_t, int64_t pos, const nt_rope_cfg *cfg, int64_t i0,
+                                int64_t i1)
+{
+    const nt_isa_kernels *k = nt_act_kernels();
+    const nt_exp_f64_fn exp_f64 = k->exp_f64 ? k->exp_f64 : nt_exp_f64_scalar;
+    const double log_base = nt_plog((double)cfg->freq_base);
+    const double pos_scale = (double)pos * (double)cfg->freq_scale;
     const double mscale = cfg->mscale != 0.0f ? (double)cfg->mscale : 1.0;
-    double cs, sn;
-    nt_psincos(theta, &sn, &cs);
-    *c = cs * mscale;
-    *s = sn * mscale;
+    enum { CHUNK = 64 };
+    double arg[CHUNK], pw[CHUNK];
+    for (int64_t c0 = i0; c0 < i1; c0 += CHUNK) {
+        const int64_t m = i1 - c0 < CHUNK ? i1 - c0 : CHUNK;
+        for (int64_t j = 0; j < m; j++) arg[j] = -2.0 * (double)(c0 + j) / (double)cfg->n_rot * log_base;
+        exp_f64(pw, arg, m);
+        for (int64_t j = 0; j < m; j++) {
+            const int64_t i = c0 + j;
+            double theta = pos_scale * pw[j];
+            if (cfg->freq_factors) theta /= (double)cfg->freq_factors[i];
+            double cs, sn;
+            nt_psincos(theta, &sn, &cs);
+            cos_t[i - i0] = cs * mscale;
+            sin_t[i - i0] = sn * mscale;
+        }
+    }
+}
+
+/* Rotate pairs [i0, i1) by cos_t[0..], sin_t[0..]. */
+static void nt_rope_apply_span(float *head, const nt_rope_cfg *cfg, const double *cos_t, const double *sin_t,
+                               int64_t i0, int64_t i1)
+{
+    const int64_t half = cfg->n_rot / 2;
+    for (int64_t i = i0; i < i1; i++) {
+        const double c = cos_t[i - i0], s = sin_t[i - i0];
+        /* Normal mode rotates adjacent pairs; NeoX pairs the two halves of
+         * the rotated dimensions (as ggml does, also when n_rot < head_dim). */
+        const int64_t p0 = cfg->neox ? i : 2 * i;
+        const int64_t p1 = cfg->neox ? i + half : 2 * i + 1;
+        const double x0 = head[p0], x1 = head[p1];
+        head[p0] = (float)(x0 * c - x1 * s);
+        head[p1] = (float)(x0 * s + x1 * c);
+    }
+}
+
+void nt_rope_angles(double *cos_t, double *sin_t, int64_t head_dim, int64_t pos, const nt_rope_cfg *cfg)
+{
+    const nt_rope_cfg c = nt_rope_clamped(cfg, head_dim);
+    nt_rope_angles_span(cos_t, sin_t, pos, &c, 0, c.n_rot / 2);
+}
+
+void nt_rope_apply(float *head, int64_t head_dim, const nt_rope_cfg *cfg, const double *cos_t, const double *sin_t)
+{
+    const nt_rope_cfg c = nt_rope_clamped(cfg, head_dim);
+    nt_rope_apply_span(head, &c, cos_t, sin_t, 0, c.n_rot / 2);
 }
 
 static bool nt_rope_cfg_eq(const nt_rope_cfg *a, const nt_rope_cfg *b)
@@ -156,31 +215,24 @@ static bool nt_rope_cfg_eq(const nt_rope_cfg *a, const nt_rope_cfg *b)
 
 void nt_rope(float *head, int64_t head_dim, int64_t pos, const nt_rope_cfg *cfg_in)
 {
-    nt_rope_cfg cfg = *cfg_in;
-    if (cfg.n_rot > head_dim) cfg.n_rot = head_dim;
+    const nt_rope_cfg cfg = nt_rope_clamped(cfg_in, head_dim);
     const int64_t half = cfg.n_rot / 2;
     if (half <= 0) return;
-    nt_rope_cache *cache = half <= NT_ROPE_CACHE_PAIRS ? &nt_rope_tls : NULL;
-    if (cache && !(cache->valid && cache->pos == pos && nt_rope_cfg_eq(&cache->cfg, &cfg))) {
-        for (int64_t i = 0; i < half; i++) nt_rope_angle(pos, i, &cfg, &cache->cos_t[i], &cache->sin_t[i]);
+    nt_rope_cache *cache = &nt_rope_tls;
+    if (half > NT_ROPE_CACHE_PAIRS) { /* wider than the cache: in spans, through it */
+        cache->valid = false;
+        for (int64_t i0 = 0; i0 < half; i0 += NT_ROPE_CACHE_PAIRS) {
+            const int64_t i1 = half - i0 < NT_ROPE_CACHE_PAIRS ? half : i0 + NT_ROPE_CACHE_PAIRS;
+            nt_rope_angles_span(cache->cos_t, cache->sin_t, pos, &cfg, i0, i1);
+            nt_rope_apply_span(head, &cfg, cache->cos_t, cache->sin_t, i0, i1);
+        }
+        return;
+    }
+    if (!(cache->valid && cache->pos == pos && nt_rope_cfg_eq(&cache->cfg, &cfg))) {
+        nt_rope_angles_span(cache->cos_t, cache->sin_t, pos, &cfg, 0, half);
         cache->valid = true;
         cache->pos = pos;
         cache->cfg = cfg;
     }
-    for (int64_t i = 0; i < half; i++) {
-        double c, s;
-        if (cache) {
-            c = cache->cos_t[i];
-            s = cache->sin_t[i];
-        } else {
-            nt_rope_angle(pos, i, &cfg, &c, &s);
-        }
-        /* Normal mode rotates adjacent pairs; NeoX pairs the two halves of
-         * the rotated dimensions (as ggml does, also when n_rot < head_dim). */
-        const int64_t i0 = cfg.neox ? i : 2 * i;
-        const int64_t i1 = cfg.neox ? i + half : 2 * i + 1;
-        const double x0 = head[i0], x1 = head[i1];
-        head[i0] = (float)(x0 * c - x1 * s);
-        head[i1] = (float)(x0 * s + x1 * c);
-    }
+    nt_rope_apply_span(head, &cfg, cache->cos_t, cache->sin_t, 0, half);
 }

@@ -18,6 +18,10 @@ const nt_isa_kernels nt_kernels_avx512 = {
     .dotk_tokens = NT_DOTK_AVX512,
     .axpy_f32 = nt_axpy_f32_avx512,
     .softmax_f32 = nt_softmax_f32_avx512,
+    .gelu_f32 = nt_gelu_f32_avx512,
+    .silu_mul_f32 = nt_silu_mul_f32_avx512,
+    .gelu_mul_f32 = nt_gelu_mul_f32_avx512,
+    .exp_f64 = nt_exp_f64_avx512,
     .quantize = {[NT_ACT_Q8A] = nt_quantize_q8a_avx512, [NT_ACT_Q8K] = nt_quantize_q8k_avx512},
     .type = {
         [NT_TYPE_F32] = {.vec_dot = nt_dot_f32_avx512, .dotk = nt_dotk_f32_avx512, .gemm = nt_gemm_f32_avx512,

@@ -12,6 +12,10 @@ const nt_isa_kernels nt_kernels_neon = {
     .dotk_tokens = NT_DOTK_NEON,
     .axpy_f32 = nt_axpy_f32_neon,
     .softmax_f32 = nt_softmax_f32_neon,
+    .gelu_f32 = nt_gelu_f32_neon,
+    .silu_mul_f32 = nt_silu_mul_f32_neon,
+    .gelu_mul_f32 = nt_gelu_mul_f32_neon,
+    .exp_f64 = nt_exp_f64_neon,
     .quantize = {[NT_ACT_Q8A] = nt_quantize_q8a_neon, [NT_ACT_Q8K] = nt_quantize_q8k_neon},
     .type = {
         [NT_TYPE_F32] = NT_FLOAT(f32),

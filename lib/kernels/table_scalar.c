@@ -11,6 +11,10 @@ const nt_isa_kernels nt_kernels_scalar = {
     .dotk_tokens = 1,
     .axpy_f32 = nt_axpy_f32_scalar,
     .softmax_f32 = nt_softmax_f32_scalar,
+    .gelu_f32 = nt_gelu_f32_scalar,
+    .silu_mul_f32 = nt_silu_mul_f32_scalar,
+    .gelu_mul_f32 = nt_gelu_mul_f32_scalar,
+    .exp_f64 = nt_exp_f64_scalar,
     .quantize = {[NT_ACT_Q8A] = nt_quantize_q8a_scalar, [NT_ACT_Q8K] = nt_quantize_q8k_scalar},
     .type = {
         [NT_TYPE_F32] = NT_FLOAT(f32),

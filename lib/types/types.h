@@ -132,6 +132,12 @@ typedef void (*nt_axpy_fn)(float *y, float a, const float *x, int64_t n);
 /* x = softmax(x) in place (kernels/exp_poly.h: bitwise the same on every ISA) */
 typedef void (*nt_softmax_fn)(float *x, int64_t n);
 
+/* The activations of ops.c (kernels/act_<isa>.c): bitwise the scalar
+ * reference on every input, so portable sessions may use them too. */
+typedef void (*nt_act_fn)(float *x, int64_t n);
+typedef void (*nt_gated_act_fn)(float *gate, const float *up, int64_t n);
+typedef void (*nt_exp_f64_fn)(double *y, const double *x, int64_t n); /* y = nt_pexp(x) */
+
 /* The kernels one ISA file exports, indexed by ggml type id. */
 typedef struct nt_isa_kernels {
     int32_t dotk_tokens;                    /* tokens per dotk call */
@@ -139,6 +145,10 @@ typedef struct nt_isa_kernels {
     nt_softmax_fn softmax_f32;              /* attention's softmax */
     nt_quantize_act_fn quantize[NT_ACT_COUNT]; /* by activation type */
     nt_type_kernels type[NT_TYPE_ID_LIMIT];
+    nt_act_fn gelu_f32;                     /* x = gelu_tanh(x) */
+    nt_gated_act_fn silu_mul_f32;           /* gate = silu(gate) * up */
+    nt_gated_act_fn gelu_mul_f32;           /* gate = gelu_tanh(gate) * up */
+    nt_exp_f64_fn exp_f64;
     /* The scalar table's dots, bitwise, with this ISA's instructions: the
      * scalar row takes them where the CPU has the ISA, so portable sessions
      * and NEXTTOK_ISA=scalar give the reference's bits at vector speed. */
