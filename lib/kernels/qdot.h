@@ -88,11 +88,11 @@ NT_DECLARE_QDOT(q6_k)
  * The blocks after those groups are not packed (the kernels read them from
  * the nt_q8a row). */
 void nt_q8a_pack(const void *xq, void *xp, int64_t nb);
-void nt_dotk_qp_q4_0_avx512(int64_t n, const void *w, const void *xq, const void *xp, size_t xq_stride, float *out);
-void nt_dotk_qp_q4_1_avx512(int64_t n, const void *w, const void *xq, const void *xp, size_t xq_stride, float *out);
-void nt_dotk_qp_q5_0_avx512(int64_t n, const void *w, const void *xq, const void *xp, size_t xq_stride, float *out);
-void nt_dotk_qp_q5_1_avx512(int64_t n, const void *w, const void *xq, const void *xp, size_t xq_stride, float *out);
-void nt_dotk_qp_q8_0_avx512(int64_t n, const void *w, const void *xq, const void *xp, size_t xq_stride, float *out);
+void nt_dotk_qp_q4_0_avx512(int64_t n, const void *w, const void *xq, const void *xp, size_t xq_stride, int k, float *out);
+void nt_dotk_qp_q4_1_avx512(int64_t n, const void *w, const void *xq, const void *xp, size_t xq_stride, int k, float *out);
+void nt_dotk_qp_q5_0_avx512(int64_t n, const void *w, const void *xq, const void *xp, size_t xq_stride, int k, float *out);
+void nt_dotk_qp_q5_1_avx512(int64_t n, const void *w, const void *xq, const void *xp, size_t xq_stride, int k, float *out);
+void nt_dotk_qp_q8_0_avx512(int64_t n, const void *w, const void *xq, const void *xp, size_t xq_stride, int k, float *out);
 
 #define NT_DECLARE_QUANTIZE_ACT(isa)                                   \
     void nt_quantize_q8a_##isa(const float *x, void *dst, int64_t n); \

@@ -135,10 +135,10 @@ int nt_qdot_legacy_ext_avx512(int on)
         else nt_run_##name##_maddubs(n, w, xq, xq_stride, k, out);                             \
     }                                                                                          \
     void nt_dotk_qp_##name##_avx512(int64_t n, const void *w, const void *xq, const void *xp,  \
-                                    size_t xq_stride, float *out)                              \
+                                    size_t xq_stride, int k, float *out)                       \
     {                                                                                          \
-        if (nt_have_vnni()) nt_runp_##name##_vnni(n, w, xq, xp, xq_stride, out);               \
-        else nt_runp_##name##_maddubs(n, w, xq, xp, xq_stride, out);                           \
+        if (nt_have_vnni()) nt_runp_##name##_vnni(n, w, xq, xp, xq_stride, k, out);            \
+        else nt_runp_##name##_maddubs(n, w, xq, xp, xq_stride, k, out);                        \
     }
 
 NT_DEFINE_QDOT_AVX512(q4_0)
