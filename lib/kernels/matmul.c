@@ -167,9 +167,10 @@ static void nt_matmul_rows_q(const nt_matmul_job *job, int64_t r0, int64_t r1)
                 for (int j = 0; j < NT_DOTK_Q_MAX; j++) job->y[(t + j) * n_out + r] = out[j];
             }
         /* the last few tokens (a batch of a few sessions' decodes) still
-         * read each row once for all of them */
+         * read each row once for all of them; a single token too when it
+         * has a packed copy (the packed kernels take fewer steps) */
         const int k = (int)(job->n_tok - t);
-        if (k > 1) {
+        if (k > 1 || (k == 1 && job->xp)) {
             for (int64_t r = r0; r < r1; r++) {
                 const unsigned char *wr = base + (size_t)r * w->row_bytes;
                 const size_t off = (size_t)t * job->xq_stride;
@@ -303,8 +304,7 @@ void nt_matmul_ex(const nt_matmul_ctx *ctx, const nt_weight *w, const float *x, 
         return;
     }
     nt_matmul_job job = {.w = w, .x = x, .y = y, .n_tok = n_tok, .dot = k->vec_dot, .dotk_tokens = 1};
-    /* packed rows pay for themselves from two tokens a pass */
-    const bool pack = k->dotk_qp && k->dotk_q && n_tok >= 2;
+    const bool pack = k->dotk_qp && k->dotk_q;
     if (ctx->fast && tr->act != NT_ACT_F32 && k->vec_dot_q && nt_matmul_quantize(ctx, tr, isa, w, x, n_tok, pack, &job)) {
         job.dot_q = k->vec_dot_q;
         job.dotk_q = k->dotk_q;
