@@ -493,11 +493,11 @@ Test(qdot, packed_multi_token_dots_match_single_dots_bitwise)
     nt_rng r = {29};
     variant vs[8];
     const int nv = variants(vs);
-    const int k = NT_DOTK_Q_MAX;
     int tested = 0;
     for (int ti = 0; ti < N_TYPES; ti++) {
         const ltype *t = &ltypes[ti];
-        for (size_t c = 0; c < N_COUNTS; c++) {
+        for (size_t c = 0; c < N_COUNTS; c++)
+        for (int k = 1; k <= NT_DOTK_Q_MAX; k++) {
             const int64_t nb = block_counts[c], n = nb * 32;
             rows rw;
             rows_alloc(&rw, t, nb, k);
@@ -517,11 +517,13 @@ Test(qdot, packed_multi_token_dots_match_single_dots_bitwise)
                 const nt_type_kernels *tk = nt_type_kernels_isa(t->id, vs[v].k->isa);
                 if (!tk || !tk->dotk_qp) continue;
                 use(&vs[v]);
-                float out[NT_DOTK_Q_MAX], want[NT_DOTK_Q_MAX];
-                tk->dotk_qp(n, rw.w, rw.xq, xp, rw.stride, out);
+                float out[NT_DOTK_Q_MAX + 1], want[NT_DOTK_Q_MAX];
+                out[k] = 12345.0f;
+                tk->dotk_qp(n, rw.w, rw.xq, xp, rw.stride, k, out);
                 for (int u = 0; u < k; u++) want[u] = vs[v].k->dot[ti](n, rw.w, rw.xq + (size_t)u * rw.stride);
-                cr_assert(memcmp(out, want, sizeof out) == 0, "%s %s nb=%lld packed", vname(&vs[v]), t->name,
-                          (long long)nb);
+                cr_assert(memcmp(out, want, (size_t)k * sizeof *out) == 0, "%s %s nb=%lld k=%d packed", vname(&vs[v]),
+                          t->name, (long long)nb, k);
+                cr_assert(out[k] == 12345.0f, "wrote past k outputs");
                 tested++;
             }
             free(x);

@@ -137,13 +137,13 @@ static int64_t nt_matmul_rows_dequant(const nt_matmul_job *job, int64_t r0, int6
 
 /* Fast mode: rows [r0, r1) against the quantized activations, up to
  * NT_DOTK_Q_MAX tokens per pass over a row. */
-/* NT_DOTK_Q_MAX tokens of one quantization pass against one row: the
- * packed-activation kernel when the pass has a packed copy (xp). */
+/* k (up to NT_DOTK_Q_MAX) tokens of one quantization pass against one
+ * row: the packed-activation kernel when the pass has a packed copy (xp). */
 static inline void nt_dotk_q_pass(const nt_matmul_job *job, int64_t n_in, const unsigned char *wr,
-                                  const unsigned char *xq, const unsigned char *xp, float *out)
+                                  const unsigned char *xq, const unsigned char *xp, int k, float *out)
 {
-    if (xp) job->dotk_qp(n_in, wr, xq, xp, job->xq_stride, out);
-    else job->dotk_q(n_in, wr, xq, job->xq_stride, NT_DOTK_Q_MAX, out);
+    if (xp) job->dotk_qp(n_in, wr, xq, xp, job->xq_stride, k, out);
+    else job->dotk_q(n_in, wr, xq, job->xq_stride, k, out);
 }
 
 static void nt_matmul_rows_q(const nt_matmul_job *job, int64_t r0, int64_t r1)
@@ -158,23 +158,25 @@ static void nt_matmul_rows_q(const nt_matmul_job *job, int64_t r0, int64_t r1)
             for (int64_t r = r0; r < r1; r++) {
                 const unsigned char *wr = base + (size_t)r * w->row_bytes;
                 const size_t off = (size_t)t * job->xq_stride;
-                nt_dotk_q_pass(job, n_in, wr, job->xq + off, job->xp ? job->xp + off : NULL, out);
+                nt_dotk_q_pass(job, n_in, wr, job->xq + off, job->xp ? job->xp + off : NULL, NT_DOTK_Q_MAX, out);
                 if (job->xq2) {
-                    nt_dotk_q_pass(job, n_in, wr, job->xq2 + off, job->xp2 ? job->xp2 + off : NULL, out2);
+                    nt_dotk_q_pass(job, n_in, wr, job->xq2 + off, job->xp2 ? job->xp2 + off : NULL, NT_DOTK_Q_MAX,
+                                   out2);
                     for (int j = 0; j < NT_DOTK_Q_MAX; j++) out[j] += out2[j];
                 }
                 for (int j = 0; j < NT_DOTK_Q_MAX; j++) job->y[(t + j) * n_out + r] = out[j];
             }
         /* the last few tokens (a batch of a few sessions' decodes) still
-         * read each row once for all of them */
+         * read each row once for all of them; a single token too when it
+         * has a packed copy (the packed kernels take fewer steps) */
         const int k = (int)(job->n_tok - t);
-        if (k > 1) {
+        if (k > 1 || (k == 1 && job->xp)) {
             for (int64_t r = r0; r < r1; r++) {
                 const unsigned char *wr = base + (size_t)r * w->row_bytes;
                 const size_t off = (size_t)t * job->xq_stride;
-                job->dotk_q(n_in, wr, job->xq + off, job->xq_stride, k, out);
+                nt_dotk_q_pass(job, n_in, wr, job->xq + off, job->xp ? job->xp + off : NULL, k, out);
                 if (job->xq2) {
-                    job->dotk_q(n_in, wr, job->xq2 + off, job->xq_stride, k, out2);
+                    nt_dotk_q_pass(job, n_in, wr, job->xq2 + off, job->xp2 ? job->xp2 + off : NULL, k, out2);
                     for (int j = 0; j < k; j++) out[j] += out2[j];
                 }
                 for (int j = 0; j < k; j++) job->y[(t + j) * n_out + r] = out[j];
@@ -302,7 +304,7 @@ void nt_matmul_ex(const nt_matmul_ctx *ctx, const nt_weight *w, const float *x, 
         return;
     }
     nt_matmul_job job = {.w = w, .x = x, .y = y, .n_tok = n_tok, .dot = k->vec_dot, .dotk_tokens = 1};
-    const bool pack = k->dotk_qp && k->dotk_q && n_tok >= NT_DOTK_Q_MAX;
+    const bool pack = k->dotk_qp && k->dotk_q;
     if (ctx->fast && tr->act != NT_ACT_F32 && k->vec_dot_q && nt_matmul_quantize(ctx, tr, isa, w, x, n_tok, pack, &job)) {
         job.dot_q = k->vec_dot_q;
         job.dotk_q = k->dotk_q;

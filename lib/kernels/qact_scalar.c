@@ -59,7 +59,12 @@ void nt_q8a_pack(const void *xq, void *xp, int64_t nb)
             memcpy(g + 4 * l, &x[i + order[l]].d, 4);
             memcpy(g + 4 * G + 4 * l, &x[i + order[l]].s, 4);
         }
-        for (int b = 0; b < G; b++) memcpy(g + 8 * G + 32 * b, x[i + b].qs, 32);
+        /* quad q (blocks 4q..4q+3): their values 0..15, then 16..31 */
+        for (int b = 0; b < G; b++) {
+            unsigned char *qd = g + 8 * G + 128 * (b / 4) + 16 * (b % 4);
+            memcpy(qd, x[i + b].qs, 16);
+            memcpy(qd + 64, x[i + b].qs + 16, 16);
+        }
         i += G;
     }
 }

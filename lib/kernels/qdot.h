@@ -84,15 +84,16 @@ NT_DECLARE_QDOT(q6_k)
  * when 8 or more blocks are left, at byte 40 * (its first block), holds
  *   float d[G]; int32_t s[G];  in the lane order 0 2 4 6 1 3 5 7 8 10 12 14
  *                              9 11 13 15 (the first G of it)
- *   int8_t qs[G][32];          the blocks' quants in block order
+ *   int8_t qs[G / 4][2][4][16]; per quad of blocks 4q..4q+3, the four
+ *                              blocks' quants 0..15, then their 16..31
  * The blocks after those groups are not packed (the kernels read them from
  * the nt_q8a row). */
 void nt_q8a_pack(const void *xq, void *xp, int64_t nb);
-void nt_dotk_qp_q4_0_avx512(int64_t n, const void *w, const void *xq, const void *xp, size_t xq_stride, float *out);
-void nt_dotk_qp_q4_1_avx512(int64_t n, const void *w, const void *xq, const void *xp, size_t xq_stride, float *out);
-void nt_dotk_qp_q5_0_avx512(int64_t n, const void *w, const void *xq, const void *xp, size_t xq_stride, float *out);
-void nt_dotk_qp_q5_1_avx512(int64_t n, const void *w, const void *xq, const void *xp, size_t xq_stride, float *out);
-void nt_dotk_qp_q8_0_avx512(int64_t n, const void *w, const void *xq, const void *xp, size_t xq_stride, float *out);
+void nt_dotk_qp_q4_0_avx512(int64_t n, const void *w, const void *xq, const void *xp, size_t xq_stride, int k, float *out);
+void nt_dotk_qp_q4_1_avx512(int64_t n, const void *w, const void *xq, const void *xp, size_t xq_stride, int k, float *out);
+void nt_dotk_qp_q5_0_avx512(int64_t n, const void *w, const void *xq, const void *xp, size_t xq_stride, int k, float *out);
+void nt_dotk_qp_q5_1_avx512(int64_t n, const void *w, const void *xq, const void *xp, size_t xq_stride, int k, float *out);
+void nt_dotk_qp_q8_0_avx512(int64_t n, const void *w, const void *xq, const void *xp, size_t xq_stride, int k, float *out);
 
 #define NT_DECLARE_QUANTIZE_ACT(isa)                                   \
     void nt_quantize_q8a_##isa(const float *x, void *dst, int64_t n); \

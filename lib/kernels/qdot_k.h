@@ -97,8 +97,9 @@ static inline float nt_qk_step(float acc, float d, float dx, int32_t isum)
     static attr void nt_dotk_##t##sfx(int64_t n, const void *w, const void *xq, size_t stride,     \
                                       int k, float *out)                                           \
     {                                                                                              \
-        /* k > NT_DOTK_Q_MAX is not used by matmul; it runs in chunks of four */                  \
-        for (int c = 0; c < k; c += NT_DOTK_Q_MAX, out += NT_DOTK_Q_MAX) {                         \
+        /* four tokens per pass: the super-block kernels' per-token sums \
+         * for more would not fit the registers; k up to NT_DOTK_Q_MAX */  \
+        for (int c = 0; c < k; c += 4, out += 4) {                                                 \
             const void *xc = (const unsigned char *)xq + (size_t)c * stride;                       \
             switch (k - c) {                                                                       \
             case 1: nt_run_##t##sfx(n, w, xc, stride, 1, out); break;                              \

@@ -77,9 +77,12 @@ static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_run)(int t, in
     for (int u = 0; u < K; u++) out[u] = nt_hsum8(acc[u]) + tail[u];
 }
 
+/* Up to four tokens per pass: with more, the tokens' partial sums would
+ * outgrow the 16 ymm registers; five to eight tokens take a second pass over the
+ * row (each token's result is the same either way). */
 #define NT_RUN_TYPE(name, T)                                                                        \
-    static __attribute__((noinline)) NT_ATTR void NT_V(nt_run_##name)(int64_t n, const void *w, const void *xq, \
-                                                              size_t stride, int k, float *out)       \
+    static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_run4_##name)(                 \
+        int64_t n, const unsigned char *w, const unsigned char *xq, size_t stride, int k, float *out) \
     {                                                                                               \
         switch (k) {                                                                                \
         case 1: NT_V(nt_run)(T, n, w, xq, stride, 1, out); break;                                   \
@@ -88,6 +91,14 @@ static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_run)(int t, in
         case 4: NT_V(nt_run)(T, n, w, xq, stride, 4, out); break;                                   \
         default: break;                                                                             \
         }                                                                                           \
+    }                                                                                               \
+    static __attribute__((noinline)) NT_ATTR void NT_V(nt_run_##name)(int64_t n, const void *w, const void *xq, \
+                                                              size_t stride, int k, float *out)       \
+    {                                                                                               \
+        if (k > NT_DOTK_Q_MAX) return;                                                              \
+        for (int c = 0; c < k; c += 4)                                                              \
+            NT_V(nt_run4_##name)(n, w, (const unsigned char *)xq + (size_t)c * stride, stride,         \
+                                 k - c < 4 ? k - c : 4, out + c);                                     \
     }
 
 NT_RUN_TYPE(q4_0, NT_QL_Q4_0)

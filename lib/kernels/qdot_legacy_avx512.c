@@ -42,6 +42,44 @@ static inline __attribute__((always_inline)) __m512i nt_w_pair(int t, const unsi
     return z;
 }
 
+/* Four 16-byte pieces, at p, p + step, p + 2 step and p + 3 step, one per
+ * 128-bit lane. */
+static inline __attribute__((always_inline)) __m512i nt_load4x16(const unsigned char *p, int step)
+{
+    __m512i z = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)p));
+    z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(p + step)), 1);
+    z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(p + 2 * step)), 2);
+    return _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(p + 3 * step)), 3);
+}
+
+/* The weight quants of the four blocks at b as bytes (as nt_w_pair's),
+ * block j in 128-bit lane j: values 0..15 in *lo, 16..31 in *hi, the
+ * halves the packed activations (qdot.h nt_q8a_pack) come in. */
+static inline __attribute__((always_inline)) void nt_w_quad(int t, const unsigned char *b, __m512i *lo, __m512i *hi)
+{
+    const int bytes = nt_ql_bytes(t), qo = nt_ql_qs_off(t);
+    if (t == NT_QL_Q8_0) {
+        *lo = nt_load4x16(b + qo, bytes);
+        *hi = nt_load4x16(b + qo + 16, bytes);
+        return;
+    }
+    const __m512i z = nt_load4x16(b + qo, bytes), low4 = _mm512_set1_epi8(0x0F);
+    __m512i l = _mm512_and_si512(z, low4), h = _mm512_and_si512(_mm512_srli_epi16(z, 4), low4);
+    if (t == NT_QL_Q5_0 || t == NT_QL_Q5_1) {
+        uint64_t ml = 0, mh = 0;
+        for (int j = 0; j < 4; j++) {
+            uint32_t q;
+            memcpy(&q, b + j * bytes + nt_ql_qh_off(t), sizeof q);
+            ml |= (uint64_t)(q & 0xFFFFu) << (16 * j);
+            mh |= (uint64_t)(q >> 16) << (16 * j);
+        }
+        l = _mm512_mask_add_epi8(l, (__mmask64)ml, l, _mm512_set1_epi8(16));
+        h = _mm512_mask_add_epi8(h, (__mmask64)mh, h, _mm512_set1_epi8(16));
+    }
+    *lo = l;
+    *hi = h;
+}
+
 static inline __attribute__((always_inline)) __m512i nt_x_pair(const nt_q8a_block *x)
 {
     return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)x[0].qs)),
@@ -78,6 +116,27 @@ static inline __attribute__((always_inline)) __m512i nt_tree_last(__m512i a, __m
                             _mm512_shuffle_i32x4(a, b, _MM_SHUFFLE(3, 1, 3, 1)));
 }
 
+/* The reduction of a group's quad registers (blocks 4q..4q+3 in quad q,
+ * one per 128-bit lane, four int32 lanes each), in two steps:
+ * nt_qmerge1(a, b): per 128-bit lane, a's lanes summed in pairs, then b's;
+ * nt_qmerge2(m01, m23) then holds in 128-bit lane L the sums of block
+ *   4q + L for q = 0..3: lane 4 L + q of the group is block 4 q + L.
+ * A lane of a quad register is at most 8 * 15 * 127 for the 4-bit types,
+ * 8 * 31 * 127 for the 5-bit ones and 8 * 128 * 127 for Q8_0: only the
+ * 4-bit types' pairs of lanes fit int16 (packed, then vpmaddwd); the
+ * others add in int32. */
+static inline __attribute__((always_inline)) __m512i nt_qmerge1(int t, __m512i a, __m512i b)
+{
+    if (t == NT_QL_Q4_0 || t == NT_QL_Q4_1) return _mm512_madd_epi16(_mm512_packs_epi32(a, b), _mm512_set1_epi16(1));
+    return _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b));
+}
+
+static inline __attribute__((always_inline)) __m512i nt_qmerge2(int t, __m512i a, __m512i b)
+{
+    if (t == NT_QL_Q4_0 || t == NT_QL_Q4_1) return _mm512_madd_epi16(_mm512_packs_epi32(a, b), _mm512_set1_epi16(1));
+    return _mm512_add_epi32(_mm512_unpacklo_epi64(a, b), _mm512_unpackhi_epi64(a, b));
+}
+
 static inline __attribute__((always_inline)) __m512i nt_dp_maddubs(__m512i w, __m512i x)
 {
     return _mm512_madd_epi16(_mm512_maddubs_epi16(w, x), _mm512_set1_epi16(1));
@@ -85,20 +144,24 @@ static inline __attribute__((always_inline)) __m512i nt_dp_maddubs(__m512i w, __
 
 #define NT_V(name) name##_maddubs
 #define NT_DP(w, x) nt_dp_maddubs(w, x)
+#define NT_DP2(w, x, v, y) _mm512_add_epi32(nt_dp_maddubs(w, x), nt_dp_maddubs(v, y))
 #define NT_ATTR
 #include "kernels/qdot_legacy_avx512_body.h"
 #undef NT_V
 #undef NT_DP
+#undef NT_DP2
 #undef NT_ATTR
 
 /* A target attribute rather than a pragma: clang (the fuzzing build) has
  * no #pragma GCC target. */
 #define NT_V(name) name##_vnni
 #define NT_DP(w, x) _mm512_dpbusd_epi32(_mm512_setzero_si512(), w, x)
+#define NT_DP2(w, x, v, y) _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), w, x), v, y)
 #define NT_ATTR __attribute__((target("avx512vnni")))
 #include "kernels/qdot_legacy_avx512_body.h"
 #undef NT_V
 #undef NT_DP
+#undef NT_DP2
 #undef NT_ATTR
 
 static bool nt_cpu_has_ext(void) { return nt_isa_has_dot_ext(NT_ISA_AVX512); }
@@ -135,10 +198,10 @@ int nt_qdot_legacy_ext_avx512(int on)
         else nt_run_##name##_maddubs(n, w, xq, xq_stride, k, out);                             \
     }                                                                                          \
     void nt_dotk_qp_##name##_avx512(int64_t n, const void *w, const void *xq, const void *xp,  \
-                                    size_t xq_stride, float *out)                              \
+                                    size_t xq_stride, int k, float *out)                       \
     {                                                                                          \
-        if (nt_have_vnni()) nt_runp_##name##_vnni(n, w, xq, xp, xq_stride, out);               \
-        else nt_runp_##name##_maddubs(n, w, xq, xp, xq_stride, out);                           \
+        if (nt_have_vnni()) nt_runp_##name##_vnni(n, w, xq, xp, xq_stride, k, out);            \
+        else nt_runp_##name##_maddubs(n, w, xq, xp, xq_stride, k, out);                        \
     }
 
 NT_DEFINE_QDOT_AVX512(q4_0)

@@ -6,13 +6,15 @@
  */
 
 /* One group of 16 blocks (G = 16) or 8 (G = 8, lanes 8..15 zero) at b for
- * K tokens: each token's 16 block results c_b into acc[u]. The activations
- * come from the nt_q8a blocks at xq, or, when xp is not NULL, from the same
- * group in the packed layout (qdot.h nt_q8a_pack), the same values read
- * with plain loads. */
+ * K tokens, their activations the nt_q8a blocks at xq: each token's 16
+ * block results c_b into acc[u]. The group's weight pairs are unpacked into
+ * registers once (up to 8 zmm, and 8 sign masks for Q8_0), and then each
+ * token in turn runs its whole reduction tree and float step over them:
+ * with up to NT_DOTK_Q_MAX = 8 tokens, keeping every token's tree alive at
+ * once would need more registers than there are. Each token's operations
+ * are the same whatever K is. */
 static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_group)(int t, int G, const unsigned char *b,
-                                                                const unsigned char *xq,
-                                                                const unsigned char *xp, size_t stride, int K,
+                                                                const unsigned char *xq, size_t stride, int K,
                                                                 __m512 *acc)
 {
     const int bytes = nt_ql_bytes(t), off = nt_ql_offset(t);
@@ -20,66 +22,118 @@ static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_group)(int t, 
     /* the block order nt_tree16 leaves its sums in */
     const __m512i order = _mm512_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15);
     const __m512i widx = _mm512_mullo_epi32(order, _mm512_set1_epi32(bytes));
-    const __m256i xidx0 = _mm256_mullo_epi32(_mm512_castsi512_si256(order), _mm256_set1_epi32((int)sizeof(nt_q8a_block)));
-    const __m256i xidx1 = _mm256_mullo_epi32(_mm512_extracti64x4_epi64(order, 1), _mm256_set1_epi32((int)sizeof(nt_q8a_block)));
     const __mmask16 live = G == 16 ? 0xFFFF : 0x00FF;
-    __m512i half[NT_DOTK_Q_MAX][2];
-#pragma GCC unroll 2
-    for (int h = 0; h < G / 8; h++) {
-        __m512i tq[NT_DOTK_Q_MAX][2];
-#pragma GCC unroll 2
-        for (int q = 0; q < 2; q++) {
-            __m512i pp[NT_DOTK_Q_MAX][2];
-#pragma GCC unroll 2
-            for (int j = 0; j < 2; j++) {
-                const int pair = 4 * h + 2 * q + j; /* blocks 2 pair, 2 pair + 1 */
-                __m512i wv = nt_w_pair(t, b + 2 * pair * bytes);
-                __mmask64 neg = 0;
-                if (t == NT_QL_Q8_0) {
-                    neg = _mm512_movepi8_mask(wv);
-                    wv = _mm512_abs_epi8(wv);
-                }
-#pragma GCC unroll 4
-                for (int u = 0; u < K; u++) {
-                    __m512i xv = xp ? _mm512_loadu_si512((const void *)(xp + u * stride + 8 * G + 64 * pair))
-                                    : nt_x_pair((const nt_q8a_block *)(xq + u * stride) + 2 * pair);
-                    if (t == NT_QL_Q8_0) xv = _mm512_mask_sub_epi8(xv, neg, _mm512_setzero_si512(), xv);
-                    pp[u][j] = NT_DP(wv, xv);
-                }
-            }
-#pragma GCC unroll 4
-            for (int u = 0; u < K; u++) tq[u][q] = nt_merge1(t, pp[u][0], pp[u][1]);
+    __m512i wv[8];
+    __mmask64 neg[8];
+#pragma GCC unroll 8
+    for (int pair = 0; pair < G / 2; pair++) {
+        wv[pair] = nt_w_pair(t, b + 2 * pair * bytes);
+        neg[pair] = 0;
+        if (t == NT_QL_Q8_0) {
+            neg[pair] = _mm512_movepi8_mask(wv[pair]);
+            wv[pair] = _mm512_abs_epi8(wv[pair]);
         }
-#pragma GCC unroll 4
-        for (int u = 0; u < K; u++) half[u][h] = nt_merge2(t, tq[u][0], tq[u][1]);
     }
     const __m512i wg = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, widx, (const void *)b, 1);
     const __m512 dw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(wg));
     const __m512 m = has_min ? _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(wg, 16))) : _mm512_setzero_ps();
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int u = 0; u < K; u++) {
+        __m512i half[2];
+#pragma GCC unroll 2
+        for (int h = 0; h < G / 8; h++) {
+            __m512i tq[2];
+#pragma GCC unroll 2
+            for (int q = 0; q < 2; q++) {
+                __m512i pp[2];
+#pragma GCC unroll 2
+                for (int j = 0; j < 2; j++) {
+                    const int pair = 4 * h + 2 * q + j; /* blocks 2 pair, 2 pair + 1 */
+                    __m512i xv = nt_x_pair((const nt_q8a_block *)(xq + u * stride) + 2 * pair);
+                    if (t == NT_QL_Q8_0) xv = _mm512_mask_sub_epi8(xv, neg[pair], _mm512_setzero_si512(), xv);
+                    pp[j] = NT_DP(wv[pair], xv);
+                }
+                tq[q] = nt_merge1(t, pp[0], pp[1]);
+            }
+            half[h] = nt_merge2(t, tq[0], tq[1]);
+        }
         /* (d, s) of the blocks, as 64-bit pairs, split into d and s */
+        const __m256i xidx0 = _mm256_mullo_epi32(_mm512_castsi512_si256(order), _mm256_set1_epi32((int)sizeof(nt_q8a_block)));
+        const __m256i xidx1 = _mm256_mullo_epi32(_mm512_extracti64x4_epi64(order, 1), _mm256_set1_epi32((int)sizeof(nt_q8a_block)));
+        const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+        const unsigned char *xb = xq + u * stride;
+        const __m512i g0 = _mm512_i32gather_epi64(xidx0, (const void *)xb, 1);
+        const __m512i g1 = G == 16 ? _mm512_i32gather_epi64(xidx1, (const void *)xb, 1) : _mm512_setzero_si512();
+        const __m512 dx = _mm512_castsi512_ps(_mm512_permutex2var_epi32(g0, even, g1));
+        const __m512i s = _mm512_permutex2var_epi32(g0, odd, g1);
+        __m512i isum = nt_tree_last(half[0], G == 16 ? half[1] : _mm512_setzero_si512());
+        if (off) isum = _mm512_sub_epi32(isum, _mm512_slli_epi32(s, off == 8 ? 3 : 4));
+        __m512 c = _mm512_mul_ps(_mm512_mul_ps(dw, dx), _mm512_cvtepi32_ps(isum));
+        if (has_min) c = _mm512_add_ps(c, _mm512_mul_ps(_mm512_mul_ps(m, dx), _mm512_cvtepi32_ps(s)));
+        acc[u] = _mm512_add_ps(acc[u], c);
+    }
+}
+
+/* The same group with the activations packed (qdot.h nt_q8a_pack) at xp:
+ * each register holds four blocks' halves, one block per 128-bit lane, so
+ * a block's two halves add in one chain of byte dots and a group reduces
+ * in two merge steps; one permutation puts the blocks in nt_group's lane
+ * order, and the float step is nt_group's: each token's c_b are the same
+ * bits. */
+static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_group_p)(int t, int G, const unsigned char *b,
+                                                                  const unsigned char *xp, size_t stride, int K,
+                                                                  __m512 *acc)
+{
+    const int bytes = nt_ql_bytes(t), off = nt_ql_offset(t);
+    const bool has_min = nt_ql_has_min(t);
+    const __m512i order = _mm512_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15);
+    const __m512i widx = _mm512_mullo_epi32(order, _mm512_set1_epi32(bytes));
+    /* lane 4 L + q of the merged quads is block 4 q + L: to `order` */
+    const __m512i to_order = _mm512_setr_epi32(0, 8, 1, 9, 4, 12, 5, 13, 2, 10, 3, 11, 6, 14, 7, 15);
+    const __mmask16 live = G == 16 ? 0xFFFF : 0x00FF;
+    __m512i lo[4], hi[4];
+    __mmask64 nlo[4], nhi[4];
+#pragma GCC unroll 4
+    for (int q = 0; q < G / 4; q++) {
+        nt_w_quad(t, b + 4 * q * bytes, &lo[q], &hi[q]);
+        nlo[q] = nhi[q] = 0;
+        if (t == NT_QL_Q8_0) {
+            nlo[q] = _mm512_movepi8_mask(lo[q]);
+            nhi[q] = _mm512_movepi8_mask(hi[q]);
+            lo[q] = _mm512_abs_epi8(lo[q]);
+            hi[q] = _mm512_abs_epi8(hi[q]);
+        }
+    }
+    const __m512i wg = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, widx, (const void *)b, 1);
+    const __m512 dw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(wg));
+    const __m512 m = has_min ? _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(wg, 16))) : _mm512_setzero_ps();
+#pragma GCC unroll 8
+    for (int u = 0; u < K; u++) {
+        const unsigned char *xpu = xp + u * stride;
+        __m512i r[4];
+#pragma GCC unroll 4
+        for (int q = 0; q < G / 4; q++) {
+            __m512i xa = _mm512_loadu_si512((const void *)(xpu + 8 * G + 128 * q));
+            __m512i xb = _mm512_loadu_si512((const void *)(xpu + 8 * G + 128 * q + 64));
+            if (t == NT_QL_Q8_0) {
+                xa = _mm512_mask_sub_epi8(xa, nlo[q], _mm512_setzero_si512(), xa);
+                xb = _mm512_mask_sub_epi8(xb, nhi[q], _mm512_setzero_si512(), xb);
+            }
+            r[q] = NT_DP2(lo[q], xa, hi[q], xb);
+        }
+        const __m512i m01 = nt_qmerge1(t, r[0], r[1]);
+        const __m512i m23 = G == 16 ? nt_qmerge1(t, r[2], r[3]) : _mm512_setzero_si512();
+        __m512i isum = _mm512_permutexvar_epi32(to_order, nt_qmerge2(t, m01, m23));
         __m512 dx;
         __m512i s;
-        if (xp) {
-            const unsigned char *xpu = xp + u * stride;
-            if (G == 16) {
-                dx = _mm512_loadu_ps((const void *)xpu);
-                s = _mm512_loadu_si512((const void *)(xpu + 64));
-            } else {
-                dx = _mm512_zextps256_ps512(_mm256_loadu_ps((const float *)xpu));
-                s = _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i *)(xpu + 32)));
-            }
+        if (G == 16) {
+            dx = _mm512_loadu_ps((const void *)xpu);
+            s = _mm512_loadu_si512((const void *)(xpu + 64));
         } else {
-            const unsigned char *xb = xq + u * stride;
-            const __m512i g0 = _mm512_i32gather_epi64(xidx0, (const void *)xb, 1);
-            const __m512i g1 = G == 16 ? _mm512_i32gather_epi64(xidx1, (const void *)xb, 1) : _mm512_setzero_si512();
-            dx = _mm512_castsi512_ps(_mm512_permutex2var_epi32(g0, even, g1));
-            s = _mm512_permutex2var_epi32(g0, odd, g1);
+            dx = _mm512_zextps256_ps512(_mm256_loadu_ps((const float *)xpu));
+            s = _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i *)(xpu + 32)));
         }
-        __m512i isum = nt_tree_last(half[u][0], G == 16 ? half[u][1] : _mm512_setzero_si512());
         if (off) isum = _mm512_sub_epi32(isum, _mm512_slli_epi32(s, off == 8 ? 3 : 4));
         __m512 c = _mm512_mul_ps(_mm512_mul_ps(dw, dx), _mm512_cvtepi32_ps(isum));
         if (has_min) c = _mm512_add_ps(c, _mm512_mul_ps(_mm512_mul_ps(m, dx), _mm512_cvtepi32_ps(s)));
@@ -94,16 +148,22 @@ static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_run)(int t, in
     const int bytes = nt_ql_bytes(t);
     const int64_t nb = n / NT_QK32;
     __m512 acc[NT_DOTK_Q_MAX];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int u = 0; u < K; u++) acc[u] = _mm512_setzero_ps();
     int64_t i = 0;
-    for (; i + 16 <= nb; i += 16)
-        NT_V(nt_group)(t, 16, w + i * bytes, xq + i * sizeof(nt_q8a_block), xp ? xp + i * sizeof(nt_q8a_block) : NULL,
-                       stride, K, acc);
-    if (i + 8 <= nb) {
-        NT_V(nt_group)(t, 8, w + i * bytes, xq + i * sizeof(nt_q8a_block), xp ? xp + i * sizeof(nt_q8a_block) : NULL,
-                       stride, K, acc);
-        i += 8;
+    if (xp) {
+        for (; i + 16 <= nb; i += 16)
+            NT_V(nt_group_p)(t, 16, w + i * bytes, xp + i * sizeof(nt_q8a_block), stride, K, acc);
+        if (i + 8 <= nb) {
+            NT_V(nt_group_p)(t, 8, w + i * bytes, xp + i * sizeof(nt_q8a_block), stride, K, acc);
+            i += 8;
+        }
+    } else {
+        for (; i + 16 <= nb; i += 16) NT_V(nt_group)(t, 16, w + i * bytes, xq + i * sizeof(nt_q8a_block), stride, K, acc);
+        if (i + 8 <= nb) {
+            NT_V(nt_group)(t, 8, w + i * bytes, xq + i * sizeof(nt_q8a_block), stride, K, acc);
+            i += 8;
+        }
     }
     if (i < nb) {
         /* The last 1..7 blocks as one more group of 8, the missing ones
@@ -117,28 +177,34 @@ static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_run)(int t, in
         memcpy(wpad, w + i * bytes, (size_t)(left * bytes));
         for (int u = 0; u < K; u++)
             memcpy(xpad[u], xq + u * stride + i * sizeof(nt_q8a_block), (size_t)left * sizeof(nt_q8a_block));
-        NT_V(nt_group)(t, 8, wpad, (const unsigned char *)xpad, NULL, sizeof xpad[0], K, acc);
+        NT_V(nt_group)(t, 8, wpad, (const unsigned char *)xpad, sizeof xpad[0], K, acc);
     }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int u = 0; u < K; u++) out[u] = _mm512_reduce_add_ps(acc[u]);
 }
 
+#define NT_RUN_CASES(T, XP)                                                                           \
+    switch (k) {                                                                                    \
+    case 1: NT_V(nt_run)(T, n, w, xq, XP, stride, 1, out); break;                                   \
+    case 2: NT_V(nt_run)(T, n, w, xq, XP, stride, 2, out); break;                                   \
+    case 3: NT_V(nt_run)(T, n, w, xq, XP, stride, 3, out); break;                                   \
+    case 4: NT_V(nt_run)(T, n, w, xq, XP, stride, 4, out); break;                                   \
+    case 5: NT_V(nt_run)(T, n, w, xq, XP, stride, 5, out); break;                                   \
+    case 6: NT_V(nt_run)(T, n, w, xq, XP, stride, 6, out); break;                                   \
+    case 7: NT_V(nt_run)(T, n, w, xq, XP, stride, 7, out); break;                                   \
+    case 8: NT_V(nt_run)(T, n, w, xq, XP, stride, 8, out); break;                                   \
+    default: break;                                                                                 \
+    }
 #define NT_RUN_TYPE(name, T)                                                                        \
     static __attribute__((noinline)) NT_ATTR void NT_V(nt_run_##name)(int64_t n, const void *w, const void *xq, \
                                                               size_t stride, int k, float *out)       \
     {                                                                                               \
-        switch (k) {                                                                                \
-        case 1: NT_V(nt_run)(T, n, w, xq, NULL, stride, 1, out); break;                             \
-        case 2: NT_V(nt_run)(T, n, w, xq, NULL, stride, 2, out); break;                             \
-        case 3: NT_V(nt_run)(T, n, w, xq, NULL, stride, 3, out); break;                             \
-        case 4: NT_V(nt_run)(T, n, w, xq, NULL, stride, 4, out); break;                             \
-        default: break;                                                                             \
-        }                                                                                           \
+        NT_RUN_CASES(T, NULL)                                                                       \
     }                                                                                               \
     static __attribute__((noinline)) NT_ATTR void NT_V(nt_runp_##name)(int64_t n, const void *w, const void *xq, \
-                                                               const void *xp, size_t stride, float *out) \
+                                                               const void *xp, size_t stride, int k, float *out) \
     {                                                                                               \
-        NT_V(nt_run)(T, n, w, xq, xp, stride, NT_DOTK_Q_MAX, out);                                  \
+        NT_RUN_CASES(T, (const unsigned char *)xp)                                                  \
     }
 
 NT_RUN_TYPE(q4_0, NT_QL_Q4_0)
@@ -148,3 +214,4 @@ NT_RUN_TYPE(q5_1, NT_QL_Q5_1)
 NT_RUN_TYPE(q8_0, NT_QL_Q8_0)
 
 #undef NT_RUN_TYPE
+#undef NT_RUN_CASES

@@ -73,13 +73,15 @@ typedef void (*nt_quantize_act_fn)(const float *x, void *dst, int64_t n);
 typedef float (*nt_vec_dot_q_fn)(int64_t n, const void *w, const void *xq);
 typedef void (*nt_dotk_q_fn)(int64_t n, const void *w, const void *xq, size_t xq_stride, int k,
                              float *out);
-#define NT_DOTK_Q_MAX 4
-/* dotk_q for exactly NT_DOTK_Q_MAX tokens that also reads xp, the same
+/* Tokens per pass over a row: a batch of 8 sessions' decodes, or 8 rows
+ * of a prefill, read and unpack each weight block once. */
+#define NT_DOTK_Q_MAX 8
+/* dotk_q for k (1..NT_DOTK_Q_MAX) tokens that also reads xp, the same
  * activations in the packed layout of kernels/qdot.h (nt_q8a_pack), each
  * token's packed row xq_stride bytes after the last; out[t] bitwise
  * vec_dot_q of token t. */
 typedef void (*nt_dotk_qp_fn)(int64_t n, const void *w, const void *xq, const void *xp, size_t xq_stride,
-                              float *out);
+                              int k, float *out);
 
 /* Attention over KV rows of a type, for one query head: scores[j] = scale *
  * (q . K_j) for the n key heads at k + j * stride bytes, and out +=
