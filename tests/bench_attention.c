@@ -45,7 +45,7 @@ int main(int argc, char **argv)
     if (threads > 1 && nt_pool_create(threads, &pool) != NEXTTOK_OK) return 1;
     float *k = malloc(sizeof(float) * HKV * HD), *v = malloc(sizeof(float) * HKV * HD);
     float *q = malloc(sizeof(float) * H * HD), *out = malloc(sizeof(float) * H * HD);
-    float *att = malloc(sizeof(float) * H * (size_t)nt_att_stride(n_ctx, HD));
+    float *att = malloc(sizeof(float) * H * (size_t)(n_ctx + HD));
     for (int i = 0; i < H * HD; i++) q[i] = rnd();
     const size_t flush_bytes = (size_t)512 << 20, flush_layer = flush_bytes / L / 64 * 64;
     unsigned char *flush = malloc(flush_bytes);
@@ -67,7 +67,7 @@ int main(int argc, char **argv)
             }
         nt_scratch sc = {0};
         sc.att = att;
-        sc.att_stride = nt_att_stride(n_ctx, HD);
+        sc.att_stride = n_ctx + HD;
         const int32_t pos = depth;
         nt_batch b = {.n_tok = 1, .pos = &pos};
         nt_attention_args a = {q, H * HD, &view, &b, 0, out, &sc, H, HKV, HD, 0.125f, 0.0f, 0};

@@ -1,7 +1,5 @@
-/* Causal attention over the KV cache, split by KV heads across the pool,
- * or, for a lone token deep in its context, by blocks of its keys. */
+/* Causal attention over the KV cache, split by KV heads across the pool. */
 #include <math.h>
-#include <stdbool.h>
 #include <string.h>
 
 #include "forward/forward.h"
@@ -27,8 +25,6 @@ typedef struct attention_job {
  * keys of a job's slices (32 KiB of F32 rows for two KV heads of 64
  * values) stay in L1 while its query heads pass; 256 spilled to L2. */
 #define NT_ATTENTION_BLOCK 64
-/* Keys per sum block (see sum_block below; a multiple of the block). */
-#define NT_ATTENTION_SUM NT_ATTENTION_SUM_KEYS
 /* The ISA loops may take keys in groups (16 on AVX-512) reduced otherwise
  * than single keys: calls start at multiples of this (or take fewer keys
  * than it), so a key's score does not depend on where a range was split
@@ -54,176 +50,57 @@ static void part_heads(const attention_job *job, int32_t kvh, int32_t part, int3
     *h1 = kvh * g + (part + 1) * g / job->parts;
 }
 
-/* A token's keys, and where its scores live. */
-typedef struct token_keys {
-    const nt_kv_view *kv;
-    int32_t j0, e;      /* keys [j0, e) */
-    const float *q;     /* its query heads */
-    float *out;         /* its output heads */
-} token_keys;
-
-static token_keys token_at(const nt_attention_args *a, int32_t t)
-{
-    const nt_batch *b = a->batch;
-    token_keys tk = {nt_batch_view(a->kv, b, t), 0, b->pos[t] + 1, a->q + t * a->q_stride,
-                     a->out + (int64_t)t * a->n_head * a->head_dim};
-    if (a->window > 0 && b->pos[t] >= a->window) tk.j0 = b->pos[t] - a->window + 1;
-    return tk;
-}
-
-/* The values are summed per block of NT_ATTENTION_SUM keys (blocks cut at
- * multiples of it), each block's sum from zero, the sums then added in
- * order: the keys of one token can then be split over threads by blocks
- * and the result is the same bytes as one thread's, which walks them in
- * order. A block's sum goes to the output head for the first block, else
- * to slot b of the head's row of att, counted from its end (the last
- * head_dim values of a row hold a decoded value head; nt_run_create sizes
- * the rows for the slots). */
-static int32_t sum_block(int32_t j0, int32_t s) { return s / NT_ATTENTION_SUM - j0 / NT_ATTENTION_SUM; }
-
-static float *sum_slot(const nt_attention_args *a, const token_keys *tk, int32_t h, int32_t blk)
-{
-    if (blk == 0) return tk->out + (int64_t)h * a->head_dim;
-    return a->sc->att + h * a->sc->att_stride + a->sc->att_stride - (int64_t)(blk + 1) * a->head_dim;
-}
-
-/* Scores of keys [s, s1) (a range of whole segments), KV heads [kv0, kv1),
- * part `part` of each group's query heads. A segment's rows are taken for
- * all of the KV heads before the next segment's: the heads' slices of a
- * row lie side by side, so several KV heads read whole neighbouring lines
- * of each row in one pass over memory, where one KV head read a slice of
- * each row and the hardware's prefetch (following lines, not slices of
- * rows) fetched the rest of it again for the next. Every head's scores
- * run the same operations in the same order whatever the ranges and
- * tasks, so the results do not depend on them. */
-static void scores_range(const attention_job *job, const token_keys *tk, int32_t s, int32_t s1e, int32_t kv0,
-                         int32_t kv1, int32_t part)
-{
-    const nt_attention_args *a = job->a;
-    const int32_t hd = a->head_dim;
-    const size_t stride = nt_kv_pos_stride(tk->kv);
-    for (int32_t s1; s < s1e; s = s1) {
-        s1 = segment_end(tk->kv, a->layer, s, s1e);
-        for (int32_t kvh = kv0; kvh < kv1; kvh++) {
-            const void *k = nt_kv_k_head(tk->kv, a->layer, s, kvh);
-            int32_t h0, h1;
-            part_heads(job, kvh, part, &h0, &h1);
-            for (int32_t h = h0; h < h1; h++)
-                job->scores(tk->q + h * hd, k, stride, s1 - s, hd, a->scale,
-                            a->sc->att + h * a->sc->att_stride + (s - tk->j0));
-        }
-    }
-}
-
-/* Softmax of head h's scores; its output head zeroed. */
-static void softmax_head(const attention_job *job, const token_keys *tk, int32_t h)
-{
-    const nt_attention_args *a = job->a;
-    float *scores = a->sc->att + h * a->sc->att_stride;
-    const int32_t n_keys = tk->e - tk->j0;
-    if (a->softcap > 0.0f) nt_softcap(scores, a->softcap, n_keys);
-    job->softmax(scores, n_keys);
-    for (int32_t i = 0; i < a->head_dim; i++) tk->out[(int64_t)h * a->head_dim + i] = 0.0f;
-}
-
-/* The weighted values of keys [s, s1e) into their blocks' sums (zeroed as
- * a block starts), and, with `fold`, each later block's sum added to the
- * output as it ends (one thread walking the keys in order). */
-static void accum_range(const attention_job *job, const token_keys *tk, int32_t s, int32_t s1e, int32_t kv0,
-                        int32_t kv1, int32_t part, bool fold)
-{
-    const nt_attention_args *a = job->a;
-    const int32_t hd = a->head_dim;
-    const size_t stride = nt_kv_pos_stride(tk->kv);
-    for (int32_t s1; s < s1e; s = s1) {
-        s1 = segment_end(tk->kv, a->layer, s, s1e);
-        const int32_t blk = sum_block(tk->j0, s);
-        const bool starts = blk > 0 && s % NT_ATTENTION_SUM == 0;
-        const bool ends = blk > 0 && fold && (s1 % NT_ATTENTION_SUM == 0 || s1 == tk->e);
-        for (int32_t kvh = kv0; kvh < kv1; kvh++) {
-            const void *v = nt_kv_v_head(tk->kv, a->layer, s, kvh);
-            int32_t h0, h1;
-            part_heads(job, kvh, part, &h0, &h1);
-            for (int32_t h = h0; h < h1; h++) {
-                float *dst = sum_slot(a, tk, h, blk);
-                if (starts)
-                    for (int32_t i = 0; i < hd; i++) dst[i] = 0.0f;
-                job->accum(dst, a->sc->att + h * a->sc->att_stride + (s - tk->j0), v, stride, s1 - s, hd);
-                if (ends) {
-                    float *o = tk->out + (int64_t)h * hd;
-                    for (int32_t i = 0; i < hd; i++) o[i] += dst[i];
-                }
-            }
-        }
-    }
-}
-
 /* KV heads [kv0, kv1), part `part` of each group's query heads, for every
- * token of the batch, with the ISA's loops. */
+ * token of the batch, with the ISA's loops. A segment's rows are taken for
+ * all of the task's KV heads before the next segment's: the heads' slices
+ * of a row lie side by side, so a task of several KV heads reads whole
+ * lines of each row in one pass over memory, where one task per KV head
+ * read each row's lines in as many passes, and the hardware's prefetch
+ * (following lines, not slices of rows) fetched the rest of each row
+ * again for each. Every head's scores and sums run the same operations in
+ * the same order whatever the tasks, so the results do not depend on them. */
 static void attention_segments(const attention_job *job, int32_t kv0, int32_t kv1, int32_t part)
 {
     const nt_attention_args *a = job->a;
-    for (int32_t t = 0; t < a->batch->n_tok; t++) {
-        const token_keys tk = token_at(a, t);
-        scores_range(job, &tk, tk.j0, tk.e, kv0, kv1, part);
-        for (int32_t kvh = kv0; kvh < kv1; kvh++) {
-            int32_t h0, h1;
-            part_heads(job, kvh, part, &h0, &h1);
-            for (int32_t h = h0; h < h1; h++) softmax_head(job, &tk, h);
+    const nt_batch *b = a->batch;
+    const int32_t hd = a->head_dim;
+    const float scale = a->scale;
+    const int64_t stride_sc = a->sc->att_stride;
+    int32_t h0, h1;
+
+    for (int32_t t = 0; t < b->n_tok; t++) {
+        const nt_kv_view *kv = nt_batch_view(a->kv, b, t);
+        const int32_t j0 = a->window > 0 && b->pos[t] >= a->window ? b->pos[t] - a->window + 1 : 0;
+        const int32_t e = b->pos[t] + 1, n_keys = e - j0;
+        const float *q = a->q + t * a->q_stride;
+        float *out = a->out + (int64_t)t * a->n_head * hd;
+        const size_t stride = nt_kv_pos_stride(kv);
+        for (int32_t s = j0, s1; s < e; s = s1) {
+            s1 = segment_end(kv, a->layer, s, e);
+            for (int32_t kvh = kv0; kvh < kv1; kvh++) {
+                const void *k = nt_kv_k_head(kv, a->layer, s, kvh);
+                part_heads(job, kvh, part, &h0, &h1);
+                for (int32_t h = h0; h < h1; h++)
+                    job->scores(q + h * hd, k, stride, s1 - s, hd, scale, a->sc->att + h * stride_sc + (s - j0));
+            }
         }
-        accum_range(job, &tk, tk.j0, tk.e, kv0, kv1, part, true);
-    }
-}
-
-/* One token's keys split by sum blocks over the pool (decode at depth):
- * each job reads whole rows of its block, every KV head's slices, so the
- * threads stream disjoint memory instead of slices of the same rows. */
-typedef struct blocks_job {
-    const attention_job *job;
-    token_keys tk;
-} blocks_job;
-
-static void block_keys(const blocks_job *bj, int64_t i, int32_t *s, int32_t *s1)
-{
-    const int32_t first = bj->tk.j0 / NT_ATTENTION_SUM + (int32_t)i;
-    *s = first * NT_ATTENTION_SUM > bj->tk.j0 ? first * NT_ATTENTION_SUM : bj->tk.j0;
-    *s1 = (first + 1) * NT_ATTENTION_SUM < bj->tk.e ? (first + 1) * NT_ATTENTION_SUM : bj->tk.e;
-}
-
-static void blocks_scores(void *ctx, int64_t i)
-{
-    const blocks_job *bj = ctx;
-    int32_t s, s1;
-    block_keys(bj, i, &s, &s1);
-    scores_range(bj->job, &bj->tk, s, s1, 0, bj->job->a->n_head_kv, 0);
-}
-
-static void blocks_softmax(void *ctx, int64_t h)
-{
-    const blocks_job *bj = ctx;
-    softmax_head(bj->job, &bj->tk, (int32_t)h);
-}
-
-static void blocks_accum(void *ctx, int64_t i)
-{
-    const blocks_job *bj = ctx;
-    int32_t s, s1;
-    block_keys(bj, i, &s, &s1);
-    accum_range(bj->job, &bj->tk, s, s1, 0, bj->job->a->n_head_kv, 0, false);
-}
-
-static void attention_blocks(nt_pool *pool, const attention_job *job, int32_t n_blocks)
-{
-    const nt_attention_args *a = job->a;
-    blocks_job bj = {job, token_at(a, 0)};
-    nt_pool_run(pool, blocks_scores, &bj, n_blocks);
-    nt_pool_run(pool, blocks_softmax, &bj, a->n_head);
-    nt_pool_run(pool, blocks_accum, &bj, n_blocks);
-    for (int32_t h = 0; h < a->n_head; h++) {
-        float *o = bj.tk.out + (int64_t)h * a->head_dim;
-        for (int32_t blk = 1; blk < n_blocks; blk++) {
-            const float *p = sum_slot(a, &bj.tk, h, blk);
-            for (int32_t i = 0; i < a->head_dim; i++) o[i] += p[i];
+        for (int32_t kvh = kv0; kvh < kv1; kvh++) {
+            part_heads(job, kvh, part, &h0, &h1);
+            for (int32_t h = h0; h < h1; h++) {
+                float *scores = a->sc->att + h * stride_sc;
+                if (a->softcap > 0.0f) nt_softcap(scores, a->softcap, n_keys);
+                job->softmax(scores, n_keys);
+                for (int32_t i = 0; i < hd; i++) out[h * hd + i] = 0.0f;
+            }
+        }
+        for (int32_t s = j0, s1; s < e; s = s1) {
+            s1 = segment_end(kv, a->layer, s, e);
+            for (int32_t kvh = kv0; kvh < kv1; kvh++) {
+                const void *v = nt_kv_v_head(kv, a->layer, s, kvh);
+                part_heads(job, kvh, part, &h0, &h1);
+                for (int32_t h = h0; h < h1; h++)
+                    job->accum(out + h * hd, a->sc->att + h * stride_sc + (s - j0), v, stride, s1 - s, hd);
+            }
         }
     }
 }
@@ -313,16 +190,6 @@ void nt_attention(nt_pool *pool, const nt_attention_args *a)
                 job.kv_per_task = d;
                 break;
             }
-    if (job.scores && use && a->batch->n_tok == 1) {
-        const token_keys tk = token_at(a, 0);
-        const int32_t n_blocks = sum_block(tk.j0, tk.e - 1) + 1;
-        /* two blocks a thread at the least: the last block is partial */
-        if (n_blocks >= 2 * threads) {
-            job.parts = 1;
-            attention_blocks(use, &job, n_blocks);
-            return;
-        }
-    }
     nt_pool_run(use, attention_job_run, &job, (int64_t)(a->n_head_kv / job.kv_per_task) * job.parts);
 }
 

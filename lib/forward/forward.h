@@ -152,16 +152,6 @@ typedef struct nt_attention_args {
 
 void nt_attention(nt_pool *pool, const nt_attention_args *a);
 
-/* Keys per block of attention's sums of values (attention.c): a head's row
- * of the scratch's att keeps, after its scores, a sum for each block of a
- * token's keys but the first, and a decoded value head. */
-#define NT_ATTENTION_SUM_KEYS 256
-/* Floats per head row of att for n_ctx keys of head_dim values. */
-static inline int64_t nt_att_stride(int32_t n_ctx, int32_t head_dim)
-{
-    return ((int64_t)n_ctx + (int64_t)head_dim * (n_ctx / NT_ATTENTION_SUM_KEYS + 3) + 15) / 16 * 16;
-}
-
 /* Tokens per product, and per pass of a feed, when a deadline asks for
  * small parts: a product's chunks are then a few rows each, and every
  * chunk passes over all the product's tokens, whose activations must stay

@@ -59,7 +59,7 @@ nexttok_status nt_run_create(const nexttok_model *m, int32_t n_ctx, int32_t n_ba
     if (n_ctx > 0 && n_ctx < B) B = n_ctx;
     run->batch = B;
     run->long_rope = n_ctx > hp->n_ctx_orig;
-    sc->att_stride = nt_att_stride(n_ctx, hp->head_dim);
+    sc->att_stride = ((int64_t)n_ctx + hp->head_dim + 15) / 16 * 16;
     bool ok = floats(&sc->x, B, d.x) && floats(&sc->xb, B, d.xb) && floats(&sc->xb2, B, d.xb2) &&
               floats(&sc->qkv, B, d.qkv) && floats(&sc->hb, B, d.hb) &&
               floats(&sc->hb2, B, d.hb2) && floats(&sc->att, hp->n_head, sc->att_stride);
