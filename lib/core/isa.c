@@ -109,7 +109,7 @@ bool nt_isa_supported(nt_isa isa)
 {
     switch (isa) {
     case NT_ISA_SCALAR: return true;
-#if defined(__x86_64__)
+#if defined(__x86_64__) && !defined(NT_NO_ISA_KERNELS) /* a scalar-only build has no others */
     case NT_ISA_AVX2: {
         static _Atomic int cached = -1;
         int v = atomic_load_explicit(&cached, memory_order_relaxed);
@@ -123,7 +123,7 @@ bool nt_isa_supported(nt_isa isa)
         return (v & NT_X86_AVX512) != 0;
     }
 #endif
-#if defined(__aarch64__)
+#if defined(__aarch64__) && !defined(NT_NO_ISA_KERNELS)
     /* Advanced SIMD is mandatory in AArch64. */
     case NT_ISA_NEON: return true;
 #endif

@@ -8,12 +8,14 @@
 
 #include "types/types.h"
 
-#if defined(__x86_64__) || defined(__i386__)
+/* NT_NO_ISA_KERNELS: a build with the scalar kernels alone (meson option
+ * isa_kernels=false). */
+#if !defined(NT_NO_ISA_KERNELS) && (defined(__x86_64__) || defined(__i386__))
 #  define NT_HAVE_X86 1
 #else
 #  define NT_HAVE_X86 0
 #endif
-#if defined(__aarch64__)
+#if !defined(NT_NO_ISA_KERNELS) && defined(__aarch64__)
 #  define NT_HAVE_NEON 1
 #else
 #  define NT_HAVE_NEON 0

@@ -39,7 +39,7 @@ san='-fsanitize=address,undefined -fno-sanitize-recover=undefined'
 if [ ! -f "$out/build.ninja" ]; then
   setup_log=$(mktemp)
   CC=$CC meson setup "$out" "$src" --buildtype=debugoptimized -Db_sanitize=address,undefined \
-    -Db_lundef=false -Dtests=disabled \
+    -Db_lundef=false -Dtests=disabled -Disa_kernels=false \
     -Dc_args="-fsanitize=fuzzer-no-link -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
     >"$setup_log" || { cat "$setup_log" >&2; exit 1; }
   rm -f "$setup_log"
