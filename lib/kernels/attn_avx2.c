@@ -50,7 +50,7 @@ static inline void nt_store_part(float *out, __m256 v, int64_t r)
 }
 
 #define NT_DEFINE_ATTN_AVX2(T)                                                                      \
-    void nt_attn_scores_##T##_avx2(const float *q, const void *k, size_t stride, int64_t n,         \
+    static void scores1_##T(const float *q, const void *k, size_t stride, int64_t n,                \
                                    int64_t hd, float scale, float *scores)                         \
     {                                                                                               \
         const unsigned char *kb = k;                                                                \
@@ -61,7 +61,7 @@ static inline void nt_store_part(float *out, __m256 v, int64_t r)
             scores[j] = nt_hsum8(acc) * scale;                                                      \
         }                                                                                           \
     }                                                                                               \
-    void nt_attn_accum_##T##_avx2(float *out, const float *w, const void *v, size_t stride,         \
+    static void accum1_##T(float *out, const float *w, const void *v, size_t stride,                \
                                   int64_t n, int64_t hd)                                            \
     {                                                                                               \
         for (int64_t c = 0; c < hd; c += 32) {                                                      \
@@ -100,8 +100,8 @@ static inline float nt_q8_d(const unsigned char *blk)
     return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h)));
 }
 
-void nt_attn_scores_q8_0_avx2(const float *q, const void *k, size_t stride, int64_t n, int64_t hd, float scale,
-                              float *scores)
+static void scores1_q8_0(const float *q, const void *k, size_t stride, int64_t n, int64_t hd, float scale,
+                        float *scores)
 {
     const unsigned char *kb = k;
     const int64_t nb = hd / 32;
@@ -120,7 +120,7 @@ void nt_attn_scores_q8_0_avx2(const float *q, const void *k, size_t stride, int6
     }
 }
 
-void nt_attn_accum_q8_0_avx2(float *out, const float *w, const void *v, size_t stride, int64_t n, int64_t hd)
+static void accum1_q8_0(float *out, const float *w, const void *v, size_t stride, int64_t n, int64_t hd)
 {
     const int64_t nb = hd / 32;
     for (int64_t b = 0; b < nb; b++) { /* one block (32 values) in registers */
@@ -140,3 +140,21 @@ void nt_attn_accum_q8_0_avx2(float *out, const float *w, const void *v, size_t s
         _mm256_storeu_ps(out + 32 * b + 24, a3);
     }
 }
+
+/* The group's query heads one after the other (each row is read from
+ * cache again for each head; the bits are those of one head alone). */
+#define NT_DEFINE_ATTN_HEADS_AVX2(T)                                                                   \
+    void nt_attn_scores_##T##_avx2(const float *q, int32_t nh, const void *k, size_t stride, int64_t n, \
+                                   int64_t hd, float scale, float *scores, int64_t sc_stride)         \
+    {                                                                                                  \
+        for (int32_t h = 0; h < nh; h++) scores1_##T(q + h * hd, k, stride, n, hd, scale, scores + h * sc_stride); \
+    }                                                                                                  \
+    void nt_attn_accum_##T##_avx2(float *out, int32_t nh, const float *w, int64_t w_stride, const void *v, \
+                                  size_t stride, int64_t n, int64_t hd)                                \
+    {                                                                                                  \
+        for (int32_t h = 0; h < nh; h++) accum1_##T(out + h * hd, w + h * w_stride, v, stride, n, hd);  \
+    }
+
+NT_DEFINE_ATTN_HEADS_AVX2(f32)
+NT_DEFINE_ATTN_HEADS_AVX2(f16)
+NT_DEFINE_ATTN_HEADS_AVX2(q8_0)
