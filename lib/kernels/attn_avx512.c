@@ -151,9 +151,49 @@ static inline void nt_prefetch_rows(const unsigned char *p, size_t stride, int64
         _mm512_storeu_ps(o3_ + 48, a33_);                                                              \
     } while (0)
 
+/* out += the weighted sums of n value rows for nh heads: 4 heads at a time
+ * (NT_ACCUM4x64) where heads are whole 64-value chunks, the rest one head
+ * and 64 values at a time; every value's sum runs over the rows in order. */
+#define NT_ACCUM_HEADS(LD, out, nh, w, w_stride, v, stride, n, hd, pf_bytes)                           \
+    do {                                                                                               \
+        int32_t hh_ = 0;                                                                               \
+        if ((hd) % 64 == 0)                                                                            \
+            for (; hh_ + 4 <= (nh); hh_ += 4)                                                          \
+                for (int64_t cc_ = 0; cc_ < (hd); cc_ += 64)                                           \
+                    NT_ACCUM4x64(LD, (out) + hh_ * (hd) + cc_, (hd), (w) + hh_ * (w_stride), (w_stride), (v), (stride), \
+                                 (n), cc_, hh_ == 0 && cc_ == 0 ? (pf_bytes) : 0);                     \
+        for (; hh_ < (nh); hh_++)                                                                      \
+            for (int64_t cc_ = 0; cc_ < (hd); cc_ += 64) {                                             \
+                __mmask16 mm_[4];                                                                      \
+                for (int uu_ = 0; uu_ < 4; uu_++) {                                                    \
+                    const int64_t left_ = (hd) - cc_ - 16 * uu_;                                       \
+                    mm_[uu_] = left_ >= 16 ? (__mmask16)0xFFFF : left_ > 0 ? nt_mask16(left_) : 0;     \
+                }                                                                                      \
+                float *oo_ = (out) + hh_ * (hd) + cc_;                                                 \
+                const float *wh_ = (w) + hh_ * (w_stride);                                             \
+                __m512 s0_ = _mm512_maskz_loadu_ps(mm_[0], oo_), s1_ = _mm512_maskz_loadu_ps(mm_[1], oo_ + 16); \
+                __m512 s2_ = _mm512_maskz_loadu_ps(mm_[2], oo_ + 32), s3_ = _mm512_maskz_loadu_ps(mm_[3], oo_ + 48); \
+                const unsigned char *vr_ = (const unsigned char *)(v);                                 \
+                const size_t pfb_ = hh_ == 0 && cc_ == 0 ? (pf_bytes) : 0;                             \
+                for (int64_t jj_ = 0; jj_ < (n); jj_++, vr_ += (stride)) {                             \
+                    if (pfb_ && jj_ + NT_ATTN_AHEAD < (n)) nt_prefetch_rows(vr_ + NT_ATTN_AHEAD * (stride), (stride), 1, pfb_); \
+                    const __m512 wj_ = _mm512_set1_ps(wh_[jj_]);                                       \
+                    s0_ = _mm512_fmadd_ps(wj_, LD(vr_, cc_, mm_[0]), s0_);                             \
+                    if (mm_[1]) s1_ = _mm512_fmadd_ps(wj_, LD(vr_, cc_ + 16, mm_[1]), s1_);            \
+                    if (mm_[2]) s2_ = _mm512_fmadd_ps(wj_, LD(vr_, cc_ + 32, mm_[2]), s2_);            \
+                    if (mm_[3]) s3_ = _mm512_fmadd_ps(wj_, LD(vr_, cc_ + 48, mm_[3]), s3_);            \
+                }                                                                                      \
+                _mm512_mask_storeu_ps(oo_, mm_[0], s0_);                                               \
+                _mm512_mask_storeu_ps(oo_ + 16, mm_[1], s1_);                                          \
+                _mm512_mask_storeu_ps(oo_ + 32, mm_[2], s2_);                                          \
+                _mm512_mask_storeu_ps(oo_ + 48, mm_[3], s3_);                                          \
+            }                                                                                          \
+    } while (0)
+
 /* Scores go 16 keys at a time (NT_SCORE16), the last n % 16 keys one at a
  * time; within a group of keys the heads take turns while its rows are in
- * L1. BUF: convert the group's rows once into floats for all heads. */
+ * L1. BUF: convert each 16 rows once into floats for all heads (scores and
+ * sums), where more than 4 heads share them. */
 #define NT_DEFINE_ATTN_AVX512(T, BUF)                                                                  \
     void nt_attn_scores_##T##_avx512(const float *q, int32_t nh, const void *k, size_t stride,         \
                                      int64_t n, int64_t hd, float scale, float *scores,                \
@@ -191,38 +231,18 @@ static inline void nt_prefetch_rows(const unsigned char *p, size_t stride, int64
                                     const void *v, size_t stride, int64_t n, int64_t hd)               \
     {                                                                                                  \
         const size_t head_bytes = (size_t)(nt_ld_bytes_##T * (double)hd);                              \
-        int32_t h0 = 0;                                                                                \
-        if (hd % 64 == 0)                                                                              \
-            for (; h0 + 4 <= nh; h0 += 4)                                                              \
-                for (int64_t c = 0; c < hd; c += 64)                                                   \
-                    NT_ACCUM4x64(nt_ld_##T, out + h0 * hd + c, hd, w + h0 * w_stride, w_stride, v, stride, n, \
-                                 c, h0 == 0 && c == 0 ? head_bytes : 0);                               \
-        for (; h0 < nh; h0++) /* one head, 64 values at a time */                                      \
-            for (int64_t c = 0; c < hd; c += 64) {                                                     \
-                __mmask16 m[4];                                                                        \
-                for (int u = 0; u < 4; u++) {                                                          \
-                    const int64_t left = hd - c - 16 * u;                                              \
-                    m[u] = left >= 16 ? (__mmask16)0xFFFF : left > 0 ? nt_mask16(left) : 0;            \
-                }                                                                                      \
-                float *o = out + h0 * hd + c;                                                          \
-                const float *wh = w + h0 * w_stride;                                                   \
-                __m512 a0 = _mm512_maskz_loadu_ps(m[0], o), a1 = _mm512_maskz_loadu_ps(m[1], o + 16);  \
-                __m512 a2 = _mm512_maskz_loadu_ps(m[2], o + 32), a3 = _mm512_maskz_loadu_ps(m[3], o + 48); \
-                const unsigned char *vb = v;                                                           \
-                const bool pf = h0 == 0 && c == 0;                                                     \
-                for (int64_t j = 0; j < n; j++, vb += stride) {                                        \
-                    if (pf && j + NT_ATTN_AHEAD < n) nt_prefetch_rows(vb + NT_ATTN_AHEAD * stride, stride, 1, head_bytes); \
-                    const __m512 wj = _mm512_set1_ps(wh[j]);                                           \
-                    a0 = _mm512_fmadd_ps(wj, nt_ld_##T(vb, c, m[0]), a0);                              \
-                    if (m[1]) a1 = _mm512_fmadd_ps(wj, nt_ld_##T(vb, c + 16, m[1]), a1);               \
-                    if (m[2]) a2 = _mm512_fmadd_ps(wj, nt_ld_##T(vb, c + 32, m[2]), a2);               \
-                    if (m[3]) a3 = _mm512_fmadd_ps(wj, nt_ld_##T(vb, c + 48, m[3]), a3);               \
-                }                                                                                      \
-                _mm512_mask_storeu_ps(o, m[0], a0);                                                    \
-                _mm512_mask_storeu_ps(o + 16, m[1], a1);                                               \
-                _mm512_mask_storeu_ps(o + 32, m[2], a2);                                               \
-                _mm512_mask_storeu_ps(o + 48, m[3], a3);                                               \
-            }                                                                                          \
+        if (!(BUF) || nh <= 4 || hd > NT_ATTN_BUF_HD) {                                                \
+            NT_ACCUM_HEADS(nt_ld_##T, out, nh, w, w_stride, v, stride, n, hd, head_bytes);             \
+            return;                                                                                    \
+        }                                                                                              \
+        float buf[16 * NT_ATTN_BUF_HD];                                                                \
+        const unsigned char *vb = v;                                                                   \
+        for (int64_t j = 0; j < n; j += 16, vb += 16 * stride) {                                       \
+            const int64_t r = n - j < 16 ? n - j : 16, ahead = n - j - 16 < 16 ? n - j - 16 : 16;      \
+            if (ahead > 0) nt_prefetch_rows(vb + 16 * stride, stride, ahead, head_bytes);              \
+            NT_CONVERT_ROWS(nt_ld_##T, vb, stride, r, hd, buf);                                        \
+            NT_ACCUM_HEADS(nt_ld_f32, out, nh, w + j, w_stride, buf, (size_t)hd * sizeof(float), r, hd, 0); \
+        }                                                                                              \
     }
 
 /* Bytes per value of each row type, for the prefetches. */
