@@ -58,13 +58,16 @@ static inline __m512 nt_ld_q8_0(const void *p, int64_t i, __mmask16 m)
 }
 
 /* Rows ahead of the one being read, fetched into cache meanwhile: the rows
- * of a deep cache come from memory, and a prefetch changes no result. */
+ * of a deep cache come from memory, and a prefetch changes no result. The
+ * rows ahead may lie past the call's (the next call's, usually): a
+ * prefetch never faults, so the address is only computed, as an integer. */
 #define NT_ATTN_AHEAD 16
 
-static inline void nt_prefetch_rows(const unsigned char *p, size_t stride, int64_t rows, size_t bytes)
+static inline void nt_prefetch_rows(const void *p, size_t stride, int64_t r0, int64_t r1, size_t bytes)
 {
-    for (int64_t r = 0; r < rows; r++)
-        for (size_t o = 0; o < bytes; o += 64) _mm_prefetch((const char *)(p + (size_t)r * stride + o), _MM_HINT_T0);
+    for (int64_t r = r0; r < r1; r++)
+        for (size_t o = 0; o < bytes; o += 64)
+            _mm_prefetch((const char *)((uintptr_t)p + (size_t)r * stride + o), _MM_HINT_T0);
 }
 
 /* Heads of up to this many values go through a float buffer once per row
@@ -127,7 +130,7 @@ static inline void nt_prefetch_rows(const unsigned char *p, size_t stride, int64
         const unsigned char *vb_ = (const unsigned char *)(v);                                         \
         const size_t pfb_ = (pf_bytes);                                                                \
         for (int64_t j_ = 0; j_ < (n); j_++, vb_ += (stride)) {                                        \
-            if (pfb_ && j_ + NT_ATTN_AHEAD < (n)) nt_prefetch_rows(vb_ + NT_ATTN_AHEAD * (stride), (stride), 1, pfb_); \
+            if (pfb_) nt_prefetch_rows(vb_, (stride), NT_ATTN_AHEAD, NT_ATTN_AHEAD + 1, pfb_); \
             const __m512 v0_ = LD(vb_, (c), 0xFFFF), v1_ = LD(vb_, (c) + 16, 0xFFFF);                  \
             const __m512 v2_ = LD(vb_, (c) + 32, 0xFFFF), v3_ = LD(vb_, (c) + 48, 0xFFFF);             \
             __m512 x_ = _mm512_set1_ps(w0_[j_]);                                                       \
@@ -176,7 +179,7 @@ static inline void nt_prefetch_rows(const unsigned char *p, size_t stride, int64
                 const unsigned char *vr_ = (const unsigned char *)(v);                                 \
                 const size_t pfb_ = hh_ == 0 && cc_ == 0 ? (pf_bytes) : 0;                             \
                 for (int64_t jj_ = 0; jj_ < (n); jj_++, vr_ += (stride)) {                             \
-                    if (pfb_ && jj_ + NT_ATTN_AHEAD < (n)) nt_prefetch_rows(vr_ + NT_ATTN_AHEAD * (stride), (stride), 1, pfb_); \
+                    if (pfb_) nt_prefetch_rows(vr_, (stride), NT_ATTN_AHEAD, NT_ATTN_AHEAD + 1, pfb_); \
                     const __m512 wj_ = _mm512_set1_ps(wh_[jj_]);                                       \
                     s0_ = _mm512_fmadd_ps(wj_, LD(vr_, cc_, mm_[0]), s0_);                             \
                     if (mm_[1]) s1_ = _mm512_fmadd_ps(wj_, LD(vr_, cc_ + 16, mm_[1]), s1_);            \
@@ -206,16 +209,22 @@ static inline void nt_prefetch_rows(const unsigned char *p, size_t stride, int64
         float buf[16 * NT_ATTN_BUF_HD];                                                                \
         int64_t j = 0;                                                                                 \
         for (; j + 16 <= n; j += 16, kb += 16 * stride) {                                              \
-            nt_prefetch_rows(kb + NT_ATTN_AHEAD * stride, stride, j + 16 + NT_ATTN_AHEAD <= n ? 16 : 0, head_bytes); \
+            /* the next 16 rows, a share with each head (not all at once, */                           \
+            /* which stalls on the line fill buffers) */                                               \
+            const int64_t share = (16 + nh - 1) / nh;                                                  \
             if (buffered) {                                                                            \
+                nt_prefetch_rows(kb, stride, NT_ATTN_AHEAD, NT_ATTN_AHEAD + 16, head_bytes);           \
                 NT_CONVERT_ROWS(nt_ld_##T, kb, stride, 16, hd, buf);                                   \
                 const unsigned char *bb = (const unsigned char *)buf;                                  \
                 for (int32_t h = 0; h < nh; h++)                                                       \
                     NT_SCORE16(nt_ld_f32, q + h * hd, bb, (size_t)hd * sizeof(float), hd, vs,          \
                                scores + h * sc_stride + j);                                            \
             } else                                                                                     \
-                for (int32_t h = 0; h < nh; h++)                                                       \
+                for (int32_t h = 0; h < nh; h++) {                                                     \
+                    const int64_t p0 = h * share, p1 = p0 + share < 16 ? p0 + share : 16;              \
+                    nt_prefetch_rows(kb, stride, NT_ATTN_AHEAD + p0, NT_ATTN_AHEAD + p1, head_bytes);  \
                     NT_SCORE16(nt_ld_##T, q + h * hd, kb, stride, hd, vs, scores + h * sc_stride + j); \
+                }                                                                                      \
         }                                                                                              \
         for (; j < n; j++, kb += stride) {                                                             \
             if (buffered) {                                                                            \
@@ -238,8 +247,8 @@ static inline void nt_prefetch_rows(const unsigned char *p, size_t stride, int64
         float buf[16 * NT_ATTN_BUF_HD];                                                                \
         const unsigned char *vb = v;                                                                   \
         for (int64_t j = 0; j < n; j += 16, vb += 16 * stride) {                                       \
-            const int64_t r = n - j < 16 ? n - j : 16, ahead = n - j - 16 < 16 ? n - j - 16 : 16;      \
-            if (ahead > 0) nt_prefetch_rows(vb + 16 * stride, stride, ahead, head_bytes);              \
+            const int64_t r = n - j < 16 ? n - j : 16;                                                 \
+            nt_prefetch_rows(vb, stride, 16, 32, head_bytes);                                          \
             NT_CONVERT_ROWS(nt_ld_##T, vb, stride, r, hd, buf);                                        \
             NT_ACCUM_HEADS(nt_ld_f32, out, nh, w + j, w_stride, buf, (size_t)hd * sizeof(float), r, hd, 0); \
         }                                                                                              \
