@@ -6,7 +6,8 @@
  * of the calling thread, and the bytes of K/V rows read per token.
  * Between layers it reads a share of a 512 MB buffer, as a decode reads
  * the weights, so the rows come from memory, not from the last level cache.
- * Usage: bench_attention [threads] [depth] [reps] [f32|f16|q8_0]
+ * Usage: bench_attention [threads] [depth] [reps] [f32|f16|q8_0|all] [flush MB]
+ * (flush 0: the rows stay in cache, which times the loops' arithmetic).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,15 +48,15 @@ int main(int argc, char **argv)
     float *q = malloc(sizeof(float) * H * HD), *out = malloc(sizeof(float) * H * HD);
     float *att = malloc(sizeof(float) * H * (size_t)(n_ctx + HD));
     for (int i = 0; i < H * HD; i++) q[i] = rnd();
-    const size_t flush_bytes = (size_t)512 << 20, flush_layer = flush_bytes / L / 64 * 64;
-    unsigned char *flush = malloc(flush_bytes);
+    const size_t flush_bytes = (size_t)(argc > 5 ? atoi(argv[5]) : 512) << 20, flush_layer = flush_bytes / L / 64 * 64;
+    unsigned char *flush = malloc(flush_bytes + 64);
     if (!flush) return 1;
     memset(flush, 1, flush_bytes);
     volatile unsigned long sink = 0;
     const uint32_t types[] = {NT_TYPE_F32, NT_TYPE_F16, NT_TYPE_Q8_0};
     const char *names[] = {"f32", "f16", "q8_0"};
     for (int ti = 0; ti < 3; ti++) {
-        if (argc > 4 && strcmp(argv[4], names[ti]) != 0) continue;
+        if (argc > 4 && strcmp(argv[4], "all") != 0 && strcmp(argv[4], names[ti]) != 0) continue;
         nt_kvcache c;
         if (nt_kvcache_init(&c, types[ti], L, n_ctx, HKV, HD, NULL, 1) != NEXTTOK_OK) return 1;
         if (nt_kv_prepare(&c, 0, depth + 1) != NEXTTOK_OK) return 1;

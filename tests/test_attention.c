@@ -40,6 +40,36 @@ static double value(uint32_t type, const unsigned char *rows, size_t stride, int
     return nt_fp16_to_fp32(h);
 }
 
+/* A call for a group of query heads gives each head the bytes of a call
+ * for that head alone (scores and sums; 5 heads: a full set of 4 that
+ * share the value rows' registers and one left over). */
+static void group_matches_single_heads(const nt_type_kernels *k, const unsigned char *krows,
+                                       const unsigned char *vrows, size_t stride, int64_t n, int64_t hd)
+{
+    enum { NH = 5 };
+    const int64_t sc_stride = n + 3; /* rows of scores apart, not packed */
+    float *q = malloc((size_t)(NH * hd) * sizeof *q), *sc = malloc((size_t)(NH * sc_stride) * sizeof *sc);
+    float *one = malloc((size_t)n * sizeof *one), *out = calloc((size_t)(NH * hd), sizeof *out);
+    float *solo = malloc((size_t)hd * sizeof *solo);
+    cr_assert(q && sc && one && out && solo);
+    for (int64_t i = 0; i < NH * hd; i++) q[i] = rnd();
+    k->attn_scores(q, NH, krows, stride, n, hd, 0.125f, sc, sc_stride);
+    for (int h = 0; h < NH; h++) {
+        k->attn_scores(q + h * hd, 1, krows, stride, n, hd, 0.125f, one, n);
+        cr_assert(memcmp(one, sc + h * sc_stride, (size_t)n * sizeof *one) == 0, "hd %lld head %d: group scores differ",
+                  (long long)hd, h);
+        for (int64_t j = 0; j < n; j++) sc[h * sc_stride + j] = fabsf(rnd());
+    }
+    k->attn_accum(out, NH, sc, sc_stride, vrows, stride, n, hd);
+    for (int h = 0; h < NH; h++) {
+        for (int64_t i = 0; i < hd; i++) solo[i] = 0.0f;
+        k->attn_accum(solo, 1, sc + h * sc_stride, n, vrows, stride, n, hd);
+        cr_assert(memcmp(solo, out + h * hd, (size_t)hd * sizeof *solo) == 0, "hd %lld head %d: group sums differ",
+                  (long long)hd, h);
+    }
+    free(q), free(sc), free(one), free(out), free(solo);
+}
+
 Test(attention, isa_loops_match_a_double_reference)
 {
     const uint32_t types[] = {NT_TYPE_F32, NT_TYPE_F16, NT_TYPE_Q8_0};
@@ -71,7 +101,7 @@ Test(attention, isa_loops_match_a_double_reference)
                 }
                 for (int64_t i = 0; i < hd; i++) q[i] = rnd();
                 const float scale = 0.125f;
-                k->attn_scores(q, krows, stride, n, hd, scale, scores);
+                k->attn_scores(q, 1, krows, stride, n, hd, scale, scores, n);
                 for (int64_t j = 0; j < n; j++) {
                     double want = 0.0, mag = 0.0;
                     for (int64_t i = 0; i < hd; i++) {
@@ -86,14 +116,14 @@ Test(attention, isa_loops_match_a_double_reference)
                 for (int64_t j = 0; j < n; j++) scores[j] = fabsf(rnd());
                 out[hd] = 12345.0f; /* must stay untouched */
                 for (int64_t i = 0; i < hd; i++) out[i] = 0.0f;
-                k->attn_accum(out, scores, vrows, stride, n, hd);
+                k->attn_accum(out, 1, scores, n, vrows, stride, n, hd);
                 cr_assert(out[hd] == 12345.0f, "accum wrote past the head");
                 /* keys split in two runs (a ring buffer's wrap) add up to the same bits */
                 float split[257];
                 for (int64_t i = 0; i < hd; i++) split[i] = 0.0f;
                 const int64_t n1 = n / 3;
-                k->attn_accum(split, scores, vrows, stride, n1, hd);
-                k->attn_accum(split, scores + n1, vrows + (size_t)n1 * stride, stride, n - n1, hd);
+                k->attn_accum(split, 1, scores, n, vrows, stride, n1, hd);
+                k->attn_accum(split, 1, scores + n1, n, vrows + (size_t)n1 * stride, stride, n - n1, hd);
                 cr_assert(memcmp(split, out, (size_t)hd * sizeof *out) == 0, "%s %s hd %lld: split accum differs",
                           nt_isa_name((nt_isa)isa), nt_type_traits_get(types[ti])->name, (long long)hd);
                 for (int64_t i = 0; i < hd; i++) {
@@ -106,6 +136,7 @@ Test(attention, isa_loops_match_a_double_reference)
                               "%s %s hd %lld value %lld: %.9g vs %.9g", nt_isa_name((nt_isa)isa),
                               nt_type_traits_get(types[ti])->name, (long long)hd, (long long)i, out[i], want);
                 }
+                group_matches_single_heads(k, krows, vrows, stride, n, hd);
                 checked++;
                 free(krows);
                 free(vrows);

@@ -80,8 +80,8 @@ static void attention_segments(const attention_job *job, int32_t kv0, int32_t kv
             for (int32_t kvh = kv0; kvh < kv1; kvh++) {
                 const void *k = nt_kv_k_head(kv, a->layer, s, kvh);
                 part_heads(job, kvh, part, &h0, &h1);
-                for (int32_t h = h0; h < h1; h++)
-                    job->scores(q + h * hd, k, stride, s1 - s, hd, scale, a->sc->att + h * stride_sc + (s - j0));
+                job->scores(q + h0 * hd, h1 - h0, k, stride, s1 - s, hd, scale, a->sc->att + h0 * stride_sc + (s - j0),
+                            stride_sc);
             }
         }
         for (int32_t kvh = kv0; kvh < kv1; kvh++) {
@@ -98,8 +98,8 @@ static void attention_segments(const attention_job *job, int32_t kv0, int32_t kv
             for (int32_t kvh = kv0; kvh < kv1; kvh++) {
                 const void *v = nt_kv_v_head(kv, a->layer, s, kvh);
                 part_heads(job, kvh, part, &h0, &h1);
-                for (int32_t h = h0; h < h1; h++)
-                    job->accum(out + h * hd, a->sc->att + h * stride_sc + (s - j0), v, stride, s1 - s, hd);
+                job->accum(out + h0 * hd, h1 - h0, a->sc->att + h0 * stride_sc + (s - j0), stride_sc, v, stride, s1 - s,
+                           hd);
             }
         }
     }

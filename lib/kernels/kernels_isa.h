@@ -33,12 +33,12 @@ NT_DECLARE_ACT(avx2)
 NT_DECLARE_ACT(avx512)
 NT_DECLARE_ACT(neon)
 
-/* Attention over F32 and F16 KV rows (attn_<isa>.c). */
-#define NT_DECLARE_ATTN(t, isa)                                                                        \
-    void nt_attn_scores_##t##_##isa(const float *q, const void *k, size_t stride, int64_t n, int64_t hd, \
-                                    float scale, float *scores);                                       \
-    void nt_attn_accum_##t##_##isa(float *out, const float *w, const void *v, size_t stride, int64_t n,  \
-                                   int64_t hd);
+/* Attention over F32, F16 and Q8_0 KV rows (attn_<isa>.c). */
+#define NT_DECLARE_ATTN(t, isa)                                                                          \
+    void nt_attn_scores_##t##_##isa(const float *q, int32_t nh, const void *k, size_t stride, int64_t n,   \
+                                    int64_t hd, float scale, float *scores, int64_t sc_stride);            \
+    void nt_attn_accum_##t##_##isa(float *out, int32_t nh, const float *w, int64_t w_stride, const void *v, \
+                                   size_t stride, int64_t n, int64_t hd);
 NT_DECLARE_ATTN(f32, avx2)
 NT_DECLARE_ATTN(f16, avx2)
 NT_DECLARE_ATTN(f32, avx512)

@@ -83,15 +83,19 @@ typedef void (*nt_dotk_q_fn)(int64_t n, const void *w, const void *xq, size_t xq
 typedef void (*nt_dotk_qp_fn)(int64_t n, const void *w, const void *xq, const void *xp, size_t xq_stride,
                               int k, float *out);
 
-/* Attention over KV rows of a type, for one query head: scores[j] = scale *
- * (q . K_j) for the n key heads at k + j * stride bytes, and out +=
- * sum_j w[j] V_j for the value heads at v + j * stride, one running sum
- * per value in the order of j: the caller zeroes out first, and a run of
- * keys split in two (a ring buffer's wrap) gives the same bits. */
-typedef void (*nt_attn_scores_fn)(const float *q, const void *k, size_t stride, int64_t n, int64_t hd,
-                                  float scale, float *scores);
-typedef void (*nt_attn_accum_fn)(float *out, const float *w, const void *v, size_t stride, int64_t n,
-                                 int64_t hd);
+/* Attention over KV rows of a type, for the nh query heads of one KV
+ * head's group (head h at q + h * hd, its scores at scores + h *
+ * sc_stride): scores[j] = scale * (q . K_j) for the n key heads at k + j *
+ * stride bytes, and out += sum_j w[j] V_j (head h at out + h * hd, its
+ * weights at w + h * w_stride) for the value heads at v + j * stride, one
+ * running sum per value in the order of j: the caller zeroes out first,
+ * and a run of keys split in two (a ring buffer's wrap) gives the same
+ * bits. A head's results are the same bits whatever nh: a call reads each
+ * row once for all its heads. */
+typedef void (*nt_attn_scores_fn)(const float *q, int32_t nh, const void *k, size_t stride, int64_t n,
+                                  int64_t hd, float scale, float *scores, int64_t sc_stride);
+typedef void (*nt_attn_accum_fn)(float *out, int32_t nh, const float *w, int64_t w_stride, const void *v,
+                                 size_t stride, int64_t n, int64_t hd);
 
 /* The activation blocks a type multiplies with in fast mode. */
 typedef enum nt_act_type {
