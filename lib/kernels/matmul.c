@@ -40,6 +40,13 @@
 #ifndef NT_MATMUL_DEQ_BYTES
 #  define NT_MATMUL_DEQ_BYTES (256 * 1024)
 #endif
+/* Tokens from which fast mode packs the activations transposed for the
+ * dotk_qt kernels (qdot.h nt_q8a_pack_t): with two, the packed kernels
+ * were still as fast (their per-token reduction costs less than the
+ * transposition of the weights it saves). */
+#ifndef NT_MATMUL_QT_MIN_TOKENS
+#  define NT_MATMUL_QT_MIN_TOKENS 3
+#endif
 /* Chunks per thread for a single token, so uneven threads even out. */
 #define NT_MATMUL_CHUNKS_PER_THREAD 8
 
@@ -253,10 +260,11 @@ static void nt_act_residual(nt_act_type act, const float *x, const void *xq, int
 /* Quantize the n_tok activation rows for fast mode into ctx->qbuf; with
  * ctx->residual, also what that quantization left over, after them. With
  * `pack` (a dotk_qp kernel and whole groups of tokens), also the rows in
- * the packed layout (qdot.h) after those, when qbuf has room. */
+ * the packed layout (qdot.h) after those, when qbuf has room; with
+ * `transposed` too, in the transposed layout (nt_q8a_pack_t) instead. */
 static bool nt_matmul_quantize(const nt_matmul_ctx *ctx, const nt_type_traits *tr, nt_isa isa,
                                const nt_weight *w, const float *x, int64_t n_tok, bool pack,
-                               nt_matmul_job *job)
+                               bool transposed, nt_matmul_job *job)
 {
     /* a resumed product finds its activations where its stopped run left them */
     const bool fill = !(ctx->stop && ctx->resume);
@@ -285,7 +293,11 @@ static bool nt_matmul_quantize(const nt_matmul_ctx *ctx, const nt_type_traits *t
         for (int pass = 0; pass < passes; pass++) {
             const unsigned char *src = pass ? job->xq2 : job->xq;
             unsigned char *pd = p + (size_t)(pass * n_tok * row);
-            for (int64_t t = 0; fill && t < n_tok; t++) nt_q8a_pack(src + (size_t)(t * row), pd + (size_t)(t * row), nb);
+            const int32_t s_mul = nt_q8a_pack_t_smul(w->type);
+            for (int64_t t = 0; fill && t < n_tok; t++) {
+                if (transposed) nt_q8a_pack_t(src + (size_t)(t * row), pd + (size_t)(t * row), nb, s_mul);
+                else nt_q8a_pack(src + (size_t)(t * row), pd + (size_t)(t * row), nb);
+            }
             if (pass) job->xp2 = pd;
             else job->xp = pd;
         }
@@ -305,10 +317,15 @@ void nt_matmul_ex(const nt_matmul_ctx *ctx, const nt_weight *w, const float *x, 
     }
     nt_matmul_job job = {.w = w, .x = x, .y = y, .n_tok = n_tok, .dot = k->vec_dot, .dotk_tokens = 1};
     const bool pack = k->dotk_qp && k->dotk_q;
-    if (ctx->fast && tr->act != NT_ACT_F32 && k->vec_dot_q && nt_matmul_quantize(ctx, tr, isa, w, x, n_tok, pack, &job)) {
+    /* Several tokens a pass: the transposed layout, whose kernels pay once
+     * per group of weights what the packed ones pay per token; a lone
+     * token keeps the packed one. */
+    const bool transposed = pack && k->dotk_qt && n_tok >= NT_MATMUL_QT_MIN_TOKENS;
+    if (ctx->fast && tr->act != NT_ACT_F32 && k->vec_dot_q &&
+        nt_matmul_quantize(ctx, tr, isa, w, x, n_tok, pack, transposed, &job)) {
         job.dot_q = k->vec_dot_q;
         job.dotk_q = k->dotk_q;
-        if (job.xp) job.dotk_qp = k->dotk_qp;
+        if (job.xp) job.dotk_qp = transposed ? k->dotk_qt : k->dotk_qp;
         job.dotk_tokens = NT_DOTK_Q_MAX;
     } else {
         const nt_isa_kernels *own = nt_isa_kernels_get(isa);

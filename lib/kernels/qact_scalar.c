@@ -68,3 +68,22 @@ void nt_q8a_pack(const void *xq, void *xp, int64_t nb)
         i += G;
     }
 }
+
+void nt_q8a_pack_t(const void *xq, void *xp, int64_t nb, int32_t s_mul)
+{
+    static const int order[16] = {0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15};
+    const nt_q8a_block *x = xq;
+    unsigned char *p = xp;
+    for (int64_t i = 0; i + 8 <= nb;) {
+        const int G = i + 16 <= nb ? 16 : 8;
+        unsigned char *g = p + i * (int64_t)sizeof(nt_q8a_block);
+        for (int l = 0; l < G; l++) {
+            const nt_q8a_block *xb = &x[i + order[l]];
+            const int32_t s = xb->s * s_mul;
+            memcpy(g + 4 * l, &xb->d, 4);
+            memcpy(g + 4 * G + 4 * l, &s, 4);
+            for (int c = 0; c < 8; c++) memcpy(g + 8 * G + 4 * (G * c + l), xb->qs + 4 * c, 4);
+        }
+        i += G;
+    }
+}

@@ -95,6 +95,28 @@ void nt_dotk_qp_q5_0_avx512(int64_t n, const void *w, const void *xq, const void
 void nt_dotk_qp_q5_1_avx512(int64_t n, const void *w, const void *xq, const void *xp, size_t xq_stride, int k, float *out);
 void nt_dotk_qp_q8_0_avx512(int64_t n, const void *w, const void *xq, const void *xp, size_t xq_stride, int k, float *out);
 
+/* The transposed layout of one token's row of nb nt_q8a blocks (nb * 40
+ * bytes), which the AVX-512 dotk_qt kernels read: byte dots chained per
+ * int32 lane leave one block's sum in each lane, with no reduction per
+ * token. Every whole group of 16 blocks, then one group of 8 when 8 or
+ * more blocks are left, at byte 40 * (its first block), holds
+ *   float d[G]; int32_t s[G];  in the lane order of nt_q8a_pack, s the
+ *                              block's sum times s_mul
+ *   int8_t qs[8][G][4];        qs[c][l]: quants 4c..4c+3 of block order[l]
+ * The blocks after those groups are not packed. s_mul is
+ * nt_q8a_pack_t_smul(type) of the weight type the row is for: the _0 types
+ * start each block's sum from -offset * s, the _1 types need s itself. */
+void nt_q8a_pack_t(const void *xq, void *xp, int64_t nb, int32_t s_mul);
+static inline int32_t nt_q8a_pack_t_smul(int type)
+{
+    return type == NT_TYPE_Q4_0 ? -8 : type == NT_TYPE_Q5_0 ? -16 : type == NT_TYPE_Q8_0 ? 0 : 1;
+}
+void nt_dotk_qt_q4_0_avx512(int64_t n, const void *w, const void *xq, const void *xp, size_t xq_stride, int k, float *out);
+void nt_dotk_qt_q4_1_avx512(int64_t n, const void *w, const void *xq, const void *xp, size_t xq_stride, int k, float *out);
+void nt_dotk_qt_q5_0_avx512(int64_t n, const void *w, const void *xq, const void *xp, size_t xq_stride, int k, float *out);
+void nt_dotk_qt_q5_1_avx512(int64_t n, const void *w, const void *xq, const void *xp, size_t xq_stride, int k, float *out);
+void nt_dotk_qt_q8_0_avx512(int64_t n, const void *w, const void *xq, const void *xp, size_t xq_stride, int k, float *out);
+
 #define NT_DECLARE_QUANTIZE_ACT(isa)                                   \
     void nt_quantize_q8a_##isa(const float *x, void *dst, int64_t n); \
     void nt_quantize_q8k_##isa(const float *x, void *dst, int64_t n);

@@ -21,8 +21,6 @@ static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_group)(int t, 
     const bool has_min = nt_ql_has_min(t);
     /* the block order nt_tree16 leaves its sums in */
     const __m512i order = _mm512_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15);
-    const __m512i widx = _mm512_mullo_epi32(order, _mm512_set1_epi32(bytes));
-    const __mmask16 live = G == 16 ? 0xFFFF : 0x00FF;
     __m512i wv[8];
     __mmask64 neg[8];
 #pragma GCC unroll 8
@@ -34,9 +32,8 @@ static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_group)(int t, 
             wv[pair] = _mm512_abs_epi8(wv[pair]);
         }
     }
-    const __m512i wg = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, widx, (const void *)b, 1);
-    const __m512 dw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(wg));
-    const __m512 m = has_min ? _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(wg, 16))) : _mm512_setzero_ps();
+    __m512 dw, m;
+    nt_w_scales(t, G, b, &dw, &m);
 #pragma GCC unroll 8
     for (int u = 0; u < K; u++) {
         __m512i half[2];
@@ -87,11 +84,8 @@ static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_group_p)(int t
 {
     const int bytes = nt_ql_bytes(t), off = nt_ql_offset(t);
     const bool has_min = nt_ql_has_min(t);
-    const __m512i order = _mm512_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15);
-    const __m512i widx = _mm512_mullo_epi32(order, _mm512_set1_epi32(bytes));
     /* lane 4 L + q of the merged quads is block 4 q + L: to `order` */
     const __m512i to_order = _mm512_setr_epi32(0, 8, 1, 9, 4, 12, 5, 13, 2, 10, 3, 11, 6, 14, 7, 15);
-    const __mmask16 live = G == 16 ? 0xFFFF : 0x00FF;
     __m512i lo[4], hi[4];
     __mmask64 nlo[4], nhi[4];
 #pragma GCC unroll 4
@@ -105,9 +99,8 @@ static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_group_p)(int t
             hi[q] = _mm512_abs_epi8(hi[q]);
         }
     }
-    const __m512i wg = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, widx, (const void *)b, 1);
-    const __m512 dw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(wg));
-    const __m512 m = has_min ? _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(wg, 16))) : _mm512_setzero_ps();
+    __m512 dw, m;
+    nt_w_scales(t, G, b, &dw, &m);
 #pragma GCC unroll 8
     for (int u = 0; u < K; u++) {
         const unsigned char *xpu = xp + u * stride;
@@ -141,9 +134,72 @@ static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_group_p)(int t
     }
 }
 
+/* The same group with the activations transposed (qdot.h nt_q8a_pack_t)
+ * at xp: register c of the group holds, in int32 lane l, bytes 4c..4c+3 of
+ * the weight and activation quants of block order[l] (nt_group's lane
+ * order), so eight chained byte dots leave each block's exact sum in its
+ * own lane, with no reduction tree per token; the weights pay for the
+ * transposition once per group, for all K tokens. The _0 types' chains
+ * start from the packed -offset * s, the same integer nt_group subtracts;
+ * the float step is nt_group's, so each token's c_b are the same bits. */
+static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_group_t)(int t, int G, const unsigned char *b,
+                                                                  const unsigned char *xp, size_t stride, int K,
+                                                                  __m512 *acc)
+{
+    const int off = nt_ql_offset(t);
+    const bool has_min = nt_ql_has_min(t);
+    __m512i wt[8];
+    __mmask64 neg[8];
+    nt_w_transposed(t, G, b, wt);
+#pragma GCC unroll 8
+    for (int c = 0; c < 8; c++) {
+        neg[c] = 0;
+        if (t == NT_QL_Q8_0) {
+            neg[c] = _mm512_movepi8_mask(wt[c]);
+            wt[c] = _mm512_abs_epi8(wt[c]);
+        }
+    }
+    __m512 dw, m;
+    nt_w_scales(t, G, b, &dw, &m);
+    /* chunk by chunk across the tokens: eight independent chains in
+     * flight instead of one token's chain of eight dependent dots */
+    __m512i isum[NT_DOTK_Q_MAX];
+#pragma GCC unroll 8
+    for (int u = 0; u < K; u++) {
+        const unsigned char *xpu = xp + u * stride;
+        isum[u] = !off ? _mm512_setzero_si512()
+                  : G == 16 ? _mm512_loadu_si512((const void *)(xpu + 64))
+                            : _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i *)(xpu + 32)));
+    }
+#pragma GCC unroll 8
+    for (int c = 0; c < 8; c++)
+#pragma GCC unroll 8
+        for (int u = 0; u < K; u++) {
+            const unsigned char *xpu = xp + u * stride;
+            __m512i xv = G == 16 ? _mm512_loadu_si512((const void *)(xpu + 8 * G + 64 * c))
+                                 : _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i *)(xpu + 8 * G + 32 * c)));
+            if (t == NT_QL_Q8_0) xv = _mm512_mask_sub_epi8(xv, neg[c], _mm512_setzero_si512(), xv);
+            isum[u] = NT_DPA(isum[u], wt[c], xv);
+        }
+#pragma GCC unroll 8
+    for (int u = 0; u < K; u++) {
+        const unsigned char *xpu = xp + u * stride;
+        __m512 dx;
+        if (G == 16) dx = _mm512_loadu_ps((const void *)xpu);
+        else dx = _mm512_zextps256_ps512(_mm256_loadu_ps((const float *)xpu));
+        __m512 c = _mm512_mul_ps(_mm512_mul_ps(dw, dx), _mm512_cvtepi32_ps(isum[u]));
+        if (has_min) {
+            const __m512i s = G == 16 ? _mm512_loadu_si512((const void *)(xpu + 64))
+                                      : _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i *)(xpu + 32)));
+            c = _mm512_add_ps(c, _mm512_mul_ps(_mm512_mul_ps(m, dx), _mm512_cvtepi32_ps(s)));
+        }
+        acc[u] = _mm512_add_ps(acc[u], c);
+    }
+}
+
 static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_run)(int t, int64_t n, const unsigned char *w,
                                                               const unsigned char *xq, const unsigned char *xp,
-                                                              size_t stride, int K, float *out)
+                                                              bool xt, size_t stride, int K, float *out)
 {
     const int bytes = nt_ql_bytes(t);
     const int64_t nb = n / NT_QK32;
@@ -151,7 +207,14 @@ static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_run)(int t, in
 #pragma GCC unroll 8
     for (int u = 0; u < K; u++) acc[u] = _mm512_setzero_ps();
     int64_t i = 0;
-    if (xp) {
+    if (xp && xt) {
+        for (; i + 16 <= nb; i += 16)
+            NT_V(nt_group_t)(t, 16, w + i * bytes, xp + i * sizeof(nt_q8a_block), stride, K, acc);
+        if (i + 8 <= nb) {
+            NT_V(nt_group_t)(t, 8, w + i * bytes, xp + i * sizeof(nt_q8a_block), stride, K, acc);
+            i += 8;
+        }
+    } else if (xp) {
         for (; i + 16 <= nb; i += 16)
             NT_V(nt_group_p)(t, 16, w + i * bytes, xp + i * sizeof(nt_q8a_block), stride, K, acc);
         if (i + 8 <= nb) {
@@ -183,28 +246,33 @@ static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_run)(int t, in
     for (int u = 0; u < K; u++) out[u] = _mm512_reduce_add_ps(acc[u]);
 }
 
-#define NT_RUN_CASES(T, XP)                                                                           \
+#define NT_RUN_CASES(T, XP, XT)                                                                           \
     switch (k) {                                                                                    \
-    case 1: NT_V(nt_run)(T, n, w, xq, XP, stride, 1, out); break;                                   \
-    case 2: NT_V(nt_run)(T, n, w, xq, XP, stride, 2, out); break;                                   \
-    case 3: NT_V(nt_run)(T, n, w, xq, XP, stride, 3, out); break;                                   \
-    case 4: NT_V(nt_run)(T, n, w, xq, XP, stride, 4, out); break;                                   \
-    case 5: NT_V(nt_run)(T, n, w, xq, XP, stride, 5, out); break;                                   \
-    case 6: NT_V(nt_run)(T, n, w, xq, XP, stride, 6, out); break;                                   \
-    case 7: NT_V(nt_run)(T, n, w, xq, XP, stride, 7, out); break;                                   \
-    case 8: NT_V(nt_run)(T, n, w, xq, XP, stride, 8, out); break;                                   \
+    case 1: NT_V(nt_run)(T, n, w, xq, XP, XT, stride, 1, out); break;                                 \
+    case 2: NT_V(nt_run)(T, n, w, xq, XP, XT, stride, 2, out); break;                                 \
+    case 3: NT_V(nt_run)(T, n, w, xq, XP, XT, stride, 3, out); break;                                 \
+    case 4: NT_V(nt_run)(T, n, w, xq, XP, XT, stride, 4, out); break;                                 \
+    case 5: NT_V(nt_run)(T, n, w, xq, XP, XT, stride, 5, out); break;                                 \
+    case 6: NT_V(nt_run)(T, n, w, xq, XP, XT, stride, 6, out); break;                                 \
+    case 7: NT_V(nt_run)(T, n, w, xq, XP, XT, stride, 7, out); break;                                 \
+    case 8: NT_V(nt_run)(T, n, w, xq, XP, XT, stride, 8, out); break;                                 \
     default: break;                                                                                 \
     }
 #define NT_RUN_TYPE(name, T)                                                                        \
     static __attribute__((noinline)) NT_ATTR void NT_V(nt_run_##name)(int64_t n, const void *w, const void *xq, \
                                                               size_t stride, int k, float *out)       \
     {                                                                                               \
-        NT_RUN_CASES(T, NULL)                                                                       \
+        NT_RUN_CASES(T, NULL, false)                                                                \
     }                                                                                               \
     static __attribute__((noinline)) NT_ATTR void NT_V(nt_runp_##name)(int64_t n, const void *w, const void *xq, \
                                                                const void *xp, size_t stride, int k, float *out) \
     {                                                                                               \
-        NT_RUN_CASES(T, (const unsigned char *)xp)                                                  \
+        NT_RUN_CASES(T, (const unsigned char *)xp, false)                                           \
+    }                                                                                               \
+    static __attribute__((noinline)) NT_ATTR void NT_V(nt_runt_##name)(int64_t n, const void *w, const void *xq, \
+                                                               const void *xp, size_t stride, int k, float *out) \
+    {                                                                                               \
+        NT_RUN_CASES(T, (const unsigned char *)xp, true)                                            \
     }
 
 NT_RUN_TYPE(q4_0, NT_QL_Q4_0)

@@ -11,7 +11,8 @@
 #define NT_QUANT32_FIELDS(t)                                                                              \
     .to_float = nt_##t##_to_float_avx512, .vec_dot = nt_dot_##t##_avx512, .dotk_decoded = nt_dotk_f32_avx512, \
     .gemm_decoded = nt_gemm_f32_avx512,                                                                   \
-    .vec_dot_q = nt_vec_dot_q_##t##_avx512, .dotk_q = nt_dotk_q_##t##_avx512, .dotk_qp = nt_dotk_qp_##t##_avx512
+    .vec_dot_q = nt_vec_dot_q_##t##_avx512, .dotk_q = nt_dotk_q_##t##_avx512, .dotk_qp = nt_dotk_qp_##t##_avx512, \
+    .dotk_qt = nt_dotk_qt_##t##_avx512
 #define NT_QUANT32(t) {NT_QUANT32_FIELDS(t)}
 
 const nt_isa_kernels nt_kernels_avx512 = {

@@ -131,10 +131,12 @@ static void nt_merge_tables(void)
                 m->vec_dot_q = own->vec_dot_q;
                 m->dotk_q = own->dotk_q;
                 m->dotk_qp = own->dotk_qp;
+                m->dotk_qt = own->dotk_qt;
             } else {
                 m->vec_dot_q = ref->vec_dot_q;
                 m->dotk_q = ref->dotk_q;
                 m->dotk_qp = ref->dotk_qp;
+                m->dotk_qt = ref->dotk_qt;
             }
         }
     }

@@ -130,6 +130,8 @@ typedef struct nt_type_kernels {
     nt_vec_dot_q_fn vec_dot_q;   /* fast mode: quantized activations */
     nt_dotk_q_fn dotk_q;         /* ... for up to NT_DOTK_Q_MAX tokens */
     nt_dotk_qp_fn dotk_qp;       /* ... with packed activations too, or NULL */
+    nt_dotk_qp_fn dotk_qt;       /* ... with the transposed layout instead
+                                    (kernels/qdot.h nt_q8a_pack_t), or NULL */
     nt_attn_scores_fn attn_scores; /* KV rows of this type (no scalar */
     nt_attn_accum_fn attn_accum;   /*   fallback: NULL where the ISA has none) */
 } nt_type_kernels;
