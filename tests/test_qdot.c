@@ -486,11 +486,13 @@ Test(qdot, multi_token_dots_match_single_dots_bitwise)
     }
 }
 
-/* The kernels with packed activations (qdot.h nt_q8a_pack), where an ISA
- * has them: each token's result bitwise that ISA's single dot. */
-Test(qdot, packed_multi_token_dots_match_single_dots_bitwise)
+/* The kernels over packed (qdot.h nt_q8a_pack) or transposed
+ * (nt_q8a_pack_t) activations, where an ISA has them: each token's result
+ * bitwise that ISA's single dot. */
+static void check_layout_dots(bool transposed, uint64_t seed)
 {
-    nt_rng r = {29};
+    const char *layout = transposed ? "transposed" : "packed";
+    nt_rng r = {seed};
     variant vs[8];
     const int nv = variants(vs);
     int tested = 0;
@@ -511,18 +513,23 @@ Test(qdot, packed_multi_token_dots_match_single_dots_bitwise)
             for (int u = 0; u < k; u++) {
                 random_activations(x, n, &r);
                 nt_quantize_q8a_scalar(x, rw.xq + (size_t)u * rw.stride, n);
-                nt_q8a_pack(rw.xq + (size_t)u * rw.stride, xp + (size_t)u * rw.stride, nb);
+                if (transposed)
+                    nt_q8a_pack_t(rw.xq + (size_t)u * rw.stride, xp + (size_t)u * rw.stride, nb,
+                                  nt_q8a_pack_t_smul(t->id));
+                else
+                    nt_q8a_pack(rw.xq + (size_t)u * rw.stride, xp + (size_t)u * rw.stride, nb);
             }
             for (int v = 0; v < nv; v++) {
                 const nt_type_kernels *tk = nt_type_kernels_isa(t->id, vs[v].k->isa);
-                if (!tk || !tk->dotk_qp) continue;
+                const nt_dotk_qp_fn dotk = !tk ? NULL : transposed ? tk->dotk_qt : tk->dotk_qp;
+                if (!dotk) continue;
                 use(&vs[v]);
                 float out[NT_DOTK_Q_MAX + 1], want[NT_DOTK_Q_MAX];
                 out[k] = 12345.0f;
-                tk->dotk_qp(n, rw.w, rw.xq, xp, rw.stride, k, out);
+                dotk(n, rw.w, rw.xq, xp, rw.stride, k, out);
                 for (int u = 0; u < k; u++) want[u] = vs[v].k->dot[ti](n, rw.w, rw.xq + (size_t)u * rw.stride);
-                cr_assert(memcmp(out, want, (size_t)k * sizeof *out) == 0, "%s %s nb=%lld k=%d packed", vname(&vs[v]),
-                          t->name, (long long)nb, k);
+                cr_assert(memcmp(out, want, (size_t)k * sizeof *out) == 0, "%s %s nb=%lld k=%d %s", vname(&vs[v]),
+                          t->name, (long long)nb, k, layout);
                 cr_assert(out[k] == 12345.0f, "wrote past k outputs");
                 tested++;
             }
@@ -531,53 +538,8 @@ Test(qdot, packed_multi_token_dots_match_single_dots_bitwise)
             rows_free(&rw);
         }
     }
-    cr_log_info("packed kernels tested: %d cases", tested);
+    cr_log_info("%s kernels tested: %d cases", layout, tested);
 }
 
-/* The kernels with transposed activations (qdot.h nt_q8a_pack_t), where
- * an ISA has them: each token's result bitwise that ISA's single dot. */
-Test(qdot, transposed_multi_token_dots_match_single_dots_bitwise)
-{
-    nt_rng r = {31};
-    variant vs[8];
-    const int nv = variants(vs);
-    int tested = 0;
-    for (int ti = 0; ti < N_TYPES; ti++) {
-        const ltype *t = &ltypes[ti];
-        for (size_t c = 0; c < N_COUNTS; c++)
-        for (int k = 1; k <= NT_DOTK_Q_MAX; k++) {
-            const int64_t nb = block_counts[c], n = nb * 32;
-            rows rw;
-            rows_alloc(&rw, t, nb, k);
-            const size_t xbytes = (size_t)(k - 1) * rw.stride + (size_t)nb * sizeof(nt_q8a_block);
-            nt_guard gp;
-            unsigned char *xp = nt_guarded_alloc(xbytes, &gp);
-            float *x = malloc((size_t)n * sizeof *x);
-            cr_assert(x && xp);
-            memset(xp, 0xA5, xbytes); /* the unpacked tail must not be read */
-            random_blocks_w(t, rw.w, nb, &r, c % 2 == 0);
-            for (int u = 0; u < k; u++) {
-                random_activations(x, n, &r);
-                nt_quantize_q8a_scalar(x, rw.xq + (size_t)u * rw.stride, n);
-                nt_q8a_pack_t(rw.xq + (size_t)u * rw.stride, xp + (size_t)u * rw.stride, nb, nt_q8a_pack_t_smul(t->id));
-            }
-            for (int v = 0; v < nv; v++) {
-                const nt_type_kernels *tk = nt_type_kernels_isa(t->id, vs[v].k->isa);
-                if (!tk || !tk->dotk_qt) continue;
-                use(&vs[v]);
-                float out[NT_DOTK_Q_MAX + 1], want[NT_DOTK_Q_MAX];
-                out[k] = 12345.0f;
-                tk->dotk_qt(n, rw.w, rw.xq, xp, rw.stride, k, out);
-                for (int u = 0; u < k; u++) want[u] = vs[v].k->dot[ti](n, rw.w, rw.xq + (size_t)u * rw.stride);
-                cr_assert(memcmp(out, want, (size_t)k * sizeof *out) == 0, "%s %s nb=%lld k=%d transposed", vname(&vs[v]),
-                          t->name, (long long)nb, k);
-                cr_assert(out[k] == 12345.0f, "wrote past k outputs");
-                tested++;
-            }
-            free(x);
-            nt_guarded_free(&gp);
-            rows_free(&rw);
-        }
-    }
-    cr_log_info("transposed kernels tested: %d cases", tested);
-}
+Test(qdot, packed_multi_token_dots_match_single_dots_bitwise) { check_layout_dots(false, 29); }
+Test(qdot, transposed_multi_token_dots_match_single_dots_bitwise) { check_layout_dots(true, 31); }
