@@ -47,17 +47,19 @@ void nt_quantize_q8k_scalar(const float *x, void *dst, int64_t n)
     }
 }
 
+/* The block order of a group's scale lanes, shared by both layouts. */
+static const int nt_q8a_pack_order[16] = {0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15};
+
 void nt_q8a_pack(const void *xq, void *xp, int64_t nb)
 {
-    static const int order[16] = {0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15};
     const nt_q8a_block *x = xq;
     unsigned char *p = xp;
     for (int64_t i = 0; i + 8 <= nb;) {
         const int G = i + 16 <= nb ? 16 : 8;
         unsigned char *g = p + i * (int64_t)sizeof(nt_q8a_block);
         for (int l = 0; l < G; l++) {
-            memcpy(g + 4 * l, &x[i + order[l]].d, 4);
-            memcpy(g + 4 * G + 4 * l, &x[i + order[l]].s, 4);
+            memcpy(g + 4 * l, &x[i + nt_q8a_pack_order[l]].d, 4);
+            memcpy(g + 4 * G + 4 * l, &x[i + nt_q8a_pack_order[l]].s, 4);
         }
         /* quad q (blocks 4q..4q+3): their values 0..15, then 16..31 */
         for (int b = 0; b < G; b++) {
@@ -71,14 +73,13 @@ void nt_q8a_pack(const void *xq, void *xp, int64_t nb)
 
 void nt_q8a_pack_t(const void *xq, void *xp, int64_t nb, int32_t s_mul)
 {
-    static const int order[16] = {0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15};
     const nt_q8a_block *x = xq;
     unsigned char *p = xp;
     for (int64_t i = 0; i + 8 <= nb;) {
         const int G = i + 16 <= nb ? 16 : 8;
         unsigned char *g = p + i * (int64_t)sizeof(nt_q8a_block);
         for (int l = 0; l < G; l++) {
-            const nt_q8a_block *xb = &x[i + order[l]];
+            const nt_q8a_block *xb = &x[i + nt_q8a_pack_order[l]];
             const int32_t s = xb->s * s_mul;
             memcpy(g + 4 * l, &xb->d, 4);
             memcpy(g + 4 * G + 4 * l, &s, 4);
