@@ -47,6 +47,12 @@
 #ifndef NT_MATMUL_QT_MIN_TOKENS
 #  define NT_MATMUL_QT_MIN_TOKENS 3
 #endif
+/* Up to this many tokens the GEMM is told which rows its thread will
+ * probably take next, to prefetch them (nt_gemm_fn). With more, a chunk's
+ * arithmetic dwarfs its fetch: on one thread the hint still gained 3-6% at
+ * 512 tokens, but end-to-end runs on two busy threads, where the guess is
+ * often wrong, came out slower (noisy: measured on a loaded machine). */
+#define NT_MATMUL_PREFETCH_MAX_TOKENS 256
 /* Chunks per thread for a single token, so uneven threads even out. */
 #define NT_MATMUL_CHUNKS_PER_THREAD 8
 
@@ -220,7 +226,9 @@ static void nt_matmul_rows(const nt_matmul_job *job, int64_t r0, int64_t r1)
         /* the chunk this thread will probably take next: the pool hands
          * chunks out in order, so about `stride` chunks on */
         const int64_t nr0 = r0 + job->stride * job->rows_per_chunk;
-        const void *next = nr0 < n_out ? base + (size_t)nr0 * w->row_bytes : NULL;
+        const void *next = nr0 < n_out && job->n_tok <= NT_MATMUL_PREFETCH_MAX_TOKENS
+                               ? base + (size_t)nr0 * w->row_bytes
+                               : NULL;
         const int64_t nr1 = nr0 + job->rows_per_chunk < n_out ? nr0 + job->rows_per_chunk : n_out;
         const size_t next_bytes = next ? (size_t)(nr1 - nr0) * w->row_bytes : 0;
         job->gemm(n_in, base + (size_t)r0 * w->row_bytes, w->row_bytes, r1 - r0, job->x, n_in, job->n_tok,
