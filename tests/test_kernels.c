@@ -392,7 +392,7 @@ Test(kernels, gemm_matches_vec_dot_bitwise_on_every_isa)
                 for (int64_t j = 0; j < tok; j++)
                     for (int64_t i = 0; i < n; i++) x[j * xs + i] = wide_float(&rng);
                 memset(y, 0x7f, sizeof(float) * (size_t)(tok * ys));
-                k->gemm(n, w, row_bytes, rows, x, xs, tok, y, ys);
+                k->gemm(n, w, row_bytes, rows, x, xs, tok, y, ys, w, (size_t)rows * row_bytes); /* (any hint will do) */
                 for (int64_t j = 0; j < tok; j++) {
                     for (int64_t r = 0; r < rows; r++) {
                         const float want = k->vec_dot(n, w + (size_t)r * row_bytes, x + j * xs);

@@ -160,12 +160,15 @@ static inline void nt_gemm_hsum_avx2(const __m256 *sums, int k, float *out)
     for (int e = 0; e < k; e++) out[e] = nt_hsum256(sums[e]);
 }
 
+#include "kernels/gemm_x86.inc" /* the driver, over this file's tiles (defined below) */
+
 #define NT_DEFINE_GEMM_AVX2(T)                                                                          \
     /* Pass p of one R x TT tile over the main-loop values [i0, i1): as nt_gemm_pass in           \
      * kernels_avx512.c. */                                                                           \
     static inline __attribute__((always_inline)) void nt_gemm_pass_##T(                                \
         int64_t n, const unsigned char *w, size_t rb, const float *pan, const float *x, int64_t xs,   \
-        int p, int64_t i0, int64_t i1, bool last, __m256 *state, __m256 *sums, const int TT)          \
+        int p, int64_t i0, int64_t i1, bool last, __m256 *state, __m256 *sums, nt_gemm_pf *pf,        \
+        const int TT)                                                                                  \
     {                                                                                                  \
         __m256 acc[NT_GEMM_R_AVX2][NT_GEMM_T_AVX2][2];                                                 \
         for (int r = 0; r < NT_GEMM_R_AVX2; r++)                                                       \
@@ -173,7 +176,9 @@ static inline void nt_gemm_hsum_avx2(const __m256 *sums, int k, float *out)
                 for (int a = 0; a < 2; a++)                                                            \
                     acc[r][t][a] = i0 == 0 ? _mm256_setzero_ps() : state[(r * TT + t) * 2 + a];        \
         const float *xp = pan + (p * (n & ~(int64_t)31) + i0) / 2 * TT;                                \
-        for (int64_t i = i0 + 16 * p; i < i1; i += 32, xp += 16 * TT)                                  \
+        const unsigned char *pfp = pf->p;                                                              \
+        for (int64_t i = i0 + 16 * p; i < i1; i += 32, xp += 16 * TT) {                                \
+            nt_gemm_pf_step(&pfp, pf->end); /* a line of the next rows, between the multiply-adds */   \
             for (int a = 0; a < 2; a++) {                                                              \
                 __m256 w0 = nt_load_##T##x8(w, i + 8 * a), w1 = nt_load_##T##x8(w + rb, i + 8 * a);    \
                 NT_IN_REGISTER(w0);                                                                    \
@@ -185,6 +190,8 @@ static inline void nt_gemm_hsum_avx2(const __m256 *sums, int k, float *out)
                     acc[1][t][a] = _mm256_fmadd_ps(w1, xv, acc[1][t][a]);                              \
                 }                                                                                      \
             }                                                                                          \
+        }                                                                                              \
+        pf->p = pfp;                                                                                   \
         if (!last) {                                                                                   \
             for (int r = 0; r < NT_GEMM_R_AVX2; r++)                                                   \
                 for (int t = 0; t < TT; t++)                                                           \
@@ -218,7 +225,7 @@ static inline void nt_gemm_hsum_avx2(const __m256 *sums, int k, float *out)
             }                                                                                          \
     }
 
-/* The driver (gemm_x86.inc) over this file's tiles. */
+/* What the driver (gemm_x86.inc) needs of this file's tiles. */
 #define NT_GEMM_R NT_GEMM_R_AVX2
 #define NT_GEMM_T NT_GEMM_T_AVX2
 #define NT_GEMM_ROWS NT_GEMM_GROUP_AVX2
@@ -231,7 +238,6 @@ static inline void nt_gemm_hsum_avx2(const __m256 *sums, int k, float *out)
 #define NT_GEMM_KC NT_GEMM_KC_AVX2
 #define NT_GEMM_SUMS NT_GEMM_ELEMS_AVX2
 #define NT_GEMM_HSUM nt_gemm_hsum_avx2
-#include "kernels/gemm_x86.inc"
 #define NT_DEFINE_GEMM_ALL(T) NT_DEFINE_GEMM_AVX2(T) NT_DEFINE_GEMM_GROUP(T) NT_DEFINE_GEMM_DRIVER(T)
 NT_DEFINE_GEMM_ALL(f32)
 NT_DEFINE_GEMM_ALL(f16)

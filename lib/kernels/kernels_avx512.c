@@ -133,6 +133,8 @@ NT_DEFINE_DOTS_AVX512(bf16)
 #define NT_GEMM_ELEMS (NT_GEMM_R_AVX512 * NT_GEMM_T_AVX512)
 #define NT_GEMM_SUMS ((NT_GEMM_ELEMS + 15) / 16 * 16)
 
+#include "kernels/gemm_x86.inc" /* the driver, over this file's tiles (defined below) */
+
 /* Loaded once into a register: left alone, GCC folds the load into every
  * FMA that uses it, which doubles the loads, and loads are what a tile has
  * least room for. */
@@ -164,7 +166,7 @@ NT_DEFINE_DOTS_AVX512(bf16)
      * `state`. */                                                                                    \
     static inline __attribute__((always_inline)) void nt_gemm_pass_##T(                                \
         int64_t n, const unsigned char *w, size_t rb, const float *pan, const float *x, int64_t xs, int p, int64_t i0, \
-        int64_t i1, bool last, __m512 *state, __m512 *sums, const int TT)                              \
+        int64_t i1, bool last, __m512 *state, __m512 *sums, nt_gemm_pf *pf, const int TT)              \
     {                                                                                                  \
         const int R = NT_GEMM_R_AVX512;                                                                \
         __m512 acc[NT_GEMM_R_AVX512][NT_GEMM_T_AVX512][2];                                             \
@@ -173,7 +175,12 @@ NT_DEFINE_DOTS_AVX512(bf16)
                 for (int a = 0; a < 2; a++)                                                            \
                     acc[r][t][a] = i0 == 0 ? _mm512_setzero_ps() : state[(r * TT + t) * 2 + a];        \
         const float *xp = pan + (p * (n & ~(int64_t)63) + i0) / 2 * TT;                                \
-        for (int64_t i = i0 + 32 * p; i < i1; i += 64, xp += 32 * TT) NT_GEMM_STEP2(T, i, xp);         \
+        const unsigned char *pfp = pf->p;                                                              \
+        for (int64_t i = i0 + 32 * p; i < i1; i += 64, xp += 32 * TT) {                                \
+            NT_GEMM_STEP2(T, i, xp);                                                                   \
+            nt_gemm_pf_step(&pfp, pf->end); /* a line of the next rows, between the multiply-adds */   \
+        }                                                                                              \
+        pf->p = pfp;                                                                                   \
         if (!last) {                                                                                   \
             for (int r = 0; r < R; r++)                                                                \
                 for (int t = 0; t < TT; t++)                                                           \
@@ -234,7 +241,7 @@ static inline void nt_gemm_hsum(__m512 *sums, int k, float *out)
     }
 }
 
-/* The driver (gemm_x86.inc) over this file's tiles. */
+/* What the driver (gemm_x86.inc) needs of this file's tiles. */
 #define NT_GEMM_R NT_GEMM_R_AVX512
 #define NT_GEMM_T NT_GEMM_T_AVX512
 #define NT_GEMM_ROWS NT_GEMM_GROUP_AVX512
@@ -246,7 +253,6 @@ static inline void nt_gemm_hsum(__m512 *sums, int k, float *out)
 #define NT_GEMM_VEC __m512
 #define NT_GEMM_KC NT_GEMM_KC_AVX512
 #define NT_GEMM_HSUM nt_gemm_hsum
-#include "kernels/gemm_x86.inc"
 #define NT_DEFINE_GEMM_ALL(T) NT_DEFINE_GEMM_AVX512(T) NT_DEFINE_GEMM_GROUP(T) NT_DEFINE_GEMM_DRIVER(T)
 NT_DEFINE_GEMM_ALL(f32)
 NT_DEFINE_GEMM_ALL(f16)

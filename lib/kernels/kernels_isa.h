@@ -75,9 +75,11 @@ NT_DECLARE_DOTK(bf16)
 /* GEMM tiles (nt_gemm_fn in types/types.h). */
 #define NT_DECLARE_GEMM(t)                                                                          \
     void nt_gemm_##t##_avx2(int64_t n, const void *w, size_t row_bytes, int64_t n_rows, const float *x, \
-                            int64_t x_stride, int64_t n_tok, float *y, int64_t y_stride);             \
+                            int64_t x_stride, int64_t n_tok, float *y, int64_t y_stride, const void *next, \
+                            size_t next_bytes);                                                       \
     void nt_gemm_##t##_avx512(int64_t n, const void *w, size_t row_bytes, int64_t n_rows, const float *x, \
-                              int64_t x_stride, int64_t n_tok, float *y, int64_t y_stride);
+                              int64_t x_stride, int64_t n_tok, float *y, int64_t y_stride, const void *next, \
+                              size_t next_bytes);
 
 NT_DECLARE_GEMM(f32)
 NT_DECLARE_GEMM(f16)

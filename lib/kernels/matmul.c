@@ -47,6 +47,12 @@
 #ifndef NT_MATMUL_QT_MIN_TOKENS
 #  define NT_MATMUL_QT_MIN_TOKENS 3
 #endif
+/* Up to this many tokens the GEMM is told which rows its thread will
+ * probably take next, to prefetch them (nt_gemm_fn). With more, a chunk's
+ * arithmetic dwarfs its fetch: on one thread the hint still gained 3-6% at
+ * 512 tokens, but end-to-end runs on two busy threads, where the guess is
+ * often wrong, came out slower (noisy: measured on a loaded machine). */
+#define NT_MATMUL_PREFETCH_MAX_TOKENS 256
 /* Chunks per thread for a single token, so uneven threads even out. */
 #define NT_MATMUL_CHUNKS_PER_THREAD 8
 
@@ -56,6 +62,7 @@ typedef struct nt_matmul_job {
     float *y;
     int64_t n_tok;
     int64_t rows_per_chunk;
+    int64_t stride; /* chunks between two that a thread takes in turn (its threads) */
     nt_vec_dot_fn dot;
     nt_gemm_fn gemm; /* every token at once, over blocks of rows; or NULL */
     nt_dotk_fn dotk; /* NULL: one token at a time */
@@ -132,7 +139,8 @@ static int64_t nt_matmul_rows_dequant(const nt_matmul_job *job, int64_t r0, int6
         for (int64_t r = g0; r < g1; r++)
             job->deq(base + (size_t)r * w->row_bytes, buf + (r - g0) * n_in, n_in);
         if (job->gemm) {
-            job->gemm(n_in, buf, (size_t)n_in * sizeof *buf, g1 - g0, job->x, n_in, job->n_tok, job->y + g0, n_out);
+            job->gemm(n_in, buf, (size_t)n_in * sizeof *buf, g1 - g0, job->x, n_in, job->n_tok, job->y + g0, n_out,
+                      NULL, 0);
             continue;
         }
         for (int64_t t = 0; t < n_groups * k; t += k)
@@ -215,8 +223,16 @@ static void nt_matmul_rows(const nt_matmul_job *job, int64_t r0, int64_t r1)
     }
     int64_t t = 0;
     if (job->gemm && !job->deq) {
+        /* the chunk this thread will probably take next: the pool hands
+         * chunks out in order, so about `stride` chunks on */
+        const int64_t nr0 = r0 + job->stride * job->rows_per_chunk;
+        const void *next = nr0 < n_out && job->n_tok <= NT_MATMUL_PREFETCH_MAX_TOKENS
+                               ? base + (size_t)nr0 * w->row_bytes
+                               : NULL;
+        const int64_t nr1 = nr0 + job->rows_per_chunk < n_out ? nr0 + job->rows_per_chunk : n_out;
+        const size_t next_bytes = next ? (size_t)(nr1 - nr0) * w->row_bytes : 0;
         job->gemm(n_in, base + (size_t)r0 * w->row_bytes, w->row_bytes, r1 - r0, job->x, n_in, job->n_tok,
-                  job->y + r0, n_out);
+                  job->y + r0, n_out, next, next_bytes);
         return;
     }
     if (job->dotk && job->deq)
@@ -364,6 +380,7 @@ void nt_matmul_ex(const nt_matmul_ctx *ctx, const nt_weight *w, const float *x, 
         *ctx->chunk_rows = rows;
     }
     job.rows_per_chunk = rows;
+    job.stride = threads > 1 && macs >= NT_MATMUL_SERIAL_MACS ? threads : 1;
     const int64_t n_chunks = (w->n_out + rows - 1) / rows;
     if (ctx->stop && ctx->done && (size_t)n_chunks <= ctx->done_cap) {
         job.stop = ctx->stop;

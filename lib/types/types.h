@@ -60,9 +60,12 @@ typedef void (*nt_dotk_fn)(int64_t n, const void *w, const float *x, int64_t str
 /* Register-blocked product of n_rows weight rows (row_bytes apart) with
  * n_tok activation rows (x_stride floats apart): y[t * y_stride + r] =
  * vec_dot(n, row r, x + t * x_stride), bitwise that ISA's vec_dot, for any
- * n, n_rows and n_tok. */
+ * n, n_rows and n_tok. `next` (may be NULL) is a hint: next_bytes of the
+ * rows the caller will probably multiply next, prefetched (never read)
+ * while these are multiplied. */
 typedef void (*nt_gemm_fn)(int64_t n, const void *w, size_t row_bytes, int64_t n_rows, const float *x,
-                           int64_t x_stride, int64_t n_tok, float *y, int64_t y_stride);
+                           int64_t x_stride, int64_t n_tok, float *y, int64_t y_stride, const void *next,
+                           size_t next_bytes);
 #define NT_DOTK_MAX 4
 #define NT_DOTK_STATE_FLOATS 256 /* 4 tokens x 4 accumulators x 16 lanes */
 #define NT_DOTK_ALIGN 64         /* the widest main-loop step (AVX-512) */
