@@ -83,7 +83,7 @@ static inline __m256 nt_sum8x8(const __m256 v[8])
  * scores of head q against 8 rows at kb; one score alone; and the sums of
  * nh heads over n rows, 2 heads (32 values each) at a time. */
 #define NT_DEFINE_ATTN_LOOPS_AVX2(T)                                                                       \
-    static inline void nt_score8_##T(const float *q, const unsigned char *kb, size_t stride, int64_t hd,   \
+    static inline __attribute__((always_inline)) void nt_score8_##T(const float *q, const unsigned char *kb, size_t stride, int64_t hd,   \
                                      float scale, float *out)                                              \
     {                                                                                                      \
         __m256 acc[8];                                                                                     \
@@ -95,14 +95,14 @@ static inline __m256 nt_sum8x8(const __m256 v[8])
         }                                                                                                  \
         _mm256_storeu_ps(out, _mm256_mul_ps(nt_sum8x8(acc), _mm256_set1_ps(scale)));                       \
     }                                                                                                      \
-    static inline float nt_score1_##T(const float *q, const unsigned char *kb, int64_t hd, float scale)    \
+    static inline __attribute__((always_inline)) float nt_score1_##T(const float *q, const unsigned char *kb, int64_t hd, float scale)    \
     {                                                                                                      \
         __m256 acc = _mm256_setzero_ps();                                                                  \
         for (int64_t i = 0; i < hd; i += 8)                                                                \
             acc = _mm256_fmadd_ps(nt_ld_f32(q, i, hd - i), nt_ld_##T(kb, i, hd - i), acc);                 \
         return nt_hsum8(acc) * scale;                                                                      \
     }                                                                                                      \
-    static inline void nt_accum2x32_##T(float *o0, float *o1, bool two, const float *w0, const float *w1,  \
+    static inline __attribute__((always_inline)) void nt_accum2x32_##T(float *o0, float *o1, bool two, const float *w0, const float *w1,  \
                                         const unsigned char *vb, size_t stride, int64_t n, int64_t c,      \
                                         int64_t hd)                                                        \
     {                                                                                                      \
@@ -129,8 +129,9 @@ static inline __m256 nt_sum8x8(const __m256 v[8])
         nt_store_part(o0 + c, a0, r0), nt_store_part(o0 + c + 8, a1, r1);                                  \
         nt_store_part(o0 + c + 16, a2, r2), nt_store_part(o0 + c + 24, a3, r3);                            \
     }                                                                                                      \
-    static void nt_accum_heads_##T(float *out, int32_t nh, const float *w, int64_t w_stride,               \
-                                   const unsigned char *vb, size_t stride, int64_t n, int64_t hd)          \
+    static inline __attribute__((always_inline)) void nt_accum_heads_##T(                                  \
+        float *out, int32_t nh, const float *w, int64_t w_stride, const unsigned char *vb, size_t stride,  \
+        int64_t n, int64_t hd)                                                                             \
     {                                                                                                      \
         for (int32_t h = 0; h < nh; h += 2) {                                                              \
             const bool two = h + 1 < nh;                                                                   \
@@ -157,10 +158,13 @@ NT_DEFINE_ATTN_LOOPS_AVX2(q8_0)
  * keys one at a time. BUF: F16 and Q8_0 rows are converted once into a
  * float buffer for all heads, 16 rows at a time, where several heads share
  * them and heads are at most NT_ATTN_BUF_HD values; otherwise each head
- * converts in registers (the same bits). */
+ * converts in registers (the same bits). Heads of 64 and 128 values get
+ * bodies compiled for their size (no run-time loops over the head): the
+ * same operations in the same order. */
 #define NT_DEFINE_ATTN_AVX2(T, BUF)                                                                        \
-    void nt_attn_scores_##T##_avx2(const float *q, int32_t nh, const void *k, size_t stride, int64_t n,    \
-                                   int64_t hd, float scale, float *scores, int64_t sc_stride)              \
+    static inline __attribute__((always_inline)) void nt_attn_scores_##T##_body(                           \
+        const float *q, int32_t nh, const void *k, size_t stride, int64_t n, int64_t hd, float scale,      \
+        float *scores, int64_t sc_stride)                                                                  \
     {                                                                                                      \
         const unsigned char *kb = k;                                                                       \
         float buf[16 * NT_ATTN_BUF_HD];                                                                    \
@@ -189,8 +193,9 @@ NT_DEFINE_ATTN_LOOPS_AVX2(q8_0)
                 for (int32_t h = 0; h < nh; h++) scores[h * sc_stride + j] = nt_score1_##T(q + h * hd, kb, hd, scale); \
         }                                                                                                  \
     }                                                                                                      \
-    void nt_attn_accum_##T##_avx2(float *out, int32_t nh, const float *w, int64_t w_stride, const void *v, \
-                                  size_t stride, int64_t n, int64_t hd)                                    \
+    static inline __attribute__((always_inline)) void nt_attn_accum_##T##_body(                            \
+        float *out, int32_t nh, const float *w, int64_t w_stride, const void *v, size_t stride, int64_t n, \
+        int64_t hd)                                                                                        \
     {                                                                                                      \
         const unsigned char *vb = v;                                                                       \
         if (!(BUF) || nh <= 2 || hd > NT_ATTN_BUF_HD) {                                                    \
@@ -203,6 +208,26 @@ NT_DEFINE_ATTN_LOOPS_AVX2(q8_0)
             NT_CONVERT_ROWS(T, vb, stride, r, hd, buf);                                                    \
             nt_accum_heads_f32(out, nh, w + j, w_stride, (const unsigned char *)buf, (size_t)hd * sizeof(float), r, hd); \
         }                                                                                                  \
+    }                                                                                                      \
+    void nt_attn_scores_##T##_avx2(const float *q, int32_t nh, const void *k, size_t stride, int64_t n,    \
+                                   int64_t hd, float scale, float *scores, int64_t sc_stride)              \
+    {                                                                                                      \
+        if (hd == 64)                                                                                      \
+            nt_attn_scores_##T##_body(q, nh, k, stride, n, 64, scale, scores, sc_stride);                  \
+        else if (hd == 128)                                                                                \
+            nt_attn_scores_##T##_body(q, nh, k, stride, n, 128, scale, scores, sc_stride);                 \
+        else                                                                                               \
+            nt_attn_scores_##T##_body(q, nh, k, stride, n, hd, scale, scores, sc_stride);                  \
+    }                                                                                                      \
+    void nt_attn_accum_##T##_avx2(float *out, int32_t nh, const float *w, int64_t w_stride, const void *v, \
+                                  size_t stride, int64_t n, int64_t hd)                                    \
+    {                                                                                                      \
+        if (hd == 64)                                                                                      \
+            nt_attn_accum_##T##_body(out, nh, w, w_stride, v, stride, n, 64);                              \
+        else if (hd == 128)                                                                                \
+            nt_attn_accum_##T##_body(out, nh, w, w_stride, v, stride, n, 128);                             \
+        else                                                                                               \
+            nt_attn_accum_##T##_body(out, nh, w, w_stride, v, stride, n, hd);                              \
     }
 
 NT_DEFINE_ATTN_AVX2(f32, false)

@@ -111,6 +111,37 @@ static inline void nt_prefetch_rows(const void *p, size_t stride, int64_t r0, in
             }                                                                                          \
     } while (0)
 
+/* Per row type, rows converted into buf (NT_CONVERT_ROWS). Q8_0 heads are
+ * whole blocks: each block's scale is converted once for its 32 quants,
+ * not once per 16 (the same products, so the same bits). */
+static inline __attribute__((always_inline)) void nt_cvt_rows_f32(const unsigned char *kb, size_t stride,
+                                                                   int64_t rows, int64_t hd, float *buf)
+{
+    NT_CONVERT_ROWS(nt_ld_f32, kb, stride, rows, hd, buf);
+}
+
+static inline __attribute__((always_inline)) void nt_cvt_rows_f16(const unsigned char *kb, size_t stride,
+                                                                   int64_t rows, int64_t hd, float *buf)
+{
+    NT_CONVERT_ROWS(nt_ld_f16, kb, stride, rows, hd, buf);
+}
+
+static inline __attribute__((always_inline)) void nt_cvt_rows_q8_0(const unsigned char *kb, size_t stride,
+                                                                    int64_t rows, int64_t hd, float *buf)
+{
+    for (int64_t r = 0; r < rows; r++, kb += stride, buf += hd)
+        for (int64_t i = 0; i < hd; i += 32) {
+            const unsigned char *blk = kb + (i / 32) * 34;
+            uint16_t h;
+            __builtin_memcpy(&h, blk, sizeof h);
+            const __m512 d = _mm512_cvtph_ps(_mm256_set1_epi16((short)h));
+            const __m128i q0 = _mm_loadu_si128((const __m128i *)(blk + 2));
+            const __m128i q1 = _mm_loadu_si128((const __m128i *)(blk + 18));
+            _mm512_storeu_ps(buf + i, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q0)), d));
+            _mm512_storeu_ps(buf + i + 16, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q1)), d));
+        }
+}
+
 /* Values c .. c + 63 of 4 heads (out heads hd apart, weights w_stride
  * apart) summed over n value rows: 16 sums in registers, each row's 64
  * values loaded (and converted) once for the 4 heads. pf_bytes: bytes of
@@ -196,11 +227,14 @@ static inline void nt_prefetch_rows(const void *p, size_t stride, int64_t r0, in
 /* Scores go 16 keys at a time (NT_SCORE16), the last n % 16 keys one at a
  * time; within a group of keys the heads take turns while its rows are in
  * L1. BUF: convert each 16 rows once into floats for all heads (scores and
- * sums), where more than 4 heads share them. */
+ * sums), where more than 4 heads share them. The common head sizes (64,
+ * 128) get bodies of their own, compiled with the size known: unrolled
+ * loops without masks or spilled row pointers, the same operations in the
+ * same order, so the same bits. */
 #define NT_DEFINE_ATTN_AVX512(T, BUF)                                                                  \
-    void nt_attn_scores_##T##_avx512(const float *q, int32_t nh, const void *k, size_t stride,         \
-                                     int64_t n, int64_t hd, float scale, float *scores,                \
-                                     int64_t sc_stride)                                                \
+    static inline __attribute__((always_inline)) void nt_attn_scores_##T##_body(                       \
+        const float *q, int32_t nh, const void *k, size_t stride, int64_t n, int64_t hd, float scale,  \
+        float *scores, int64_t sc_stride)                                                              \
     {                                                                                                  \
         const unsigned char *kb = k;                                                                   \
         const __m512 vs = _mm512_set1_ps(scale);                                                       \
@@ -214,7 +248,7 @@ static inline void nt_prefetch_rows(const void *p, size_t stride, int64_t r0, in
             const int64_t share = (16 + nh - 1) / nh;                                                  \
             if (buffered) {                                                                            \
                 nt_prefetch_rows(kb, stride, NT_ATTN_AHEAD, NT_ATTN_AHEAD + 16, head_bytes);           \
-                NT_CONVERT_ROWS(nt_ld_##T, kb, stride, 16, hd, buf);                                   \
+                nt_cvt_rows_##T(kb, stride, 16, hd, buf);                                            \
                 const unsigned char *bb = (const unsigned char *)buf;                                  \
                 for (int32_t h = 0; h < nh; h++)                                                       \
                     NT_SCORE16(nt_ld_f32, q + h * hd, bb, (size_t)hd * sizeof(float), hd, vs,          \
@@ -228,7 +262,7 @@ static inline void nt_prefetch_rows(const void *p, size_t stride, int64_t r0, in
         }                                                                                              \
         for (; j < n; j++, kb += stride) {                                                             \
             if (buffered) {                                                                            \
-                NT_CONVERT_ROWS(nt_ld_##T, kb, stride, 1, hd, buf);                                    \
+                nt_cvt_rows_##T(kb, stride, 1, hd, buf);                                             \
                 for (int32_t h = 0; h < nh; h++)                                                       \
                     NT_SCORE1(nt_ld_f32, q + h * hd, buf, hd, scale, scores + h * sc_stride + j);      \
             } else                                                                                     \
@@ -236,8 +270,9 @@ static inline void nt_prefetch_rows(const void *p, size_t stride, int64_t r0, in
                     NT_SCORE1(nt_ld_##T, q + h * hd, kb, hd, scale, scores + h * sc_stride + j);       \
         }                                                                                              \
     }                                                                                                  \
-    void nt_attn_accum_##T##_avx512(float *out, int32_t nh, const float *w, int64_t w_stride,          \
-                                    const void *v, size_t stride, int64_t n, int64_t hd)               \
+    static inline __attribute__((always_inline)) void nt_attn_accum_##T##_body(                        \
+        float *out, int32_t nh, const float *w, int64_t w_stride, const void *v, size_t stride, int64_t n, \
+        int64_t hd)                                                                                    \
     {                                                                                                  \
         const size_t head_bytes = (size_t)(nt_ld_bytes_##T * (double)hd);                              \
         if (!(BUF) || nh <= 4 || hd > NT_ATTN_BUF_HD) {                                                \
@@ -249,9 +284,30 @@ static inline void nt_prefetch_rows(const void *p, size_t stride, int64_t r0, in
         for (int64_t j = 0; j < n; j += 16, vb += 16 * stride) {                                       \
             const int64_t r = n - j < 16 ? n - j : 16;                                                 \
             nt_prefetch_rows(vb, stride, 16, 32, head_bytes);                                          \
-            NT_CONVERT_ROWS(nt_ld_##T, vb, stride, r, hd, buf);                                        \
+            nt_cvt_rows_##T(vb, stride, r, hd, buf);                                                 \
             NT_ACCUM_HEADS(nt_ld_f32, out, nh, w + j, w_stride, buf, (size_t)hd * sizeof(float), r, hd, 0); \
         }                                                                                              \
+    }                                                                                                  \
+    void nt_attn_scores_##T##_avx512(const float *q, int32_t nh, const void *k, size_t stride,         \
+                                     int64_t n, int64_t hd, float scale, float *scores,                \
+                                     int64_t sc_stride)                                                \
+    {                                                                                                  \
+        if (hd == 64)                                                                                  \
+            nt_attn_scores_##T##_body(q, nh, k, stride, n, 64, scale, scores, sc_stride);              \
+        else if (hd == 128)                                                                            \
+            nt_attn_scores_##T##_body(q, nh, k, stride, n, 128, scale, scores, sc_stride);             \
+        else                                                                                           \
+            nt_attn_scores_##T##_body(q, nh, k, stride, n, hd, scale, scores, sc_stride);              \
+    }                                                                                                  \
+    void nt_attn_accum_##T##_avx512(float *out, int32_t nh, const float *w, int64_t w_stride,          \
+                                    const void *v, size_t stride, int64_t n, int64_t hd)               \
+    {                                                                                                  \
+        if (hd == 64)                                                                                  \
+            nt_attn_accum_##T##_body(out, nh, w, w_stride, v, stride, n, 64);                          \
+        else if (hd == 128)                                                                            \
+            nt_attn_accum_##T##_body(out, nh, w, w_stride, v, stride, n, 128);                         \
+        else                                                                                           \
+            nt_attn_accum_##T##_body(out, nh, w, w_stride, v, stride, n, hd);                          \
     }
 
 /* Bytes per value of each row type, for the prefetches. */
