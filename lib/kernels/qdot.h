@@ -105,11 +105,13 @@ void nt_dotk_qp_q8_0_avx512(int64_t n, const void *w, const void *xq, const void
  *   int8_t qs[8][G][4];        qs[c][l]: quants 4c..4c+3 of block order[l]
  * The blocks after those groups are not packed. s_mul is
  * nt_q8a_pack_t_smul(type) of the weight type the row is for: the _0 types
- * start each block's sum from -offset * s, the _1 types need s itself. */
+ * start each block's sum from -offset * s, the _1 types need s itself;
+ * Q8_0 has -128 * s, for the VNNI kernels' q + 128 weight bytes (the
+ * others ignore it). */
 void nt_q8a_pack_t(const void *xq, void *xp, int64_t nb, int32_t s_mul);
 static inline int32_t nt_q8a_pack_t_smul(int type)
 {
-    return type == NT_TYPE_Q4_0 ? -8 : type == NT_TYPE_Q5_0 ? -16 : type == NT_TYPE_Q8_0 ? 0 : 1;
+    return type == NT_TYPE_Q4_0 ? -8 : type == NT_TYPE_Q5_0 ? -16 : type == NT_TYPE_Q8_0 ? -128 : 1;
 }
 void nt_dotk_qt_q4_0_avx512(int64_t n, const void *w, const void *xq, const void *xp, size_t xq_stride, int k, float *out);
 void nt_dotk_qt_q4_1_avx512(int64_t n, const void *w, const void *xq, const void *xp, size_t xq_stride, int k, float *out);

@@ -262,7 +262,11 @@ static inline __attribute__((always_inline)) __m512i nt_dp_maddubs(__m512i w, __
 #define NT_DP2(w, x, v, y) _mm512_add_epi32(nt_dp_maddubs(w, x), nt_dp_maddubs(v, y))
 #define NT_DPA(a, w, x) _mm512_add_epi32(a, nt_dp_maddubs(w, x))
 #define NT_ATTR
+/* vpmaddubsw saturates its int16 pairs: 255 * 127 * 2 would not fit, so
+ * Q8_0 keeps the sign trick here */
+#define NT_Q8_BIAS 0
 #include "kernels/qdot_legacy_avx512_body.h"
+#undef NT_Q8_BIAS
 #undef NT_V
 #undef NT_DP
 #undef NT_DP2
@@ -276,7 +280,11 @@ static inline __attribute__((always_inline)) __m512i nt_dp_maddubs(__m512i w, __
 #define NT_DP2(w, x, v, y) _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), w, x), v, y)
 #define NT_DPA(a, w, x) _mm512_dpbusd_epi32(a, w, x)
 #define NT_ATTR __attribute__((target("avx512vnni")))
+/* vpdpbusd adds its four byte products into int32 without saturating:
+ * (q + 128) * qx fits for any byte q */
+#define NT_Q8_BIAS 1
 #include "kernels/qdot_legacy_avx512_body.h"
+#undef NT_Q8_BIAS
 #undef NT_V
 #undef NT_DP
 #undef NT_DP2

@@ -148,13 +148,20 @@ static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_group_t)(int t
 {
     const int off = nt_ql_offset(t);
     const bool has_min = nt_ql_has_min(t);
+    /* Q8_0 with NT_Q8_BIAS: the weights as the bytes q + 128 (q ^ 0x80),
+     * whose chains start from the packed -128 * s, so the sum is exactly
+     * sum q * qx with no per-token sign flip of the activations; without
+     * it, |q| with the signs moved onto the activations. */
+    const bool bias = t == NT_QL_Q8_0 && NT_Q8_BIAS;
     __m512i wt[8];
     __mmask64 neg[8];
     nt_w_transposed(t, G, b, wt);
 #pragma GCC unroll 8
     for (int c = 0; c < 8; c++) {
         neg[c] = 0;
-        if (t == NT_QL_Q8_0) {
+        if (bias) {
+            wt[c] = _mm512_xor_si512(wt[c], _mm512_set1_epi8((char)0x80));
+        } else if (t == NT_QL_Q8_0) {
             neg[c] = _mm512_movepi8_mask(wt[c]);
             wt[c] = _mm512_abs_epi8(wt[c]);
         }
@@ -167,7 +174,7 @@ static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_group_t)(int t
 #pragma GCC unroll 8
     for (int u = 0; u < K; u++) {
         const unsigned char *xpu = xp + u * stride;
-        isum[u] = !off ? _mm512_setzero_si512()
+        isum[u] = !off && !bias ? _mm512_setzero_si512()
                   : G == 16 ? _mm512_loadu_si512((const void *)(xpu + 64))
                             : _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i *)(xpu + 32)));
     }
@@ -178,7 +185,7 @@ static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_group_t)(int t
             const unsigned char *xpu = xp + u * stride;
             __m512i xv = G == 16 ? _mm512_loadu_si512((const void *)(xpu + 8 * G + 64 * c))
                                  : _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i *)(xpu + 8 * G + 32 * c)));
-            if (t == NT_QL_Q8_0) xv = _mm512_mask_sub_epi8(xv, neg[c], _mm512_setzero_si512(), xv);
+            if (t == NT_QL_Q8_0 && !bias) xv = _mm512_mask_sub_epi8(xv, neg[c], _mm512_setzero_si512(), xv);
             isum[u] = NT_DPA(isum[u], wt[c], xv);
         }
 #pragma GCC unroll 8
