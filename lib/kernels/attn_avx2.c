@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "kernels/attn_head_sizes.h"
 #include "kernels/kernels_isa.h"
 
 /* Eight values from p + i, the first `r` of them (r >= 8: all; r <= 0:
@@ -159,7 +160,7 @@ NT_DEFINE_ATTN_LOOPS_AVX2(q8_0)
  * float buffer for all heads, 16 rows at a time, where several heads share
  * them and heads are at most NT_ATTN_BUF_HD values; otherwise each head
  * converts in registers (the same bits). Heads of 64 and 128 values get
- * bodies compiled for their size (no run-time loops over the head): the
+ * bodies compiled for their size (attn_head_sizes.h: no run-time loops over the head): the
  * same operations in the same order. */
 #define NT_DEFINE_ATTN_AVX2(T, BUF)                                                                        \
     static inline __attribute__((always_inline)) void nt_attn_scores_##T##_body(                           \
@@ -208,28 +209,11 @@ NT_DEFINE_ATTN_LOOPS_AVX2(q8_0)
             NT_CONVERT_ROWS(T, vb, stride, r, hd, buf);                                                    \
             nt_accum_heads_f32(out, nh, w + j, w_stride, (const unsigned char *)buf, (size_t)hd * sizeof(float), r, hd); \
         }                                                                                                  \
-    }                                                                                                      \
-    void nt_attn_scores_##T##_avx2(const float *q, int32_t nh, const void *k, size_t stride, int64_t n,    \
-                                   int64_t hd, float scale, float *scores, int64_t sc_stride)              \
-    {                                                                                                      \
-        if (hd == 64)                                                                                      \
-            nt_attn_scores_##T##_body(q, nh, k, stride, n, 64, scale, scores, sc_stride);                  \
-        else if (hd == 128)                                                                                \
-            nt_attn_scores_##T##_body(q, nh, k, stride, n, 128, scale, scores, sc_stride);                 \
-        else                                                                                               \
-            nt_attn_scores_##T##_body(q, nh, k, stride, n, hd, scale, scores, sc_stride);                  \
-    }                                                                                                      \
-    void nt_attn_accum_##T##_avx2(float *out, int32_t nh, const float *w, int64_t w_stride, const void *v, \
-                                  size_t stride, int64_t n, int64_t hd)                                    \
-    {                                                                                                      \
-        if (hd == 64)                                                                                      \
-            nt_attn_accum_##T##_body(out, nh, w, w_stride, v, stride, n, 64);                              \
-        else if (hd == 128)                                                                                \
-            nt_attn_accum_##T##_body(out, nh, w, w_stride, v, stride, n, 128);                             \
-        else                                                                                               \
-            nt_attn_accum_##T##_body(out, nh, w, w_stride, v, stride, n, hd);                              \
     }
 
 NT_DEFINE_ATTN_AVX2(f32, false)
+NT_DEFINE_ATTN_ENTRIES(f32, avx2)
 NT_DEFINE_ATTN_AVX2(f16, true)
+NT_DEFINE_ATTN_ENTRIES(f16, avx2)
 NT_DEFINE_ATTN_AVX2(q8_0, true)
+NT_DEFINE_ATTN_ENTRIES(q8_0, avx2)

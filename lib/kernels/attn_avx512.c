@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "kernels/attn_head_sizes.h"
 #include "kernels/kernels_isa.h"
 
 static inline __mmask16 nt_mask16(int64_t r) { return (__mmask16)((1u << r) - 1u); }
@@ -228,7 +229,7 @@ static inline __attribute__((always_inline)) void nt_cvt_rows_q8_0(const unsigne
  * time; within a group of keys the heads take turns while its rows are in
  * L1. BUF: convert each 16 rows once into floats for all heads (scores and
  * sums), where more than 4 heads share them. The common head sizes (64,
- * 128) get bodies of their own, compiled with the size known: unrolled
+ * 128) get bodies of their own (attn_head_sizes.h), compiled with the size known: unrolled
  * loops without masks or spilled row pointers, the same operations in the
  * same order, so the same bits. */
 #define NT_DEFINE_ATTN_AVX512(T, BUF)                                                                  \
@@ -287,32 +288,14 @@ static inline __attribute__((always_inline)) void nt_cvt_rows_q8_0(const unsigne
             nt_cvt_rows_##T(vb, stride, r, hd, buf);                                                 \
             NT_ACCUM_HEADS(nt_ld_f32, out, nh, w + j, w_stride, buf, (size_t)hd * sizeof(float), r, hd, 0); \
         }                                                                                              \
-    }                                                                                                  \
-    void nt_attn_scores_##T##_avx512(const float *q, int32_t nh, const void *k, size_t stride,         \
-                                     int64_t n, int64_t hd, float scale, float *scores,                \
-                                     int64_t sc_stride)                                                \
-    {                                                                                                  \
-        if (hd == 64)                                                                                  \
-            nt_attn_scores_##T##_body(q, nh, k, stride, n, 64, scale, scores, sc_stride);              \
-        else if (hd == 128)                                                                            \
-            nt_attn_scores_##T##_body(q, nh, k, stride, n, 128, scale, scores, sc_stride);             \
-        else                                                                                           \
-            nt_attn_scores_##T##_body(q, nh, k, stride, n, hd, scale, scores, sc_stride);              \
-    }                                                                                                  \
-    void nt_attn_accum_##T##_avx512(float *out, int32_t nh, const float *w, int64_t w_stride,          \
-                                    const void *v, size_t stride, int64_t n, int64_t hd)               \
-    {                                                                                                  \
-        if (hd == 64)                                                                                  \
-            nt_attn_accum_##T##_body(out, nh, w, w_stride, v, stride, n, 64);                          \
-        else if (hd == 128)                                                                            \
-            nt_attn_accum_##T##_body(out, nh, w, w_stride, v, stride, n, 128);                         \
-        else                                                                                           \
-            nt_attn_accum_##T##_body(out, nh, w, w_stride, v, stride, n, hd);                          \
     }
 
 /* Bytes per value of each row type, for the prefetches. */
 static const double nt_ld_bytes_f32 = 4.0, nt_ld_bytes_f16 = 2.0, nt_ld_bytes_q8_0 = 34.0 / 32.0;
 
 NT_DEFINE_ATTN_AVX512(f32, false)
+NT_DEFINE_ATTN_ENTRIES(f32, avx512)
 NT_DEFINE_ATTN_AVX512(f16, true)
+NT_DEFINE_ATTN_ENTRIES(f16, avx512)
 NT_DEFINE_ATTN_AVX512(q8_0, true)
+NT_DEFINE_ATTN_ENTRIES(q8_0, avx512)
