@@ -3,7 +3,10 @@
  * each model's matrices of one layer times n_tok tokens through nt_matmul on
  * one thread, timed by the thread's CPU clock, and every output checked
  * against the single-token dot (the GEMM's contract is bitwise equality).
- * Usage: bench_gemm [n_tok [seconds per case [only this case's index]]]
+ * Usage: bench_gemm [n_tok [seconds per case [only this case's index [copies]]]]
+ * With copies, the products cycle through that many copies of each weight
+ * (enough of them to overflow the caches: the rows then come from memory,
+ * as in a model's prefill).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,12 +45,14 @@ int main(int argc, char **argv)
     };
     printf("%-6s %-5s %5s %5s %9s %s\n", "model", "type", "n_in", "n_out", "GFLOP/s", "bitwise");
     const int only = argc > 3 ? atoi(argv[3]) : -1;
+    const int copies = argc > 4 && atoi(argv[4]) > 1 ? atoi(argv[4]) : 1;
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         if (only >= 0 && (size_t)only != s) continue;
         const shape *sh = &shapes[s];
         const size_t es = sh->type == NT_TYPE_F32 ? 4 : 2;
         const size_t nw = (size_t)sh->n_in * (size_t)sh->n_out;
-        unsigned char *data = aligned_alloc(64, (nw * es + 63) / 64 * 64);
+        const size_t bytes = (nw * es + 63) / 64 * 64;
+        unsigned char *data = aligned_alloc(64, bytes * (size_t)copies);
         float *x = malloc(sizeof(float) * (size_t)(sh->n_in * n_tok));
         float *y = malloc(sizeof(float) * (size_t)(sh->n_out * n_tok));
         for (size_t i = 0; i < nw; i++) {
@@ -59,14 +64,17 @@ int main(int argc, char **argv)
             }
         }
         for (int64_t i = 0; i < sh->n_in * n_tok; i++) x[i] = (float)((i * 7919) % 1000) / 1000.0f - 0.5f;
+        for (int c = 1; c < copies; c++) memcpy(data + bytes * (size_t)c, data, bytes);
         nt_weight w = {data, sh->type, sh->n_in, sh->n_out, (size_t)sh->n_in * es};
         nt_matmul(NULL, &w, x, n_tok, y); /* warm-up */
         int reps = 0;
         double t0 = cpu_now(), el;
         do {
+            w.data = data + bytes * (size_t)(reps % copies);
             nt_matmul(NULL, &w, x, n_tok, y);
             reps++;
         } while ((el = cpu_now() - t0) < budget);
+        w.data = data;
         const nt_type_kernels *k = nt_type_kernels_get(sh->type);
         int64_t bad = 0;
         for (int64_t t = 0; t < n_tok; t++)
