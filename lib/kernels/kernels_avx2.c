@@ -227,6 +227,8 @@ static inline void nt_gemm_hsum_avx2(const __m256 *sums, int k, float *out)
 
 /* What the driver (gemm_x86.inc) needs of this file's tiles. */
 #define NT_GEMM_R NT_GEMM_R_AVX2
+#define NT_GEMM_PASSES 2
+#define NT_GEMM_ACC 2
 #define NT_GEMM_T NT_GEMM_T_AVX2
 #define NT_GEMM_ROWS NT_GEMM_GROUP_AVX2
 #define NT_GEMM_STEP 32

@@ -108,20 +108,27 @@ NT_DEFINE_DOTS_AVX512(f16)
 NT_DEFINE_DOTS_AVX512(bf16)
 
 /*
- * GEMM tiles: NT_GEMM_R_AVX512 rows x NT_GEMM_T_AVX512 tokens. The dot
- * above keeps four accumulators per output, vector g of the main loop in
- * accumulator g % 4 (then the whole vectors of the rest in accumulator 0,
- * the masked tail in 1). Four per element do not fit a useful tile in 32
- * registers, but the accumulators never meet before the end, so a tile
- * runs two passes over its rows, accumulators 0 and 1 and then 2 and 3,
- * two registers per element, and combines them as the dot does:
- * (a0 + a1) + (a2 + a3). Sixteen elements share the shuffles of one
- * horizontal sum. (4 x 6 tiles with one register per element need four
- * passes; measured, they spent over a third of their time outside the
- * inner loop, parking and combining accumulators and leaving short loops,
- * and were no faster than the multi-token dot.)
+ * GEMM tiles: R rows x NT_GEMM_T_AVX512 tokens. The dot above keeps four
+ * accumulators per output, vector g of the main loop in accumulator g % 4
+ * (then the whole vectors of the rest in accumulator 0, the masked tail in
+ * 1), and they never meet before the end, so a tile can run them as
+ * separate passes over its rows and combine them as the dot does:
+ * (a0 + a1) + (a2 + a3). Two shapes, each where it measured faster on a CPU
+ * retiring two 512-bit FMAs a cycle:
+ *  - pairs (F32): 2 rows, two passes of accumulators 0, 1 and then 2, 3, two
+ *    registers per element. A step loads 16 vectors for 24 FMAs, but reads
+ *    a row's weights two adjacent lines at a time.
+ *  - quads (F16, BF16): 4 rows, four passes, pass p doing accumulator p, one
+ *    register per element: 10 loads for 24 FMAs (a register-only copy of
+ *    the loops ran 15% faster than the pairs' at 12 steps a pass). Pass p
+ *    reads only every fourth vector of a row, which for F32 is every fourth
+ *    line, and F32 prefill then ran no faster (weights streaming from
+ *    memory, not in the loop); with 2-byte weights the passes share lines,
+ *    and F16 prefill ran 10% faster.
+ * Sixteen elements share the shuffles of one horizontal sum.
  */
-#define NT_GEMM_R_AVX512 2
+#define NT_GEMM_R2_AVX512 2
+#define NT_GEMM_R4_AVX512 4
 #define NT_GEMM_T_AVX512 6
 /* Long rows go in blocks of this many values (a multiple of 64), so that a
  * tile's six activation slices (24 KiB) stay in L1 while a group of
@@ -130,27 +137,31 @@ NT_DEFINE_DOTS_AVX512(bf16)
 #define NT_GEMM_KC_AVX512 1024
 #define NT_GEMM_GROUP_AVX512 16
 
-#define NT_GEMM_ELEMS (NT_GEMM_R_AVX512 * NT_GEMM_T_AVX512)
-#define NT_GEMM_SUMS ((NT_GEMM_ELEMS + 15) / 16 * 16)
+/* Elements of a quads tile, and their room in whole sixteens. */
+#define NT_GEMM_ELEMS16 ((NT_GEMM_R4_AVX512 * NT_GEMM_T_AVX512 + 15) / 16 * 16)
 
 #include "kernels/gemm_x86.inc" /* the driver, over this file's tiles (defined below) */
 
 /* Loaded once into a register: left alone, GCC folds the load into every
- * FMA that uses it, which doubles the loads, and loads are what a tile has
- * least room for. */
+ * FMA that uses it, which multiplies the loads, and loads are what a tile
+ * has least room for. */
 #define NT_IN_REGISTER(v) __asm__("" : "+v"(v))
+
+/* Fully unrolled: GCC leaves the quads' loops over a tile's 24 elements
+ * rolled, which sends the accumulators through memory at each pass's end. */
+#define NT_UNROLL _Pragma("GCC unroll 8")
 
 /* acc[r][t][0..1] += rows' vectors at i and i + 16 times each token's,
  * which are at xp (the panel's next 2 * TT vectors). */
 #define NT_GEMM_STEP2(T, i, xp)                                                                        \
     do {                                                                                               \
-        __m512 w0[NT_GEMM_R_AVX512], w1[NT_GEMM_R_AVX512];                                             \
+        __m512 w0[NT_GEMM_R2_AVX512], w1[NT_GEMM_R2_AVX512];                                           \
         for (int r = 0; r < R; r++) {                                                                  \
             w0[r] = nt_load_##T##x16(w + r * rb, (i));                                                 \
             w1[r] = nt_load_##T##x16(w + r * rb, (i) + 16);                                            \
         }                                                                                              \
         for (int t = 0; t < TT; t++) {                                                                 \
-            __m512 x0 = _mm512_load_ps((xp) + 32 * t), x1 = _mm512_load_ps((xp) + 32 * t + 16);       \
+            __m512 x0 = _mm512_load_ps((xp) + 32 * t), x1 = _mm512_load_ps((xp) + 32 * t + 16);        \
             NT_IN_REGISTER(x0);                                                                        \
             NT_IN_REGISTER(x1);                                                                        \
             for (int r = 0; r < R; r++) acc[r][t][0] = _mm512_fmadd_ps(w0[r], x0, acc[r][t][0]);       \
@@ -158,18 +169,18 @@ NT_DEFINE_DOTS_AVX512(bf16)
         }                                                                                              \
     } while (0)
 
-#define NT_DEFINE_GEMM_AVX512(T)                                                                        \
-    /* Pass p (accumulators 2p and 2p + 1) of one R x TT tile over the main-loop values [i0, i1),    \
-     * the tokens' in the panel `pan` (nt_gemm_pack), the rest of the row in x: from zero when       \
-     * i0 == 0, else from `state`; with `last`, also the rest of the row, and the pair's sum goes     \
-     * into sums[r * TT + t] (p == 0) or is added to it (p == 1), else the accumulators go back to   \
-     * `state`. */                                                                                    \
+#define NT_DEFINE_GEMM_PAIRS_AVX512(T)                                                                 \
+    /* Pass p (accumulators 2p and 2p + 1) of one R x TT tile over the main-loop values [i0, i1),      \
+     * the tokens' in the panel `pan` (nt_gemm_pack2), the rest of the row in x: from zero when        \
+     * i0 == 0, else from `state`; with `last`, also the rest of the row, and the pair's sum goes      \
+     * into sums[r * TT + t] (p == 0) or is added to it (p == 1), else the accumulators go back to     \
+     * `state`. */                                                                                     \
     static inline __attribute__((always_inline)) void nt_gemm_pass_##T(                                \
         int64_t n, const unsigned char *w, size_t rb, const float *pan, const float *x, int64_t xs, int p, int64_t i0, \
         int64_t i1, bool last, __m512 *state, __m512 *sums, nt_gemm_pf *pf, const int TT)              \
     {                                                                                                  \
-        const int R = NT_GEMM_R_AVX512;                                                                \
-        __m512 acc[NT_GEMM_R_AVX512][NT_GEMM_T_AVX512][2];                                             \
+        const int R = NT_GEMM_R2_AVX512;                                                               \
+        __m512 acc[NT_GEMM_R2_AVX512][NT_GEMM_T_AVX512][2];                                            \
         for (int r = 0; r < R; r++)                                                                    \
             for (int t = 0; t < TT; t++)                                                               \
                 for (int a = 0; a < 2; a++)                                                            \
@@ -189,7 +200,7 @@ NT_DEFINE_DOTS_AVX512(bf16)
         }                                                                                              \
         if (p == 0) {                                                                                  \
             for (int64_t i = i1; i + 16 <= n; i += 16) {                                               \
-                __m512 wv[NT_GEMM_R_AVX512];                                                           \
+                __m512 wv[NT_GEMM_R2_AVX512];                                                          \
                 for (int r = 0; r < R; r++) wv[r] = nt_load_##T##x16(w + r * rb, i);                   \
                 for (int t = 0; t < TT; t++) {                                                         \
                     const __m512 xv = _mm512_loadu_ps(x + t * xs + i);                                 \
@@ -199,7 +210,7 @@ NT_DEFINE_DOTS_AVX512(bf16)
             if (n & 15) {                                                                              \
                 const int64_t i = n & ~(int64_t)15;                                                    \
                 const __mmask16 m = nt_tail_mask16(n - i);                                             \
-                __m512 wv[NT_GEMM_R_AVX512];                                                           \
+                __m512 wv[NT_GEMM_R2_AVX512];                                                          \
                 for (int r = 0; r < R; r++) wv[r] = nt_tail_##T##x16(w + r * rb, i, m);                \
                 for (int t = 0; t < TT; t++) {                                                         \
                     const __m512 xv = _mm512_maskz_loadu_ps(m, x + t * xs + i);                        \
@@ -214,11 +225,76 @@ NT_DEFINE_DOTS_AVX512(bf16)
             }                                                                                          \
     }
 
+#define NT_DEFINE_GEMM_QUADS_AVX512(T)                                                                 \
+    /* Pass p (accumulator p) of one R x TT tile over the main-loop values [i0, i1), the tokens' in    \
+     * the panel `pan` (nt_gemm_pack4), the rest of the row in x: from zero when i0 == 0, else from    \
+     * `state`; with `last`, also the dot's rest of the row (whole vectors in pass 0, the masked tail  \
+     * in pass 1), and the accumulator goes into the sums as the dot combines them: a0 into            \
+     * sums[e], a1 added to it, a2 into sums[NT_GEMM_ELEMS16 + e], a3 added to that and the pair to    \
+     * sums[e]; else the accumulators go back to `state`. */                                           \
+    static inline __attribute__((always_inline)) void nt_gemm_pass_##T(                                \
+        int64_t n, const unsigned char *w, size_t rb, const float *pan, const float *x, int64_t xs, int p, int64_t i0, \
+        int64_t i1, bool last, __m512 *state, __m512 *sums, nt_gemm_pf *pf, const int TT)              \
+    {                                                                                                  \
+        const int R = NT_GEMM_R4_AVX512;                                                               \
+        __m512 acc[NT_GEMM_R4_AVX512][NT_GEMM_T_AVX512];                                               \
+        NT_UNROLL for (int r = 0; r < R; r++)                                                          \
+            NT_UNROLL for (int t = 0; t < TT; t++) acc[r][t] = i0 == 0 ? _mm512_setzero_ps() : state[r * TT + t]; \
+        const float *xp = pan + (p * (n & ~(int64_t)63) + i0) / 4 * TT;                                \
+        const unsigned char *pfp = pf->p;                                                              \
+        for (int64_t i = i0 + 16 * p; i < i1; i += 64, xp += 16 * TT) {                                \
+            __m512 wv[NT_GEMM_R4_AVX512];                                                              \
+            NT_UNROLL for (int r = 0; r < R; r++) {                                                    \
+                wv[r] = nt_load_##T##x16(w + r * rb, i);                                               \
+                NT_IN_REGISTER(wv[r]);                                                                 \
+            }                                                                                          \
+            NT_UNROLL for (int t = 0; t < TT; t++) {                                                   \
+                __m512 xv = _mm512_load_ps(xp + 16 * t);                                               \
+                NT_IN_REGISTER(xv);                                                                    \
+                NT_UNROLL for (int r = 0; r < R; r++) acc[r][t] = _mm512_fmadd_ps(wv[r], xv, acc[r][t]); \
+            }                                                                                          \
+            nt_gemm_pf_step(&pfp, pf->end); /* a line of the next rows, between the multiply-adds */   \
+        }                                                                                              \
+        pf->p = pfp;                                                                                   \
+        if (!last) {                                                                                   \
+            NT_UNROLL for (int r = 0; r < R; r++)                                                      \
+                NT_UNROLL for (int t = 0; t < TT; t++) state[r * TT + t] = acc[r][t];                  \
+            return;                                                                                    \
+        }                                                                                              \
+        if (p == 0)                                                                                    \
+            for (int64_t i = i1; i + 16 <= n; i += 16) {                                               \
+                __m512 wv[NT_GEMM_R4_AVX512];                                                          \
+                NT_UNROLL for (int r = 0; r < R; r++) wv[r] = nt_load_##T##x16(w + r * rb, i);         \
+                NT_UNROLL for (int t = 0; t < TT; t++) {                                               \
+                    const __m512 xv = _mm512_loadu_ps(x + t * xs + i);                                 \
+                    NT_UNROLL for (int r = 0; r < R; r++) acc[r][t] = _mm512_fmadd_ps(wv[r], xv, acc[r][t]); \
+                }                                                                                      \
+            }                                                                                          \
+        if (p == 1 && (n & 15)) {                                                                      \
+            const int64_t i = n & ~(int64_t)15;                                                        \
+            const __mmask16 m = nt_tail_mask16(n - i);                                                 \
+            __m512 wv[NT_GEMM_R4_AVX512];                                                              \
+            NT_UNROLL for (int r = 0; r < R; r++) wv[r] = nt_tail_##T##x16(w + r * rb, i, m);          \
+            NT_UNROLL for (int t = 0; t < TT; t++) {                                                   \
+                const __m512 xv = _mm512_maskz_loadu_ps(m, x + t * xs + i);                            \
+                NT_UNROLL for (int r = 0; r < R; r++) acc[r][t] = _mm512_fmadd_ps(wv[r], xv, acc[r][t]); \
+            }                                                                                          \
+        }                                                                                              \
+        NT_UNROLL for (int r = 0; r < R; r++)                                                          \
+            NT_UNROLL for (int t = 0; t < TT; t++) {                                                   \
+                const int e = r * TT + t;                                                              \
+                if (p == 0) sums[e] = acc[r][t];                                                       \
+                else if (p == 1) sums[e] = _mm512_add_ps(sums[e], acc[r][t]);                          \
+                else if (p == 2) sums[NT_GEMM_ELEMS16 + e] = acc[r][t];                                \
+                else sums[e] = _mm512_add_ps(sums[e], _mm512_add_ps(sums[NT_GEMM_ELEMS16 + e], acc[r][t])); \
+            }                                                                                          \
+    }
+
 /* The k tokens' main-loop values [0, n64) (rows xs apart) in the order the
  * passes read them, so that a pass streams through one contiguous run and
  * rows a power of two apart do not fight over L1 sets: for pass p, step s
  * (values 64s ..), token t, vector a of the pair: vector 4s + 2p + a. */
-static inline void nt_gemm_pack(const float *x, int64_t xs, int64_t k, int64_t n64, float *pan)
+static inline void nt_gemm_pack2(const float *x, int64_t xs, int64_t k, int64_t n64, float *pan)
 {
     for (int p = 0; p < 2; p++)
         for (int64_t i = 32 * p; i < n64; i += 64)
@@ -226,6 +302,25 @@ static inline void nt_gemm_pack(const float *x, int64_t xs, int64_t k, int64_t n
                 _mm512_store_ps(pan, _mm512_loadu_ps(x + t * xs + i));
                 _mm512_store_ps(pan + 16, _mm512_loadu_ps(x + t * xs + i + 16));
             }
+}
+
+/* The k tokens' main-loop values [0, n64) (rows xs apart) in the order the
+ * passes read them, so that a pass streams through one contiguous run and
+ * rows a power of two apart do not fight over L1 sets: for pass p, step s
+ * (values 64s ..), token t: vector 4s + p. */
+static inline void nt_gemm_pack4(const float *x, int64_t xs, int64_t k, int64_t n64, float *pan)
+{
+    /* Read each token's values in order (a stream the prefetcher follows:
+     * the activations come from L2), writing them to the panel in L1. */
+    const int64_t quarter = n64 / 4 * k; /* floats of a pass */
+    for (int64_t t = 0; t < k; t++)
+        for (int64_t i = 0; i < n64; i += 64) {
+            float *d = pan + (i / 4) * k + 16 * t;
+            _mm512_store_ps(d, _mm512_loadu_ps(x + t * xs + i));
+            _mm512_store_ps(d + quarter, _mm512_loadu_ps(x + t * xs + i + 16));
+            _mm512_store_ps(d + 2 * quarter, _mm512_loadu_ps(x + t * xs + i + 32));
+            _mm512_store_ps(d + 3 * quarter, _mm512_loadu_ps(x + t * xs + i + 48));
+        }
 }
 
 /* The horizontal sums of k combined accumulators, sixteen at a time (the
@@ -241,22 +336,44 @@ static inline void nt_gemm_hsum(__m512 *sums, int k, float *out)
     }
 }
 
-/* What the driver (gemm_x86.inc) needs of this file's tiles. */
-#define NT_GEMM_R NT_GEMM_R_AVX512
+/* What the driver (gemm_x86.inc) needs of this file's tiles; the shape's
+ * own (rows, passes, packer) are set before each type's instantiation (the
+ * driver's macros expand with the definitions in force there). */
 #define NT_GEMM_T NT_GEMM_T_AVX512
 #define NT_GEMM_ROWS NT_GEMM_GROUP_AVX512
 #define NT_GEMM_STEP 64
 #define NT_GEMM_ALIGN 64
-#define NT_GEMM_PACK nt_gemm_pack
 #define NT_GEMM_NAME(T) nt_gemm_##T##_avx512
 #define NT_GEMM_DOT(T) nt_dot_##T##_avx512
 #define NT_GEMM_VEC __m512
 #define NT_GEMM_KC NT_GEMM_KC_AVX512
 #define NT_GEMM_HSUM nt_gemm_hsum
-#define NT_DEFINE_GEMM_ALL(T) NT_DEFINE_GEMM_AVX512(T) NT_DEFINE_GEMM_GROUP(T) NT_DEFINE_GEMM_DRIVER(T)
-NT_DEFINE_GEMM_ALL(f32)
-NT_DEFINE_GEMM_ALL(f16)
-NT_DEFINE_GEMM_ALL(bf16)
+
+#define NT_GEMM_R NT_GEMM_R2_AVX512
+#define NT_GEMM_PASSES 2
+#define NT_GEMM_ACC 2
+#define NT_GEMM_PACK nt_gemm_pack2
+#define NT_GEMM_SUMS 16 /* 2 x 6 elements */
+NT_DEFINE_GEMM_PAIRS_AVX512(f32)
+NT_DEFINE_GEMM_GROUP(f32)
+NT_DEFINE_GEMM_DRIVER(f32)
+
+#undef NT_GEMM_R
+#undef NT_GEMM_PASSES
+#undef NT_GEMM_ACC
+#undef NT_GEMM_PACK
+#undef NT_GEMM_SUMS
+#define NT_GEMM_R NT_GEMM_R4_AVX512
+#define NT_GEMM_PASSES 4
+#define NT_GEMM_ACC 1
+#define NT_GEMM_PACK nt_gemm_pack4
+#define NT_GEMM_SUMS (2 * NT_GEMM_ELEMS16) /* the combined sums, then (a2) until pass 3 adds it in */
+NT_DEFINE_GEMM_QUADS_AVX512(f16)
+NT_DEFINE_GEMM_GROUP(f16)
+NT_DEFINE_GEMM_DRIVER(f16)
+NT_DEFINE_GEMM_QUADS_AVX512(bf16)
+NT_DEFINE_GEMM_GROUP(bf16)
+NT_DEFINE_GEMM_DRIVER(bf16)
 
 void nt_axpy_f32_avx512(float *y, float a, const float *x, int64_t n)
 {

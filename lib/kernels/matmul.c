@@ -373,7 +373,10 @@ void nt_matmul_ex(const nt_matmul_ctx *ctx, const nt_weight *w, const float *x, 
         const int64_t part_rows = (int64_t)(part / ((double)w->n_in * (double)n_tok));
         if (part_rows < rows) rows = part_rows;
     }
-    if (job.gemm && rows > 1) rows &= ~(int64_t)1; /* the tiles take rows in pairs; an odd one goes dot by dot */
+    /* the tiles take rows in fours (AVX-512) or pairs (AVX2); the rows
+     * left over go dot by dot */
+    if (job.gemm && rows > 3) rows &= ~(int64_t)3;
+    else if (job.gemm && rows > 1) rows &= ~(int64_t)1;
     if (rows < 1) rows = 1;
     if (ctx->chunk_rows) {
         if (ctx->stop && ctx->resume && *ctx->chunk_rows > 0) rows = *ctx->chunk_rows;
