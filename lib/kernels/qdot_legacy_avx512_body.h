@@ -215,21 +215,28 @@ static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_run)(int t, in
     for (int u = 0; u < K; u++) acc[u] = _mm512_setzero_ps();
     int64_t i = 0;
     if (xp && xt) {
-        for (; i + 16 <= nb; i += 16)
+        for (; i + 16 <= nb; i += 16) {
+            nt_ql_prefetch(w + i * bytes, 16 * bytes);
             NT_V(nt_group_t)(t, 16, w + i * bytes, xp + i * sizeof(nt_q8a_block), stride, K, acc);
+        }
         if (i + 8 <= nb) {
             NT_V(nt_group_t)(t, 8, w + i * bytes, xp + i * sizeof(nt_q8a_block), stride, K, acc);
             i += 8;
         }
     } else if (xp) {
-        for (; i + 16 <= nb; i += 16)
+        for (; i + 16 <= nb; i += 16) {
+            nt_ql_prefetch(w + i * bytes, 16 * bytes);
             NT_V(nt_group_p)(t, 16, w + i * bytes, xp + i * sizeof(nt_q8a_block), stride, K, acc);
+        }
         if (i + 8 <= nb) {
             NT_V(nt_group_p)(t, 8, w + i * bytes, xp + i * sizeof(nt_q8a_block), stride, K, acc);
             i += 8;
         }
     } else {
-        for (; i + 16 <= nb; i += 16) NT_V(nt_group)(t, 16, w + i * bytes, xq + i * sizeof(nt_q8a_block), stride, K, acc);
+        for (; i + 16 <= nb; i += 16) {
+            nt_ql_prefetch(w + i * bytes, 16 * bytes);
+            NT_V(nt_group)(t, 16, w + i * bytes, xq + i * sizeof(nt_q8a_block), stride, K, acc);
+        }
         if (i + 8 <= nb) {
             NT_V(nt_group)(t, 8, w + i * bytes, xq + i * sizeof(nt_q8a_block), stride, K, acc);
             i += 8;
