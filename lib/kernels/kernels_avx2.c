@@ -133,7 +133,6 @@ NT_DEFINE_DOTS_AVX2(bf16)
  * accumulators, two weight vectors and one activation vector fill the 16
  * ymm registers.
  */
-#define NT_GEMM_R_AVX2 2
 #define NT_GEMM_T_AVX2 3
 #define NT_GEMM_KC_AVX2 1024
 #define NT_GEMM_GROUP_AVX2 16

@@ -127,8 +127,6 @@ NT_DEFINE_DOTS_AVX512(bf16)
  *    and F16 prefill ran 10% faster.
  * Sixteen elements share the shuffles of one horizontal sum.
  */
-#define NT_GEMM_R2_AVX512 2
-#define NT_GEMM_R4_AVX512 4
 #define NT_GEMM_T_AVX512 6
 /* Long rows go in blocks of this many values (a multiple of 64), so that a
  * tile's six activation slices (24 KiB) stay in L1 while a group of

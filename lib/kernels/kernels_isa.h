@@ -60,6 +60,11 @@ float nt_dot_bf16_portable_neon(int64_t n, const void *w, const float *x);
 #define NT_DOTK_AVX512 4 /* 32 zmm registers: 4 tokens x 4 accumulators */
 #define NT_DOTK_NEON 4   /* 32 q registers */
 
+/* Rows of a GEMM tile (nt_type_kernels.gemm_rows; kernels_<isa>.c says why) */
+#define NT_GEMM_R_AVX2 2
+#define NT_GEMM_R2_AVX512 2 /* F32: the pairs tile */
+#define NT_GEMM_R4_AVX512 4 /* F16, BF16: the quads tile */
+
 #define NT_DECLARE_DOTK(t)                                                                    \
     void nt_dotk_##t##_avx2(int64_t n, const void *w, const float *x, int64_t stride,         \
                             int64_t i0, int64_t i1, float *state, float *out);                \

@@ -65,6 +65,7 @@ typedef struct nt_matmul_job {
     int64_t stride; /* chunks between two that a thread takes in turn (its threads) */
     nt_vec_dot_fn dot;
     nt_gemm_fn gemm; /* every token at once, over blocks of rows; or NULL */
+    int gemm_rows;   /* its tile's rows */
     nt_dotk_fn dotk; /* NULL: one token at a time */
     int dotk_tokens;
     nt_to_float_fn deq; /* quantized rows: dotk is the F32 one, run over rows
@@ -348,9 +349,11 @@ void nt_matmul_ex(const nt_matmul_ctx *ctx, const nt_weight *w, const float *x, 
         if (k->dotk) {
             job.dotk = k->dotk;
             job.gemm = k->gemm;
+            job.gemm_rows = k->gemm_rows;
         } else if (k->dotk_decoded) { /* quantized: see nt_matmul_rows_dequant */
             job.dotk = k->dotk_decoded;
             job.gemm = k->gemm_decoded;
+            job.gemm_rows = k->gemm_rows;
             job.deq = k->to_float;
         }
         if (job.dotk) job.dotk_tokens = own->dotk_tokens;
@@ -373,10 +376,9 @@ void nt_matmul_ex(const nt_matmul_ctx *ctx, const nt_weight *w, const float *x, 
         const int64_t part_rows = (int64_t)(part / ((double)w->n_in * (double)n_tok));
         if (part_rows < rows) rows = part_rows;
     }
-    /* the tiles take rows in fours (AVX-512) or pairs (AVX2); the rows
-     * left over go dot by dot */
-    if (job.gemm && rows > 3) rows &= ~(int64_t)3;
-    else if (job.gemm && rows > 1) rows &= ~(int64_t)1;
+    /* the tiles take whole tiles of rows; what is left of a chunk goes
+     * dot by dot */
+    if (job.gemm && job.gemm_rows > 1 && rows >= job.gemm_rows) rows -= rows % job.gemm_rows;
     if (rows < 1) rows = 1;
     if (ctx->chunk_rows) {
         if (ctx->stop && ctx->resume && *ctx->chunk_rows > 0) rows = *ctx->chunk_rows;

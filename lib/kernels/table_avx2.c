@@ -5,8 +5,8 @@
 #include "kernels/qdot.h"
 #include "types/type_kernels.h"
 
-#define NT_FLOAT(t) {.vec_dot = nt_dot_##t##_avx2, .dotk = nt_dotk_##t##_avx2, .gemm = nt_gemm_##t##_avx2}
-#define NT_QUANT(t) {.to_float = nt_##t##_to_float_avx2, .vec_dot = nt_dot_##t##_avx2, .dotk_decoded = nt_dotk_f32_avx2, .gemm_decoded = nt_gemm_f32_avx2, .vec_dot_q = nt_vec_dot_q_##t##_avx2, .dotk_q = nt_dotk_q_##t##_avx2}
+#define NT_FLOAT(t) {.vec_dot = nt_dot_##t##_avx2, .dotk = nt_dotk_##t##_avx2, .gemm = nt_gemm_##t##_avx2, .gemm_rows = NT_GEMM_R_AVX2}
+#define NT_QUANT(t) {.to_float = nt_##t##_to_float_avx2, .vec_dot = nt_dot_##t##_avx2, .dotk_decoded = nt_dotk_f32_avx2, .gemm_decoded = nt_gemm_f32_avx2, .gemm_rows = NT_GEMM_R_AVX2, .vec_dot_q = nt_vec_dot_q_##t##_avx2, .dotk_q = nt_dotk_q_##t##_avx2}
 
 const nt_isa_kernels nt_kernels_avx2 = {
     .dotk_tokens = NT_DOTK_AVX2,
@@ -19,8 +19,10 @@ const nt_isa_kernels nt_kernels_avx2 = {
     .quantize = {[NT_ACT_Q8A] = nt_quantize_q8a_avx2, [NT_ACT_Q8K] = nt_quantize_q8k_avx2},
     .type = {
         [NT_TYPE_F32] = {.vec_dot = nt_dot_f32_avx2, .dotk = nt_dotk_f32_avx2, .gemm = nt_gemm_f32_avx2,
+                         .gemm_rows = NT_GEMM_R_AVX2,
                          .attn_scores = nt_attn_scores_f32_avx2, .attn_accum = nt_attn_accum_f32_avx2},
         [NT_TYPE_F16] = {.vec_dot = nt_dot_f16_avx2, .dotk = nt_dotk_f16_avx2, .gemm = nt_gemm_f16_avx2,
+                         .gemm_rows = NT_GEMM_R_AVX2,
                          .attn_scores = nt_attn_scores_f16_avx2, .attn_accum = nt_attn_accum_f16_avx2},
         [NT_TYPE_BF16] = NT_FLOAT(bf16),
         [NT_TYPE_Q4_0] = NT_QUANT(q4_0),

@@ -5,12 +5,12 @@
 #include "kernels/qdot.h"
 #include "types/type_kernels.h"
 
-#define NT_FLOAT(t) {.vec_dot = nt_dot_##t##_avx512, .dotk = nt_dotk_##t##_avx512, .gemm = nt_gemm_##t##_avx512}
-#define NT_QUANT(t) {.to_float = nt_##t##_to_float_avx512, .vec_dot = nt_dot_##t##_avx512, .dotk_decoded = nt_dotk_f32_avx512, .gemm_decoded = nt_gemm_f32_avx512, .vec_dot_q = nt_vec_dot_q_##t##_avx512, .dotk_q = nt_dotk_q_##t##_avx512}
+#define NT_FLOAT(t) {.vec_dot = nt_dot_##t##_avx512, .dotk = nt_dotk_##t##_avx512, .gemm = nt_gemm_##t##_avx512, .gemm_rows = NT_GEMM_R4_AVX512}
+#define NT_QUANT(t) {.to_float = nt_##t##_to_float_avx512, .vec_dot = nt_dot_##t##_avx512, .dotk_decoded = nt_dotk_f32_avx512, .gemm_decoded = nt_gemm_f32_avx512, .gemm_rows = NT_GEMM_R2_AVX512, .vec_dot_q = nt_vec_dot_q_##t##_avx512, .dotk_q = nt_dotk_q_##t##_avx512}
 /* the 32-wide types: with the packed-activation dot too */
 #define NT_QUANT32_FIELDS(t)                                                                              \
     .to_float = nt_##t##_to_float_avx512, .vec_dot = nt_dot_##t##_avx512, .dotk_decoded = nt_dotk_f32_avx512, \
-    .gemm_decoded = nt_gemm_f32_avx512,                                                                   \
+    .gemm_decoded = nt_gemm_f32_avx512, .gemm_rows = NT_GEMM_R2_AVX512,                                   \
     .vec_dot_q = nt_vec_dot_q_##t##_avx512, .dotk_q = nt_dotk_q_##t##_avx512, .dotk_qp = nt_dotk_qp_##t##_avx512, \
     .dotk_qt = nt_dotk_qt_##t##_avx512
 #define NT_QUANT32(t) {NT_QUANT32_FIELDS(t)}
@@ -26,8 +26,10 @@ const nt_isa_kernels nt_kernels_avx512 = {
     .quantize = {[NT_ACT_Q8A] = nt_quantize_q8a_avx512, [NT_ACT_Q8K] = nt_quantize_q8k_avx512},
     .type = {
         [NT_TYPE_F32] = {.vec_dot = nt_dot_f32_avx512, .dotk = nt_dotk_f32_avx512, .gemm = nt_gemm_f32_avx512,
+                         .gemm_rows = NT_GEMM_R2_AVX512,
                          .attn_scores = nt_attn_scores_f32_avx512, .attn_accum = nt_attn_accum_f32_avx512},
         [NT_TYPE_F16] = {.vec_dot = nt_dot_f16_avx512, .dotk = nt_dotk_f16_avx512, .gemm = nt_gemm_f16_avx512,
+                         .gemm_rows = NT_GEMM_R4_AVX512,
                          .attn_scores = nt_attn_scores_f16_avx512, .attn_accum = nt_attn_accum_f16_avx512},
         [NT_TYPE_BF16] = NT_FLOAT(bf16),
         [NT_TYPE_Q4_0] = NT_QUANT32(q4_0),

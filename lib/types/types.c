@@ -118,12 +118,14 @@ static void nt_merge_tables(void)
                 m->dotk_decoded = own->dotk_decoded;
                 m->gemm = own->gemm;
                 m->gemm_decoded = own->gemm_decoded;
+                m->gemm_rows = own->gemm_rows;
             } else {
                 m->vec_dot = ref->vec_dot;
                 m->dotk = ref->dotk;
                 m->dotk_decoded = ref->dotk_decoded;
                 m->gemm = ref->gemm;
                 m->gemm_decoded = ref->gemm_decoded;
+                m->gemm_rows = ref->gemm_rows;
             }
             m->attn_scores = own->attn_scores;
             m->attn_accum = own->attn_accum;

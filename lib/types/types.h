@@ -130,6 +130,9 @@ typedef struct nt_type_kernels {
     nt_gemm_fn gemm;             /* ... for blocks of rows and tokens */
     nt_gemm_fn gemm_decoded;     /* quantized types: the F32 gemm, over
                                     rows decoded with to_float */
+    int32_t gemm_rows;           /* rows of a tile of gemm (or gemm_decoded):
+                                    a chunk of rows given to it is a
+                                    multiple of this, the rest go dot by dot */
     nt_vec_dot_q_fn vec_dot_q;   /* fast mode: quantized activations */
     nt_dotk_q_fn dotk_q;         /* ... for up to NT_DOTK_Q_MAX tokens */
     nt_dotk_qp_fn dotk_qp;       /* ... with packed activations too, or NULL */
