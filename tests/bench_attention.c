@@ -18,13 +18,7 @@
 #include "forward/forward.h"
 #include "kvcache/kvcache.h"
 #include "types/types.h"
-
-static double clock_s(clockid_t c)
-{
-    struct timespec ts;
-    clock_gettime(c, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "support/bench_clock.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 static float rnd(void)
@@ -79,11 +73,11 @@ int main(int argc, char **argv)
                 unsigned long acc = 0;
                 for (size_t o = 0; o < flush_layer; o += 64) acc += flush[(size_t)l * flush_layer + o];
                 sink += acc;
-                const double t0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
+                const double t0 = nt_bench_clock_s(CLOCK_MONOTONIC), c0 = nt_bench_clock_s(CLOCK_THREAD_CPUTIME_ID);
                 a.layer = l;
                 nt_attention(pool, &a);
-                wall += clock_s(CLOCK_MONOTONIC) - t0;
-                cpu += clock_s(CLOCK_THREAD_CPUTIME_ID) - c0;
+                wall += nt_bench_clock_s(CLOCK_MONOTONIC) - t0;
+                cpu += nt_bench_clock_s(CLOCK_THREAD_CPUTIME_ID) - c0;
             }
             if (wall < best) best = wall;
             if (cpu < cpu_best) cpu_best = cpu;

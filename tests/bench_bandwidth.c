@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "support/bench_clock.h"
 
 typedef struct slice {
     const uint64_t *p;
@@ -21,13 +22,6 @@ typedef struct slice {
     uint64_t sum;
     pthread_barrier_t *start;
 } slice;
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static void *read_slice(void *arg)
 {
@@ -75,9 +69,9 @@ int main(int argc, char **argv)
             if (pthread_create(&th[t], NULL, read_slice, &sl[t]) != 0) return 1;
         }
         pthread_barrier_wait(&start);
-        const double t0 = now_s();
+        const double t0 = nt_bench_wall_s();
         pthread_barrier_wait(&start);
-        const double secs = now_s() - t0;
+        const double secs = nt_bench_wall_s() - t0;
         for (int t = 0; t < threads; t++) {
             pthread_join(th[t], NULL);
             check += sl[t].sum;

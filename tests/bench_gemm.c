@@ -16,13 +16,7 @@
 #include "core/isa.h"
 #include "kernels/kernels.h"
 #include "types/types.h"
-
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "support/bench_clock.h"
 
 typedef struct shape {
     const char *model;
@@ -68,12 +62,12 @@ int main(int argc, char **argv)
         nt_weight w = {data, sh->type, sh->n_in, sh->n_out, (size_t)sh->n_in * es};
         nt_matmul(NULL, &w, x, n_tok, y); /* warm-up */
         int reps = 0;
-        double t0 = cpu_now(), el;
+        double t0 = nt_bench_cpu_s(), el;
         do {
             w.data = data + bytes * (size_t)(reps % copies);
             nt_matmul(NULL, &w, x, n_tok, y);
             reps++;
-        } while ((el = cpu_now() - t0) < budget);
+        } while ((el = nt_bench_cpu_s() - t0) < budget);
         w.data = data;
         const nt_type_kernels *k = nt_type_kernels_get(sh->type);
         int64_t bad = 0;

@@ -12,13 +12,7 @@
 #include "core/isa.h"
 #include "kernels/kernels.h"
 #include "types/types.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "support/bench_clock.h"
 
 int main(int argc, char **argv)
 {
@@ -49,11 +43,11 @@ int main(int argc, char **argv)
                 for (int p = 0; p < 2; p++) {
                     nt_matmul(pools[p], &w, x, ntok, y); /* warm-up */
                     int reps = 0;
-                    double t0 = now(), el;
+                    double t0 = nt_bench_wall_s(), el;
                     do {
                         nt_matmul(pools[p], &w, x, ntok, y);
                         reps++;
-                    } while ((el = now() - t0) < budget);
+                    } while ((el = nt_bench_wall_s() - t0) < budget);
                     double flops = 2.0 * N * N * ntok * reps;
                     printf("%-7s %-5s %4d %7d %9.2f %9.2f\n", nt_isa_name((nt_isa)isa),
                            nt_type_traits_get(types[t])->name, ntok, nt_pool_n_threads(pools[p]),

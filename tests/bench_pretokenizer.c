@@ -12,6 +12,7 @@
 
 #include "nexttok.h"
 #include "tokenizer/pretokenizer.h"
+#include "support/bench_clock.h"
 
 static const char paragraph[] =
     "The quick brown fox jumps over the lazy dog, but the dog doesn't care. In 1999, "
@@ -29,13 +30,6 @@ static void count_piece(void *user, size_t start, size_t len)
     (void)start;
     (void)len;
     n_pieces++;
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 int main(int argc, char **argv)
@@ -81,12 +75,12 @@ int main(int argc, char **argv)
     double best = 1e30;
     for (int run = 0; run < 7; run++) {
         n_pieces = 0;
-        double t0 = now();
+        double t0 = nt_bench_wall_s();
         if (nt_pretok_split(p, text, len, count_piece, NULL) != NEXTTOK_OK) {
             fprintf(stderr, "%s\n", nexttok_error_message());
             return 1;
         }
-        double dt = now() - t0;
+        double dt = nt_bench_wall_s() - t0;
         if (dt < best)
             best = dt;
     }

@@ -12,13 +12,7 @@
 #include "kernels/qdot.h"
 #include "types/type_kernels.h"
 #include "types/types.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "support/bench_clock.h"
 
 typedef struct bcase {
     const char *name;
@@ -70,7 +64,7 @@ int main(int argc, char **argv)
             for (int kind = 0; kind < 3; kind++) {
                 size_t reps = 0;
                 float acc = 0, out[4];
-                const double t0 = now();
+                const double t0 = nt_bench_wall_s();
                 double el;
                 do {
                     for (size_t r = 0; r < rows; r++) {
@@ -83,7 +77,7 @@ int main(int argc, char **argv)
                         }
                     }
                     reps++;
-                } while ((el = now() - t0) < budget);
+                } while ((el = nt_bench_wall_s() - t0) < budget);
                 sink = acc;
                 gbs[kind] = (double)(rows * row) * (double)reps / el * 1e-9;
             }

@@ -14,13 +14,7 @@
 #include "core/isa.h"
 #include "kernels/qdot.h"
 #include "types/types.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "support/bench_clock.h"
 
 static volatile float sink;
 
@@ -69,7 +63,7 @@ int main(int argc, char **argv)
                     const size_t rows = (set ? big : (size_t)256 << 10) / row;
                     size_t reps = 0;
                     float out[8], acc = 0;
-                    const double t0 = now();
+                    const double t0 = nt_bench_wall_s();
                     double el;
                     do {
                         for (size_t r = 0; r < rows; r++) {
@@ -82,7 +76,7 @@ int main(int argc, char **argv)
                             acc += out[0];
                         }
                         reps++;
-                    } while ((el = now() - t0) < budget);
+                    } while ((el = nt_bench_wall_s() - t0) < budget);
                     sink = acc;
                     printf("%-5s %5d %2d %7s %8.1f %8.1f\n", ty ? "q8_0" : "q4_0", n, k, set ? "mem" : "256KiB",
                            (double)rows * n * k * (double)reps / el * 1e-9, (double)(rows * row) * (double)reps / el * 1e-9);

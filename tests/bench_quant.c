@@ -11,13 +11,7 @@
 #include "core/isa.h"
 #include "kernels/kernels.h"
 #include "types/types.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "support/bench_clock.h"
 
 int main(int argc, char **argv)
 {
@@ -44,11 +38,11 @@ int main(int argc, char **argv)
             nt_weight w = {data, types[t], N, N, (size_t)row_bytes};
             for (int tok = 1; tok <= MAX_TOK; tok *= 8) {
                 int reps = 0;
-                double t0 = now(), el;
+                double t0 = nt_bench_wall_s(), el;
                 do {
                     nt_matmul(NULL, &w, x, tok, y);
                     reps++;
-                } while ((el = now() - t0) < budget);
+                } while ((el = nt_bench_wall_s() - t0) < budget);
                 printf("%-7s %-5s %4d %9.1f %11.1f\n", nt_isa_name((nt_isa)isa), nt_type_traits_get(types[t])->name,
                        tok, 2.0 * N * N * tok * reps / el * 1e-9, (double)row_bytes * N * reps / el * 1e-9);
             }

@@ -29,16 +29,10 @@
 
 #include "nexttok.h"
 #include "sampling/rng.h"
+#include "support/bench_clock.h"
 
 #define N_ROWS 8
 #define RUNS 7
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* A benchmark of a failing call measures nothing: stop there. */
 static void must(nexttok_status st)
@@ -209,7 +203,7 @@ static void bench(int32_t V)
         nexttok_sampler_chain *ch = c == C_ARGMAX ? NULL : make((config)c, V);
         double t[RUNS];
         for (int run = 0; run < RUNS; run++) {
-            double t0 = now();
+            double t0 = nt_bench_cpu_s();
             for (int d = 0; d < draws; d++) {
                 const float *row = rows + (size_t)(d % N_ROWS) * V;
                 int32_t tok;
@@ -223,7 +217,7 @@ static void bench(int32_t V)
                 }
                 sink += tok;
             }
-            t[run] = (now() - t0) / draws * 1e9;
+            t[run] = (nt_bench_cpu_s() - t0) / draws * 1e9;
         }
         qsort(t, RUNS, sizeof *t, cmp);
         printf("  %-70s %10.0f ns\n", names[c], t[RUNS / 2]);
@@ -262,7 +256,7 @@ static void bench_model(const char *path)
         for (int run = 0; run < RUNS; run++) {
             must(nexttok_session_reset(s));
             int32_t tok = 1;
-            double t0 = now();
+            double t0 = nt_bench_cpu_s();
             for (int d = 0; d < steps; d++) {
                 must(nexttok_session_feed(s, &tok, 1, NULL, 0));
                 const float *lg;
@@ -274,7 +268,7 @@ static void bench_model(const char *path)
                     must(nexttok_sampler_chain_accept(ch, tok));
                 }
             }
-            t[run] = (now() - t0) / steps * 1e9;
+            t[run] = (nt_bench_cpu_s() - t0) / steps * 1e9;
         }
         qsort(t, RUNS, sizeof *t, cmp);
         printf("  feed + %-63s %10.0f ns\n", names[c], t[RUNS / 2]);

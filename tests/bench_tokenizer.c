@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "nexttok.h"
+#include "support/bench_clock.h"
 #include "support/fixtures.h"
 
 static const char *const words[] = {
@@ -61,13 +62,6 @@ static char *english_text(size_t size, size_t *len_out)
     return buf;
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 int main(int argc, char **argv)
 {
     char path[1024];
@@ -99,9 +93,9 @@ int main(int argc, char **argv)
     int32_t *ids = malloc(cap * sizeof *ids);
     double best = 1e9;
     for (int rep = 0; rep < 3; rep++) {
-        double t0 = now();
+        double t0 = nt_bench_wall_s();
         nexttok_status st = nexttok_tokenizer_encode(tok, text, len, 0, ids, cap, &n);
-        double dt = now() - t0;
+        double dt = nt_bench_wall_s() - t0;
         if (st != NEXTTOK_OK) {
             fprintf(stderr, "encode: %s\n", nexttok_error_message());
             return 1;
