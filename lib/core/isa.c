@@ -179,6 +179,40 @@ nt_isa nt_isa_process(void)
     return (nt_isa)v;
 }
 
+/* The CPU's vendor string is "AuthenticAMD" or "HygonGenuine" (Zen). */
+static bool nt_cpu_is_amd(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (!__get_cpuid(0, &a, &b, &c, &d)) return false;
+    char v[13];
+    memcpy(v, &b, 4);
+    memcpy(v + 4, &d, 4);
+    memcpy(v + 8, &c, 4);
+    v[12] = 0;
+    return strcmp(v, "AuthenticAMD") == 0 || strcmp(v, "HygonGenuine") == 0;
+#else
+    return false;
+#endif
+}
+
+int nt_isa_prefetch_bytes(void)
+{
+    static _Atomic int cached = -1;
+    int v = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (v < 0) {
+        v = nt_cpu_is_amd() ? 8192 : 2048;
+        const char *env = getenv("NEXTTOK_PREFETCH_BYTES");
+        if (env && *env) {
+            char *end = NULL;
+            const long e = strtol(env, &end, 10);
+            if (end && *end == 0 && e >= 64 && e <= 65536) v = (int)e;
+        }
+        atomic_store_explicit(&cached, v, memory_order_relaxed);
+    }
+    return v;
+}
+
 bool nt_isa_force(nt_isa isa)
 {
     if ((unsigned)isa >= NT_ISA_COUNT || !nt_isa_supported(isa)) return false;

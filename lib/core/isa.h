@@ -43,4 +43,13 @@ bool nt_isa_force(nt_isa isa);
 
 const char *nt_isa_name(nt_isa isa);
 
+/* How many bytes ahead of the weight row being read the streaming kernels
+ * prefetch it into L2: the hardware prefetchers stop at every 4 KiB page
+ * of the model's mapping. The best distance depends on the CPU, measured
+ * on decode with build/tests/bench_qt and `nexttok bench`: 2048 on Intel
+ * (Sapphire Rapids), 8192 on AMD (Zen 4). The environment variable
+ * NEXTTOK_PREFETCH_BYTES (64..65536) overrides it, for measuring. Read
+ * once. A prefetch changes no result. */
+int nt_isa_prefetch_bytes(void);
+
 #endif

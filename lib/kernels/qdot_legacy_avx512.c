@@ -23,25 +23,20 @@
 #include "core/isa.h"
 #include "kernels/qdot_legacy.h"
 
-/* How far ahead of the group being computed the weights are prefetched,
- * into L2. Decode streams every row from memory once, and the hardware
- * prefetcher alone left one core at 10 GB/s of its 13.9 on a single token's
- * Q8_0 rows and at half the in-cache speed on 8 tokens' Q4_0 rows (it stops
- * at every 4 KiB page of the model's mapping). Measured with
- * build/tests/bench_qt over a 1000 MiB page-cache mapping on Sapphire
- * Rapids: 2048 bytes into L2 beat 1024 and 4096 into L1 and 8192 into L2;
- * rows in L2 lose at most a few percent to the extra instructions. Rows
- * are contiguous, so near a row's end this fetches the next row's start. */
-#ifndef NT_QL_PREFETCH
-#  define NT_QL_PREFETCH 2048
-#endif
+/* The weights are prefetched nt_isa_prefetch_bytes() ahead of the group
+ * being computed, into L2. Decode streams every row from memory once, and
+ * the hardware prefetcher alone left one core at 10 GB/s of its 13.9 on a
+ * single token's Q8_0 rows and at half the in-cache speed on 8 tokens'
+ * Q4_0 rows (Sapphire Rapids; build/tests/bench_qt over a page-cache
+ * mapping). Rows are contiguous, so near a row's end this fetches the next
+ * row's start. */
 
-/* Prefetch the len bytes NT_QL_PREFETCH past p. The address is formed as
- * an integer: past the last row it points outside the weights, which a
+/* Prefetch the len bytes `ahead` past p. The address is formed as an
+ * integer: past the last row it points outside the weights, which a
  * prefetch may touch (it never faults) but C pointer arithmetic may not. */
-static inline __attribute__((always_inline)) void nt_ql_prefetch(const unsigned char *p, int len)
+static inline __attribute__((always_inline)) void nt_ql_prefetch(const unsigned char *p, uintptr_t ahead, int len)
 {
-    const uintptr_t a = (uintptr_t)p + NT_QL_PREFETCH;
+    const uintptr_t a = (uintptr_t)p + ahead;
     for (int l = 0; l < len; l += 64) _mm_prefetch((const char *)(a + (uintptr_t)l), _MM_HINT_T1);
 }
 

@@ -210,13 +210,14 @@ static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_run)(int t, in
 {
     const int bytes = nt_ql_bytes(t);
     const int64_t nb = n / NT_QK32;
+    const uintptr_t ahead = (uintptr_t)nt_isa_prefetch_bytes();
     __m512 acc[NT_DOTK_Q_MAX];
 #pragma GCC unroll 8
     for (int u = 0; u < K; u++) acc[u] = _mm512_setzero_ps();
     int64_t i = 0;
     if (xp && xt) {
         for (; i + 16 <= nb; i += 16) {
-            nt_ql_prefetch(w + i * bytes, 16 * bytes);
+            nt_ql_prefetch(w + i * bytes, ahead, 16 * bytes);
             NT_V(nt_group_t)(t, 16, w + i * bytes, xp + i * sizeof(nt_q8a_block), stride, K, acc);
         }
         if (i + 8 <= nb) {
@@ -225,7 +226,7 @@ static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_run)(int t, in
         }
     } else if (xp) {
         for (; i + 16 <= nb; i += 16) {
-            nt_ql_prefetch(w + i * bytes, 16 * bytes);
+            nt_ql_prefetch(w + i * bytes, ahead, 16 * bytes);
             NT_V(nt_group_p)(t, 16, w + i * bytes, xp + i * sizeof(nt_q8a_block), stride, K, acc);
         }
         if (i + 8 <= nb) {
@@ -234,7 +235,7 @@ static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_run)(int t, in
         }
     } else {
         for (; i + 16 <= nb; i += 16) {
-            nt_ql_prefetch(w + i * bytes, 16 * bytes);
+            nt_ql_prefetch(w + i * bytes, ahead, 16 * bytes);
             NT_V(nt_group)(t, 16, w + i * bytes, xq + i * sizeof(nt_q8a_block), stride, K, acc);
         }
         if (i + 8 <= nb) {
