@@ -12,6 +12,7 @@
 #include <stdbool.h>
 
 #include "core/alloc.h"
+#include "core/isa.h"
 #include "kernels/hsum_avx512.h"
 #include "kernels/kernels_isa.h"
 #include "types/type_kernels.h"
@@ -51,18 +52,37 @@ static inline float nt_reduce4(__m512 a0, __m512 a1, __m512 a2, __m512 a3)
     return nt_hsum512(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
 }
 
+/* Bytes per weight value, for the prefetches. */
+#define NT_VALUE_BYTES_f32 4
+#define NT_VALUE_BYTES_f16 2
+#define NT_VALUE_BYTES_bf16 2
+
+/* Prefetch into L2 the weights nt_isa_prefetch_bytes() past those of one
+ * step (64 values): decode streams each row once from memory, and the
+ * hardware prefetcher stops at every 4 KiB page. The address is formed
+ * as an integer, since past the last row it points outside the weights
+ * (a prefetch never faults). */
+static inline __attribute__((always_inline)) void nt_dot_prefetch(const void *w, int64_t byte, uintptr_t ahead,
+                                                                  int bytes)
+{
+    const uintptr_t a = (uintptr_t)w + (uintptr_t)byte + ahead;
+    for (int l = 0; l < bytes; l += 64) _mm_prefetch((const char *)(a + (uintptr_t)l), _MM_HINT_T1);
+}
+
 /* One row with k tokens (x rows `stride` apart); k = 1 is the plain dot. */
 #define NT_DEFINE_DOTS_AVX512(T)                                                          \
     static inline __attribute__((always_inline)) void nt_dotk_##T(                        \
         int64_t n, const void *w, const float *x, int64_t stride, int64_t i0, int64_t i1, \
         float *state, float *out, const int k)                                            \
     {                                                                                     \
+        const uintptr_t ahead = (uintptr_t)nt_isa_prefetch_bytes();                       \
         __m512 acc[NT_DOTK_AVX512][4];                                                    \
         for (int t = 0; t < k; t++)                                                       \
             for (int j = 0; j < 4; j++)                                                   \
                 acc[t][j] = i0 == 0 ? _mm512_setzero_ps() : _mm512_loadu_ps(state + (t * 4 + j) * 16);    \
         int64_t i = i0;                                                                   \
         for (; i + 64 <= i1; i += 64) {                                                    \
+            nt_dot_prefetch(w, i * NT_VALUE_BYTES_##T, ahead, 64 * NT_VALUE_BYTES_##T);    \
             __m512 w0 = nt_load_##T##x16(w, i), w1 = nt_load_##T##x16(w, i + 16);         \
             __m512 w2 = nt_load_##T##x16(w, i + 32), w3 = nt_load_##T##x16(w, i + 48);    \
             for (int t = 0; t < k; t++) {                                                 \
