@@ -210,7 +210,7 @@ static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_run)(int t, in
 {
     const int bytes = nt_ql_bytes(t);
     const int64_t nb = n / NT_QK32;
-    const uintptr_t ahead = (uintptr_t)nt_isa_prefetch_bytes();
+    const uintptr_t ahead = nt_ql_ahead(nb * bytes);
     __m512 acc[NT_DOTK_Q_MAX];
 #pragma GCC unroll 8
     for (int u = 0; u < K; u++) acc[u] = _mm512_setzero_ps();
