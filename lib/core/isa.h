@@ -47,7 +47,8 @@ const char *nt_isa_name(nt_isa isa);
  * prefetch it into L2: the hardware prefetchers stop at every 4 KiB page
  * of the model's mapping. The best distance depends on the CPU, measured
  * on decode with build/tests/bench_qt and `nexttok bench`: 2048 on Intel
- * (Sapphire Rapids), 8192 on AMD (Zen 4). The environment variable
+ * (Sapphire Rapids), 8192 on AMD (Zen 4); the kernels keep a nearer one
+ * for short rows (qdot_legacy_avx512.c, kernels_avx512.c). The environment variable
  * NEXTTOK_PREFETCH_BYTES (64..65536) overrides it, for measuring. Read
  * once. A prefetch changes no result. */
 int nt_isa_prefetch_bytes(void);
