@@ -201,7 +201,7 @@ int nt_isa_prefetch_bytes(void)
     static _Atomic int cached = -1;
     int v = atomic_load_explicit(&cached, memory_order_relaxed);
     if (v < 0) {
-        v = nt_cpu_is_amd() ? 8192 : 2048;
+        v = nt_cpu_is_amd() ? 8192 : NT_PREFETCH_NEAR_BYTES;
         const char *env = getenv("NEXTTOK_PREFETCH_BYTES");
         if (env && *env) {
             char *end = NULL;

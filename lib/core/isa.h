@@ -52,5 +52,7 @@ const char *nt_isa_name(nt_isa isa);
  * NEXTTOK_PREFETCH_BYTES (64..65536) overrides it, for measuring. Read
  * once. A prefetch changes no result. */
 int nt_isa_prefetch_bytes(void);
+/* The distance on Intel, which the kernels also keep for short rows. */
+#define NT_PREFETCH_NEAR_BYTES 2048
 
 #endif

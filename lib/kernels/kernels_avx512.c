@@ -15,6 +15,7 @@
 #include "core/isa.h"
 #include "kernels/hsum_avx512.h"
 #include "kernels/kernels_isa.h"
+#include "kernels/prefetch_x86.h"
 #include "types/type_kernels.h"
 
 static inline __mmask16 nt_tail_mask16(int64_t r) { return (__mmask16)((1u << r) - 1u); }
@@ -57,21 +58,12 @@ static inline float nt_reduce4(__m512 a0, __m512 a1, __m512 a2, __m512 a3)
 #define NT_VALUE_BYTES_f16 2
 #define NT_VALUE_BYTES_bf16 2
 
-/* Prefetch into L2 the weights nt_isa_prefetch_bytes() past those of one
- * step (64 values): decode streams each row once from memory, and the
- * hardware prefetcher stops at every 4 KiB page. The address is formed
- * as an integer, since past the last row it points outside the weights
- * (a prefetch never faults). */
-static inline __attribute__((always_inline)) void nt_dot_prefetch(const void *w, int64_t byte, uintptr_t ahead,
-                                                                  int bytes)
-{
-    const uintptr_t a = (uintptr_t)w + (uintptr_t)byte + ahead;
-    for (int l = 0; l < bytes; l += 64) _mm_prefetch((const char *)(a + (uintptr_t)l), _MM_HINT_T1);
-}
-
-/* Rows shorter than this are not prefetched: tiny models' rows sit in
- * cache, where the prefetches only cost (aidreams260K decode: 22-24k tok/s
- * against 27-29k without), and GPT-2's F32 rows (3 KiB) decoded no faster. */
+/* Each step (64 values) prefetches the weights nt_isa_prefetch_bytes()
+ * past its own: decode streams each row once from memory, and the
+ * hardware prefetcher stops at every 4 KiB page. Rows shorter than this
+ * are not prefetched: tiny models' rows sit in cache, where the prefetches
+ * only cost (aidreams260K decode: 22-24k tok/s against 27-29k without),
+ * and GPT-2's F32 rows (3 KiB) decoded no faster. */
 #define NT_DOT_PREFETCH_ROW_BYTES 4096
 
 /* One row with k tokens (x rows `stride` apart); k = 1 is the plain dot. */
@@ -87,7 +79,7 @@ static inline __attribute__((always_inline)) void nt_dot_prefetch(const void *w,
                 acc[t][j] = i0 == 0 ? _mm512_setzero_ps() : _mm512_loadu_ps(state + (t * 4 + j) * 16);    \
         int64_t i = i0;                                                                   \
         for (; i + 64 <= i1; i += 64) {                                                    \
-            if (pf) nt_dot_prefetch(w, i * NT_VALUE_BYTES_##T, ahead, 64 * NT_VALUE_BYTES_##T); \
+            if (pf) nt_prefetch_ahead_l2((const char *)w + i * NT_VALUE_BYTES_##T, ahead, 64 * NT_VALUE_BYTES_##T); \
             __m512 w0 = nt_load_##T##x16(w, i), w1 = nt_load_##T##x16(w, i + 16);         \
             __m512 w2 = nt_load_##T##x16(w, i + 32), w3 = nt_load_##T##x16(w, i + 48);    \
             for (int t = 0; t < k; t++) {                                                 \

@@ -21,6 +21,7 @@
 #include <stdatomic.h>
 
 #include "core/isa.h"
+#include "kernels/prefetch_x86.h"
 #include "kernels/qdot_legacy.h"
 
 /* The weights are prefetched nt_isa_prefetch_bytes() ahead of the group
@@ -38,16 +39,7 @@
 #define NT_QL_FAR_ROW_BYTES 1024
 static inline uintptr_t nt_ql_ahead(int64_t row_bytes)
 {
-    return (uintptr_t)(row_bytes >= NT_QL_FAR_ROW_BYTES ? nt_isa_prefetch_bytes() : 2048);
-}
-
-/* Prefetch the len bytes `ahead` past p. The address is formed as an
- * integer: past the last row it points outside the weights, which a
- * prefetch may touch (it never faults) but C pointer arithmetic may not. */
-static inline __attribute__((always_inline)) void nt_ql_prefetch(const unsigned char *p, uintptr_t ahead, int len)
-{
-    const uintptr_t a = (uintptr_t)p + ahead;
-    for (int l = 0; l < len; l += 64) _mm_prefetch((const char *)(a + (uintptr_t)l), _MM_HINT_T1);
+    return (uintptr_t)(row_bytes >= NT_QL_FAR_ROW_BYTES ? nt_isa_prefetch_bytes() : NT_PREFETCH_NEAR_BYTES);
 }
 
 /* The weight quants of the blocks at b and b + bytes as 64 bytes. */

@@ -217,7 +217,7 @@ static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_run)(int t, in
     int64_t i = 0;
     if (xp && xt) {
         for (; i + 16 <= nb; i += 16) {
-            nt_ql_prefetch(w + i * bytes, ahead, 16 * bytes);
+            nt_prefetch_ahead_l2(w + i * bytes, ahead, 16 * bytes);
             NT_V(nt_group_t)(t, 16, w + i * bytes, xp + i * sizeof(nt_q8a_block), stride, K, acc);
         }
         if (i + 8 <= nb) {
@@ -226,7 +226,7 @@ static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_run)(int t, in
         }
     } else if (xp) {
         for (; i + 16 <= nb; i += 16) {
-            nt_ql_prefetch(w + i * bytes, ahead, 16 * bytes);
+            nt_prefetch_ahead_l2(w + i * bytes, ahead, 16 * bytes);
             NT_V(nt_group_p)(t, 16, w + i * bytes, xp + i * sizeof(nt_q8a_block), stride, K, acc);
         }
         if (i + 8 <= nb) {
@@ -235,7 +235,7 @@ static inline __attribute__((always_inline)) NT_ATTR void NT_V(nt_run)(int t, in
         }
     } else {
         for (; i + 16 <= nb; i += 16) {
-            nt_ql_prefetch(w + i * bytes, ahead, 16 * bytes);
+            nt_prefetch_ahead_l2(w + i * bytes, ahead, 16 * bytes);
             NT_V(nt_group)(t, 16, w + i * bytes, xq + i * sizeof(nt_q8a_block), stride, K, acc);
         }
         if (i + 8 <= nb) {
