@@ -8,7 +8,9 @@
  * the weights, so the rows come from memory, not from the last level cache.
  * Usage: bench_attention [threads] [depth] [reps] [f32|f16|q8_0|all] [flush MB]
  * (flush 0: the rows stay in cache, which times the loops' arithmetic).
+ * It ends each line with a hash of the outputs' bits.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,9 +84,20 @@ int main(int argc, char **argv)
             if (wall < best) best = wall;
             if (cpu < cpu_best) cpu_best = cpu;
         }
+        /* the outputs' bits, so that a kernel change that claims the same
+         * results can be checked against the binary before it */
+        uint64_t hash = 0xcbf29ce484222325ull;
+        for (int l = 0; l < L; l++) {
+            a.layer = l;
+            nt_attention(pool, &a);
+            const unsigned char *ob = (const unsigned char *)out;
+            for (size_t i = 0; i < sizeof(float) * H * HD; i++) hash = (hash ^ ob[i]) * 0x100000001b3ull;
+        }
         const double mb = 2.0 * L * (double)(depth + 1) * (double)c.row_bytes / 1e6;
-        printf("%-5s depth %d, %d threads: %.3f ms/token (best of %d), caller CPU %.3f ms, %.1f MB read, %.1f GB/s\n",
-               names[ti], depth, threads, best * 1e3, reps, cpu_best * 1e3, mb, mb / 1e3 / best);
+        printf("%-5s depth %d, %d threads: %.3f ms/token (best of %d), caller CPU %.3f ms, %.1f MB read, %.1f GB/s,"
+               " outputs %016llx\n",
+               names[ti], depth, threads, best * 1e3, reps, cpu_best * 1e3, mb, mb / 1e3 / best,
+               (unsigned long long)hash);
         nt_kvcache_release(&c);
     }
     free(k), free(v), free(q), free(out), free(att), free(flush);
