@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/hash.h"
 #include "core/pool.h"
 #include "forward/forward.h"
 #include "kvcache/kvcache.h"
@@ -86,12 +87,11 @@ int main(int argc, char **argv)
         }
         /* the outputs' bits, so that a kernel change that claims the same
          * results can be checked against the binary before it */
-        uint64_t hash = 0xcbf29ce484222325ull;
+        uint64_t hash = 0;
         for (int l = 0; l < L; l++) {
             a.layer = l;
             nt_attention(pool, &a);
-            const unsigned char *ob = (const unsigned char *)out;
-            for (size_t i = 0; i < sizeof(float) * H * HD; i++) hash = (hash ^ ob[i]) * 0x100000001b3ull;
+            hash = hash * 31 + nt_fnv1a64(out, sizeof(float) * H * HD);
         }
         const double mb = 2.0 * L * (double)(depth + 1) * (double)c.row_bytes / 1e6;
         printf("%-5s depth %d, %d threads: %.3f ms/token (best of %d), caller CPU %.3f ms, %.1f MB read, %.1f GB/s,"

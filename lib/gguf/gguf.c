@@ -28,6 +28,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/hash.h"
 #include "types/types.h"
 
 #define GGUF_HEADER_BYTES 24
@@ -165,14 +166,7 @@ static nexttok_status rd_name(cursor *c, char **out, const char *what)
     return NEXTTOK_OK;
 }
 
-/* --- hashing for look-ups and duplicate detection ------------------------- */
-
-static uint64_t hash_bytes(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
-    return h;
-}
+/* --- hashing for look-ups and duplicate detection (core/hash.h) ----------- */
 
 /* Fill a table for `n` names got through `name_at`; on a duplicate, return
  * its two indices via dup_a/dup_b and false. */
@@ -191,7 +185,7 @@ static nexttok_status build_table(const nt_gguf *g, size_t n, name_at_fn name_at
     size_t mask = cap - 1;
     for (size_t i = 0; i < n; i++) {
         const char *name = name_at(g, i);
-        size_t j = (size_t)hash_bytes(name, strlen(name)) & mask;
+        size_t j = (size_t)nt_fnv1a64(name, strlen(name)) & mask;
         while (table[j]) {
             if (strcmp(name_at(g, table[j] - 1), name) == 0) {
                 *dup_a = table[j] - 1;
@@ -212,7 +206,7 @@ static size_t table_find(const nt_gguf *g, const size_t *table, size_t mask, nam
                          const char *name)
 {
     if (!table || !name) return SIZE_MAX;
-    size_t j = (size_t)hash_bytes(name, strlen(name)) & mask;
+    size_t j = (size_t)nt_fnv1a64(name, strlen(name)) & mask;
     while (table[j]) {
         if (strcmp(name_at(g, table[j] - 1), name) == 0) return table[j] - 1;
         j = (j + 1) & mask;
