@@ -265,12 +265,36 @@ ours_bench() {
     fi
 }
 
-# llama-bench failed on $path: find out why, as a footnote. It logs
-# nothing without -v, so a short verbose rerun (the failure is at load
-# time, or it is a crash, which prints either way) fetches the reason. An
-# architecture this llama.cpp predates is n.a., anything else a failure.
+# The CPU features the llama.cpp binaries were built for (their README.md)
+# that this CPU lacks, space-separated; empty when it has them all.
+llama_missing_flags() {
+    local f missing=
+    local have
+    have=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || true)
+    for f in avx2 fma f16c avx512f avx512bw avx512vl avx512dq avx512vbmi avx512_vnni avx512_bf16; do
+        [[ " ${have#*:} " == *" $f "* ]] || missing+=" $f"
+    done
+    echo "${missing# }"
+}
+
+# llama-bench failed on $path (exit status $1): find out why, as a
+# footnote. Killed by SIGILL (status 132), the binary is built for
+# instructions this CPU lacks: n.a., since no ratio can be measured on
+# this machine. Otherwise it logs nothing without -v, so a short verbose
+# rerun (the failure is at load time, or it is a crash, which prints
+# either way) fetches the reason. An architecture this llama.cpp predates
+# is n.a., anything else a failure.
 llama_failed() {
-    local why
+    local rc=$1 why missing
+    if [[ $rc == 132 ]]; then
+        missing=$(llama_missing_flags)
+        why="llama-bench stopped on an illegal instruction (SIGILL): it is built for AVX-512 (see $llama_dir/README.md)"
+        [[ -n $missing ]] && why+=" and this CPU lacks: $missing"
+        log "$name: $why"
+        note "llama.cpp cannot run here: $why"
+        llama_mark="n.a.$mark"
+        return
+    fi
     "$llama_bench" -m "$path" -t 1 -p 0 -n 1 -r 1 -v >/dev/null 2>"$dir/llama-verbose.err" || true
     why=$(grep -o -m1 "unknown model architecture: '[^']*'" "$dir/llama-verbose.err" || true)
     if [[ -n $why ]]; then
@@ -375,7 +399,7 @@ for m in "${models[@]}"; do
     lb_p=$(IFS=,; echo "${lb_prompts[*]:-0}")
     log "$name: llama-bench -p $lb_p -n $gen -t $t -r $reps"
     "$llama_bench" -m "$path" -t "$t" -p "$lb_p" -n "$gen" -r "$reps" -o json \
-        >"$dir/llama.json" 2>"$dir/llama.err" || llama_failed
+        >"$dir/llama.json" 2>"$dir/llama.err" || llama_failed $?
     rows+=("$(row "$name" "$t" "$dir" "$dir/llama.json" "$prompts" "$gen" "$ours_mark" "$llama_mark")")
 done
 
