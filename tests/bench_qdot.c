@@ -1,6 +1,7 @@
 /*
  * Throughput of the fast-mode integer dots against the F32-activation dots
- * of the same weights (not a test): rows of 4096 values, over a weight set
+ * of the same weights (not a test), and the packed-activation dot (qdot.h
+ * nt_q8a_pack, one token) where the ISA has one: rows of 4096 values, over a weight set
  * that fits in L2 (kernel speed) and one of 64 MiB (memory), one thread.
  * Usage: bench_qdot [seconds per case]
  */
@@ -20,6 +21,7 @@ typedef struct bcase {
     nt_vec_dot_fn f32dot;
     nt_vec_dot_q_fn qdot;
     nt_dotk_q_fn dotk;
+    nt_dotk_qp_fn dotk_qp; /* or NULL */
 } bcase;
 
 static volatile float sink;
@@ -32,6 +34,7 @@ int main(int argc, char **argv)
     unsigned char *data = malloc(big);
     float *x = malloc(sizeof(float) * N * 4);
     nt_q8a_block *xq = malloc(sizeof(nt_q8a_block) * NB * 4);
+    nt_q8a_block *xp = malloc(sizeof(nt_q8a_block) * NB);
     uint64_t s = 88172645463325252ull;
     for (size_t i = 0; i < big; i++) {
         s ^= s << 13, s ^= s >> 7, s ^= s << 17;
@@ -40,13 +43,13 @@ int main(int argc, char **argv)
     for (int i = 0; i < N * 4; i++) x[i] = (float)((i * 7919) % 1000) / 1000.0f - 0.5f;
     const bcase cases[] = {
 #if defined(__x86_64__)
-        {"q4_0 avx512", 18, nt_dot_q4_0_avx512, nt_vec_dot_q_q4_0_avx512, nt_dotk_q_q4_0_avx512},
-        {"q8_0 avx512", 34, nt_dot_q8_0_avx512, nt_vec_dot_q_q8_0_avx512, nt_dotk_q_q8_0_avx512},
-        {"q5_1 avx512", 24, nt_dot_q5_1_avx512, nt_vec_dot_q_q5_1_avx512, nt_dotk_q_q5_1_avx512},
-        {"q4_0 avx2", 18, nt_dot_q4_0_avx2, nt_vec_dot_q_q4_0_avx2, nt_dotk_q_q4_0_avx2},
-        {"q8_0 avx2", 34, nt_dot_q8_0_avx2, nt_vec_dot_q_q8_0_avx2, nt_dotk_q_q8_0_avx2},
+        {"q4_0 avx512", 18, nt_dot_q4_0_avx512, nt_vec_dot_q_q4_0_avx512, nt_dotk_q_q4_0_avx512, nt_dotk_qp_q4_0_avx512},
+        {"q8_0 avx512", 34, nt_dot_q8_0_avx512, nt_vec_dot_q_q8_0_avx512, nt_dotk_q_q8_0_avx512, nt_dotk_qp_q8_0_avx512},
+        {"q5_1 avx512", 24, nt_dot_q5_1_avx512, nt_vec_dot_q_q5_1_avx512, nt_dotk_q_q5_1_avx512, nt_dotk_qp_q5_1_avx512},
+        {"q4_0 avx2", 18, nt_dot_q4_0_avx2, nt_vec_dot_q_q4_0_avx2, nt_dotk_q_q4_0_avx2, nt_dotk_qp_q4_0_avx2},
+        {"q8_0 avx2", 34, nt_dot_q8_0_avx2, nt_vec_dot_q_q8_0_avx2, nt_dotk_q_q8_0_avx2, nt_dotk_qp_q8_0_avx2},
 #endif
-        {"q4_0 scalar", 18, nt_dot_q4_0_scalar, nt_vec_dot_q_q4_0_scalar, nt_dotk_q_q4_0_scalar},
+        {"q4_0 scalar", 18, nt_dot_q4_0_scalar, nt_vec_dot_q_q4_0_scalar, nt_dotk_q_q4_0_scalar, NULL},
     };
     const nt_isa isa_of[] = {
 #if defined(__x86_64__)
@@ -54,14 +57,16 @@ int main(int argc, char **argv)
 #endif
         NT_ISA_SCALAR};
     nt_quantize_q8a_scalar(x, xq, N * 4);
-    printf("%-12s %6s %12s %12s %12s\n", "kernel", "set", "f32 GB/s", "q8a GB/s", "q8a k=4 GB/s");
+    nt_q8a_pack(xq, xp, NB);
+    printf("%-12s %6s %12s %12s %12s %12s\n", "kernel", "set", "f32 GB/s", "q8a GB/s", "q8a k=4 GB/s",
+           "packed GB/s");
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         if (!nt_isa_supported(isa_of[c])) continue;
         const size_t row = (size_t)NB * (size_t)cases[c].bytes;
         for (int set = 0; set < 2; set++) {
             const size_t rows = (set ? big : small) / row;
-            double gbs[3];
-            for (int kind = 0; kind < 3; kind++) {
+            double gbs[4] = {0};
+            for (int kind = 0; kind < (cases[c].dotk_qp ? 4 : 3); kind++) {
                 size_t reps = 0;
                 float acc = 0, out[4];
                 const double t0 = nt_bench_wall_s();
@@ -71,7 +76,10 @@ int main(int argc, char **argv)
                         const unsigned char *w = data + r * row;
                         if (kind == 0) acc += cases[c].f32dot(N, w, x);
                         else if (kind == 1) acc += cases[c].qdot(N, w, xq);
-                        else {
+                        else if (kind == 3) {
+                            cases[c].dotk_qp(N, w, xq, xp, sizeof(nt_q8a_block) * NB, 1, out);
+                            acc += out[0];
+                        } else {
                             cases[c].dotk(N, w, xq, sizeof(nt_q8a_block) * NB, 4, out);
                             acc += out[3];
                         }
@@ -81,12 +89,13 @@ int main(int argc, char **argv)
                 sink = acc;
                 gbs[kind] = (double)(rows * row) * (double)reps / el * 1e-9;
             }
-            printf("%-12s %6s %12.1f %12.1f %12.1f\n", cases[c].name, set ? "64MiB" : "512KiB", gbs[0], gbs[1],
-                   gbs[2]);
+            printf("%-12s %6s %12.1f %12.1f %12.1f %12.1f\n", cases[c].name, set ? "64MiB" : "512KiB", gbs[0],
+                   gbs[1], gbs[2], gbs[3]);
         }
     }
     free(data);
     free(x);
     free(xq);
+    free(xp);
     return 0;
 }
