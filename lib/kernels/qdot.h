@@ -94,6 +94,12 @@ void nt_dotk_qp_q4_1_avx512(int64_t n, const void *w, const void *xq, const void
 void nt_dotk_qp_q5_0_avx512(int64_t n, const void *w, const void *xq, const void *xp, size_t xq_stride, int k, float *out);
 void nt_dotk_qp_q5_1_avx512(int64_t n, const void *w, const void *xq, const void *xp, size_t xq_stride, int k, float *out);
 void nt_dotk_qp_q8_0_avx512(int64_t n, const void *w, const void *xq, const void *xp, size_t xq_stride, int k, float *out);
+/* The AVX2 ones read the same layout, a group of 8 blocks at a time. */
+void nt_dotk_qp_q4_0_avx2(int64_t n, const void *w, const void *xq, const void *xp, size_t xq_stride, int k, float *out);
+void nt_dotk_qp_q4_1_avx2(int64_t n, const void *w, const void *xq, const void *xp, size_t xq_stride, int k, float *out);
+void nt_dotk_qp_q5_0_avx2(int64_t n, const void *w, const void *xq, const void *xp, size_t xq_stride, int k, float *out);
+void nt_dotk_qp_q5_1_avx2(int64_t n, const void *w, const void *xq, const void *xp, size_t xq_stride, int k, float *out);
+void nt_dotk_qp_q8_0_avx2(int64_t n, const void *w, const void *xq, const void *xp, size_t xq_stride, int k, float *out);
 
 /* The transposed layout of one token's row of nb nt_q8a blocks (nb * 40
  * bytes), which the AVX-512 dotk_qt kernels read: byte dots chained per

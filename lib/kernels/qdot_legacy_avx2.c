@@ -18,6 +18,7 @@
 #include <stdatomic.h>
 
 #include "core/isa.h"
+#include "kernels/prefetch_x86.h"
 #include "kernels/qdot_legacy.h"
 
 /* Byte j of the result: 0xFF when bit j of the 32 bits at p is set. */
@@ -78,7 +79,10 @@ static inline __attribute__((always_inline)) __m256i nt_dp_maddubs(__m256i w, __
 #define NT_V(name) name##_maddubs
 #define NT_DP(w, x) nt_dp_maddubs(w, x)
 #define NT_ATTR
+#define NT_QP_VNNI 0
 #include "kernels/qdot_legacy_avx2_body.h"
+#include "kernels/qdot_legacy_avx2_qp_body.h"
+#undef NT_QP_VNNI
 #undef NT_V
 #undef NT_DP
 #undef NT_ATTR
@@ -88,7 +92,10 @@ static inline __attribute__((always_inline)) __m256i nt_dp_maddubs(__m256i w, __
 #define NT_V(name) name##_vnni
 #define NT_DP(w, x) _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), w, x)
 #define NT_ATTR __attribute__((target("avxvnni")))
+#define NT_QP_VNNI 1
 #include "kernels/qdot_legacy_avx2_body.h"
+#include "kernels/qdot_legacy_avx2_qp_body.h"
+#undef NT_QP_VNNI
 #undef NT_V
 #undef NT_DP
 #undef NT_ATTR
@@ -125,6 +132,12 @@ int nt_qdot_legacy_ext_avx2(int on)
     {                                                                                          \
         if (nt_have_avxvnni()) nt_run_##name##_vnni(n, w, xq, xq_stride, k, out);              \
         else nt_run_##name##_maddubs(n, w, xq, xq_stride, k, out);                             \
+    }                                                                                          \
+    void nt_dotk_qp_##name##_avx2(int64_t n, const void *w, const void *xq, const void *xp,    \
+                                  size_t xq_stride, int k, float *out)                         \
+    {                                                                                          \
+        if (nt_have_avxvnni()) nt_runp_##name##_vnni(n, w, xq, xp, xq_stride, k, out);         \
+        else nt_runp_##name##_maddubs(n, w, xq, xp, xq_stride, k, out);                        \
     }
 
 NT_DEFINE_QDOT_AVX2(q4_0)

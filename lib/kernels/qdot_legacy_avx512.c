@@ -32,16 +32,6 @@
  * mapping). Rows are contiguous, so near a row's end this fetches the next
  * row's start. */
 
-/* The distance for rows of row_bytes: the CPU's (nt_isa_prefetch_bytes)
- * from rows of 1 KiB on, 2 KiB below. On Zen 4, 8 KiB made the 1.1B
- * Llama's Q4_0 and Q8_0 decode (rows of 1152..5984 bytes) 20-40% faster
- * than 2 KiB, and GPT-2's Q8_0 decode (rows of 816 bytes) a third slower. */
-#define NT_QL_FAR_ROW_BYTES 1024
-static inline uintptr_t nt_ql_ahead(int64_t row_bytes)
-{
-    return (uintptr_t)(row_bytes >= NT_QL_FAR_ROW_BYTES ? nt_isa_prefetch_bytes() : NT_PREFETCH_NEAR_BYTES);
-}
-
 /* The weight quants of the blocks at b and b + bytes as 64 bytes. */
 static inline __attribute__((always_inline)) __m512i nt_w_pair(int t, const unsigned char *b)
 {

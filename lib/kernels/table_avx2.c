@@ -6,6 +6,8 @@
 #include "types/type_kernels.h"
 
 #define NT_FLOAT(t) {.vec_dot = nt_dot_##t##_avx2, .dotk = nt_dotk_##t##_avx2, .gemm = nt_gemm_##t##_avx2, .gemm_rows = NT_GEMM_R_AVX2}
+/* the 32-wide types: with the packed-activation dot too */
+#define NT_QUANT32(t) {.to_float = nt_##t##_to_float_avx2, .vec_dot = nt_dot_##t##_avx2, .dotk_decoded = nt_dotk_f32_avx2, .gemm_decoded = nt_gemm_f32_avx2, .gemm_rows = NT_GEMM_R_AVX2, .vec_dot_q = nt_vec_dot_q_##t##_avx2, .dotk_q = nt_dotk_q_##t##_avx2, .dotk_qp = nt_dotk_qp_##t##_avx2}
 #define NT_QUANT(t) {.to_float = nt_##t##_to_float_avx2, .vec_dot = nt_dot_##t##_avx2, .dotk_decoded = nt_dotk_f32_avx2, .gemm_decoded = nt_gemm_f32_avx2, .gemm_rows = NT_GEMM_R_AVX2, .vec_dot_q = nt_vec_dot_q_##t##_avx2, .dotk_q = nt_dotk_q_##t##_avx2}
 
 const nt_isa_kernels nt_kernels_avx2 = {
@@ -25,13 +27,13 @@ const nt_isa_kernels nt_kernels_avx2 = {
                          .gemm_rows = NT_GEMM_R_AVX2,
                          .attn_scores = nt_attn_scores_f16_avx2, .attn_accum = nt_attn_accum_f16_avx2},
         [NT_TYPE_BF16] = NT_FLOAT(bf16),
-        [NT_TYPE_Q4_0] = NT_QUANT(q4_0),
-        [NT_TYPE_Q4_1] = NT_QUANT(q4_1),
-        [NT_TYPE_Q5_0] = NT_QUANT(q5_0),
-        [NT_TYPE_Q5_1] = NT_QUANT(q5_1),
+        [NT_TYPE_Q4_0] = NT_QUANT32(q4_0),
+        [NT_TYPE_Q4_1] = NT_QUANT32(q4_1),
+        [NT_TYPE_Q5_0] = NT_QUANT32(q5_0),
+        [NT_TYPE_Q5_1] = NT_QUANT32(q5_1),
         [NT_TYPE_Q8_0] = {.to_float = nt_q8_0_to_float_avx2, .vec_dot = nt_dot_q8_0_avx2, .dotk_decoded = nt_dotk_f32_avx2,
                           .gemm_decoded = nt_gemm_f32_avx2,
-                          .vec_dot_q = nt_vec_dot_q_q8_0_avx2, .dotk_q = nt_dotk_q_q8_0_avx2,
+                          .vec_dot_q = nt_vec_dot_q_q8_0_avx2, .dotk_q = nt_dotk_q_q8_0_avx2, .dotk_qp = nt_dotk_qp_q8_0_avx2,
                           .attn_scores = nt_attn_scores_q8_0_avx2, .attn_accum = nt_attn_accum_q8_0_avx2},
         [NT_TYPE_Q2_K] = NT_QUANT(q2_k),
         [NT_TYPE_Q3_K] = NT_QUANT(q3_k),
